@@ -1,0 +1,163 @@
+"""Argument checking shared by every public function.
+
+Bad input raises :class:`ValueError` (or :class:`TypeError` for a wrong
+type) whose message names the argument.  Nothing is clipped, broadcast or
+converted silently: a (d,) array passed as ``mu`` is an error, not one mean.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+import mpmath
+import numpy as np
+
+__all__ = [
+    "check_means",
+    "check_noise_level",
+    "check_step",
+    "check_dps",
+    "check_tol",
+    "means_mp",
+]
+
+#: The smallest working precision accepted by the ``*_mp`` functions.  Below
+#: it the mpmath path is no more accurate than float64 and its error
+#: estimates (which assume the rounding error is far below the quadrature
+#: error) stop being meaningful.
+MIN_DPS = 20
+
+
+def _as_float_array(value, name: str, ndim: int) -> np.ndarray:
+    if isinstance(value, (str, bytes)):
+        raise TypeError(f"{name} must be an array of numbers, got a string")
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name} must be an array of real numbers: {exc}") from None
+    if arr.ndim != ndim:
+        shape = "(n, d)" if ndim == 2 else "(d,)"
+        raise ValueError(f"{name} must have shape {shape}, got shape {arr.shape}")
+    if arr.size == 0:
+        raise ValueError(f"{name} must not be empty, got shape {arr.shape}")
+    if not np.all(np.isfinite(arr)):
+        bad = np.argwhere(~np.isfinite(arr))[0]
+        raise ValueError(f"{name} has a non-finite entry {arr[tuple(bad)]!r} at index {tuple(int(i) for i in bad)}")
+    return arr
+
+
+def check_means(mu, mu_star) -> tuple[np.ndarray, np.ndarray]:
+    """Return ``mu`` as float64 (n, d) and ``mu_star`` as float64 (d,).
+
+    Raises ValueError naming the argument for NaN/inf entries, a wrong number
+    of dimensions, n < 1, d < 1 or a ``mu_star`` whose length is not d.
+    """
+    mu = _as_float_array(mu, "mu", 2)
+    mu_star = _as_float_array(mu_star, "mu_star", 1)
+    if mu.shape[1] != mu_star.shape[0]:
+        raise ValueError(
+            f"mu has d = {mu.shape[1]} columns but mu_star has length {mu_star.shape[0]}; they must agree"
+        )
+    return mu, mu_star
+
+
+def check_noise_level(t, name: str = "t") -> float:
+    """The noise level t must be a finite real number >= 0."""
+    if isinstance(t, bool) or not isinstance(t, (numbers.Real, np.floating, mpmath.mpf)):
+        raise TypeError(f"{name} must be a real number, got {type(t).__name__}")
+    tf = float(t)
+    if not math.isfinite(tf):
+        raise ValueError(f"{name} must be finite, got {t!r}")
+    if tf < 0:
+        raise ValueError(f"{name} must be >= 0 (a noise level), got {t!r}")
+    return tf
+
+
+def check_step(eta, name: str = "eta") -> float:
+    """A step size must be a finite real number > 0."""
+    if isinstance(eta, bool) or not isinstance(eta, (numbers.Real, np.floating, mpmath.mpf)):
+        raise TypeError(f"{name} must be a real number, got {type(eta).__name__}")
+    ef = float(eta)
+    if not math.isfinite(ef):
+        raise ValueError(f"{name} must be finite, got {eta!r}")
+    if ef <= 0:
+        raise ValueError(f"{name} must be > 0 (a step size), got {eta!r}")
+    return ef
+
+
+def check_dps(dps, name: str = "dps") -> int:
+    if isinstance(dps, bool) or not isinstance(dps, numbers.Integral):
+        raise TypeError(f"{name} must be an integer number of decimal digits, got {dps!r}")
+    if dps < MIN_DPS:
+        raise ValueError(f"{name} must be >= {MIN_DPS} (below that use the float64 functions), got {dps}")
+    return int(dps)
+
+
+def check_tol(tol, name: str = "tol", *, floor: float = 0.0) -> float:
+    if isinstance(tol, bool) or not isinstance(tol, (numbers.Real, np.floating, mpmath.mpf)):
+        raise TypeError(f"{name} must be a real number, got {type(tol).__name__}")
+    tf = float(tol) if not isinstance(tol, mpmath.mpf) else tol
+    if not (tf > 0) or (isinstance(tf, float) and not math.isfinite(tf)):
+        raise ValueError(f"{name} must be a finite number > 0, got {tol!r}")
+    if tf < floor:
+        raise ValueError(f"{name} = {tol!r} is below what this precision can deliver ({floor:g})")
+    return tf
+
+
+def _mpf_exact(x, name: str):
+    """Convert one entry to mpf at the current working precision.
+
+    Strings are parsed at that precision (so '1e-868000' keeps its exponent);
+    floats and ints are exact binary values; mpf are re-rounded.
+    """
+    if isinstance(x, bool):
+        raise TypeError(f"{name} has a boolean entry")
+    if isinstance(x, (mpmath.mpf, str, numbers.Integral, float, np.floating, np.integer)):
+        try:
+            v = mpmath.mpf(x) if not isinstance(x, (np.floating, np.integer)) else mpmath.mpf(float(x))
+        except (ValueError, TypeError) as exc:
+            raise ValueError(f"{name} has an entry {x!r} that is not a number: {exc}") from None
+    elif isinstance(x, numbers.Rational):
+        v = mpmath.mpf(x.numerator) / x.denominator
+    else:
+        raise TypeError(f"{name} has an entry of type {type(x).__name__}; use mpf, str, int or float")
+    if not mpmath.isfinite(v):
+        raise ValueError(f"{name} has a non-finite entry {x!r}")
+    return v
+
+
+def _nested(value, name: str, ndim: int):
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
+    if isinstance(value, mpmath.matrix):
+        value = value.tolist()
+        if ndim == 1:
+            value = [r[0] for r in value] if all(len(r) == 1 for r in value) else value
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__len__"):
+        raise ValueError(f"{name} must be a nested sequence of dimension {ndim}")
+    if ndim == 1:
+        if len(value) == 0:
+            raise ValueError(f"{name} must not be empty")
+        for x in value:
+            if hasattr(x, "__len__") and not isinstance(x, str):
+                raise ValueError(f"{name} must have shape (d,), got a nested entry")
+        return [_mpf_exact(x, name) for x in value]
+    rows = [list(r) if hasattr(r, "__len__") and not isinstance(r, str) else None for r in value]
+    if len(rows) == 0:
+        raise ValueError(f"{name} must have shape (n, d) with n >= 1, got no rows")
+    if any(r is None for r in rows):
+        raise ValueError(f"{name} must have shape (n, d), got a row that is not a sequence")
+    d = len(rows[0])
+    if d == 0 or any(len(r) != d for r in rows):
+        raise ValueError(f"{name} must have shape (n, d) with equal row lengths d >= 1, got lengths {[len(r) for r in rows]}")
+    return [[_mpf_exact(x, name) for x in r] for r in rows]
+
+
+def means_mp(mu, mu_star):
+    """``mu`` as n lists of d mpf and ``mu_star`` as d mpf, at the current precision."""
+    m = _nested(mu, "mu", 2)
+    s = _nested(mu_star, "mu_star", 1)
+    if len(m[0]) != len(s):
+        raise ValueError(f"mu has d = {len(m[0])} columns but mu_star has length {len(s)}; they must agree")
+    return m, s
