@@ -28,7 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
         try:
             mod = importlib.import_module(module)
         except ModuleNotFoundError as exc:  # a subcommand not built yet
-            if exc.name != module:
+            if not (module == exc.name or module.startswith(exc.name + ".")):
                 raise
             continue
         p = sub.add_parser(name, help=help_text, description=help_text)

@@ -35,6 +35,6 @@ def all_claims() -> dict[str, Claim]:
         try:
             importlib.import_module(module)
         except ModuleNotFoundError as exc:
-            if exc.name != module:
+            if not (module == exc.name or module.startswith(exc.name + ".")):
                 raise
     return {cid: REGISTRY[cid] for cid in CLAIM_IDS if cid in REGISTRY}

@@ -1,0 +1,203 @@
+"""Population expectations of the model: the loss L_t and its gradient, exactly.
+
+Reduction to the span (the reason every expectation is a k-dimensional
+Gaussian integral with k <= min(d, n - 1)).  With a_i = m_i - m* and
+y = x - m* ~ N(0, I_d), the logits are
+
+    l_i(y) = a_i . y - |a_i|^2 / 2,
+
+and the softmax only sees their differences
+l_i - l_0 = D_i . y - C_i with D_i = a_i - a_0 and C_i = D_i . (a_i + a_0) / 2.
+So the weights depend on y only through its projection z = Q^T y on the span
+of the D_i (orthonormal basis Q, d x k, from an SVD: axis 0 is the direction
+of largest spread).  The component of y orthogonal to that span is
+independent of z with mean zero, so it drops out of every expectation.
+
+With v = sum_i w_i a_i the integrands are
+
+    loss:      |v|^2
+    gradient:  g_i = 2 [ w_i v + w_i (v . (a_i - v)) (Q z - a_i) ]   (scaled means; pathwise form)
+
+(see :func:`verify.model.pathwise_grad_integrand`; the SymPy check in
+``tests/test_gradcheck_sympy.py`` proves it is d|v|^2/da_i).
+
+All quantities are built from the differences D_i, computed from the
+unscaled inputs, so weights stay accurate for huge coordinates and, in
+mpmath, for exponentially close means.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import mpmath
+import numpy as np
+
+from .quadrature import FLOAT64, AccuracyError, Backend, integrate_gaussian
+
+__all__ = ["Reduced", "reduce_float", "reduce_mp", "population_expectations"]
+
+
+@dataclass
+class Reduced:
+    """The model reduced to the span of the mean differences."""
+
+    n: int
+    d: int
+    k: int
+    a: np.ndarray  # (n, d) a_i = m_i - m*
+    a0: np.ndarray  # (d,)
+    D: np.ndarray  # (n, d) a_i - a_0
+    Q: np.ndarray  # (d, k)
+    B: np.ndarray  # (n, k) Q^T D_i
+    C: np.ndarray  # (n,)   D_i . (a_i + a_0) / 2
+    amax: float  # max_i |a_i|, as a float (for the tail bound)
+    scale: object  # e^{-t}
+
+
+def reduce_float(mu: np.ndarray, mu_star: np.ndarray, t: float) -> Reduced:
+    n, d = mu.shape
+    s = math.exp(-t)
+    a = s * (mu - mu_star)
+    D = s * (mu - mu[0])
+    if n > 1:
+        _, sig, vt = np.linalg.svd(D[1:], full_matrices=False)
+        # drop directions whose spread is below float64's resolution of the
+        # largest one: their effect on the logits is < 1e-17 relative.
+        keep = sig > 1e-17 * (sig[0] if sig.size else 0.0)
+        keep &= sig > 0
+        Q = vt[keep].T
+    else:
+        Q = np.zeros((d, 0))
+    k = Q.shape[1]
+    B = D @ Q
+    C = 0.5 * np.einsum("ij,ij->i", D, a + a[0])
+    amax = float(np.max(np.linalg.norm(a, axis=1)))
+    return Reduced(n, d, k, a, a[0].copy(), D, Q, B, C, amax, s)
+
+
+def reduce_mp(mu, mu_star, t) -> Reduced:
+    """mu: n lists of d mpf; mu_star: d mpf; t: mpf (at the current working precision)."""
+    n, d = len(mu), len(mu_star)
+    s = mpmath.exp(-t)
+    a = np.array([[s * (mu[i][j] - mu_star[j]) for j in range(d)] for i in range(n)], dtype=object)
+    D = np.array([[s * (mu[i][j] - mu[0][j]) for j in range(d)] for i in range(n)], dtype=object)
+    Q = np.zeros((d, 0), dtype=object)
+    if n > 1:
+        M = mpmath.matrix(D[1:].tolist())
+        if any(x != 0 for x in D[1:].ravel()):
+            _, S, V = mpmath.svd_r(M)
+            sig = [S[i] for i in range(min(M.rows, M.cols))]
+            smax = max(sig)
+            thresh = smax * mpmath.mpf(10) ** (-(mpmath.mp.dps + 10))
+            cols = [i for i, x in enumerate(sig) if x > thresh]
+            cols.sort(key=lambda i: -sig[i])
+            Q = np.array([[V[i, j] for i in cols] for j in range(d)], dtype=object).reshape(d, len(cols))
+    k = Q.shape[1]
+    B = D @ Q if k else np.zeros((n, 0), dtype=object)
+    C = np.array([sum(D[i, j] * (a[i, j] + a[0, j]) for j in range(d)) / 2 for i in range(n)], dtype=object)
+    amax = max(float(mpmath.sqrt(sum(x * x for x in row))) for row in a)
+    return Reduced(n, d, k, a, a[0].copy(), D, Q, B, C, amax, s)
+
+
+def _integrand(red: Reduced, backend: Backend, with_grad: bool):
+    n, d, k = red.n, red.d, red.k
+    B, C, D, Q, A, a0 = red.B, red.C, red.D, red.Q, red.a, red.a0
+    two_pi = backend.scalar(2 * mpmath.pi if backend.is_mp else 2 * math.pi)
+    norms = {m: two_pi ** (-backend.scalar(m) / 2) for m in range(1, k + 1)}
+
+    def f(Z, dens_axes):
+        N = Z.shape[0]
+        l = Z @ B.T - C
+        l = l - l.max(axis=1)[:, None]
+        E = backend.exp(l)
+        w = E / E.sum(axis=1)[:, None]
+        vD = w @ D
+        v = a0[None, :] + vD
+        vv = (v * v).sum(axis=1)
+        if dens_axes == 0:
+            phi = 1
+        else:
+            Zd = Z[:, :dens_axes]
+            phi = norms[dens_axes] * backend.exp(-(Zd * Zd).sum(axis=1) / 2)
+        if not with_grad:
+            return (vv * phi)[:, None] if dens_axes else vv[:, None]
+        s = v @ D.T - (v * vD).sum(axis=1)[:, None]  # v . (a_i - v)
+        ws = w * s
+        Qz = Z @ Q.T
+        G = w[:, :, None] * v[:, None, :] + ws[:, :, None] * (Qz[:, None, :] - A[None, :, :])
+        out = np.concatenate([vv[:, None], G.reshape(N, n * d)], axis=1)
+        return out * (phi[:, None] if dens_axes else 1)
+
+    return f
+
+
+@dataclass
+class Expectations:
+    loss: object
+    loss_err: object
+    grad_scaled: np.ndarray | None  # (n, d)
+    grad_scaled_err: np.ndarray | None
+    k: int
+    nodes: int
+    radius: float
+    plan: object = None  # the quadrature rule used (see verify.quadrature.Plan)
+
+
+def population_expectations(red: Reduced, *, tol, backend: Backend = FLOAT64, with_grad: bool = True,
+                            max_boxes: int = 4000, plan=None) -> Expectations:
+    """L_t and (optionally) dL_t/dm_i to relative accuracy ``tol`` (see :mod:`verify.reference`).
+
+    With ``plan`` (returned by an earlier call at a nearby configuration) the
+    same rule is applied without an error estimate (errors are NaN): the fast
+    path of :mod:`verify.dynamics`.
+    """
+    n, d, k = red.n, red.d, red.k
+    amax = red.amax
+    if k == 0:
+        # all means coincide: the weights are uniform, v = a_0 everywhere
+        a0 = red.a0
+        loss = (a0 * a0).sum()
+        if not with_grad:
+            return Expectations(loss, backend.scalar(0) * 0, None, None, 0, 0, 0.0)
+        g = np.array([[2 * a0[j] / n for j in range(d)] for _ in range(n)], dtype=a0.dtype)
+        zero = g * 0
+        return Expectations(loss, backend.scalar(0) * 0, g, zero, 0, 0, 0.0)
+
+    # |loss integrand| <= amax^2; |g_i / 2| <= amax + 2 amax^2 (|z| + amax)
+    bound_scale = max(amax**2, amax + 2 * amax**3, 2 * amax**2)
+
+    def accept(value, error):
+        L, eL = abs(value[0]), error[0]
+        if eL > tol * L:
+            return False
+        if with_grad:
+            G, eG = value[1:], error[1:]
+            gscale = max(max(abs(x) for x in G), L / 2)
+            if max(eG) > tol * gscale:
+                return False
+        return True
+
+    def tail_target(value):
+        # the tail bound applies to every component: it must sit well below
+        # the smallest of the accuracies that accept() asks for
+        if value is None:
+            return 1e-3 * float(tol) * amax**2
+        L = float(abs(value[0]))
+        if with_grad:
+            L = min(L, max(float(max(abs(x) for x in value[1:])), L / 2))
+        return 0.1 * float(tol) * L
+
+    f = _integrand(red, backend, with_grad)
+    try:
+        res = integrate_gaussian(f, red.B, red.C, backend=backend, accept=accept, bound_scale=bound_scale,
+                                 tail_target=tail_target, max_boxes=max_boxes, plan=plan)
+    except AccuracyError as exc:
+        raise AccuracyError(f"{exc} (n={n}, d={d}, k={k}, tol={float(tol):.1e})") from None
+    loss, loss_err = res.value[0], res.error[0]
+    if not with_grad:
+        return Expectations(loss, loss_err, None, None, k, res.nodes, res.radius, res.plan)
+    G = 2 * res.value[1:].reshape(n, d)
+    Ge = 2 * res.error[1:].reshape(n, d)
+    return Expectations(loss, loss_err, G, Ge, k, res.nodes, res.radius, res.plan)
