@@ -320,10 +320,9 @@ def integrate_gaussian(
     k = B.shape[1]
     if plan is not None and _plan_valid(plan, B, bound_scale, tail_target, k):
         return _apply_plan(f, B, C, k, plan, backend, chunk_nodes)
-    if not backend.is_mp:
-        res = _smooth_paths(f, B, C, k, backend, accept, bound_scale, tail_target, chunk_nodes)
-        if res is not None:
-            return res
+    res = _smooth_paths(f, B, C, k, backend, accept, bound_scale, tail_target, chunk_nodes)
+    if res is not None:
+        return res
     radius = radius_for(bound_scale, tail_target(None), k)
     while True:
         tail = bound_scale * tail_bound(radius, k)
@@ -336,7 +335,7 @@ def integrate_gaussian(
 
 def _plan_valid(plan: Plan, B, bound_scale, tail_target, k) -> bool:
     if plan.kind in ("gh", "lines-gh"):
-        slopes = _axis_slopes(B)
+        slopes = np.array([float(x) for x in _axis_slopes(B)])
         axes = range(k) if plan.kind == "gh" else range(1, k)
         if len(plan.orders) != len(axes):
             return False
@@ -355,11 +354,11 @@ def _plan_valid(plan: Plan, B, bound_scale, tail_target, k) -> bool:
 
 def _apply_plan(f, B, C, k, plan: Plan, backend, chunk_nodes) -> Integral:
     if plan.kind == "gh":
-        Z, W = _gh_tensor(list(plan.orders))
+        Z, W = _gh_tensor(list(plan.orders), backend)
         F = np.concatenate([f(Z[i:i + chunk_nodes], 0) for i in range(0, len(Z), chunk_nodes)])
         return Integral(W @ F, np.full(F.shape[1], np.nan), len(Z), float("inf"), plan)
     if plan.kind == "lines-gh":
-        P, W = _gh_tensor(list(plan.orders))
+        P, W = _gh_tensor(list(plan.orders), backend)
         F, _, _, nodes = _integrate_lines(f, B, C, P, plan.radius, backend, chunk_nodes, dens_axes=1, fast=True)
         return Integral(W @ F, np.full(F.shape[1], np.nan), nodes, plan.radius, plan)
     if plan.kind == "line":
@@ -395,22 +394,54 @@ def _gh_order(slope: float) -> int:
 
 @lru_cache(maxsize=None)
 def _gh(n: int):
+    """Gauss-Hermite nodes and weights for the standard normal density (weights sum to 1)."""
     x, w = np.polynomial.hermite_e.hermegauss(n)
     return x, w / math.sqrt(2 * math.pi)
 
 
 @lru_cache(maxsize=None)
-def _gh_tensor_cached(orders: tuple):
-    xs = [_gh(n) for n in orders]
-    grids = np.meshgrid(*[x for x, _ in xs], indexing="ij")
-    wgrids = np.meshgrid(*[w for _, w in xs], indexing="ij")
-    X = np.stack([g.ravel() for g in grids], axis=1)
-    W = np.prod(np.stack([g.ravel() for g in wgrids], axis=1), axis=1)
+def _gh_mp(n: int, dps: int):
+    """As :func:`_gh` to ``dps`` digits: Newton on He_n from the float64 nodes.
+
+    Weights n! / (n^2 He_{n-1}(x)^2) (normalised to sum to 1)."""
+    x0, _ = np.polynomial.hermite_e.hermegauss(n)
+    with mpmath.workdps(dps + 15):
+        def he(x):
+            p0, p1 = mpmath.mpf(1), x
+            for k in range(1, n):
+                p0, p1 = p1, x * p1 - k * p0
+            return p1, p0  # He_n, He_{n-1}
+
+        xs, ws = [], []
+        for xi in x0:
+            x = mpmath.mpf(float(xi))
+            for _ in range(100):
+                p, pm = he(x)
+                dx = p / (n * pm)  # He_n' = n He_{n-1}
+                x -= dx
+                if abs(dx) <= mpmath.mpf(10) ** (-(dps + 12)) * max(1, abs(x)):
+                    break
+            _, pm = he(x)
+            xs.append(x)
+            ws.append(mpmath.factorial(n) / (n * n * pm * pm))
+        total = mpmath.fsum(ws)
+        ws = [w / total for w in ws]
+    return np.array(xs, dtype=object), np.array(ws, dtype=object)
+
+
+@lru_cache(maxsize=None)
+def _gh_tensor_cached(orders: tuple, dps: int):
+    xs = [_gh(n) if dps == 0 else _gh_mp(n, dps) for n in orders]
+    idx = np.stack([g.ravel() for g in np.meshgrid(*[np.arange(n) for n in orders], indexing="ij")], axis=1)
+    X = np.stack([xs[j][0][idx[:, j]] for j in range(len(orders))], axis=1)
+    W = xs[0][1][idx[:, 0]]
+    for j in range(1, len(orders)):
+        W = W * xs[j][1][idx[:, j]]
     return X, W
 
 
-def _gh_tensor(orders):
-    return _gh_tensor_cached(tuple(int(o) for o in orders))
+def _gh_tensor(orders, backend: Backend = FLOAT64):
+    return _gh_tensor_cached(tuple(int(o) for o in orders), backend.dps if backend.is_mp else 0)
 
 
 def _axis_slopes(B) -> np.ndarray:
@@ -419,12 +450,12 @@ def _axis_slopes(B) -> np.ndarray:
 
 
 def _smooth_paths(f, B, C, k, backend, accept, bound_scale, tail_target, chunk_nodes):
-    """Gauss-Hermite over the smooth axes (float64 only); None if not applicable or not accurate.
+    """Gauss-Hermite over the smooth axes; None if not applicable or not accurate.
 
     Error estimate: for each GH axis j, the rule with that axis's order doubled
     (others fixed) is evaluated; sum_j |Q - Q_j| estimates the error of Q.
     """
-    slopes = _axis_slopes(B)
+    slopes = np.array([float(x) for x in _axis_slopes(B)])
     smooth = slopes <= SMOOTH_SLOPE
     if smooth.all():
         kind, axes = "gh", list(range(k))
@@ -433,10 +464,10 @@ def _smooth_paths(f, B, C, k, backend, accept, bound_scale, tail_target, chunk_n
     else:
         return None
     base = [_gh_order(float(slopes[j])) for j in axes]
-    for factor in (1, 2):
+    for factor in ((1, 2, 4) if backend.is_mp else (1, 2)):
         orders = [o * factor for o in base]
         rules = [orders] + [orders[:i] + [2 * orders[i]] + orders[i + 1:] for i in range(len(orders))]
-        pts, wts = zip(*(_gh_tensor(r) for r in rules))
+        pts, wts = zip(*(_gh_tensor(r, backend) for r in rules))
         sizes = [len(w) for w in wts]
         P = np.concatenate(pts)
         radius = float("inf")
