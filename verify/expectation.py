@@ -85,12 +85,19 @@ def reduce_mp(mu, mu_star, t) -> Reduced:
     D = np.array([[s * (mu[i][j] - mu[0][j]) for j in range(d)] for i in range(n)], dtype=object)
     Q = np.zeros((d, 0), dtype=object)
     if n > 1:
-        M = mpmath.matrix(D[1:].tolist())
-        if any(x != 0 for x in D[1:].ravel()):
+        # The basis comes from the unscaled differences (collinear inputs stay exactly
+        # collinear; scaling by e^{-t} would add rounding across the line).  Directions
+        # whose spread is at the rounding level of the inputs are dropped: they move the
+        # logits by less than the working precision.
+        U = [[mu[i][j] - mu[0][j] for j in range(d)] for i in range(1, n)]
+        if any(x != 0 for row in U for x in row):
+            M = mpmath.matrix(U)
             _, S, V = mpmath.svd_r(M)
             sig = [S[i] for i in range(min(M.rows, M.cols))]
             smax = max(sig)
-            thresh = smax * mpmath.mpf(10) ** (-(mpmath.mp.dps + 10))
+            size = max(abs(x) for row in mu for x in row)
+            thresh = max(smax * mpmath.mpf(10) ** (-(mpmath.mp.dps + 10)),
+                         size * mpmath.mpf(10) ** (-(mpmath.mp.dps - 3)))
             cols = [i for i, x in enumerate(sig) if x > thresh]
             cols.sort(key=lambda i: -sig[i])
             Q = np.array([[V[i, j] for i in cols] for j in range(d)], dtype=object).reshape(d, len(cols))

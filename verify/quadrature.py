@@ -326,7 +326,7 @@ def integrate_gaussian(
     radius = radius_for(bound_scale, tail_target(None), k)
     while True:
         tail = bound_scale * tail_bound(radius, k)
-        res = _integrate_box(f, B, C, k, radius, tail, backend, accept, max_boxes, chunk_nodes)
+        res = _integrate_box(f, B, C, k, radius, tail, backend, accept, max_boxes, chunk_nodes, tail_target)
         if tail <= tail_target(res.value) or radius >= 60:
             res.error = res.error + tail
             return res
@@ -404,7 +404,8 @@ def _gh_mp(n: int, dps: int):
     """As :func:`_gh` to ``dps`` digits: Newton on He_n from the float64 nodes.
 
     Weights n! / (n^2 He_{n-1}(x)^2) (normalised to sum to 1)."""
-    x0, _ = np.polynomial.hermite_e.hermegauss(n)
+    with np.errstate(all="ignore"):  # only the nodes are used as starting points; weights overflow for n > ~380
+        x0, _ = np.polynomial.hermite_e.hermegauss(n)
     with mpmath.workdps(dps + 15):
         def he(x):
             p0, p1 = mpmath.mpf(1), x
@@ -496,18 +497,21 @@ def _smooth_paths(f, B, C, k, backend, accept, bound_scale, tail_target, chunk_n
     return None
 
 
-def _integrate_box(f, B, C, k, radius, tail, backend, accept, max_boxes, chunk_nodes) -> Integral:
+def _integrate_box(f, B, C, k, radius, tail, backend, accept, max_boxes, chunk_nodes, tail_target) -> Integral:
     q = k - 1
     if q == 0:
         P = np.empty((1, 0), dtype=object if backend.is_mp else np.float64)
         v, e, av, nodes = _integrate_lines(f, B, C, P, radius, backend, chunk_nodes)
         err = e[0] + 64 * backend.eps * av[0]
+        res = Integral(v[0], err, nodes, radius, Plan("line", (), radius))
+        if tail > tail_target(v[0]):
+            return res  # the truncation is too tight: the caller widens the box
         if not accept(v[0], err + tail):
             raise AccuracyError(
                 f"1-D quadrature reached error {_fmt(err)} (tail {tail:.1e}); "
                 "the requested tolerance is below what this precision can deliver"
             )
-        return Integral(v[0], err, nodes, radius, Plan("line", (), radius))
+        return res
 
     no = backend.outer_order.get(q, 4)
     X1, W1 = _tensor_rule(q, no, backend)
@@ -547,7 +551,8 @@ def _integrate_box(f, B, C, k, radius, tail, backend, accept, max_boxes, chunk_n
     while True:
         value = vals.sum(axis=0)
         error = errs.sum(axis=0)
-        if accept(value, error + tail):
+        if tail > tail_target(value) or accept(value, error + tail):
+            # (a too-tight truncation is widened by the caller: refining boxes cannot help it)
             return Integral(value, error, total_nodes, radius, Plan("boxes", (), radius, (lo, hi)))
         if lo.shape[0] >= max_boxes:
             raise AccuracyError(
