@@ -1,0 +1,258 @@
+"""The gate's configurations: fixed regression points, generated points, dynamics instances.
+
+The fixed configurations cover every regime in which implementations go
+wrong (issue 3):
+
+* t = 0 and t in (0, 3]: an error in the e^{-t} scaling is invisible at t = 0;
+* collapsed means (all equal: the softmax is uniform) and nearly collapsed
+  ones (differences 1e-6: cancellation in the weight derivatives);
+* far-apart means (the softmax saturates: naive exp() underflows);
+* the stationary point of Theorem 3.1 for n = 3, mu_1 = s* e_1, mu_2 = -s* e_1,
+  mu_3 = mu* = 0 with s* = 2.5505509886412239... the maximiser of the loss on
+  that path (``verify/data/thm_3_1_stationary_radii.json``, computed by
+  :mod:`verify.stationary_points` at 70 digits), at t = 0 and, with the means
+  scaled by e^{t}, at t = 1 and shifted away from the origin;
+* huge coordinates: means 1e8 to 1e12 away from mu* (loss ~ 1e16 to 1e24), and
+  a whole configuration shifted by 1e8 or 1e12 (differences O(1), so float64
+  fixes only a few digits of them: the tolerance there is wide, and says so);
+* n = 1 (the loss is |m_1 - m*|^2 exactly) and d = 1.
+
+Every fixed configuration keeps the reduced dimension k (the span of the
+mean differences) at most 2, where the reference cubature takes well under
+a second; k = 1 configurations are exported from the mpmath path.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = [
+    "Configuration",
+    "DynamicsInstance",
+    "REGRESSION_CONFIGURATIONS",
+    "DYNAMICS_INSTANCES",
+    "S_STAR_3",
+    "generated_configurations",
+    "python_snippet",
+    "by_name",
+]
+
+#: s*(3): the Theorem 3.1 stationary radius for n = 3, scaled coordinates, mu* = 0
+#: (verify/data/thm_3_1_stationary_radii.json: 2.550550988641223901198534664225517...)
+S_STAR_3 = 2.5505509886412239
+
+
+@dataclass(frozen=True)
+class Configuration:
+    """One point (mu, mu_star, t) at which loss and gradient are compared."""
+
+    name: str
+    regime: str
+    mu: tuple  # n tuples of d floats (unscaled means)
+    mu_star: tuple  # d floats
+    t: float
+    quick: bool = False  # part of the quick subset (``--quick``; the CI tests of engine-backed examples)
+
+    @property
+    def n(self) -> int:
+        return len(self.mu)
+
+    @property
+    def d(self) -> int:
+        return len(self.mu_star)
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray, float]:
+        return np.array(self.mu, dtype=np.float64), np.array(self.mu_star, dtype=np.float64), float(self.t)
+
+    @property
+    def max_coordinate(self) -> float:
+        mu, ms, _ = self.arrays()
+        return float(max(np.max(np.abs(mu)), np.max(np.abs(ms))))
+
+    def snippet(self) -> str:
+        return python_snippet(*self.arrays(), name=self.name)
+
+
+def _cfg(name, regime, mu, mu_star, t, quick=False) -> Configuration:
+    mu = tuple(tuple(float(x) for x in row) for row in mu)
+    mu_star = tuple(float(x) for x in mu_star)
+    return Configuration(name, regime, mu, mu_star, float(t), quick)
+
+
+def _thm31(t: float, shift=(0.0, 0.0)) -> tuple:
+    s = math.exp(t) * S_STAR_3
+    c = np.asarray(shift, dtype=np.float64)
+    mu = np.array([[s, 0.0], [-s, 0.0], [0.0, 0.0]]) + c
+    return mu, c
+
+
+REGRESSION_CONFIGURATIONS: tuple[Configuration, ...] = (
+    # --- generic, t = 0 and t in (0, 3] -------------------------------------------------
+    _cfg("n2_d1_t0", "t = 0", [[1.0], [-0.5]], [0.3], 0.0, quick=True),
+    _cfg("n2_d1_t0.5", "t in (0, 3]", [[1.0], [-0.5]], [0.3], 0.5, quick=True),
+    _cfg("n3_d2_t0", "t = 0, k = 2", [[1.0, 0.5], [-0.7, 0.2], [0.1, -0.9]], [0.2, -0.1], 0.0),
+    _cfg("n3_d2_t0.7", "t in (0, 3], k = 2", [[1.0, 0.5], [-0.7, 0.2], [0.1, -0.9]], [0.2, -0.1], 0.7),
+    _cfg("n3_d3_t2", "t in (0, 3], k = 2, d = 3", [[1.5, -0.5, 0.3], [-1.0, 0.8, 0.0], [0.2, 0.4, -1.2]],
+         [0.1, 0.0, -0.2], 2.0),
+    _cfg("n2_d4_t3", "t = 3, d = 4", [[2.0, -1.0, 0.5, 0.0], [-1.5, 0.5, 1.0, 2.5]], [0.3, 0.2, -0.4, 1.0], 3.0,
+         quick=True),
+    _cfg("n4_d1_t1.2", "d = 1, n = 4", [[2.0], [0.5], [-1.0], [-2.5]], [0.4], 1.2, quick=True),
+    # --- collapsed and nearly collapsed -----------------------------------------------
+    _cfg("collapsed_n3_d2", "collapsed means", [[0.8, -0.4]] * 3, [0.0, 0.3], 0.4, quick=True),
+    _cfg("nearly_collapsed_n3_d2", "nearly collapsed (1e-6)",
+         [[0.8, -0.4], [0.8 + 1e-6, -0.4], [0.8, -0.4 - 1e-6]], [0.0, 0.3], 0.3),
+    _cfg("nearly_collapsed_n2_d1", "nearly collapsed (1e-6)", [[0.8], [0.8 + 1e-6]], [-0.5], 0.0, quick=True),
+    # --- far apart --------------------------------------------------------------------
+    _cfg("far_apart_n3_d1", "far-apart means", [[12.0], [-9.0], [25.0]], [0.5], 0.0, quick=True),
+    _cfg("far_apart_n3_d2", "far-apart means, k = 2", [[6.0, 0.0], [-3.0, 5.0], [-3.0, -5.0]], [0.0, 0.0], 0.2),
+    # --- Theorem 3.1 stationary point (n = 3) -----------------------------------------
+    _cfg("thm3.1_stationary_t0", "Theorem 3.1 stationary point", *_thm31(0.0), 0.0, quick=True),
+    _cfg("thm3.1_stationary_t1", "Theorem 3.1 stationary point, t = 1", *_thm31(1.0), 1.0),
+    _cfg("thm3.1_stationary_shifted", "Theorem 3.1 stationary point, mu* != 0", *_thm31(0.0, (1.0, -2.0)), 0.0),
+    # --- huge coordinates -------------------------------------------------------------
+    _cfg("huge_far_1e8", "huge coordinates (1e8 from mu*)", [[1e8], [-2e8]], [0.0], 0.0, quick=True),
+    _cfg("huge_far_1e12", "huge coordinates (1e12 from mu*)", [[1e12, 0.0], [-5e11, 0.0], [2e12, 0.0]], [0.0, 0.0],
+         0.5),
+    _cfg("huge_shift_1e8", "huge coordinates (shifted by 1e8)", [[1e8 + 1.0, 1e8 + 0.5], [1e8 - 0.7, 1e8 + 0.2]],
+         [1e8 + 0.2, 1e8 - 0.1], 0.3),
+    _cfg("huge_shift_1e12", "huge coordinates (shifted by 1e12)", [[1e12 + 1.5], [1e12 - 0.75]], [1e12], 0.2,
+         quick=True),
+    # --- n = 1 ------------------------------------------------------------------------
+    _cfg("n1_d3_t0.6", "n = 1", [[0.5, -1.0, 2.0]], [0.1, 0.2, 0.3], 0.6, quick=True),
+    _cfg("n1_d1_t0", "n = 1, d = 1", [[2.0]], [-1.0], 0.0),
+)
+
+
+def by_name(name: str) -> Configuration:
+    for c in REGRESSION_CONFIGURATIONS:
+        if c.name == name:
+            return c
+    raise KeyError(f"no regression configuration named {name!r}")
+
+
+@dataclass(frozen=True)
+class DynamicsInstance:
+    """A small gradient-descent run whose outcome the paper predicts.
+
+    ``eta`` is the step on the *unscaled* means (``mu <- mu - eta grad``); the
+    notes' step on the scaled means is eta e^{-2t}.
+    """
+
+    name: str
+    claim: str
+    mu0: tuple
+    mu_star: tuple
+    t: float
+    eta: float
+    steps: int
+    record_every: int
+    expected: str  # "converges" or "one survivor" (:func:`verify.gate.checks.classify`)
+
+    def arrays(self):
+        return np.array(self.mu0, dtype=np.float64), np.array(self.mu_star, dtype=np.float64), float(self.t)
+
+
+_T_LARGE = 3.0  # > log n + log M + 2 = log 3 + log 0.8 + 2 = 2.88 (Theorem 2.1)
+
+DYNAMICS_INSTANCES: tuple[DynamicsInstance, ...] = (
+    DynamicsInstance(
+        name="large_noise_n3_d1",
+        claim="Theorem 2.1 (large noise, t > log n + log M + 2): global convergence, the loss falls",
+        mu0=((1.0,), (0.4,), (-0.6,)), mu_star=(0.2,), t=_T_LARGE,
+        eta=0.5 * math.exp(2 * _T_LARGE),  # scaled step 0.5
+        steps=100, record_every=10, expected="converges",
+    ),
+    DynamicsInstance(
+        name="one_survivor_n2_d1",
+        claim="Theorem 3.5 / 3.4 (t = 0, means far from mu*): one mean converges, the other diverges",
+        mu0=((3.0,), (3.3,)), mu_star=(0.0,), t=0.0,
+        eta=0.1, steps=100, record_every=10, expected="one survivor",
+    ),
+)
+
+
+def python_snippet(mu, mu_star, t, *, name: str | None = None, extra: str = "") -> str:
+    """A configuration as Python that can be pasted (float64 values round-trip exactly through repr)."""
+    mu = np.asarray(mu, dtype=np.float64)
+    mu_star = np.asarray(mu_star, dtype=np.float64)
+    rows = ", ".join("[" + ", ".join(repr(float(x)) for x in r) + "]" for r in mu)
+    head = f"# {name}\n" if name else ""
+    return (head + "import numpy as np\n"
+            f"mu = np.array([{rows}])\n"
+            f"mu_star = np.array([{', '.join(repr(float(x)) for x in mu_star)}])\n"
+            f"t = {float(t)!r}\n" + extra)
+
+
+def generated_configurations(count: int, *, seed: int = 20251122) -> list[Configuration]:
+    """``count`` reproducible configurations for the generated-values check.
+
+    Drawn by :func:`verify.strategies.configurations` (Hypothesis, derandomized)
+    when that module exists, else by NumPy's seeded generator.  Bounds keep the
+    reference cheap and well conditioned: n <= 3 (so k <= 2), d <= 3, coordinates
+    in [-4, 4], t in [0, 3] with t = 0 drawn a quarter of the time.
+    """
+    try:
+        return _from_hypothesis(count, seed)
+    except _NoStrategies:
+        pass
+    rng = np.random.default_rng(seed)
+    out = []
+    for i in range(count):
+        n = int(rng.integers(1, 4))
+        d = int(rng.integers(1, 4))
+        mu = rng.uniform(-4, 4, size=(n, d)).round(6)
+        mu_star = rng.uniform(-2, 2, size=d).round(6)
+        t = 0.0 if rng.random() < 0.25 else round(float(rng.uniform(0, 3)), 6)
+        out.append(_cfg(f"generated_{i}", f"generated (seed {seed})", mu, mu_star, t))
+    return out
+
+
+class _NoStrategies(Exception):
+    pass
+
+
+def _from_hypothesis(count: int, seed: int) -> list[Configuration]:
+    try:
+        from verify import strategies  # the lead's strategies module, when it exists
+    except ImportError:
+        raise _NoStrategies from None
+    if not hasattr(strategies, "configurations"):
+        raise _NoStrategies
+    import hypothesis
+    from hypothesis import HealthCheck, Phase, given, settings
+
+    try:
+        strat = strategies.configurations(n=(1, 3), d=(1, 3))
+    except TypeError:
+        raise _NoStrategies from None
+    drawn = []
+
+    @settings(derandomize=True, database=None, deadline=None, max_examples=count, phases=[Phase.generate],
+              suppress_health_check=list(HealthCheck), print_blob=False)
+    @given(strat)
+    @hypothesis.seed(seed)
+    def collect(c):
+        drawn.append(c)
+
+    collect()
+    out = []
+    for i, c in enumerate(drawn[:count]):
+        mu, mu_star, t = _unpack(c)
+        if np.max(np.abs(mu)) > 1e6 or np.max(np.abs(mu_star)) > 1e6:
+            continue  # keep the reference cheap and the conditioning moderate
+        out.append(_cfg(f"generated_{i}", f"generated (Hypothesis, derandomized, seed {seed})", mu, mu_star, t))
+    if not out:
+        raise _NoStrategies
+    return out
+
+
+def _unpack(c):
+    if isinstance(c, dict):
+        return np.asarray(c["mu"], float), np.asarray(c["mu_star"], float), float(c["t"])
+    if hasattr(c, "mu"):
+        return np.asarray(c.mu, float), np.asarray(c.mu_star, float), float(c.t)
+    mu, mu_star, t = c
+    return np.asarray(mu, float), np.asarray(mu_star, float), float(t)

@@ -1,0 +1,319 @@
+"""The interface an outside implementation provides, and the loader that checks it.
+
+An implementation is any object (a module, an instance, or a class that the
+gate instantiates without arguments) with
+
+* ``loss(mu, mu_star, t) -> float``: the population loss
+  L_t = E_{x ~ N(m*, I_d)} |sum_i w_i(x) m_i - m*|^2, no factor 1/2, with
+  m_i = e^{-t} mu_i and m* = e^{-t} mu*;
+* ``grad(mu, mu_star, t) -> ndarray (n, d)``: dL_t/dmu_i with respect to the
+  *unscaled* means (``verify.reference.grad``; the gradient with respect to
+  the scaled means is e^{t} times larger);
+
+with exactly the semantics of :mod:`verify.reference`: ``mu`` is a float64
+array of shape (n, d), ``mu_star`` of shape (d,), ``t >= 0`` a float; the
+results are float64.  Optional members:
+
+* ``step(mu, mu_star, t, eta) -> new mu``: one gradient-descent step on the
+  unscaled means, ``mu - eta * grad(mu, mu_star, t)``; when present the
+  dynamics check uses it instead of ``grad``.  (The notes' update on the
+  scaled means with step eta equals this update with step eta e^{2t}.)
+* ``stochastic = True``: a sample-based implementation; ``loss``, ``grad``
+  and ``step`` then accept a keyword ``seed`` (an int) and must be
+  reproducible for a fixed seed.  Its tolerances come from its own spread
+  over seeds (see :mod:`verify.gate.tolerances`).
+
+:func:`load_implementation` resolves ``MODULE:ATTR`` (or ``MODULE``) and
+returns a :class:`Bound` wrapper whose calls validate every result: a result
+of the wrong type, shape or dtype (float32 included) raises
+:class:`ImplementationError` (exit status 2); a NaN or infinite value of the
+right type and shape is returned as it is and counted as a wrong answer by
+the checks (exit status 1).
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import numbers
+import os
+import sys
+import traceback
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+__all__ = [
+    "Implementation",
+    "SteppingImplementation",
+    "StochasticImplementation",
+    "ImplementationError",
+    "LoadError",
+    "Bound",
+    "load_implementation",
+    "bind",
+]
+
+
+@runtime_checkable
+class Implementation(Protocol):
+    """What ``verify gate MODULE:ATTR`` checks (see the module docstring)."""
+
+    def loss(self, mu: np.ndarray, mu_star: np.ndarray, t: float) -> float:
+        """L_t at unscaled means ``mu`` (n, d), ground truth ``mu_star`` (d,), noise level ``t``."""
+        ...
+
+    def grad(self, mu: np.ndarray, mu_star: np.ndarray, t: float) -> np.ndarray:
+        """dL_t/dmu, shape (n, d), float64 (with respect to the unscaled means)."""
+        ...
+
+
+@runtime_checkable
+class SteppingImplementation(Implementation, Protocol):
+    """An implementation of a training step; the dynamics check then uses ``step``."""
+
+    def step(self, mu: np.ndarray, mu_star: np.ndarray, t: float, eta: float) -> np.ndarray:
+        """One gradient-descent step on the unscaled means: ``mu - eta * grad(mu, mu_star, t)``."""
+        ...
+
+
+class StochasticImplementation(Implementation, Protocol):
+    """A sample-based implementation: ``stochastic = True`` and a ``seed`` keyword on every method."""
+
+    stochastic: bool
+
+    def loss(self, mu: np.ndarray, mu_star: np.ndarray, t: float, *, seed: int = 0) -> float: ...
+
+    def grad(self, mu: np.ndarray, mu_star: np.ndarray, t: float, *, seed: int = 0) -> np.ndarray: ...
+
+
+class LoadError(Exception):
+    """The implementation cannot be loaded (import, attribute, interface): exit status 2."""
+
+
+class ImplementationError(Exception):
+    """The implementation cannot be used: a call raised, or returned the wrong type, shape or dtype (exit status 2).
+
+    ``config`` is the configuration (a pasteable Python snippet) of the call, if any.
+    """
+
+    def __init__(self, message: str, config: str | None = None, detail: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.config = config
+        self.detail = detail  # the tail of the traceback, for a call that raised
+
+    def __str__(self) -> str:
+        out = self.message
+        if self.config:
+            out += "\n  configuration:\n" + _indent(self.config, 4)
+        if self.detail:
+            out += "\n  raised:\n" + _indent(self.detail, 4)
+        return out
+
+
+def _indent(text: str, k: int) -> str:
+    return "\n".join(" " * k + line for line in text.rstrip().splitlines())
+
+
+def _snippet(mu, mu_star, t, extra: str = "") -> str:
+    from .configs import python_snippet
+
+    return python_snippet(mu, mu_star, t, extra=extra)
+
+
+class Bound:
+    """An implementation with validated calls.
+
+    ``loss``/``grad``/``step`` pass fresh float64 copies of the inputs (an
+    implementation that writes into its arguments cannot corrupt the gate),
+    add ``seed=`` for stochastic implementations, and check the result.
+    """
+
+    def __init__(self, obj, spec: str):
+        self.obj = obj
+        self.spec = spec
+        self.stochastic = bool(getattr(obj, "stochastic", False))
+        self.has_step = callable(getattr(obj, "step", None))
+
+    # -- calls --------------------------------------------------------------
+    def _call(self, name, mu, mu_star, t, *extra, seed=None):
+        mu = np.array(mu, dtype=np.float64)
+        mu_star = np.array(mu_star, dtype=np.float64)
+        t = float(t)
+        kwargs = {"seed": int(seed or 0)} if self.stochastic else {}
+        try:
+            return getattr(self.obj, name)(mu.copy(), mu_star.copy(), t, *extra, **kwargs)
+        except Exception as exc:  # noqa: BLE001 - any failure of foreign code is reported, not re-raised
+            frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename != __file__]
+            tail = "".join(traceback.format_list(frames[-2:])) + "".join(
+                traceback.format_exception_only(type(exc), exc))
+            seed_txt = f", seed={kwargs['seed']}" if kwargs else ""
+            raise ImplementationError(
+                f"{self.spec}.{name}(mu, mu_star, t{', eta' if extra else ''}{seed_txt}) raised "
+                f"{type(exc).__name__}: {exc}",
+                config=_snippet(mu, mu_star, t, extra=(f"eta = {extra[0]!r}\n" if extra else "")),
+                detail=tail,
+            ) from None
+
+    def loss(self, mu, mu_star, t, *, seed=None) -> float:
+        out = self._call("loss", mu, mu_star, t, seed=seed)
+        return _as_loss(out, self.spec, mu, mu_star, t)
+
+    def grad(self, mu, mu_star, t, *, seed=None) -> np.ndarray:
+        out = self._call("grad", mu, mu_star, t, seed=seed)
+        n, d = np.shape(mu)
+        return _as_array(out, (n, d), f"{self.spec}.grad", mu, mu_star, t)
+
+    def step(self, mu, mu_star, t, eta, *, seed=None) -> np.ndarray:
+        if not self.has_step:
+            g = self.grad(mu, mu_star, t, seed=seed)
+            return np.asarray(mu, dtype=np.float64) - eta * g
+        out = self._call("step", mu, mu_star, t, float(eta), seed=seed)
+        n, d = np.shape(mu)
+        return _as_array(out, (n, d), f"{self.spec}.step", mu, mu_star, t)
+
+
+def _dtype_problem(dtype) -> str | None:
+    dtype = np.dtype(dtype)
+    if dtype == np.float64:
+        return None
+    if dtype in (np.dtype(np.float16), np.dtype(np.float32)):
+        return (f"{dtype.name} (single or half precision); the gate needs float64, since float32's "
+                f"relative precision 1e-7 is far above the tolerances (compute in float64, do not just cast)")
+    if np.issubdtype(dtype, np.complexfloating):
+        return f"{dtype.name} (complex); the loss and gradient are real"
+    if dtype == np.longdouble:
+        return None if np.finfo(np.longdouble).eps >= np.finfo(np.float64).eps else \
+            f"{dtype.name}; return float64 (cast your extended-precision result with .astype(np.float64))"
+    return f"{dtype.name}; expected float64"
+
+
+def _as_loss(out, spec, mu, mu_star, t) -> float:
+    where = f"{spec}.loss"
+    if isinstance(out, float):  # Python float and numpy.float64
+        return float(out)
+    if isinstance(out, (int, np.integer)) and not isinstance(out, bool):
+        return float(out)
+    if out is None or isinstance(out, (bool, np.bool_, str, bytes)):
+        raise ImplementationError(f"{where} returned {out!r}; expected a float64 number",
+                                  config=_snippet(mu, mu_star, t))
+    try:  # numpy scalars and 0-d arrays, and foreign ones (torch, jax) that numpy understands
+        arr = np.asarray(out)
+    except Exception:  # noqa: BLE001
+        arr = None
+    if arr is None or arr.dtype == object or arr.dtype.kind not in "fiuc":
+        raise ImplementationError(f"{where} returned a {type(out).__name__}; expected a float64 number",
+                                  config=_snippet(mu, mu_star, t))
+    if arr.shape != ():
+        raise ImplementationError(f"{where} returned an array of shape {arr.shape}; expected a scalar (a float)",
+                                  config=_snippet(mu, mu_star, t))
+    if arr.dtype.kind in "iu":
+        return float(arr)
+    prob = _dtype_problem(arr.dtype)
+    if prob:
+        raise ImplementationError(f"{where} returned {prob}", config=_snippet(mu, mu_star, t))
+    return float(arr)
+
+
+def _as_array(out, shape, where, mu, mu_star, t) -> np.ndarray:
+    if out is None:
+        raise ImplementationError(f"{where} returned None; expected a float64 array of shape {shape}",
+                                  config=_snippet(mu, mu_star, t))
+    try:
+        arr = np.asarray(out)
+    except Exception as exc:  # noqa: BLE001
+        raise ImplementationError(f"{where} returned a {type(out).__name__} that is not an array: {exc}",
+                                  config=_snippet(mu, mu_star, t)) from None
+    if arr.dtype == object or arr.dtype.kind not in "fiuc":
+        raise ImplementationError(f"{where} returned an array of dtype {arr.dtype}; expected float64",
+                                  config=_snippet(mu, mu_star, t))
+    if arr.dtype.kind in "iu":
+        raise ImplementationError(f"{where} returned an integer array ({arr.dtype.name}); expected float64",
+                                  config=_snippet(mu, mu_star, t))
+    prob = _dtype_problem(arr.dtype)
+    if prob:
+        raise ImplementationError(f"{where} returned {prob}", config=_snippet(mu, mu_star, t))
+    if arr.shape != shape:
+        hint = ""
+        if arr.shape == shape[::-1]:
+            hint = " (transposed? the gradient is (n, d): one row per mean)"
+        elif arr.size == shape[0] * shape[1]:
+            hint = f" (reshape to (n, d) = {shape})"
+        raise ImplementationError(f"{where} returned shape {arr.shape}; expected (n, d) = {shape}{hint}",
+                                  config=_snippet(mu, mu_star, t))
+    return np.array(arr, dtype=np.float64)
+
+
+def _accepts_seed(fn) -> bool:
+    try:
+        sig = inspect.signature(fn)
+    except (TypeError, ValueError):  # builtins without a signature: trust them
+        return True
+    return "seed" in sig.parameters or any(p.kind is p.VAR_KEYWORD for p in sig.parameters.values())
+
+
+def bind(obj, spec: str = "implementation") -> Bound:
+    """Check the interface of ``obj`` (instantiating a class) and wrap it; raises :class:`LoadError`."""
+    if inspect.isclass(obj):
+        try:
+            obj = obj()
+        except Exception as exc:  # noqa: BLE001
+            raise LoadError(f"{spec} is a class, and instantiating it without arguments raised "
+                            f"{type(exc).__name__}: {exc}") from None
+    missing = [name for name in ("loss", "grad") if not callable(getattr(obj, name, None))]
+    if missing:
+        what = "neither loss nor grad" if len(missing) == 2 else missing[0]
+        present = [m for m in ("loss", "grad", "step") if hasattr(obj, m)]
+        raise LoadError(
+            f"{spec} ({type(obj).__name__}) has no callable {what}; an implementation needs "
+            f"loss(mu, mu_star, t) -> float and grad(mu, mu_star, t) -> (n, d) array"
+            + (f" (found: {', '.join(present)})" if present else "")
+        )
+    if hasattr(obj, "step") and not callable(obj.step):
+        raise LoadError(f"{spec}.step exists but is not callable; remove it or make it step(mu, mu_star, t, eta)")
+    stochastic = getattr(obj, "stochastic", False)
+    if not isinstance(stochastic, (bool, np.bool_)):
+        raise LoadError(f"{spec}.stochastic must be True or False, got {stochastic!r}")
+    if stochastic:
+        for name in ("loss", "grad") + (("step",) if hasattr(obj, "step") else ()):
+            if not _accepts_seed(getattr(obj, name)):
+                raise LoadError(f"{spec} says stochastic = True but {name}() takes no 'seed' keyword; "
+                                f"a sample-based implementation must accept seed=<int> and be reproducible for it")
+    return Bound(obj, spec)
+
+
+def load_implementation(spec: str) -> Bound:
+    """Resolve ``MODULE:ATTR`` (ATTR may be dotted) or ``MODULE`` and check its interface.
+
+    The current directory is put on ``sys.path`` (as ``python -m`` does), so a
+    local ``my_impl.py`` is found as ``my_impl:Impl``.  Raises :class:`LoadError`
+    with a message that says what is wrong and how to fix it.
+    """
+    if not isinstance(spec, str) or not spec.strip():
+        raise LoadError("give the implementation as MODULE:ATTR, e.g. mypackage.score:Implementation")
+    module_name, _, attr = spec.strip().partition(":")
+    if not module_name:
+        raise LoadError(f"{spec!r}: no module before ':'; give it as MODULE:ATTR")
+    if os.getcwd() not in sys.path and "" not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name and module_name.startswith(exc.name):
+            raise LoadError(f"cannot import {module_name!r}: no module named {exc.name!r} "
+                            f"(is it installed, or is the current directory the one that contains it?)") from None
+        raise LoadError(f"importing {module_name!r} failed: {type(exc).__name__}: {exc}") from None
+    except Exception as exc:  # noqa: BLE001 - an import that raises is a load error
+        tb = traceback.format_exception(type(exc), exc, exc.__traceback__)
+        raise LoadError(f"importing {module_name!r} raised {type(exc).__name__}: {exc}\n"
+                        + _indent("".join(tb[-2:]), 2)) from None
+    obj = module
+    if attr:
+        for part in attr.split("."):
+            if not hasattr(obj, part):
+                names = sorted(n for n in dir(obj) if not n.startswith("_"))
+                raise LoadError(f"{module_name!r} has no attribute {attr!r} (failed at {part!r}); "
+                                f"public names: {', '.join(names[:20])}{' ...' if len(names) > 20 else ''}")
+            obj = getattr(obj, part)
+    return bind(obj, spec.strip())
