@@ -7,7 +7,9 @@ y = x - m* ~ N(0, I_d), the logits are
     l_i(y) = a_i . y - |a_i|^2 / 2,
 
 and the softmax only sees their differences
-l_i - l_0 = D_i . y - C_i with D_i = a_i - a_0 and C_i = D_i . (a_i + a_0) / 2.
+l_i - l_r = D_i . y - C_i with D_i = a_i - a_r and C_i = D_i . (a_i + a_r) / 2,
+where the reference r is the mean nearest m* (so v = a_r + sum_j w_j D_j loses
+no digits when a far mean has negligible weight).
 So the weights depend on y only through its projection z = Q^T y on the span
 of the D_i (orthonormal basis Q, d x k, from an SVD: axis 0 is the direction
 of largest spread).  The component of y orthogonal to that span is
@@ -47,8 +49,8 @@ class Reduced:
     d: int
     k: int
     a: np.ndarray  # (n, d) a_i = m_i - m*
-    a0: np.ndarray  # (d,)
-    D: np.ndarray  # (n, d) a_i - a_0
+    a0: np.ndarray  # (d,) the reference mean a_r: the one nearest m*
+    D: np.ndarray  # (n, d) a_i - a_r
     Q: np.ndarray  # (d, k)
     B: np.ndarray  # (n, k) Q^T D_i
     C: np.ndarray  # (n,)   D_i . (a_i + a_0) / 2
@@ -56,13 +58,22 @@ class Reduced:
     scale: object  # e^{-t}
 
 
-def reduce_float(mu: np.ndarray, mu_star: np.ndarray, t: float) -> Reduced:
+def _reference_index(norms) -> int:
+    """The mean nearest m*: v = a_r + sum_j w_j (a_j - a_r) then loses no digits when that mean
+    carries the weight and the others are far (a far reference would cost |a_r| * eps in v)."""
+    return int(min(range(len(norms)), key=lambda i: norms[i]))
+
+
+def reduce_float(mu: np.ndarray, mu_star: np.ndarray, t: float, *, rotation=None) -> Reduced:
+    """Reduce to the span of the differences.  ``rotation`` (k x k orthogonal) turns the
+    reduced basis: another node set for the same integral (used by the accuracy checks)."""
     n, d = mu.shape
     s = math.exp(-t)
     a = s * (mu - mu_star)
-    D = s * (mu - mu[0])
+    r = _reference_index(np.linalg.norm(a, axis=1))
+    D = s * (mu - mu[r])
     if n > 1:
-        _, sig, vt = np.linalg.svd(D[1:], full_matrices=False)
+        _, sig, vt = np.linalg.svd(np.delete(D, r, axis=0), full_matrices=False)
         # drop directions whose spread is below float64's resolution of the
         # largest one: their effect on the logits is < 1e-17 relative.
         keep = sig > 1e-17 * (sig[0] if sig.size else 0.0)
@@ -70,11 +81,13 @@ def reduce_float(mu: np.ndarray, mu_star: np.ndarray, t: float) -> Reduced:
         Q = vt[keep].T
     else:
         Q = np.zeros((d, 0))
+    if rotation is not None and Q.shape[1]:
+        Q = Q @ np.asarray(rotation, dtype=float)
     k = Q.shape[1]
     B = D @ Q
-    C = 0.5 * np.einsum("ij,ij->i", D, a + a[0])
+    C = 0.5 * np.einsum("ij,ij->i", D, a + a[r])
     amax = float(np.max(np.linalg.norm(a, axis=1)))
-    return Reduced(n, d, k, a, a[0].copy(), D, Q, B, C, amax, s)
+    return Reduced(n, d, k, a, a[r].copy(), D, Q, B, C, amax, s)
 
 
 def reduce_mp(mu, mu_star, t) -> Reduced:
@@ -82,14 +95,15 @@ def reduce_mp(mu, mu_star, t) -> Reduced:
     n, d = len(mu), len(mu_star)
     s = mpmath.exp(-t)
     a = np.array([[s * (mu[i][j] - mu_star[j]) for j in range(d)] for i in range(n)], dtype=object)
-    D = np.array([[s * (mu[i][j] - mu[0][j]) for j in range(d)] for i in range(n)], dtype=object)
+    r = _reference_index([mpmath.fsum(x * x for x in row) for row in a])
+    D = np.array([[s * (mu[i][j] - mu[r][j]) for j in range(d)] for i in range(n)], dtype=object)
     Q = np.zeros((d, 0), dtype=object)
     if n > 1:
         # The basis comes from the unscaled differences (collinear inputs stay exactly
         # collinear; scaling by e^{-t} would add rounding across the line).  Directions
         # whose spread is at the rounding level of the inputs are dropped: they move the
         # logits by less than the working precision.
-        U = [[mu[i][j] - mu[0][j] for j in range(d)] for i in range(1, n)]
+        U = [[mu[i][j] - mu[r][j] for j in range(d)] for i in range(n) if i != r]
         if any(x != 0 for row in U for x in row):
             M = mpmath.matrix(U)
             _, S, V = mpmath.svd_r(M)
@@ -103,9 +117,9 @@ def reduce_mp(mu, mu_star, t) -> Reduced:
             Q = np.array([[V[i, j] for i in cols] for j in range(d)], dtype=object).reshape(d, len(cols))
     k = Q.shape[1]
     B = D @ Q if k else np.zeros((n, 0), dtype=object)
-    C = np.array([sum(D[i, j] * (a[i, j] + a[0, j]) for j in range(d)) / 2 for i in range(n)], dtype=object)
+    C = np.array([sum(D[i, j] * (a[i, j] + a[r, j]) for j in range(d)) / 2 for i in range(n)], dtype=object)
     amax = max(float(mpmath.sqrt(sum(x * x for x in row))) for row in a)
-    return Reduced(n, d, k, a, a[0].copy(), D, Q, B, C, amax, s)
+    return Reduced(n, d, k, a, a[r].copy(), D, Q, B, C, amax, s)
 
 
 def _integrand(red: Reduced, backend: Backend, with_grad: bool):
@@ -113,6 +127,13 @@ def _integrand(red: Reduced, backend: Backend, with_grad: bool):
     B, C, D, Q, A, a0 = red.B, red.C, red.D, red.Q, red.a, red.a0
     two_pi = backend.scalar(2 * mpmath.pi if backend.is_mp else 2 * math.pi)
     norms = {m: two_pi ** (-backend.scalar(m) / 2) for m in range(1, k + 1)}
+
+    Dn = np.array([backend.scalar(mpmath.sqrt(sum(x * x for x in row))) if backend.is_mp else float(np.linalg.norm(row))
+                   for row in D], dtype=object if backend.is_mp else float)
+    a0n = Dn[0] * 0 + (mpmath.sqrt(sum(x * x for x in a0)) if backend.is_mp else float(np.linalg.norm(a0)))
+    eps8 = 8 * backend.eps
+    An = np.array([mpmath.sqrt(sum(x * x for x in row)) if backend.is_mp else float(np.linalg.norm(row)) for row in A],
+                  dtype=object if backend.is_mp else float)
 
     def f(Z, dens_axes):
         N = Z.shape[0]
@@ -123,18 +144,28 @@ def _integrand(red: Reduced, backend: Backend, with_grad: bool):
         vD = w @ D
         v = a0[None, :] + vD
         vv = (v * v).sum(axis=1)
+        # Rounding: v = a_r + sum_j w_j D_j carries an absolute error <= eps * Sw with
+        # Sw = |a_r| + sum_j w_j |D_j|; these columns bound what it does to |v|^2 and to
+        # the gradient integrand (v enters s_i = v.(a_i - v) and is multiplied by |z| + |a_i|).
+        Sw = a0n + w @ Dn
+        vn = vv ** 0.5 if not backend.is_mp else np.array([mpmath.sqrt(x) for x in vv], dtype=object)
+        rho_loss = eps8 * Sw * (vn + Sw)
         if dens_axes == 0:
             phi = 1
         else:
             Zd = Z[:, :dens_axes]
             phi = norms[dens_axes] * backend.exp(-(Zd * Zd).sum(axis=1) / 2)
         if not with_grad:
-            return (vv * phi)[:, None] if dens_axes else vv[:, None]
+            out = np.stack([vv, rho_loss], axis=1)
+            return out * (phi[:, None] if dens_axes else 1)
         s = v @ D.T - (v * vD).sum(axis=1)[:, None]  # v . (a_i - v)
         ws = w * s
         Qz = Z @ Q.T
         G = w[:, :, None] * v[:, None, :] + ws[:, :, None] * (Qz[:, None, :] - A[None, :, :])
-        out = np.concatenate([vv[:, None], G.reshape(N, n * d)], axis=1)
+        zn = (Z * Z).sum(axis=1) ** 0.5 if not backend.is_mp else np.array([mpmath.sqrt(x) for x in (Z * Z).sum(axis=1)], dtype=object)
+        # mean i's integrand is w_i [v + s_i (Qz - a_i)]: the rounding of v and s_i, times w_i
+        rho_grad = eps8 * (Sw[:, None] * w) * (1 + 4 * (vn[:, None] + An[None, :]) * (zn[:, None] + An[None, :]))
+        out = np.concatenate([vv[:, None], G.reshape(N, n * d), rho_loss[:, None], rho_grad], axis=1)
         return out * (phi[:, None] if dens_axes else 1)
 
     return f
@@ -175,12 +206,20 @@ def population_expectations(red: Reduced, *, tol, backend: Backend = FLOAT64, wi
     # |loss integrand| <= amax^2; |g_i / 2| <= amax + 2 amax^2 (|z| + amax)
     bound_scale = max(amax**2, amax + 2 * amax**3, 2 * amax**2)
 
+    # Columns of the integrand: [loss, gradient (n*d) if with_grad, rounding bound of the loss,
+    # rounding bound of each mean's gradient components (n, if with_grad)].
+    def split(value, error):
+        if with_grad:
+            rho_g = np.repeat(np.abs(value[-n:]), d)  # per mean, for each of its d components
+            return (value[0], error[0] + abs(value[-n - 1]), value[1:-n - 1], error[1:-n - 1] + rho_g)
+        return value[0], error[0] + abs(value[-1]), None, None
+
     def accept(value, error):
-        L, eL = abs(value[0]), error[0]
+        L, eL, G, eG = split(value, error)
+        L = abs(L)
         if eL > tol * L:
             return False
         if with_grad:
-            G, eG = value[1:], error[1:]
             gscale = max(max(abs(x) for x in G), L / 2)
             if max(eG) > tol * gscale:
                 return False
@@ -193,7 +232,7 @@ def population_expectations(red: Reduced, *, tol, backend: Backend = FLOAT64, wi
             return 1e-3 * float(tol) * amax**2
         L = float(abs(value[0]))
         if with_grad:
-            L = min(L, max(float(max(abs(x) for x in value[1:])), L / 2))
+            L = min(L, max(float(max(abs(x) for x in value[1:-n - 1])), L / 2))
         return 0.1 * float(tol) * L
 
     f = _integrand(red, backend, with_grad)
@@ -202,9 +241,7 @@ def population_expectations(red: Reduced, *, tol, backend: Backend = FLOAT64, wi
                                  tail_target=tail_target, max_boxes=max_boxes, plan=plan)
     except AccuracyError as exc:
         raise AccuracyError(f"{exc} (n={n}, d={d}, k={k}, tol={float(tol):.1e})") from None
-    loss, loss_err = res.value[0], res.error[0]
+    loss, loss_err, G, Ge = split(res.value, res.error)
     if not with_grad:
         return Expectations(loss, loss_err, None, None, k, res.nodes, res.radius, res.plan)
-    G = 2 * res.value[1:].reshape(n, d)
-    Ge = 2 * res.error[1:].reshape(n, d)
-    return Expectations(loss, loss_err, G, Ge, k, res.nodes, res.radius, res.plan)
+    return Expectations(loss, loss_err, 2 * G.reshape(n, d), 2 * Ge.reshape(n, d), k, res.nodes, res.radius, res.plan)
