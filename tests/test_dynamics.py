@@ -1,0 +1,90 @@
+"""Gradient descent (verify.dynamics): step conventions, the reused-rule fast path, outcomes."""
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, strategies as st
+
+from verify import dynamics, strategies
+from verify.dynamics import Trajectory, classify, gradient_descent
+
+
+@given(t=st.floats(0.05, 2.0), eta=st.floats(0.01, 0.3), steps=st.integers(1, 6))
+def test_single_mean_closed_form_both_conventions(t, eta, steps):
+    """n = 1: L = |a|^2 with a = e^{-t}(mu - mu*), so dL/dm = 2a and
+    scaled:   a <- (1 - 2 eta) a;    unscaled: a <- (1 - 2 eta e^{-2t}) a.
+    Negative control: each convention's factor does not fit the other's run."""
+    mu0, star = np.array([[1.5, -0.5]]), np.array([0.2, 0.1])
+    a0 = math.exp(-t) * (mu0[0] - star)
+    for conv, factor, wrong in [("scaled", 1 - 2 * eta, 1 - 2 * eta * math.exp(-2 * t)),
+                                ("unscaled", 1 - 2 * eta * math.exp(-2 * t), 1 - 2 * eta)]:
+        tr = gradient_descent(mu0, star, t, eta, steps, convention=conv)
+        a = math.exp(-t) * (tr.mu[0] - star)
+        np.testing.assert_allclose(a, factor**steps * a0, rtol=1e-13, atol=1e-15)
+        assert not np.allclose(a, wrong**steps * a0, rtol=1e-6, atol=0)
+
+
+def test_records_and_error_estimates_along_the_run():
+    mu0 = np.array([[0.0, 0.0], [1.0, 0.5], [2.0, -0.4]])
+    tr = gradient_descent(mu0, np.zeros(2), 0.2, 0.1, 20, record_every=5, tol=1e-10)
+    assert list(tr.steps) == [0, 5, 10, 15, 20]
+    assert tr.distances.shape == (5, 3) and tr.mu_history.shape == (5, 3, 2)
+    assert np.all(tr.loss_err <= 1e-10 * tr.loss)
+    assert np.all(tr.grad_rel_err <= 1e-10)
+    assert np.all(np.diff(tr.loss) < 0)  # a small step decreases the loss
+
+
+def test_reused_rule_matches_full_evaluations():
+    """Between verifications the quadrature rule of the last verified step is reused without an
+    estimate.  Over 60 steps the run must agree with one that verifies every step, to the
+    accuracy the gradients were requested at (1e-10 relative, propagated over 60 small steps)."""
+    rng = np.random.default_rng(4)
+    mu0 = np.array([[4.0, 0.0], [5.0, 0.0], [6.0, 0.0]]) + 0.05 * rng.standard_normal((3, 2))
+    a = gradient_descent(mu0, np.zeros(2), 0.0, 0.02, 60, record_every=60, verify_every=30)
+    b = gradient_descent(mu0, np.zeros(2), 0.0, 0.02, 60, record_every=60, verify_every=1)
+    scale = np.max(np.abs(mu0))
+    assert np.max(np.abs(a.mu - b.mu)) <= 60 * 0.02 * 1e-10 * 100 * scale
+    # negative control: a run with a slightly different step is distinguishable at that level
+    c = gradient_descent(mu0, np.zeros(2), 0.0, 0.02 * (1 + 1e-6), 60, record_every=60, verify_every=1)
+    assert np.max(np.abs(c.mu - b.mu)) > 60 * 0.02 * 1e-10 * 100 * scale
+
+
+def _traj(dist):
+    dist = np.asarray(dist, float)
+    T, n = dist.shape
+    return Trajectory(np.arange(T), np.ones(T), np.zeros(T), np.zeros(T), dist, np.zeros((T, n, 1)),
+                      np.zeros((n, 1)), np.zeros(1), 0.1, 0.0, "scaled")
+
+
+def test_classify_definitions():
+    tau = np.arange(1, 41)
+    conv = 1.0 / np.sqrt(tau)  # converges (ends at 0.16 > 0.1: not yet)
+    conv2 = 1.0 / tau  # converges
+    away = 6 + np.log(tau)  # runs away
+    stuck = 3 + 0 * tau  # neither
+    out = classify(_traj(np.stack([conv, conv2, away, stuck], axis=1)))
+    assert list(out.converged) == [False, True, False, False]
+    assert list(out.diverged) == [False, False, True, False]
+    assert out.survivors == 1
+    # negative control: a mean that comes back in the second half is not running away
+    back = np.concatenate([6 + np.log(tau[:30]), 6 + np.log(30) - 0.1 * np.arange(1, 11)])
+    assert not classify(_traj(back[:, None])).diverged[0]
+
+
+def test_classify_needs_a_run():
+    with pytest.raises(ValueError, match="at least 3"):
+        classify(_traj(np.ones((2, 2))))
+
+
+@given(strategies.configurations(n=(2, 3), d=1, max_offset=2.0, max_distance=3.0, max_t=1.0))
+def test_loss_never_increases_with_a_small_step(cfg):
+    """With eta small against the curvature (|Hessian| <= O(amax^2 + 1)), each step decreases L."""
+    amax = max(1.0, float(np.max(np.abs(cfg.mu - cfg.mu_star))) * math.exp(-cfg.t))
+    eta = 0.02 / amax**2
+    tr = gradient_descent(cfg.mu, cfg.mu_star, cfg.t, eta, 5)
+    assert np.all(np.diff(tr.loss) <= 2 * tr.loss_err[1:] + 1e-15)
+
+
+def test_conventions_listed():
+    assert dynamics.CONVENTIONS == ("scaled", "unscaled")

@@ -1,0 +1,211 @@
+"""Accuracy of the reference engine against independent, more accurate computations.
+
+Errors are normwise and relative: the loss to |L|, the gradient to
+max(max_ij |grad_ij|, L).  Each test also checks that the engine's own error
+estimate is honest: measured error <= estimate (+ the reference's own error).
+"""
+
+import math
+
+import mpmath
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from verify import reference, strategies
+from verify.expectation import population_expectations, reduce_float
+from verify.independent import polar_expectations, rotated_expectations
+from verify.quadrature import AccuracyError
+
+
+def _rel_errors(ev, L_ref, G_ref):
+    gscale = max(float(np.max(np.abs(G_ref))), L_ref)
+    return (abs(ev.loss - L_ref) / L_ref, float(np.max(np.abs(ev.grad_scaled - G_ref))) / gscale,
+            ev.loss_err / L_ref, float(np.max(ev.grad_scaled_err)) / gscale)
+
+
+def _mp_ref(mu, mu_star, t, dps=30):
+    ev = reference.evaluate_mp(np.asarray(mu).tolist(), np.asarray(mu_star).tolist(), t, dps=dps)
+    return float(ev.loss), np.array([[float(x) for x in r] for r in ev.grad_scaled])
+
+
+# -- k = 1: against mpmath at 40 digits (its own error ~1e-35, negligible) -----------------
+
+
+@settings(max_examples=4)
+@given(strategies.configurations(n=2, d=1, max_offset=4.0, max_distance=8.0, max_t=3.0))
+def test_k1_float64_within_1e12_of_mpmath(cfg):
+    ev = reference.evaluate(cfg.mu, cfg.mu_star, cfg.t)
+    if ev.loss == 0:
+        return
+    L_ref, G_ref = _mp_ref(cfg.mu, cfg.mu_star, cfg.t)
+    eL, eG, estL, estG = _rel_errors(ev, L_ref, G_ref)
+    assert max(eL, eG) <= 1e-12, (eL, eG)
+    # honest estimate (the mp reference's own error is ~1e-35: negligible)
+    assert eL <= estL and eG <= estG, (eL, estL, eG, estG)
+
+
+@pytest.mark.parametrize(
+    "mu, mu_star, t, target",
+    [
+        ([[0.2], [8.2]], [0.0], 0.0, 1e-12),  # distance 8
+        ([[0.0, 0.0], [1.0, 1.0], [2.5, 2.5], [-3.0, -3.0]], [0.5, 0.0], 0.7, 1e-12),  # collinear, k = 1
+        ([[0.05], [7.0], [14.0]], [0.0], 0.0, 1e-9),  # beyond distance 8: a loser far out
+        ([[0.0136], [7.0358]], [0.0], 0.0, 1e-9),  # far loser, small loss (regression: tail radius)
+        ([[1e12], [1e12 + 1.5]], [1e12 + 0.3], 0.0, 1e-9),  # huge coordinates
+    ],
+)
+def test_k1_regimes_against_mpmath(mu, mu_star, t, target):
+    ev = reference.evaluate(mu, mu_star, t, tol=max(target, 1e-12))
+    L_ref, G_ref = _mp_ref(mu, mu_star, t)
+    eL, eG, estL, estG = _rel_errors(ev, L_ref, G_ref)
+    assert max(eL, eG) <= target
+    # At |mu| ~ 1e12 the inputs themselves are rounded relative to the mpmath
+    # reference (which parses the same float64 values exactly), so the comparison
+    # is exact up to the engine's own arithmetic: the estimate must still cover it.
+    assert eL <= estL and eG <= estG
+
+
+def test_mpmath_k1_has_30_digits_at_dps_50():
+    mu, star, t = [["0.3"], ["-1.7"], ["2.9"]], ["0.1"], "0.4"
+    a = reference.evaluate_mp(mu, star, t, dps=50)
+    b = reference.evaluate_mp(mu, star, t, dps=70)
+    with mpmath.workdps(80):
+        dl = abs(a.loss - b.loss) / b.loss
+        gs = max(abs(y) for r in b.grad for y in r)
+        dg = max(abs(x - y) for ra, rb in zip(a.grad, b.grad) for x, y in zip(ra, rb)) / gs
+        assert dl < mpmath.mpf(10) ** -45 and dg < mpmath.mpf(10) ** -45  # dps - 5 digits
+        # and the dps-50 estimate covers the measured error
+        assert abs(a.loss - b.loss) <= a.loss_err + mpmath.mpf(10) ** -60
+
+
+# -- k = 2: against the polar discretization (verify.independent) --------------------------
+
+
+@pytest.mark.parametrize(
+    "mu, mu_star, t, target",
+    [
+        ([[0.3, -0.2], [1.1, 0.9], [-0.7, 1.4]], [0.0, 0.0], 0.2, 1e-12),
+        ([[0.0, 0.0], [4.0, 6.5], [-4.0, 5.0]], [0.5, 0.5], 0.05, 1e-12),  # pairwise distances up to 8
+    ],
+)
+def test_k2_against_polar(mu, mu_star, t, target):
+    mu, mu_star = np.array(mu), np.array(mu_star)
+    ev = reference.evaluate(mu, mu_star, t)
+    red = reduce_float(mu, mu_star, t)
+    v, e = polar_expectations(red, tol=1e-14)
+    L_ref, G_ref = v[0], 2 * v[1:].reshape(mu.shape)
+    eL, eG, estL, estG = _rel_errors(ev, L_ref, G_ref)
+    ref_L, ref_G = e[0] / L_ref, 2 * float(np.max(e[1:])) / max(float(np.max(np.abs(G_ref))), L_ref)
+    assert max(eL, eG) <= target
+    assert eL <= estL + 2 * ref_L and eG <= estG + 2 * ref_G
+
+
+@pytest.mark.thorough
+def test_k2_beyond_distance_8_against_polar():
+    mu, mu_star = np.array([[0.0, 0.1], [9.0, 6.0], [-7.0, 8.0]]), np.zeros(2)
+    ev = reference.evaluate(mu, mu_star, 0.0, tol=1e-9)
+    v, e = polar_expectations(reduce_float(mu, mu_star, 0.0), tol=1e-12)
+    eL, eG, estL, estG = _rel_errors(ev, v[0], 2 * v[1:].reshape(mu.shape))
+    assert max(eL, eG) <= 1e-9
+
+
+# -- k = 3, 4 near-collapsed (the large-noise regime): against a rotated Gauss-Hermite grid --
+
+
+@pytest.mark.parametrize("n, d", [(5, 3), (5, 4)])
+def test_near_collapsed_k3_k4_against_rotated_grid(n, d):
+    rng = np.random.default_rng(n * 10 + d)
+    mu = 0.04 * rng.standard_normal((n, d))
+    mu[:, 0] += 1.0
+    mu_star = np.zeros(d)
+    ev = reference.evaluate(mu, mu_star, 0.3)
+    assert ev.k == min(d, n - 1)
+    L_ref, eL_ref, G_ref, eG_ref = rotated_expectations(mu, mu_star, 0.3, seed=1)
+    eL, eG, estL, estG = _rel_errors(ev, L_ref, G_ref)
+    assert max(eL, eG) <= 1e-12
+    gscale = max(float(np.max(np.abs(G_ref))), L_ref)
+    assert eL <= estL + eL_ref / L_ref and eG <= estG + float(np.max(eG_ref)) / gscale
+
+
+def test_rotated_grid_check_rejects_a_perturbed_configuration():
+    """Negative control: the same comparison against a configuration moved by 1e-9 fails."""
+    rng = np.random.default_rng(53)
+    mu = 0.04 * rng.standard_normal((5, 3))
+    mu[:, 0] += 1.0
+    ev = reference.evaluate(mu, np.zeros(3), 0.3)
+    mu2 = mu.copy()
+    mu2[0, 0] += 1e-9
+    L_ref, _, G_ref, _ = rotated_expectations(mu2, np.zeros(3), 0.3, seed=1)
+    eL, eG, _, _ = _rel_errors(ev, L_ref, G_ref)
+    assert max(eL, eG) > 1e-12
+
+
+# -- closed forms and limits -----------------------------------------------------------------
+
+
+@given(st.integers(1, 5), st.integers(1, 3), st.floats(0, 3))
+def test_collapsed_means_closed_form(n, d, t):
+    """All means equal at c: w uniform, L = |c - m*|^2, dL/dm_i = 2 (c - m*) / n (exactly)."""
+    c = np.linspace(0.3, 1.1, d)
+    mu = np.tile(c, (n, 1))
+    mu_star = np.zeros(d)
+    a = math.exp(-t) * c
+    ev = reference.evaluate(mu, mu_star, t)
+    assert ev.k == 0
+    assert ev.loss == pytest.approx(float(a @ a), rel=1e-15)
+    np.testing.assert_allclose(ev.grad_scaled, np.tile(2 * a / n, (n, 1)), rtol=1e-15)
+    np.testing.assert_allclose(ev.grad, math.exp(-t) * ev.grad_scaled, rtol=1e-15)
+
+
+def test_grad_is_exp_minus_t_times_grad_scaled():
+    mu, star, t = [[0.1, 0.4], [1.3, -0.2], [0.0, 2.0]], [0.3, 0.3], 0.8
+    g, gs = reference.grad(mu, star, t), reference.grad_scaled(mu, star, t)
+    np.testing.assert_allclose(g, math.exp(-t) * gs, rtol=1e-15)
+
+
+def test_error_flag_returns_estimates_of_the_same_shape():
+    mu, star = [[0.1, 0.4], [1.3, -0.2]], [0.3, 0.3]
+    L, eL = reference.loss(mu, star, 0.5, error=True)
+    G, eG = reference.grad(mu, star, 0.5, error=True)
+    assert isinstance(L, float) and 0 <= eL <= 1e-12 * L
+    assert G.shape == eG.shape == (2, 2) and np.all(eG >= 0)
+    Gm, eGm = reference.grad_mp(mu, star, "0.5", dps=30, error=True)
+    assert len(Gm) == 2 and len(eGm[0]) == 2
+
+
+def test_unreachable_tolerance_raises():
+    """Asking for more than the work budget allows gives AccuracyError, not a number."""
+    mu, star = np.array([[0.0, 0.0], [4.0, 6.5], [-4.0, 5.0]]), np.zeros(2)
+    red = reduce_float(mu, star, 0.0)
+    with pytest.raises(AccuracyError, match="tolerance"):
+        population_expectations(red, tol=1e-13, max_boxes=2)
+    # negative control: the same configuration with the default budget succeeds
+    population_expectations(red, tol=1e-12)
+
+
+def test_mpmath_resolves_exponentially_close_means():
+    """Means 1e-400 apart at m* = 0: float64 rounds them to one point, mpmath resolves them.
+    The gradients are then first order in the deviation, so doubling it doubles them to the
+    working precision (negative control: float64 returns exactly zero)."""
+
+    def grads(eps):
+        g = reference.grad_scaled_mp([["0"], [eps]], ["0"], "0", dps=40)
+        return g[0][0], g[1][0]
+
+    a1, b1 = grads("1e-400")
+    a2, b2 = grads("2e-400")
+    assert a1 != 0 and b1 != 0
+    with mpmath.workdps(40):
+        assert abs(a2 / a1 - 2) < mpmath.mpf(10) ** -30
+        assert abs(b2 / b1 - 2) < mpmath.mpf(10) ** -30
+    gf = reference.grad_scaled([[0.0], [1e-400]], [0.0], 0.0)  # 1e-400 underflows to 0 in float64
+    assert np.all(gf == 0)
+
+
+def test_far_mean_listed_first_keeps_the_small_loss():
+    """Regression: with the far mean first, v = a_0 + sum w_j (a_j - a_0) lost |a_0| * eps.
+    The engine now takes the mean nearest m* as reference; the order of the means cannot matter."""
+    L1, e1 = reference.loss([[1.03e12], [2.8e-5]], [0.0], 0.0, error=True)
+    L2, e2 = reference.loss([[2.8e-5], [1.03e12]], [0.0], 0.0, error=True)
+    assert L1 == pytest.approx(2.8e-5**2, rel=1e-12) and L1 == L2

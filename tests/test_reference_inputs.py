@@ -1,0 +1,118 @@
+"""Bad input to every public function of the engine: a clear error naming the argument."""
+
+import math
+
+import numpy as np
+import pytest
+
+from verify import dynamics, model, reference, strategies
+
+GOOD_MU = [[0.0, 1.0], [1.0, 0.0]]
+GOOD_STAR = [0.5, 0.5]
+
+FLOAT_FUNCS = [reference.loss, reference.grad, reference.grad_scaled, reference.evaluate]
+MP_FUNCS = [reference.loss_mp, reference.grad_mp, reference.grad_scaled_mp, reference.evaluate_mp]
+
+
+@pytest.mark.parametrize("fn", FLOAT_FUNCS + MP_FUNCS, ids=lambda f: f.__name__)
+@pytest.mark.parametrize(
+    "mu, mu_star, t, match",
+    [
+        ([[float("nan"), 1.0], [1.0, 0.0]], GOOD_STAR, 0.1, "mu"),
+        ([[math.inf, 1.0], [1.0, 0.0]], GOOD_STAR, 0.1, "mu"),
+        (GOOD_MU, [float("nan"), 0.0], 0.1, "mu_star"),
+        (GOOD_MU, [0.0, -math.inf], 0.1, "mu_star"),
+        ([0.0, 1.0], GOOD_STAR, 0.1, "mu"),  # a (d,) vector is not (n, d): no silent broadcasting
+        ([[[0.0, 1.0]]], GOOD_STAR, 0.1, "mu"),
+        (GOOD_MU, [0.5], 0.1, "mu_star|agree"),  # d mismatch
+        (GOOD_MU, [[0.5, 0.5]], 0.1, "mu_star"),
+        ([], GOOD_STAR, 0.1, "mu"),  # n < 1
+        (GOOD_MU, GOOD_STAR, -0.1, "t"),
+        (GOOD_MU, GOOD_STAR, math.inf, "t"),
+        (GOOD_MU, GOOD_STAR, float("nan"), "t"),
+    ],
+)
+def test_bad_model_input_names_the_argument(fn, mu, mu_star, t, match):
+    with pytest.raises((ValueError, TypeError), match=match):
+        fn(mu, mu_star, t)
+
+
+@pytest.mark.parametrize("fn", FLOAT_FUNCS, ids=lambda f: f.__name__)
+@pytest.mark.parametrize("tol", [0.0, -1e-3, float("nan"), 1e-20])
+def test_bad_tolerance_names_tol(fn, tol):
+    with pytest.raises(ValueError, match="tol"):
+        fn(GOOD_MU, GOOD_STAR, 0.1, tol=tol)
+
+
+@pytest.mark.parametrize("fn", MP_FUNCS, ids=lambda f: f.__name__)
+@pytest.mark.parametrize("dps", [5, 19, 0, -3])
+def test_dps_too_low(fn, dps):
+    with pytest.raises(ValueError, match="dps"):
+        fn(GOOD_MU, GOOD_STAR, "0.1", dps=dps)
+
+
+@pytest.mark.parametrize("dps", [30.5, "50"])
+def test_dps_not_an_integer(dps):
+    with pytest.raises(TypeError, match="dps"):
+        reference.loss_mp(GOOD_MU, GOOD_STAR, 0.1, dps=dps)
+
+
+def test_mp_rejects_non_numbers_and_ragged_rows():
+    with pytest.raises(ValueError, match="mu"):
+        reference.loss_mp([["0", "1"], ["x", "0"]], GOOD_STAR, 0)
+    with pytest.raises(ValueError, match="mu"):
+        reference.loss_mp([["0", "1"], ["0"]], GOOD_STAR, 0)
+    with pytest.raises(ValueError, match="mu"):
+        reference.loss_mp([["0", "nan"], ["1", "0"]], GOOD_STAR, 0)
+    with pytest.raises(ValueError, match="t"):
+        reference.loss_mp(GOOD_MU, GOOD_STAR, "-1")
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(eta=0.0), "eta"),
+        (dict(eta=-0.1), "eta"),
+        (dict(eta=math.nan), "eta"),
+        (dict(eta=math.inf), "eta"),
+        (dict(t=-1.0), "t"),
+        (dict(steps=-1), "steps"),
+        (dict(record_every=0), "record_every"),
+        (dict(convention="both"), "convention"),
+        (dict(mu0=[[0.0, math.nan]]), "mu"),
+    ],
+)
+def test_bad_dynamics_input(kwargs, match):
+    args = dict(mu0=GOOD_MU, mu_star=GOOD_STAR, t=0.1, eta=0.1, steps=3)
+    args.update(kwargs)
+    with pytest.raises((ValueError, TypeError), match=match):
+        dynamics.gradient_descent(**args)
+
+
+def test_steps_must_be_integer():
+    with pytest.raises(TypeError, match="steps"):
+        dynamics.gradient_descent(GOOD_MU, GOOD_STAR, 0.1, 0.1, 2.5)
+
+
+def test_model_pointwise_rejects_bad_x():
+    with pytest.raises(ValueError, match="x"):
+        model.loss_integrand(np.zeros((4, 3)), GOOD_MU, GOOD_STAR, 0.0)
+    with pytest.raises(ValueError, match="x"):
+        model.softmax_weights(np.array([[np.nan, 0.0]]), GOOD_MU, 0.0)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(n=(0, 3)), "n"),
+        (dict(n=(3, 2)), "n"),
+        (dict(d="x"), "d"),
+        (dict(max_offset=-1.0), "max_offset"),
+        (dict(max_distance=math.nan), "max_distance"),
+        (dict(min_t=-0.1), "min_t"),
+        (dict(min_t=2.0, max_t=1.0), "max_t"),
+    ],
+)
+def test_strategy_bounds_are_checked_at_once(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        strategies.configurations(**kwargs)
