@@ -1,0 +1,216 @@
+"""Theorem 3.5 and Corollary 3.6: random initialization far away (d = 1, t = 0, mu* = 0).
+
+Every check has a negative control that the same check rejects.  Tolerances are the
+error estimates of the quadrature (the engine's own; the float64 cross-check in
+verify.random_init: |Q32 - Q16| + rounding; mpmath: two panel refinements) or exact
+binomial levels, stated where used.  Every gradient-descent run uses the engine
+(verify.dynamics.gradient_descent, through verify.random_init.gradient_descent_far).
+"""
+
+from __future__ import annotations
+
+import math
+
+import mpmath
+import numpy as np
+import pytest
+from hypothesis import given, strategies as st
+
+from verify import random_init as ri
+from verify.claims import thm_3_5
+
+# --- the engine against the independent 1-D integrals of verify.random_init ------------
+
+
+@pytest.mark.parametrize("mu", [[1.0, 4.0], [0.5, 3.0, 5.0], [-1.0, 2.0], [6.0, 6.7]])
+def test_float64_integrals_agree_with_the_engine(mu):
+    reference = pytest.importorskip("verify.reference")
+    ev = reference.evaluate(np.array(mu)[:, None], np.zeros(1), 0.0, tol=1e-12)
+    ex = ri.expectations_1d(mu)
+    # both carry error estimates; require agreement within their sum (+ 1 ulp-scale floor)
+    assert abs(ev.loss - ex.loss) <= ev.loss_err + ex.loss_err + 1e-16
+    assert np.all(np.abs(ev.grad_scaled[:, 0] - ex.grad) <= ev.grad_scaled_err[:, 0] + ex.grad_err + 1e-16)
+    # negative control: a shifted configuration does not agree
+    other = ri.expectations_1d(np.array(mu) + 0.01)
+    assert abs(other.loss - ev.loss) > 100 * (ev.loss_err + other.loss_err)
+
+
+@pytest.mark.xfail(strict=True, reason="engine cancellation: v = a_0 + sum_i w_i (a_i - a_0) loses |a_0| 2^-53 "
+                   "outside its error estimate when mean 0 is far (worked around in gradient_descent_far)")
+def test_float64_integrals_agree_with_the_engine_far_mean_first():
+    # Same comparison with the far mean as mean 0: at (1.03e12, 2.8e-5) the engine returns
+    # L = 0 +- 0 (true 7.84e-10, the integrator here agrees with the engine in the other order)
+    reference = pytest.importorskip("verify.reference")
+    mu = [1.03e12, 2.8e-5]
+    ev = reference.evaluate(np.array(mu)[:, None], np.zeros(1), 0.0, tol=1e-12)
+    ex = ri.expectations_1d(mu)
+    assert abs(ev.loss - ex.loss) <= ev.loss_err + ex.loss_err + 1e-16
+
+
+def test_descent_does_not_depend_on_the_order_of_the_means():
+    # gradient_descent_far hands the means to the engine nearest first and maps back:
+    # swapping the input order swaps the trajectory and changes nothing else (bit for bit)
+    mu0 = np.array([[1.03e12 + 0.3], [1.03e12 - 0.4]])
+    a = ri.gradient_descent_far(mu0, np.zeros(1), 0.25, 170, record=range(0, 171, 10))
+    b = ri.gradient_descent_far(mu0[::-1], np.zeros(1), 0.25, 170, record=range(0, 171, 10))
+    assert np.array_equal(a.distances, b.distances[:, ::-1]) and np.array_equal(a.loss, b.loss)
+    assert a.distances[-1, 1] <= 1 / (8 * 1.03e12**3)  # the winner reaches the stage-1 target
+    # negative control: the engine's gradient descent with the far mean first stalls the winner
+    # at the far mean's rounding scale (|a_0| 2^-53 ~ 1e-4), far from the target
+    from verify.dynamics import gradient_descent
+
+    c = gradient_descent(mu0, np.zeros(1), 0.0, 0.25, 170, record_every=10)
+    assert c.distances[-1, 1] > 1e-6
+
+
+def test_mpmath_log_gradient_agrees_with_the_engine():
+    reference = pytest.importorskip("verify.reference")
+    mu = [1.0, 4.0]
+    ev = reference.evaluate(np.array(mu)[:, None], np.zeros(1), 0.0, tol=1e-12)
+    g = ri.log_gradient_mp(mu, 1, dps=30)
+    with mpmath.workdps(30):
+        val = g.sign * mpmath.exp(g.log_abs)
+        assert abs(val - ev.grad_scaled[1, 0]) <= ev.grad_scaled_err[1, 0] + abs(val) * g.rel_err * 10
+        # negative control: the other mean's gradient is a different number
+        assert abs(val - ev.grad_scaled[0, 0]) > 1e-3
+
+
+def test_log_gradient_matches_the_asymptotic_formula_with_an_O_D_minus_2_error():
+    # log|g| - asymptotic = O(D^-2): measured -8.93 / D^2 at D = 40 and 1000; require D^2 x diff
+    # to agree at two D within 1 % (the next order is O(D^-4) relative).
+    diffs = {}
+    for D in (40, 1000):
+        g = ri.log_gradient_mp(["0", str(D)], 1)
+        A, sign = ri.asymptotic_log_loser_gradient(D)
+        assert g.sign == sign == -1 and g.outward
+        with mpmath.workdps(g.dps):
+            diffs[D] = float((g.log_abs - A) * D * D)
+    assert diffs[40] == pytest.approx(diffs[1000], rel=1e-2)
+    # negative control: a formula without the D^2 prefactor is off by 2 log D, far outside
+    assert abs(diffs[1000] / 1000**2 + 2 * math.log(1000)) > 1
+
+
+def test_log_gradient_at_the_theorems_M0_is_outward_and_astronomically_small():
+    M0 = 1.03e12
+    g = ri.log_gradient_mp(["1e-38", repr(M0)], 1)
+    A, _ = ri.asymptotic_log_loser_gradient(M0, dps=60)
+    assert g.outward and g.sign == -1
+    with mpmath.workdps(g.dps):
+        # estimated relative error of the integral rel_err bounds |log g - log g_true| (~1e-15);
+        # the asymptotic formula's own error is ~9 / D^2 ~ 1e-23.
+        assert abs(g.log_abs - A) <= 10 * g.rel_err + mpmath.mpf(10) / M0**2
+        assert g.log_abs < -1e23
+    # negative control: a mean between mu* and the winner is pulled inward, not pushed out
+    inner = ri.log_gradient_mp(["5", "0.5"], 1, dps=30)
+    assert not inner.outward
+
+
+# --- stages -------------------------------------------------------------------------
+
+
+def test_stage_one_and_two_at_moderate_M0():
+    row, tr = thm_3_5.moderate_stages(2, 0, stage2_steps=100)
+    assert not row["near_tie"]
+    assert row["tau1"] is not None and row["tau1"] <= 2 * row["tau1_predicted_winner_alone"] + 2
+    assert row["stage2_monotone"] and row["survivors"] == 1
+    # estimated gradient error along the run (relative, normwise) stays at quadrature level
+    assert row["max_grad_rel_err"] < 1e-10
+
+
+def test_stage_two_rejects_a_run_where_the_losers_come_back():
+    # Negative control: at M0 = 2 all means converge (Theorem 3.2's side): the smallest
+    # "loser" distance decreases, and the same check says so.
+    mu0 = np.array([[2.0], [2.3]])
+    tr = ri.gradient_descent_far(mu0, np.zeros(1), 0.25, 60)
+    s2 = ri.stage_two(tr, 0, 5)
+    assert not s2.monotone and s2.first_violation is not None
+
+
+def test_stage_one_rejects_a_run_that_is_too_short():
+    mu0, ms, _ = ri.sample_initialization(2, 1, 14.0, 0)
+    tr = ri.gradient_descent_far(mu0, ms, 0.25, 8)
+    assert ri.stage_one(tr, 14.0).tau1 is None
+
+
+def test_stage_one_at_the_theorems_M0_with_log_space_loser_gradients():
+    th = thm_3_5.theorem_scale_stage_one(probes=2)
+    assert th["M0"] > th["theorem_threshold"]
+    assert th["tau1"] is not None and th["tau1"] <= th["tau1_predicted_winner_alone"] + 2
+    assert th["winner_final_distance"] <= th["target_1_over_8M0^3"]
+    assert all(g["outward"] for g in th["loser_log_space_gradients"])
+    assert float(th["log10_loser_displacement_bound"]) < -1e9
+    # float64 cannot move the loser at all: its displacement is exactly 0 (not a check by itself)
+    assert th["loser_float64_displacement"] == 0.0
+
+
+# --- the probability statement ----------------------------------------------------------
+
+
+@given(bound=st.floats(min_value=1e-4, max_value=0.5), level=st.sampled_from([0.9, 0.95, 0.99]))
+def test_seeds_needed_is_the_smallest_zero_failure_count(bound, level):
+    N = ri.seeds_needed(bound, level)
+    assert ri.clopper_pearson_upper(0, N, level) < bound
+    assert N == 1 or ri.clopper_pearson_upper(0, N - 1, level) >= bound * (1 - 1e-12)
+
+
+def test_clopper_pearson_against_the_closed_form_for_zero_failures():
+    # 0 failures: the upper bound solves (1 - p)^N = 1 - level exactly
+    for N in (10, 74, 1000):
+        assert ri.clopper_pearson_upper(0, N, 0.95) == pytest.approx(1 - 0.05 ** (1 / N), rel=1e-10)
+
+
+def test_survivor_frequency_ci():
+    # ci: 20 seeds at n = 2, M0 = 1e6 (bound 0.04); zero failures must not be significantly in
+    # excess (p >= 0.05) -- the report states the upper bound reached; thorough runs the count
+    # that establishes the bound.
+    p = thm_3_5.probability_check(2, 1e6, 20)
+    assert p["p_value_excess_over_bound"] >= 0.05, p
+    assert p["upper_confidence_bound"] == pytest.approx(1 - 0.05 ** (1 / 20), rel=1e-9) or p["failures"] > 0
+
+
+def test_survivor_check_counts_a_tie_as_a_failure():
+    # Negative control: two means at exactly the same place move together (each gradient a,
+    # contraction 1 - eta per step) and both converge: the trial's classification rejects it
+    mu0 = np.array([[1e6], [1e6]])
+    tr = ri.gradient_descent_far(mu0, np.zeros(1), 0.25, 400)
+    conv, _, one = ri.classify_survivors(tr, 1e6)
+    assert conv == [0, 1] and not one
+    # and a well-separated pair passes it
+    tr2 = ri.gradient_descent_far(np.array([[1e6], [1e6 + 1]]), np.zeros(1), 0.25, 200)
+    assert ri.classify_survivors(tr2, 1e6) == ([0], [], True)
+    # and the excess test flags a frequency far above the bound
+    assert ri.binomial_excess_pvalue(5, 20, 0.04) < 0.05
+
+
+@pytest.mark.thorough
+@pytest.mark.parametrize("n, M0", [(2, 1e6), (3, 1e6), (2, 1e9)])
+def test_survivor_frequency_establishes_the_bound(n, M0):
+    B = ri.probability_bound(n, M0)
+    N = ri.seeds_needed(B, 0.95)
+    p = thm_3_5.probability_check(n, M0, N)
+    print(f"n = {n}, M0 = {M0:g}: {p['failures']}/{N} failures; 95 % upper bound "
+          f"{p['upper_confidence_bound']:.3g} vs {B:.3g}")
+    assert p["upper_confidence_bound"] < B, p
+
+
+# --- the claims -------------------------------------------------------------------------
+
+
+def test_claims_are_registered():
+    from verify.claims import all_claims
+
+    c = all_claims()
+    assert "thm-3.5" in c and "cor-3.6" in c
+    assert "1/(8 M0^3)" in c["thm-3.5"].statement and "n^2 M0^(-1/3)" in c["cor-3.6"].statement
+
+
+@pytest.mark.thorough
+@pytest.mark.parametrize("cid", ["thm-3.5", "cor-3.6"])
+def test_claim_quick_budget_is_not_fails(cid, tmp_path):
+    from verify.claims import all_claims
+
+    r = all_claims()[cid](budget="quick", seed=0)
+    assert r.verdict == "inconclusive", r.reason
+    for name, draw in r.figures.items():
+        draw(tmp_path / name)
+        assert (tmp_path / name).stat().st_size > 1000

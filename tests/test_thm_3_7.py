@@ -1,0 +1,70 @@
+"""Theorem 3.7: the settled local exponent of L(tau) is consistent with -1 (with its log correction).
+
+The band [-1 - 2 c(D), -1 + c(D)], c(D) = 8 / (D^2 - 12), is derived in
+docs/proofs_map/thm-3.7.md; SETTLE_TOL = 0.05 in verify/claims/thm_3_7.py.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, strategies as st
+
+from verify import random_init as ri
+from verify.claims import thm_3_7
+
+
+def test_settled_slope_is_in_the_band_at_moderate_M0():
+    tr = thm_3_7.long_run(0, end=4096)
+    D = float(np.max(tr.distances[-1]))
+    chk = thm_3_7.check_loss_slope(tr.steps[1:], tr.loss[1:], D, windows=3)
+    print(chk.table())
+    assert chk.ok, chk.reason + "\n" + chk.table()
+    assert float(np.max(tr.grad_rel_err)) < 1e-10  # the loss values are quadrature-accurate
+
+
+@given(p=st.sampled_from([-0.5, -2.0, -1.5]))
+def test_other_power_laws_are_rejected(p):
+    # Negative control: tau^p with Theorem 2.1's p = -1/2, or faster rates, fail the same check
+    tau = np.arange(1, 4097, dtype=float)
+    chk = thm_3_7.check_loss_slope(tau, tau**p, 9.3, windows=3)
+    assert chk.settled and not chk.ok
+
+
+def test_geometric_convergence_is_rejected():
+    # Negative control: n = 1 (exactly parameterized) converges linearly: the slope runs away
+    tr = ri.gradient_descent_far(np.array([[6.0]]), np.zeros(1), 0.01, 4096,
+                                record=np.unique(np.round(np.logspace(0, np.log10(4096), 60)).astype(int)))
+    keep = tr.loss > 0
+    chk = thm_3_7.check_loss_slope(tr.steps[keep][1:], tr.loss[keep][1:], 9.3, windows=3)
+    assert not chk.ok
+
+
+def test_one_over_tau_log_tau_passes():
+    # The predicted law itself, L = 2 / (eta tau log tau), with D^2 = 8 log tau at the end
+    tau = np.arange(2, 8193, dtype=float)
+    D = float(np.sqrt(8 * np.log(tau[-1])))
+    chk = thm_3_7.check_loss_slope(tau, 2 / (0.25 * tau * np.log(tau)), D, windows=3)
+    assert chk.ok, chk.reason
+
+
+def test_log_correction_needs_a_far_loser():
+    with pytest.raises(ValueError, match="D\\^2 > 24"):
+        thm_3_7.log_correction(3.0)
+
+
+def test_claim_is_registered():
+    from verify.claims import all_claims
+
+    assert "thm-3.7" in all_claims()
+
+
+@pytest.mark.thorough
+def test_claim_quick_budget(tmp_path):
+    from verify.claims import all_claims
+
+    r = all_claims()["thm-3.7"](budget="quick", seed=0)
+    assert r.verdict == "inconclusive", r.reason
+    for name, draw in r.figures.items():
+        draw(tmp_path / name)
+        assert (tmp_path / name).stat().st_size > 1000

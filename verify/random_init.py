@@ -1,0 +1,508 @@
+"""Random initialization far away (Theorem 3.5, Corollary 3.6, Theorem 3.7): shared machinery.
+
+[1, Theorem 3.5] starts gradient descent from mu_i(0) i.i.d. N(mu, I_d) with
+M0 = |mu - mu*| large.  This module provides, for d = 1 (every mean on one
+line, so every expectation is a 1-D Gaussian integral, k = 1):
+
+* :func:`sample_initialization` -- mu_i(0) = mu* + M0 e_1 + z_i, z_i ~ N(0, I_d), from a seed;
+* :func:`gradient_descent_far` -- gradient descent with the engine's exact population
+  gradient (:func:`verify.dynamics.gradient_descent`, with its error estimates), recorded
+  at any set of steps and with the means handed to the engine nearest to mu* first (an
+  engine cancellation, see the function); returns a :class:`verify.dynamics.Trajectory`,
+  so :func:`verify.dynamics.classify` applies;
+* :func:`expectations_1d` -- an independent float64 evaluation of L and dL/dm_i (t = 0)
+  with an error estimate (Gauss-Legendre panels graded around every logit crossing,
+  orders 16 and 32 compared, plus a Gaussian tail bound beyond |z| = 40).  It is a
+  cross-check of the engine only (``tests/test_thm_3_5.py``); no claim runs on it;
+* :func:`log_gradient_mp` -- dL/dm_i of any mean in mpmath, returned as sign and
+  natural logarithm of the magnitude, for gradients such as exp(-10^23) that
+  no float can hold (Gauss-Legendre panels split at the logit crossings).  The
+  engine's :func:`verify.reference.grad_mp` cannot replace it: its accuracy is
+  normwise (relative to max(max_ij |g_ij|, L)), so a loser's component that is
+  10^(-5.8e22) times the winner's is not certified (at D = 1000 grad_mp returns
+  -5.8e-206144 +- 3e-135 for a gradient of -2.4e-54282);
+* :func:`asymptotic_log_loser_gradient` -- the large-D formula
+  dL/dD = -(pi/8) D^2 phi(D/2) (1 + O(D^-2)) for a loser at distance D with the
+  winner at mu* (n = 2), derived in ``docs/proofs_map/thm-3.5.md``;
+* stage detection (:func:`stage_one`, :func:`stage_two`) and the exact binomial
+  (Clopper-Pearson) bounds of the probability statement.
+
+Conventions: t = 0, so the "scaled" and "unscaled" steps coincide:
+mu_i <- mu_i - eta dL/dmu_i.  mu* is a parameter (default 0).
+
+Reference: [1] arXiv 2511.22069.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import mpmath
+import numpy as np
+
+from .dynamics import Trajectory
+
+__all__ = [
+    "theorem_M0",
+    "probability_bound",
+    "sample_initialization",
+    "expectations_1d",
+    "gradient_descent_far",
+    "GD_TOL",
+    "log_gradient_mp",
+    "asymptotic_log_loser_gradient",
+    "stage_one",
+    "stage_two",
+    "clopper_pearson_upper",
+    "clopper_pearson_lower",
+    "seeds_needed",
+    "binomial_excess_pvalue",
+]
+
+#: Gauss-Legendre rules (nodes, weights) on [-1, 1].
+_GL16 = np.polynomial.legendre.leggauss(16)
+_GL32 = np.polynomial.legendre.leggauss(32)
+#: Truncation of the z-axis: beyond |z| = 40 the density is < 1e-348, see ``_tail_bound``.
+_Z_MAX = 40.0
+_EPS = np.finfo(float).eps
+#: Relative (normwise) accuracy asked of the engine along every run (its default in
+#: :func:`verify.dynamics.gradient_descent`).
+GD_TOL = 1e-10
+
+
+def theorem_M0(n: int, d: int) -> float:
+    """The theorem's threshold 10^9 sqrt(d) n^10 ([1, Theorem 3.5]); M0 must exceed it."""
+    return 1e9 * math.sqrt(d) * n**10
+
+
+def probability_bound(n: int, M0: float) -> float:
+    """n^2 M0^(-1/3): the theorem's bound on the probability of anything but exactly one survivor."""
+    return n * n * M0 ** (-1.0 / 3.0)
+
+
+def sample_initialization(n: int, d: int, M0: float, seed: int, mu_star=None):
+    """mu_i(0) = mu* + M0 e_1 + z_i with z_i i.i.d. N(0, I_d) (numpy default_rng(seed)).
+
+    Returns ``(mu0, mu_star, z)``: float64 arrays (n, d), (d,), and the offsets z (n, d).
+    float64 resolves the offsets to |mu| * 2^-52 (1.1e-4 at M0 = 1e12); callers that
+    need them exactly use ``z`` with M0 in mpmath.
+    """
+    if n < 1 or d < 1:
+        raise ValueError(f"n and d must be >= 1, got n = {n}, d = {d}")
+    if not (M0 > 0 and math.isfinite(M0)):
+        raise ValueError(f"M0 must be a positive number, got {M0!r}")
+    rng = np.random.default_rng(seed)
+    z = rng.standard_normal((n, d))
+    mu_star = np.zeros(d) if mu_star is None else np.asarray(mu_star, dtype=float)
+    e1 = np.zeros(d)
+    e1[0] = 1.0
+    return mu_star[None, :] + M0 * e1[None, :] + z, mu_star, z
+
+
+# -- float64 1-D expectations (independent cross-check of the engine) -------------
+
+
+@dataclass
+class Expectations1D:
+    loss: float
+    loss_err: float
+    grad: np.ndarray  # (n,) dL/dm_i (t = 0: equal to dL/dmu_i)
+    grad_err: np.ndarray  # (n,)
+
+
+def _panel_edges(a: np.ndarray) -> np.ndarray:
+    """Panels of width 4 on [-40, 40], graded geometrically toward each crossing of neighbouring logits."""
+    edges = [np.arange(-_Z_MAX, _Z_MAX + 0.5, 4.0)]
+    s = np.sort(a)
+    for lo, hi in zip(s[:-1], s[1:]):
+        gap = hi - lo
+        if gap <= 0:
+            continue
+        c = 0.5 * (lo + hi)  # where the two logits a z - a^2/2 cross
+        if abs(c) > _Z_MAX + 1:
+            continue  # beyond the truncation: covered by the tail bound
+        w = 1.0 / gap  # width of the softmax transition
+        if w >= 4:
+            continue
+        m = int(math.ceil(math.log2(4.0 / w)))
+        offs = w * np.array([0.0] + [sg * 2.0**e for e in range(m + 1) for sg in (1, -1)])
+        edges.append(c + offs)
+    e = np.unique(np.clip(np.concatenate(edges), -_Z_MAX, _Z_MAX))
+    return e
+
+
+def _integrand(z: np.ndarray, a: np.ndarray):
+    """Columns: |v|^2 and g_i / 2 = w_i v + w_i v (a_i - v)(z - a_i), times phi(z) (mu* = 0 frame)."""
+    i0 = int(np.argmin(np.abs(a)))
+    # logit differences to a reference mean, written so that huge a lose no digits:
+    # l_i - l_0 = (a_i - a_0) (z - (a_i + a_0) / 2)
+    l = (a[None, :] - a[i0]) * (z[:, None] - 0.5 * (a[None, :] + a[i0]))
+    l -= l.max(axis=1, keepdims=True)
+    E = np.exp(l)
+    w = E / E.sum(axis=1, keepdims=True)
+    v = w @ a
+    phi = np.exp(-0.5 * z * z) / math.sqrt(2 * math.pi)
+    g = w * v[:, None] + w * (v[:, None] * (a[None, :] - v[:, None])) * (z[:, None] - a[None, :])
+    return np.concatenate([(v * v)[:, None], g], axis=1) * phi[:, None]
+
+
+def _tail_bound(amax: float) -> float:
+    """Bound of the integrals over |z| > 40: |integrand| / phi <= (1 + amax)^3 (1 + |z|), and
+    E[(1 + |z|) 1{|z| > R}] <= 2 (P(z > R) + phi(R)) <= 4 phi(R) for R >= 1; computed in logs."""
+    log_b = 3 * math.log1p(amax) + math.log(4.0) - 0.5 * _Z_MAX**2 - 0.5 * math.log(2 * math.pi)
+    return math.exp(log_b) if log_b > -745 else 0.0
+
+
+def expectations_1d(mu, mu_star=0.0) -> Expectations1D:
+    """L and dL/dm_i for d = 1, t = 0, in float64 with absolute error estimates.
+
+    Independent of the engine (own panels, own rules, mean nearest to mu* as the
+    logit reference); used only to cross-check :mod:`verify.reference`.
+
+    ``mu``: (n,) or (n, 1) means; ``mu_star``: scalar or (1,).  The error estimate
+    is |Q_32 - Q_16| summed over panels + 64 eps sum |f| w (rounding) + the tail bound.
+    """
+    a = np.asarray(mu, dtype=float).reshape(-1) - float(np.asarray(mu_star, dtype=float).reshape(-1)[0])
+    if not np.all(np.isfinite(a)):
+        raise ValueError("mu must be finite")
+    edges = _panel_edges(a)
+    lo, hi = edges[:-1], edges[1:]
+    mid, half = 0.5 * (lo + hi), 0.5 * (hi - lo)
+    out = []
+    for x, w in (_GL16, _GL32):
+        z = (mid[:, None] + half[:, None] * x[None, :]).reshape(-1)
+        F = _integrand(z, a).reshape(len(mid), len(x), -1)
+        hw = half[:, None] * w[None, :]
+        out.append((np.einsum("pq,pqm->pm", hw, F), np.einsum("pq,pqm->m", np.abs(hw), np.abs(F))))
+    (q1, _), (q2, absval) = out
+    val = q2.sum(axis=0)
+    err = np.abs(q2 - q1).sum(axis=0) + 64 * _EPS * absval + _tail_bound(float(np.max(np.abs(a))))
+    # the gradient is 2 x the integral of g_i / 2
+    return Expectations1D(float(val[0]), float(err[0]), 2 * val[1:], 2 * err[1:])
+
+
+def _record_runs(rec: list) -> list:
+    """Split sorted record steps into maximal evenly spaced runs [(first, last, spacing)]."""
+    runs, i = [], 0
+    while i < len(rec) - 1:
+        sp = rec[i + 1] - rec[i]
+        j = i + 1
+        while j + 1 < len(rec) and rec[j + 1] - rec[j] == sp:
+            j += 1
+        runs.append((rec[i], rec[j], sp))
+        i = j
+    return runs
+
+
+def gradient_descent_far(mu0, mu_star, eta: float, steps: int, *, record=None, tol: float = GD_TOL,
+                         stop=None, verify_every: int = 50) -> Trajectory:
+    """Gradient descent mu_i <- mu_i - eta dL/dmu_i at t = 0 with the engine's exact gradient.
+
+    The steps are those of :func:`verify.dynamics.gradient_descent` (t = 0, so the
+    "scaled" and "unscaled" conventions coincide); its error estimates are kept
+    (``Trajectory.loss_err``, ``grad_rel_err``) and it raises ``AccuracyError`` when it
+    cannot certify ``tol``.  What this wrapper adds:
+
+    * ``record``: any set of step numbers (default: every step); the run is cut into
+      evenly spaced pieces, one engine call each (the piece's first record repeats the
+      previous piece's last one and is dropped);
+    * ``stop(step, mu)`` -> True ends the run at a recorded step;
+    * the means are handed to the engine **nearest to mu\\* first**, re-ordered whenever
+      that changes at a recorded step, and the results are mapped back to the caller's
+      order.  Reason: the engine forms v = sum_i w_i a_i as a_0 + sum_i w_i (a_i - a_0),
+      which loses |a_0| x 2^-53 absolutely; with a far loser as mean 0 and the winner
+      near mu* that error is not in the quadrature's estimate (at mu = (1.03e12, 2.8e-5)
+      the engine returns L = 0 +- 0 instead of 7.84e-10).  With the nearest mean first
+      the cancellation is at the scale of the smallest |a_i|.  The re-ordering is
+      checked at the recorded steps; with ``record`` every step (the default) every
+      gradient applied was computed in nearest-first order.
+    """
+    from .dynamics import gradient_descent
+
+    mu = np.asarray(mu0, dtype=float)
+    mu = mu.reshape(-1, 1) if mu.ndim == 1 else mu.copy()
+    ms = np.asarray(mu_star, dtype=float).reshape(-1)
+    if not (eta > 0):
+        raise ValueError(f"eta must be > 0, got {eta!r}")
+    if steps < 1:
+        raise ValueError(f"steps must be >= 1, got {steps!r}")
+    rec = sorted(set(range(steps + 1)) if record is None else
+                 {int(s) for s in record if 0 <= s <= steps} | {0, steps})
+
+    def nearest_first(x):
+        return np.argsort(np.linalg.norm(x - ms, axis=1), kind="stable")
+
+    parts, nodes, stopped, reorders = [], 0, "", 0
+    queue = _record_runs(rec)
+    while queue:
+        first, last, sp = queue.pop(0)
+        perm = nearest_first(mu)
+        inv = np.argsort(perm)
+        halt = {}
+
+        def check(step, m, perm=perm, first=first):
+            # m: the engine's (permuted) means at segment step `step`
+            x = m[np.argsort(perm)]
+            if stop is not None and stop(first + step, x.copy()):
+                halt["user"] = first + step
+                return True
+            if step > 0 and first + step < last and nearest_first(x)[0] != perm[0]:
+                halt["reorder"] = first + step
+                return True
+            return False
+
+        tr = gradient_descent(mu[perm], ms, 0.0, eta, last - first, record_every=sp, tol=tol,
+                              verify_every=verify_every, callback=check)
+        nodes += tr.nodes
+        keep = slice(0, None) if not parts else slice(1, None)
+        parts.append((tr.steps[keep] + first, tr.loss[keep], tr.loss_err[keep], tr.grad_rel_err[keep],
+                      tr.distances[keep][:, inv], tr.mu_history[keep][:, inv]))
+        if "user" in halt:
+            stopped = f"stopped at step {halt['user']}"
+            mu = tr.mu_history[-1][inv]
+            break
+        if "reorder" in halt:
+            reorders += 1
+            at = halt["reorder"]
+            mu = tr.mu_history[-1][inv]
+            queue.insert(0, (at, last, sp))
+            continue
+        if tr.stopped:
+            raise ArithmeticError(f"engine run stopped between steps {first} and {last}: {tr.stopped}")
+        mu = tr.mu[inv]
+    cat = [np.concatenate([p[i] for p in parts]) for i in range(6)]
+    return Trajectory(cat[0], cat[1], cat[2], cat[3], cat[4], cat[5], mu, ms, float(eta), 0.0, "scaled",
+                      stopped, nodes, {"engine_calls": len(parts), "reorders": reorders})
+
+
+# -- log-space gradients in mpmath ------------------------------------------------
+
+
+@dataclass
+class LogGradient:
+    """dL/dm_i = sign * exp(log_abs) (natural log), with the quadrature's error estimate."""
+
+    sign: int
+    log_abs: object  # mpf
+    rel_err: object  # mpf: estimated |error| / |value|
+    outward: bool  # does a gradient step move the mean away from mu*?
+    dps: int
+
+    def log10_abs(self) -> str:
+        with mpmath.workdps(self.dps):
+            return mpmath.nstr(self.log_abs / mpmath.log(10), 15)
+
+
+def log_gradient_mp(mu, i: int, mu_star=0, *, dps: int | None = None, method: str = "gauss-legendre") -> LogGradient:
+    """dL/dm_i for collinear means (d = 1, t = 0) in mpmath, as sign and log|.|.
+
+    ``mu``: n numbers (str, int, float or mpf; strings keep all their digits).  The
+    integrand 2 phi(z) w_i(z) [v + v (a_i - v)(z - a_i)] is integrated by Gauss-Legendre
+    (mpmath.quad) over panels graded geometrically (factor 2, from 1/4 to 2^14 transition
+    widths 1/gap) around each crossing of neighbouring logits and around z = 0, each panel
+    split in 4 and in 8; their difference is the error estimate (``rel_err``); mpmath's mpf exponent is unbounded, so values such
+    as exp(-1.3e23) are held as they are.  ``dps`` defaults to 30 + 2 log10 max|a| (the
+    crossings at |a|/2 must be resolved to 1/|a|).
+    """
+    n = len(mu)
+    if not 0 <= i < n:
+        raise ValueError(f"i must be in [0, {n}), got {i}")
+    amax_f = max(abs(float(x)) for x in mu) + abs(float(mu_star)) + 1.0
+    if dps is None:
+        dps = 30 + 2 * int(math.ceil(math.log10(amax_f)))
+    with mpmath.workdps(dps):
+        ms = mpmath.mpf(mu_star)
+        a = [mpmath.mpf(x) - ms for x in mu]
+        ai = a[i]
+        two_pi_sqrt = mpmath.sqrt(2 * mpmath.pi)
+
+        def f(z):
+            l = [(aj - ai) * (z - (aj + ai) / 2) for aj in a]  # l_j - l_i
+            top = max(l)
+            E = [mpmath.exp(x - top) for x in l]
+            S = mpmath.fsum(E)
+            w = [e / S for e in E]
+            v = mpmath.fsum(wj * aj for wj, aj in zip(w, a))
+            # phi(z) * w_i, with w_i = exp(-top) / S written in one exponent
+            pw = mpmath.exp(-z * z / 2 - top) / (S * two_pi_sqrt)
+            return 2 * pw * (v + v * (ai - v) * (z - ai))
+
+        s = sorted(a)
+        pts = {mpmath.mpf(0)}
+        for lo, hi in zip(s[:-1], s[1:]):
+            if hi == lo:
+                continue
+            c, wdt = (lo + hi) / 2, 1 / (hi - lo)
+            for k in range(-2, 15):
+                pts.add(c + wdt * mpmath.mpf(2) ** k)
+                pts.add(c - wdt * mpmath.mpf(2) ** k)
+            pts.add(c)
+        for k in range(-3, 3):
+            pts.add(mpmath.mpf(4) ** k)
+            pts.add(-mpmath.mpf(4) ** k)
+        pts = sorted(pts)
+
+        def integrate(sub):
+            # each finite panel split into `sub` equal pieces; the two infinite ends as they are
+            val = mpmath.quad(f, [mpmath.ninf, pts[0]], method=method)
+            val += mpmath.quad(f, [pts[-1], mpmath.inf], method=method)
+            for lo, hi in zip(pts[:-1], pts[1:]):
+                val += mpmath.quad(f, mpmath.linspace(lo, hi, sub + 1), method=method)
+            return val
+
+        # mpmath.quad's own estimate is unreliable here (it stops early on panels holding
+        # e^{1.5 s} pieces of the sigmoid); the difference of two panel refinements is used.
+        coarse, total = integrate(4), integrate(8)
+        err = abs(total - coarse)
+        if total == 0:
+            raise ArithmeticError(f"gradient of mean {i} evaluated to 0 at dps {dps}")
+        sign = 1 if total > 0 else -1
+        rel = err / abs(total)
+        outward = bool(sign * (1 if ai > 0 else -1) < 0)  # -eta g points away from mu*
+        return LogGradient(sign, mpmath.log(abs(total)), rel, outward, dps)
+
+
+def asymptotic_log_loser_gradient(D, *, dps: int = 40):
+    """log |dL/dD| ~ log(pi/8) + 2 log D - D^2/8 - log sqrt(2 pi) for n = 2, winner at mu*.
+
+    The loser at distance D feels dL/dD = 2D E[w^2] - D^3 E[w^2 (1 - w)] (mu* = 0, t = 0,
+    w = sigmoid(D z - D^2/2)); near z = D/2, phi(z) ~ phi(D/2) e^{-D y/2}, and with
+    s = D y the two expectations are phi(D/2)/D times B(3/2, 1/2) = pi/2 and
+    B(3/2, 3/2) = pi/8.  The relative error of the leading term is O(D^-2).
+    Returns (log value as mpf, sign of dL/dD = -1: the loser moves outward).
+    """
+    with mpmath.workdps(dps):
+        D = mpmath.mpf(D)
+        return (mpmath.log(mpmath.pi / 8) + 2 * mpmath.log(D) - D * D / 8 - mpmath.log(mpmath.sqrt(2 * mpmath.pi)), -1)
+
+
+# -- stages ---------------------------------------------------------------------
+
+
+@dataclass
+class StageOne:
+    winner: int
+    tau1: int | None  # first recorded step with the winner within `target` of mu*
+    target: float
+    predicted_tau1: float  # log(r0 / target) / -log(1 - 2 eta): the winner's contraction alone
+    loser_max_displacement: float  # max over losers of |mu_j(tau1) - mu_j(0)|
+
+
+def stage_one(traj: Trajectory, M0: float) -> StageOne:
+    """Stage 1 of [1, Theorem 3.5]: the winner reaches 1/(8 M0^3) of mu*; the others barely move."""
+    r = traj.distances
+    winner = int(np.argmin(r[-1]))
+    target = 1.0 / (8.0 * M0**3)
+    hit = np.nonzero(r[:, winner] <= target)[0]
+    tau1 = int(traj.steps[hit[0]]) if hit.size else None
+    r0 = float(r[0, winner])
+    pred = math.log(r0 / target) / -math.log(abs(1 - 2 * traj.eta)) if r0 > target else 0.0
+    k = hit[0] if hit.size else len(r) - 1
+    losers = [j for j in range(r.shape[1]) if j != winner]
+    disp = float(max((abs(traj.mu_history[k, j, 0] - traj.mu_history[0, j, 0]) for j in losers), default=0.0))
+    return StageOne(winner, tau1, target, pred, disp)
+
+
+@dataclass
+class StageTwo:
+    monotone: bool  # min_j r_j strictly increased at every recorded step after `start`
+    min_increment: float
+    first_violation: int | None  # recorded step where it did not increase
+    start: int
+
+
+def stage_two(traj: Trajectory, winner: int, start: int) -> StageTwo:
+    """Stage 2: the smallest distance of a loser from mu* increases at every recorded step >= start."""
+    losers = [j for j in range(traj.distances.shape[1]) if j != winner]
+    sel = traj.steps >= start
+    m = traj.distances[sel][:, losers].min(axis=1)
+    inc = np.diff(m)
+    if inc.size == 0:
+        raise ValueError("stage two needs at least two recorded steps after the start")
+    bad = np.nonzero(inc <= 0)[0]
+    return StageTwo(bad.size == 0, float(inc.min()), int(traj.steps[sel][bad[0] + 1]) if bad.size else None, start)
+
+
+# -- exact binomial bounds -----------------------------------------------------
+
+
+def clopper_pearson_upper(failures: int, trials: int, level: float = 0.95) -> float:
+    """One-sided exact (Clopper-Pearson) upper confidence bound at ``level`` on a binomial p."""
+    from scipy.stats import beta
+
+    if not 0 <= failures <= trials or trials < 1:
+        raise ValueError(f"need 0 <= failures <= trials, trials >= 1; got {failures}, {trials}")
+    if failures == trials:
+        return 1.0
+    return float(beta.ppf(level, failures + 1, trials - failures))
+
+
+def clopper_pearson_lower(failures: int, trials: int, level: float = 0.95) -> float:
+    """One-sided exact lower confidence bound at ``level``."""
+    from scipy.stats import beta
+
+    if failures == 0:
+        return 0.0
+    return float(beta.ppf(1 - level, failures, trials - failures + 1))
+
+
+def seeds_needed(bound: float, level: float = 0.95) -> int:
+    """Smallest N such that N trials with zero failures give an upper bound < ``bound``:
+    (1 - bound)^N < 1 - level."""
+    if not 0 < bound < 1:
+        raise ValueError(f"bound must be in (0, 1), got {bound}")
+    return int(math.floor(math.log(1 - level) / math.log1p(-bound))) + 1
+
+
+def binomial_excess_pvalue(failures: int, trials: int, p: float) -> float:
+    """P(X >= failures) for X ~ Bin(trials, p): small when the failures exceed what p allows."""
+    from scipy.stats import binom
+
+    return float(binom.sf(failures - 1, trials, p))
+
+
+# -- one trial of the probability statement ----------------------------------------
+
+
+@dataclass
+class Trial:
+    """One seed of [1, Theorem 3.5]'s experiment: d = 1, mu* = 0, t = 0."""
+
+    seed: int
+    n: int
+    M0: float
+    eta: float
+    steps: int
+    converged: list  # indices within 1/(8 M0^3) of mu* at the end
+    approached: list  # non-converged indices whose distance to mu* decreased over the run
+    exactly_one: bool  # exactly one converged and no other approached mu*
+    tau1: int | None
+    trajectory: Trajectory
+
+
+def predicted_stage_one_steps(M0: float, eta: float, r0: float | None = None) -> float:
+    """log(r0 8 M0^3) / -log|1 - 2 eta|: steps for the winner alone (gradient 2 a) to reach 1/(8 M0^3)."""
+    r0 = M0 if r0 is None else r0
+    return math.log(r0 * 8.0 * M0**3) / -math.log(abs(1 - 2 * eta))
+
+
+def survivor_trial(n: int, M0: float, seed: int, *, eta: float = 0.25, factor: float = 1.5) -> Trial:
+    """Run gradient descent from a random far initialization for ``factor`` x the predicted
+    stage-1 length (+ 10 steps) and classify: converged = within 1/(8 M0^3) of mu*;
+    "exactly one survivor" = exactly one converged and every other mean ended at least as
+    far from mu* as it started."""
+    mu0, ms, _ = sample_initialization(n, 1, M0, seed)
+    steps = int(math.ceil(factor * predicted_stage_one_steps(M0 + 4, eta))) + 10
+    tr = gradient_descent_far(mu0, ms, eta, steps, record=range(0, steps + 1, max(1, steps // 20)))
+    conv, appr, one = classify_survivors(tr, M0)
+    return Trial(seed, n, M0, eta, steps, conv, appr, one, stage_one(tr, M0).tau1, tr)
+
+
+def classify_survivors(tr: Trajectory, M0: float):
+    """(converged, approached, exactly_one): converged = within 1/(8 M0^3) of mu* at the end;
+    approached = the others that ended nearer to mu* than they started."""
+    r = tr.distances
+    conv = [int(j) for j in np.nonzero(r[-1] <= 1.0 / (8.0 * M0**3))[0]]
+    appr = [int(j) for j in range(r.shape[1]) if j not in conv and r[-1, j] < r[0, j]]
+    return conv, appr, len(conv) == 1 and not appr

@@ -1,0 +1,315 @@
+"""Measured rates: local slopes of log(quantity) against log(tau), and whether they have settled.
+
+A rate statement such as "max_i |mu_i - mu*| = Theta(tau^(-1/2))" (Theorem 2.1) or
+"L(tau) >= c / tau^(1 + eps)" (Theorem 3.7) is a statement about the exponent p in
+y(tau) ~ C tau^p as tau -> infinity.  A finite run only shows the local exponent
+on its tail, and that exponent drifts before it settles.  This module measures it
+and says how far it may still be from its limit:
+
+* :func:`window_slopes` -- the slope of log y against log x over successive
+  geometric windows of the tail, [x_end / r^W, x_end / r^(W-1)], ..., [x_end / r, x_end]
+  (r = ``ratio``); each window's slope is the endpoint difference
+  (log y(b) - log y(a)) / log r, with log-log interpolation between recorded points.
+* :func:`asymptotic_slope` -- the limit of those slopes, by Richardson extrapolation.
+  If the local slope approaches p with a correction A x^(-q) + O(x^(-2q)), the
+  window slopes s_k satisfy s_k - p = A' x_k^(-q) (x_k the window's end), so
+  p ~ s_k + (s_k - s_(k-1)) / (r^q - 1).  Consecutive extrapolations are compared: their
+  difference is the error estimate (it is dominated by the earlier extrapolation's
+  error, about r^q times the later one's, so it over-estimates the later one's error
+  in the asymptotic regime); with more windows, earlier differences count too, scaled
+  down by r^(2q) per window (the extrapolations' own O(x^(-2q)) errors).  ``noise`` (the error of log y from the computation itself,
+  e.g. accumulated gradient error) adds 2 noise / log r.
+  The correction order q is the caller's theory: q = 1 when the corrections are
+  powers of 1/x (Theorem 2.1: the spread's 1/(c + b tau)); a logarithmic correction
+  has no such q, and its drift shows up as a large error estimate.
+* :func:`check_rate` -- one place for the two-sided test: settled (error estimate at most
+  ``settle_tol``) and the extrapolated exponent within ``predicted +- error`` (or, for a
+  one-sided bound ``at_most``, below ``predicted + error``).  It returns a
+  :class:`RateCheck` whose :meth:`RateCheck.table` lists the windows; :func:`assert_rate`
+  raises :class:`RateMismatch` with that table.
+* :func:`log_grid` and :func:`descent_on_log_grid` -- record a gradient-descent run at
+  log-spaced steps, including the window edges exactly (recording every step costs a
+  full error estimate per step; see :mod:`verify.dynamics`).
+
+Example (an exact power law with a 1/x correction)::
+
+    x = np.arange(1, 4097.0); y = (x + 10.0) ** -0.5
+    est = asymptotic_slope(x, y, ratio=2.0, windows=4)
+    est.value  # -0.49999 (last window slope -0.498);  est.error 3.8e-5
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+__all__ = [
+    "WindowSlopes",
+    "window_slopes",
+    "RateEstimate",
+    "asymptotic_slope",
+    "RateCheck",
+    "RateMismatch",
+    "check_rate",
+    "assert_rate",
+    "log_grid",
+    "descent_on_log_grid",
+]
+
+
+@dataclass
+class WindowSlopes:
+    """Slopes of log y against log x over successive geometric windows (oldest first)."""
+
+    edges: np.ndarray  # (W + 1,) window edges in x, increasing; edges[k+1] / edges[k] = ratio
+    values: np.ndarray  # (W + 1,) y at the edges (log-log interpolated)
+    slopes: np.ndarray  # (W,) slope over [edges[k], edges[k+1]]
+    ratio: float
+
+
+def _log_arrays(x, y):
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    if x.ndim != 1 or x.shape != y.shape:
+        raise ValueError(f"x and y must be 1-d of the same length, got shapes {x.shape} and {y.shape}")
+    keep = np.isfinite(x) & (x > 0)
+    x, y = x[keep], y[keep]
+    if x.size < 2:
+        raise ValueError("need at least two points with positive finite x")
+    if np.any(np.diff(x) <= 0):
+        raise ValueError("x must be strictly increasing")
+    if not np.all(np.isfinite(y) & (y > 0)):
+        bad = int(np.argmax(~(np.isfinite(y) & (y > 0))))
+        raise ValueError(f"y must be positive and finite on the tail (a log-log slope), got y = {y[bad]!r} "
+                         f"at x = {x[bad]!r}")
+    return np.log(x), np.log(y)
+
+
+def window_slopes(x, y, *, ratio: float = 2.0, windows: int = 4, end: float | None = None) -> WindowSlopes:
+    """Slopes of log y vs log x over ``windows`` geometric windows ending at ``end`` (default: last x).
+
+    The windows are [end / ratio^W, end / ratio^(W-1)], ..., [end / ratio, end]; they must
+    lie inside the recorded range of x.  Values at the edges are interpolated linearly
+    in log-log coordinates (exact when the edges are recorded points).
+    """
+    if not (isinstance(ratio, (int, float)) and math.isfinite(ratio) and ratio > 1):
+        raise ValueError(f"ratio must be a number > 1, got {ratio!r}")
+    if isinstance(windows, bool) or not isinstance(windows, int) or windows < 1:
+        raise ValueError(f"windows must be an integer >= 1, got {windows!r}")
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    end = float(x[-1]) if end is None else float(end)
+    edges = end / float(ratio) ** np.arange(windows, -1, -1)
+    # only the tail that the windows cover needs positive y (earlier points may be 0)
+    tail = x >= edges[0] * (1 - 1e-12)
+    first = int(np.argmax(tail)) if tail.any() else x.size
+    if first > 0:  # the point before the first edge, for the interpolation
+        tail[first - 1] = True
+    lx, ly = _log_arrays(x[tail], y[tail])
+    le = np.log(edges)
+    if le[0] < lx[0] - 1e-9 or le[-1] > lx[-1] + 1e-9:
+        raise ValueError(f"windows [{edges[0]:.6g}, {edges[-1]:.6g}] are not inside the recorded range "
+                         f"[{math.exp(lx[0]):.6g}, {math.exp(lx[-1]):.6g}]")
+    lv = np.interp(le, lx, ly)
+    slopes = np.diff(lv) / math.log(ratio)
+    return WindowSlopes(edges, np.exp(lv), slopes, float(ratio))
+
+
+@dataclass
+class RateEstimate:
+    """The exponent p of y ~ C x^p, extrapolated from the window slopes of the tail."""
+
+    value: float  # the last Richardson extrapolation
+    error: float  # largest scaled difference of consecutive extrapolations + noise term
+    windows: WindowSlopes
+    extrapolated: np.ndarray  # (W - 1,) extrapolations from consecutive window pairs
+    order: float
+    noise: float  # error of log y assumed from the computation
+
+    @property
+    def last_slope(self) -> float:
+        return float(self.windows.slopes[-1])
+
+    def as_dict(self) -> dict:
+        w = self.windows
+        return {
+            "windows": [{"from": float(a), "to": float(b), "slope": float(s)}
+                        for a, b, s in zip(w.edges[:-1], w.edges[1:], w.slopes)],
+            "ratio": w.ratio,
+            "richardson_order": self.order,
+            "extrapolated": [float(p) for p in self.extrapolated],
+            "value": self.value,
+            "error_estimate": self.error,
+        }
+
+
+def asymptotic_slope(x, y, *, ratio: float = 2.0, windows: int = 4, order: float = 1.0,
+                     noise: float = 0.0, end: float | None = None) -> RateEstimate:
+    """Richardson-extrapolated limit of the window slopes, with an error estimate.
+
+    ``order`` is q in the assumed correction A x^(-q) of the local slope (module doc).
+    ``noise`` bounds the error of each log y(edge) from the computation; it enters the
+    error estimate as 2 noise / log(ratio) times the extrapolation's amplification.
+    Needs ``windows >= 3`` (two extrapolations to compare).
+    """
+    if windows < 3:
+        raise ValueError(f"windows must be >= 3 for an error estimate, got {windows}")
+    if not (order > 0):
+        raise ValueError(f"order must be > 0, got {order!r}")
+    if not (noise >= 0):
+        raise ValueError(f"noise must be >= 0, got {noise!r}")
+    if not (ratio**order >= 2):
+        # the estimate |p_K - p_(K-1)| is (ratio^(2q) - 1) times the error of p_K in the
+        # asymptotic regime; ratio^q >= 2 makes that >= 3x, the margin that covers the
+        # pre-asymptotic regime (tests/test_rates.py); narrower windows under-estimate
+        raise ValueError(f"ratio**order must be >= 2 for a conservative error estimate, got "
+                         f"{ratio}**{order} = {ratio**order:.3g}")
+    w = window_slopes(x, y, ratio=ratio, windows=windows, end=end)
+    f = 1.0 / (ratio**order - 1.0)
+    s = w.slopes
+    p = s[1:] + (s[1:] - s[:-1]) * f
+    # each slope: error <= 2 noise / log r; the extrapolation multiplies it by at most (1 + 2 f)
+    noise_term = (1.0 + 2.0 * f) * 2.0 * noise / math.log(ratio)
+    # differences of consecutive extrapolations, the latest first; in the asymptotic regime each
+    # earlier one is ratio^(2q) times larger (the extrapolations' errors are O(x^(-2q))), so each
+    # is scaled back by that factor: a chance crossing of two drifting extrapolations does not
+    # make a small estimate.
+    diffs = np.abs(np.diff(p))[::-1]
+    err = float(np.max(diffs / ratio ** (2 * order * np.arange(diffs.size)))) + noise_term
+    return RateEstimate(float(p[-1]), err, w, p, float(order), float(noise))
+
+
+class RateMismatch(AssertionError):
+    """A measured rate did not settle, or settled outside the predicted band."""
+
+
+@dataclass
+class RateCheck:
+    """Outcome of :func:`check_rate`: ``ok`` with a reason and the window table."""
+
+    ok: bool
+    settled: bool
+    reason: str
+    name: str
+    estimate: RateEstimate
+    predicted: float
+    band: tuple[float, float]
+    settle_tol: float
+    extra: dict = field(default_factory=dict)
+
+    def table(self) -> str:
+        w = self.estimate.windows
+        lines = [f"{self.name}: window slopes of log y vs log x (ratio {w.ratio:g})",
+                 f"  {'from':>12} {'to':>12} {'y(to)':>12} {'slope':>10} {'extrapolated':>13}"]
+        ex = [None] + list(self.estimate.extrapolated)
+        for k, s in enumerate(w.slopes):
+            e = "" if ex[k] is None else f"{ex[k]:+13.5f}"
+            lines.append(f"  {w.edges[k]:12.6g} {w.edges[k + 1]:12.6g} {w.values[k + 1]:12.4e} {s:+10.5f} {e}")
+        lines.append(f"  extrapolated exponent {self.estimate.value:+.5f} +- {self.estimate.error:.2e} "
+                     f"(settle tolerance {self.settle_tol:g}); band [{self.band[0]:+.5f}, {self.band[1]:+.5f}] "
+                     f"around predicted {self.predicted:+g}")
+        return "\n".join(lines)
+
+    def as_dict(self) -> dict:
+        d = self.estimate.as_dict()
+        d.update(ok=self.ok, settled=self.settled, reason=self.reason, predicted=self.predicted,
+                 band=[float(self.band[0]), float(self.band[1])], settle_tol=self.settle_tol)
+        return d
+
+
+def check_rate(estimate: RateEstimate, predicted: float, *, settle_tol: float, kind: str = "equal",
+               name: str = "rate") -> RateCheck:
+    """Is the extrapolated exponent settled, and does it match ``predicted``?
+
+    * settled: ``estimate.error <= settle_tol``;
+    * ``kind="equal"``: |value - predicted| <= error (two-sided);
+    * ``kind="at_most"``: value <= predicted + error (y falls at least as fast as x^predicted).
+
+    The band is the estimate's own error (measured settling plus noise), never wider than
+    ``settle_tol``; ``settle_tol`` is the caller's statement of the resolution needed to
+    tell the predicted exponent from its alternatives.
+    """
+    if kind not in ("equal", "at_most"):
+        raise ValueError(f"kind must be 'equal' or 'at_most', got {kind!r}")
+    if not (settle_tol > 0):
+        raise ValueError(f"settle_tol must be > 0, got {settle_tol!r}")
+    v, e = estimate.value, estimate.error
+    settled = bool(np.isfinite(v) and e <= settle_tol)
+    if kind == "equal":
+        band = (predicted - e, predicted + e)
+        inside = band[0] <= v <= band[1]
+    else:
+        band = (-math.inf, predicted + e)
+        inside = v <= band[1]
+    if not settled:
+        reason = (f"{name}: not settled: the extrapolations {np.round(estimate.extrapolated, 4).tolist()} "
+                  f"differ by {e:.3g} > {settle_tol:g}")
+    elif not inside:
+        reason = (f"{name}: exponent {v:+.4f} +- {e:.2e} is outside [{band[0]:+.4f}, {band[1]:+.4f}] "
+                  f"(predicted {'' if kind == 'equal' else '<= '}{predicted:+g})")
+    else:
+        reason = f"{name}: exponent {v:+.4f} +- {e:.2e} (predicted {'' if kind == 'equal' else '<= '}{predicted:+g})"
+    return RateCheck(settled and inside, settled, reason, name, estimate, float(predicted), band, float(settle_tol))
+
+
+def assert_rate(estimate: RateEstimate, predicted: float, *, settle_tol: float, kind: str = "equal",
+                name: str = "rate") -> RateCheck:
+    """:func:`check_rate`, raising :class:`RateMismatch` (message: the window table first) on failure."""
+    chk = check_rate(estimate, predicted, settle_tol=settle_tol, kind=kind, name=name)
+    if not chk.ok:
+        raise RateMismatch(chk.table() + "\n" + chk.reason)
+    return chk
+
+
+# -- recording a run on a log grid --------------------------------------------------------
+
+
+def log_grid(end: int, *, per_octave: int = 3, include=()) -> np.ndarray:
+    """Integer steps 0, 1, ... up to ``end``: about ``per_octave`` per doubling, plus ``include``."""
+    if isinstance(end, bool) or not isinstance(end, (int, np.integer)) or end < 1:
+        raise ValueError(f"end must be an integer >= 1, got {end!r}")
+    if per_octave < 1:
+        raise ValueError(f"per_octave must be >= 1, got {per_octave!r}")
+    g = np.round(2.0 ** np.arange(0, math.log2(end) + 1e-12, 1.0 / per_octave)).astype(np.int64)
+    inc = np.asarray([int(i) for i in include], dtype=np.int64)
+    if inc.size and (inc.min() < 0 or inc.max() > end):
+        raise ValueError(f"include must lie in [0, {end}], got {inc.tolist()}")
+    return np.unique(np.concatenate([[0], g[g <= end], inc, [end]]))
+
+
+def descent_on_log_grid(mu0, mu_star, t, eta, grid, *, convention: str = "scaled", tol: float = 1e-10,
+                        progress=None):
+    """:func:`verify.dynamics.gradient_descent` recorded only at the steps in ``grid`` (increasing, from 0).
+
+    The run is the same sequence of exact-gradient steps; it is cut into segments
+    [grid[k], grid[k+1]] so that the full evaluation with error estimate is made at the
+    grid steps only (``gradient_descent`` records every ``record_every`` steps, evenly).
+    Returns a :class:`verify.dynamics.Trajectory` with ``steps == grid`` (or a prefix of
+    it, if a segment stopped early) and ``extra["segments"]``.
+    """
+    from .dynamics import Trajectory, gradient_descent
+
+    grid = np.asarray(grid, dtype=np.int64)
+    if grid.ndim != 1 or grid.size < 2 or grid[0] != 0 or np.any(np.diff(grid) <= 0):
+        raise ValueError("grid must be increasing integers starting at 0, with at least two entries")
+    mu = np.asarray(mu0, dtype=float)
+    parts = []
+    nodes, stopped = 0, ""
+    for k in range(grid.size - 1):
+        n_steps = int(grid[k + 1] - grid[k])
+        tr = gradient_descent(mu, mu_star, t, eta, n_steps, convention=convention, record_every=n_steps, tol=tol)
+        nodes += tr.nodes
+        sl = slice(0, None) if k == 0 else slice(1, None)  # segment k starts where k - 1 ended
+        parts.append((tr.steps[sl] + grid[k], tr.loss[sl], tr.loss_err[sl], tr.grad_rel_err[sl],
+                      tr.distances[sl], tr.mu_history[sl]))
+        mu = tr.mu
+        if progress is not None:
+            progress(int(grid[k + 1]), int(grid[-1]))
+        if tr.stopped:
+            stopped = f"segment {k}: {tr.stopped}"
+            break
+    cat = [np.concatenate([p[i] for p in parts]) for i in range(6)]
+    return Trajectory(cat[0], cat[1], cat[2], cat[3], cat[4], cat[5], mu, tr.mu_star, tr.eta, tr.t,
+                      tr.convention, stopped, nodes, {"segments": len(parts)})
