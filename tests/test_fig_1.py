@@ -1,0 +1,251 @@
+"""The paper's experiment (Figure 1) and the Monte Carlo gradient descent it runs on.
+
+Tolerances are written next to each check: Monte Carlo checks at a stated number of
+standard errors (the estimator's own, measured in the test), the engine's at its
+relative error estimate.  Every check has a negative control that it rejects.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from verify import model, monte_carlo as mc, reference
+from verify.claims import fig_1
+
+# Two configurations: the M = 6 run after the split (four losers near 5.6, one mean near mu*),
+# and a generic one at t > 0 with mu* != 0 (where m* = e^{-t} mu* differs from mu*).  The generic
+# means are kept within ~0.3 of mu*: the reference's exact gradient costs ~1 s there, but minutes
+# for five means spread at scale 1.5 in three dimensions (measured).
+SPLIT = (np.array([[5.6, 0.1, 0.0], [5.5, -0.1, 0.05], [5.7, 0.0, 0.1], [5.6, 0.05, -0.1], [0.06, 0.0, 0.0]]),
+         np.zeros(3), 0.0)
+GENERIC = (np.array([1.0, -0.5, 0.2]) + np.random.default_rng(3).normal(scale=0.3, size=(5, 3)),
+           np.array([1.0, -0.5, 0.2]), 0.5)
+# 15 components, two-sided 4.5 sigma each: P(any |z| > 4.5) <= 15 x 6.8e-6 = 1e-4 for a Gaussian estimate.
+Z_MAX = 4.5
+
+
+def _z_scores(grad, stderr, mu, mu_star, t):
+    exact, exact_err = reference.grad_scaled(mu, mu_star, t, tol=1e-8, error=True)
+    # the reference's own error (<= 1e-8 relative) is far below the Monte Carlo one (>= 1e-4 here)
+    assert np.all(exact_err < 1e-3 * np.maximum(stderr, 1e-300) + 1e-14)
+    return (grad - exact) / stderr
+
+
+# --- the Monte Carlo gradient ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("config", [SPLIT, GENERIC], ids=["split", "generic"])
+def test_sampled_gradient_is_unbiased_within_its_standard_error(config):
+    mu, mu_star, t = config
+    g, se = mc.sampled_gradient(mu, mu_star, t, 20_000, rng=11)
+    z = _z_scores(g, se, mu, mu_star, t)
+    assert np.max(np.abs(z)) <= Z_MAX, z
+
+
+def test_unbiasedness_check_rejects_samples_from_the_unscaled_mean():
+    # Negative control: the bug of sampling x ~ N(mu*, I) instead of N(m*, I) at t > 0
+    # (m* = e^{-0.5} mu*) gives a biased estimate that the same z-score check rejects.
+    mu, mu_star, t = GENERIC
+    x = mu_star + np.random.default_rng(11).standard_normal((20_000, 3))
+    gi = model.pathwise_grad_integrand(x, mu, mu_star, t)
+    z = _z_scores(gi.mean(0), gi.std(0, ddof=1) / math.sqrt(len(x)), mu, mu_star, t)
+    assert np.max(np.abs(z)) > Z_MAX
+
+
+def test_standard_error_matches_the_spread_over_seeds():
+    # 120 independent estimates (N = 2000 each): the spread of the estimates over seeds must match
+    # the reported standard error.  The sample sd of 120 Gaussian values has relative sd
+    # 1/sqrt(2 x 119) = 0.065; 4.5 sigma gives +-0.29 (taken over the 15 components: the
+    # median ratio, so a few heavy-tailed components do not decide it).
+    mu, mu_star, t = GENERIC
+    runs = [mc.sampled_gradient(mu, mu_star, t, 2000, rng=[7, k]) for k in range(120)]
+    grads = np.array([g for g, _ in runs])
+    ses = np.array([s for _, s in runs])
+    ratio = grads.std(axis=0, ddof=1) / ses.mean(axis=0)
+    assert abs(np.median(ratio) - 1) <= 0.29, ratio
+    # negative control: a standard error over N instead of sqrt(N) is rejected by the same check
+    assert abs(np.median(grads.std(axis=0, ddof=1) / (ses.mean(axis=0) / math.sqrt(2000))) - 1) > 0.29
+
+
+def test_sampled_loss_is_unbiased_within_its_standard_error():
+    mu, mu_star, t = GENERIC
+    _, _, loss, loss_se = mc.sampled_gradient(mu, mu_star, t, 20_000, rng=5, with_loss=True)
+    exact = reference.loss(mu, mu_star, t)
+    assert abs(loss - exact) <= 4 * loss_se  # two-sided 4 sigma (6e-5)
+    assert abs(loss - 1.1 * exact) > 4 * loss_se  # negative control: a 10 % error is seen
+
+
+# --- Monte Carlo gradient descent --------------------------------------------------------------
+
+
+def test_one_step_is_the_update_with_the_sampled_gradient():
+    mu, mu_star, t = GENERIC
+    g, _ = mc.sampled_gradient(mu, mu_star, t, 500, rng=42)  # same generator, same first draw
+    for convention, factor in (("scaled", math.exp(t)), ("unscaled", math.exp(-t))):
+        tr = mc.monte_carlo_descent(mu, mu_star, t, 0.01, 1, samples=500, seed=42, convention=convention)
+        assert np.array_equal(tr.mu, mu - 0.01 * factor * g)
+    # negative control: the unscaled step (e^{-2t} times shorter at t = 0.5) is not the scaled update
+    b = mc.monte_carlo_descent(mu, mu_star, t, 0.01, 1, samples=500, seed=42, convention="unscaled").mu
+    assert not np.array_equal(b, mu - 0.01 * math.exp(t) * g)
+
+
+def test_descent_is_reproducible_by_seed_and_records_exact_values():
+    mu0 = fig_1.initial_means(4, 0)
+    kw = dict(samples=1000, record_steps=[0, 3], exact_grad=True)
+    a = mc.monte_carlo_descent(mu0, np.zeros(3), 0.0, 0.01, 5, seed=1, **kw)
+    b = mc.monte_carlo_descent(mu0, np.zeros(3), 0.0, 0.01, 5, seed=1, **kw)
+    c = mc.monte_carlo_descent(mu0, np.zeros(3), 0.0, 0.01, 5, seed=2, **kw)
+    assert np.array_equal(a.mu, b.mu) and not np.array_equal(a.mu, c.mu)
+    assert a.steps.tolist() == [0, 3, 5]
+    # recorded loss is the reference's exact loss at the iterate, to its tolerance
+    for k, s in enumerate(a.steps):
+        assert a.loss[k] == pytest.approx(reference.loss(a.mu_history[k], np.zeros(3), 0.0), rel=1e-10)
+    assert np.all(a.loss_err <= 1e-10 * a.loss)
+    z = (a.extra["grad_sampled"] - a.extra["grad_exact"]) / np.maximum(a.extra["grad_stderr"], 1e-300)
+    assert np.max(np.abs(z)) <= Z_MAX
+
+
+@pytest.mark.parametrize(("kwargs", "match"), [
+    (dict(samples=1), "samples"), (dict(record_every=0), "record_every"), (dict(convention="x"), "convention"),
+])
+def test_descent_rejects_bad_arguments(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        mc.monte_carlo_descent(np.ones((2, 3)), np.zeros(3), 0.0, 0.01, 1, **kwargs)
+
+
+# --- measurements of the claim -----------------------------------------------------------------
+
+
+def test_window_slopes_of_power_laws():
+    steps = np.arange(0, 20_001, 50)
+    with np.errstate(divide="ignore"):
+        for p in (-1.0, -2.0):
+            ws = fig_1.window_slopes(steps, np.where(steps > 0, steps.astype(float) ** p, 1.0))
+            # doubling windows ending at T = 20000, ends moved to recorded steps (multiples of 50)
+            assert ws[-1][:2] == (10000, 20000) and ws[0][0] >= 50 and len(ws) == 8
+            assert all(w[1] == v[0] for w, v in zip(ws, ws[1:]))
+            assert all(1.4 <= b / a <= 2.1 for a, b, _ in ws)
+            assert all(abs(s - p) < 1e-12 for *_, s in ws)
+        # negative control: a loss bending from tau^-1 to tau^-2 at 2000 shows in the late windows
+        bent = np.where(steps > 0, np.maximum(steps, 1.0) ** -1.0 * np.minimum(1.0, 2000 / np.maximum(steps, 1.0)), 1.0)
+        ws = fig_1.window_slopes(steps, bent)
+        assert abs(ws[-1][2] + 2) < 1e-12 and abs(ws[0][2] + 1) < 1e-12
+
+
+def _fake_run(M, slope):
+    return {"survivors": 1 if M == 6 else 5, "running_away": 4 if M == 6 else 0, "labels": [],
+            "loss_window_slopes": [[10000, 20000, slope]]}
+
+
+def test_judge_accepts_the_papers_report_and_rejects_other_outcomes():
+    assert fig_1._judge(6, _fake_run(6, -1.0)) == []
+    assert fig_1._judge(6, _fake_run(6, -0.95)) == []
+    # negative controls: slope -2 (the M = 4 tail), and two survivors
+    assert fig_1._judge(6, _fake_run(6, -2.0)) != []
+    assert fig_1._judge(6, {**_fake_run(6, -1.0), "survivors": 2, "running_away": 3}) != []
+    assert fig_1._judge(4, {**_fake_run(4, -2.0), "survivors": 4}) != []
+
+
+def test_mean_outcomes_labels_synthetic_trajectories():
+    steps = np.arange(0, 2001, 50)
+    tau = np.maximum(steps, 1).astype(float)
+    r = np.stack([2 * tau**-0.5,                # converging like the M = 4 means
+                  5 + 0.1 * np.log(tau),        # running away slowly
+                  3 + 1e-3 / tau], axis=1)      # stalled away from mu*: neither
+    labels, slopes, _ = fig_1.mean_outcomes(steps, r)
+    assert labels == ["converging", "running away", "neither"]
+    # a change smaller than Z x the noise is not counted (the sampled runs' rule)
+    labels, _, _ = fig_1.mean_outcomes(steps, r, noise=[1.0, 1.0, 1.0])
+    assert labels == ["neither", "neither", "neither"]
+
+
+def test_sampled_noise_measures_the_jitter_of_the_distances():
+    # r_i = smooth power law x (1 + sigma eps), 41 records in the last half: the fitted residual
+    # scatter recovers sigma; its relative sd is ~1/sqrt(2 x 38) = 0.11, so +-50 % is > 4 sigma.
+    import types
+
+    steps = np.arange(0, 20_001, 250)
+    tau = np.maximum(steps, 1).astype(float)
+    eps = np.random.default_rng(0).standard_normal((len(steps), 2))
+    r = np.stack([0.5 * tau**-1.1, 5 * tau**0.1], axis=1) * (1 + 1e-2 * eps)
+    tr = types.SimpleNamespace(steps=steps, distances=r, extra={}, eta=0.01, t=0.0, convention="scaled")
+    measured = fig_1.sampled_noise(tr) / (math.sqrt(2) * r[-1])
+    assert np.all(np.abs(measured / 1e-2 - 1) < 0.5), measured
+    # negative control: without jitter the same estimate is at rounding level, far below 1e-2
+    smooth = types.SimpleNamespace(steps=steps, distances=np.stack([0.5 * tau**-1.1, 5 * tau**0.1], axis=1),
+                                   extra={}, eta=0.01, t=0.0, convention="scaled")
+    assert np.all(fig_1.sampled_noise(smooth) / r[-1] < 1e-10)
+
+
+def test_exact_runs_split_one_and_four_at_M6_but_not_at_M4():
+    # 600 steps (~10 s at M = 6 on an idle core): by then the M = 6 split has happened.
+    # The M = 4 run is the negative control: the same classification finds five converging means.
+    six = fig_1.summarize(fig_1.run_exact(6, 0, 600), "exact", 0.0)
+    four = fig_1.summarize(fig_1.run_exact(4, 0, 600), "exact", 0.0)
+    assert (six["survivors"], six["running_away"]) == (1, 4), six
+    assert (four["survivors"], four["running_away"]) == (5, 0), four
+    # engine accuracy along the run: its estimates stay far below the 1e-10 it was asked for
+    assert six["max_loss_rel_err"] < 1e-10 and six["max_grad_rel_err"] < 1e-10
+
+
+def test_claim_is_registered():
+    from verify.claims import all_claims
+
+    claims = all_claims()
+    assert "fig-1" in claims and "M = 6" in claims["fig-1"].statement
+
+
+def test_verdict_is_decided_only_at_the_papers_horizon(monkeypatch):
+    # The verdict logic on a tiny stand-in (M = 4, 200 steps, exact and sampled, ~6 s idle):
+    # when the runs reach the horizon the verdict is decided ("holds": all five converging);
+    # the same runs one step short of it are "inconclusive" (negative control: never "holds").
+    tiny = dict(exact={4: (200, (0,))}, sampled={4: (200, (0,))}, record_every=50, sampled_records_per_decade=4,
+                sampled_every=50)
+    monkeypatch.setitem(fig_1.BUDGETS, "full", tiny)
+    monkeypatch.setattr(fig_1, "PAPER_STEPS", 200)
+    r = fig_1.run(budget="full")
+    assert r.verdict == "holds", r.reason
+    assert r.evidence["exact_vs_sampled"]["M=4 seed=0"]["same_survivors"]
+    monkeypatch.setattr(fig_1, "PAPER_STEPS", 201)
+    assert fig_1.run(budget="full").verdict == "inconclusive"
+
+
+@pytest.mark.thorough
+def test_claim_quick_budget_is_inconclusive_and_sees_the_split(tmp_path):
+    from verify.claims import all_claims
+
+    r = all_claims()["fig-1"](budget="quick", seed=0)
+    # a shortened run must never say "holds"
+    assert r.verdict == "inconclusive", r.reason
+    assert "split at M = 6 is seen in every shortened run" in r.reason, r.reason
+    for name, draw in r.figures.items():
+        draw(tmp_path / name)
+        assert (tmp_path / name).stat().st_size > 1000
+
+
+# --- the paper's horizon (thorough: ~7 min on an idle core, ~20 min on a loaded one) ------------
+
+
+@pytest.fixture(scope="module")
+def full_horizon_M6():
+    return fig_1.summarize(fig_1.run_exact(6, 0, fig_1.PAPER_STEPS), "exact", 0.0)
+
+
+@pytest.mark.thorough
+def test_full_horizon_M6_one_converges_four_run_away(full_horizon_M6):
+    r = full_horizon_M6
+    assert (r["survivors"], r["running_away"]) == (1, 4), r
+    # measured (script run with another seed stream): losers at 7.45, survivor at 6.7e-3
+    assert max(r["final_distances"]) > 7 and min(r["final_distances"]) < 0.01
+    assert r["max_loss_rel_err"] < 1e-10 and r["max_grad_rel_err"] < 1e-10
+
+
+@pytest.mark.thorough
+@pytest.mark.xfail(strict=True, reason="measured: the local loss slope drifts from -0.8 (1250-2500) through -1.05 "
+                                       "(2500-5000) to -1.25 (10000-20000); -1 only as a chord over [1000, 20000]")
+def test_full_horizon_M6_late_loss_slope_is_about_minus_one(full_horizon_M6):
+    late = full_horizon_M6["loss_window_slopes"][-1][2]
+    assert abs(late + 1) <= fig_1.SLOPE_TOL
