@@ -182,7 +182,7 @@ class Integral:
     plan: Plan | None = None
 
 
-def _line_points(B, C, P, radius, backend: Backend):
+def _line_points(B, C, P, radius, backend: Backend, extra=()):
     """Panel edges along axis 0 for each line with outer coordinates P (L x (k-1)).
 
     Returns an (L x npts) sorted array of edges in [-R, R]."""
@@ -192,6 +192,7 @@ def _line_points(B, C, P, radius, backend: Backend):
     base = [backend.scalar(-radius + i) for i in range(int(2 * radius) + 1)]
     if base[-1] != R:
         base.append(R)
+    base += [backend.scalar(x) for x in extra]
     cols = [backend.array(np.broadcast_to(backend.array(base), (L, len(base))))]
     for i in range(n):
         for j in range(i + 1, n):
@@ -230,7 +231,7 @@ def _line_points(B, C, P, radius, backend: Backend):
     return pts[:, keep]
 
 
-def _integrate_lines(f, B, C, P, radius, backend: Backend, chunk_nodes: int, dens_axes=None, fast=False):
+def _integrate_lines(f, B, C, P, radius, backend: Backend, chunk_nodes: int, dens_axes=None, fast=False, extra=()):
     """Integrate f(z) phi(z) over axis 0 on each line; returns (value, err, absval, nodes), each (L x m).
 
     ``dens_axes``: how many leading axes' Gaussian density f includes (all by default;
@@ -238,7 +239,7 @@ def _integrate_lines(f, B, C, P, radius, backend: Backend, chunk_nodes: int, den
     ``fast``: only the N-node rule on each panel, no estimate (err is returned as 0).
     An estimate |Q_N - Q_2N| made at a nearby configuration bounds the N-node
     rule's error there, since Q_2N is far more accurate."""
-    edges = _line_points(B, C, P, radius, backend)
+    edges = _line_points(B, C, P, radius, backend, extra)
     a, b = edges[:, :-1], edges[:, 1:]
     mid, half = (a + b) / 2, (b - a) / 2
     n1 = backend.inner_order
