@@ -149,7 +149,8 @@ def _integrand(red: Reduced, backend: Backend, with_grad: bool):
         # the gradient integrand (v enters s_i = v.(a_i - v) and is multiplied by |z| + |a_i|).
         Sw = a0n + w @ Dn
         vn = vv ** 0.5 if not backend.is_mp else np.array([mpmath.sqrt(x) for x in vv], dtype=object)
-        rho_loss = eps8 * Sw * (vn + Sw)
+        # |v|^2 computed from v + dv, |dv| <= eps8 * Sw:  error <= 2 |v| |dv| + |dv|^2
+        rho_loss = 2 * eps8 * Sw * vn + (eps8 * Sw) ** 2
         if dens_axes == 0:
             phi = 1
         else:
