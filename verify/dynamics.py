@@ -120,7 +120,7 @@ def gradient_descent(
         since_verified += 1
         if record:
             gs = np.asarray(ex.grad_scaled, dtype=float)
-            gscale = max(float(np.max(np.abs(gs))), float(ex.loss))
+            gscale = max(float(np.max(np.abs(gs))), float(ex.loss) / max(1.0, red.amax))
             rec_steps.append(step)
             rec_loss.append(float(ex.loss))
             rec_err.append(float(ex.loss_err))

@@ -164,8 +164,11 @@ def _integrand(red: Reduced, backend: Backend, with_grad: bool):
         Qz = Z @ Q.T
         G = w[:, :, None] * v[:, None, :] + ws[:, :, None] * (Qz[:, None, :] - A[None, :, :])
         zn = (Z * Z).sum(axis=1) ** 0.5 if not backend.is_mp else np.array([mpmath.sqrt(x) for x in (Z * Z).sum(axis=1)], dtype=object)
-        # mean i's integrand is w_i [v + s_i (Qz - a_i)]: the rounding of v and s_i, times w_i
-        rho_grad = eps8 * (Sw[:, None] * w) * (1 + 4 * (vn[:, None] + An[None, :]) * (zn[:, None] + An[None, :]))
+        # mean i's integrand is w_i [v + s_i (Qz - a_i)], s_i = v.(D_i - vD): |ds_i| <= eps8 (Sw + |v|)
+        # (|D_i| + |vD|) + eps |s_i|, multiplied by |Qz - a_i| <= |z| + |a_i|, plus dv itself
+        vDn = (vD * vD).sum(axis=1) ** 0.5 if not backend.is_mp else np.array([mpmath.sqrt(x) for x in (vD * vD).sum(axis=1)], dtype=object)
+        ds = eps8 * ((Sw + vn)[:, None] * (Dn[None, :] + vDn[:, None]) + np.abs(s))
+        rho_grad = w * (eps8 * Sw[:, None] + ds * (zn[:, None] + An[None, :]))
         out = np.concatenate([vv[:, None], G.reshape(N, n * d), rho_loss[:, None], rho_grad], axis=1)
         return out * (phi[:, None] if dens_axes else 1)
 
@@ -215,13 +218,24 @@ def population_expectations(red: Reduced, *, tol, backend: Backend = FLOAT64, wi
             return (value[0], error[0] + abs(value[-n - 1]), value[1:-n - 1], error[1:-n - 1] + rho_g)
         return value[0], error[0] + abs(value[-1]), None, None
 
+    # The gradient's accuracy is relative to max(max_ij |dL/da_ij| / 2, L / lscale): its largest
+    # component, or where it vanishes (a stationary point) the loss divided by the means' scale,
+    # which has the units of a gradient (dL/da ~ L / |a|).  (G below is half the gradient.)
+    lscale = 2 * max(1.0, amax)
+
+    def hopeless(value):
+        """The rounding bounds alone exceed the tolerance: no quadrature refinement can help."""
+        L, rL, G, rG = split(value, value * 0)
+        gs = max(max(abs(x) for x in G), abs(L) / lscale) if with_grad else None
+        return rL > tol * abs(L) or (with_grad and max(rG) > tol * gs)
+
     def accept(value, error):
         L, eL, G, eG = split(value, error)
         L = abs(L)
         if eL > tol * L:
             return False
         if with_grad:
-            gscale = max(max(abs(x) for x in G), L / 2)
+            gscale = max(max(abs(x) for x in G), L / lscale)
             if max(eG) > tol * gscale:
                 return False
         return True
@@ -233,13 +247,13 @@ def population_expectations(red: Reduced, *, tol, backend: Backend = FLOAT64, wi
             return 1e-3 * float(tol) * amax**2
         L = float(abs(value[0]))
         if with_grad:
-            L = min(L, max(float(max(abs(x) for x in value[1:-n - 1])), L / 2))
+            L = min(L, max(float(max(abs(x) for x in value[1:-n - 1])), L / lscale))
         return 0.1 * float(tol) * L
 
     f = _integrand(red, backend, with_grad)
     try:
         res = integrate_gaussian(f, red.B, red.C, backend=backend, accept=accept, bound_scale=bound_scale,
-                                 tail_target=tail_target, max_boxes=max_boxes, plan=plan)
+                                 tail_target=tail_target, max_boxes=max_boxes, plan=plan, hopeless=hopeless)
     except AccuracyError as exc:
         raise AccuracyError(f"{exc} (n={n}, d={d}, k={k}, tol={float(tol):.1e})") from None
     loss, loss_err, G, Ge = split(res.value, res.error)

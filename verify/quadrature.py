@@ -302,6 +302,7 @@ def integrate_gaussian(
     max_boxes: int = 4000,
     chunk_nodes: int = 200_000,
     plan: Plan | None = None,
+    hopeless=None,
 ) -> Integral:
     """Integrate ``f(Z, m) * phi(Z)`` over R^k (``f`` includes the density of the first m axes).
 
@@ -327,7 +328,7 @@ def integrate_gaussian(
     radius = radius_for(bound_scale, tail_target(None), k)
     while True:
         tail = bound_scale * tail_bound(radius, k)
-        res = _integrate_box(f, B, C, k, radius, tail, backend, accept, max_boxes, chunk_nodes, tail_target)
+        res = _integrate_box(f, B, C, k, radius, tail, backend, accept, max_boxes, chunk_nodes, tail_target, hopeless)
         if tail <= tail_target(res.value) or radius >= 60:
             res.error = res.error + tail
             return res
@@ -498,7 +499,13 @@ def _smooth_paths(f, B, C, k, backend, accept, bound_scale, tail_target, chunk_n
     return None
 
 
-def _integrate_box(f, B, C, k, radius, tail, backend, accept, max_boxes, chunk_nodes, tail_target) -> Integral:
+def _hopeless_error(value):
+    return AccuracyError("the rounding bound of this precision alone exceeds the requested tolerance "
+                         "(cancellation at these coordinates); ask for a larger tol or use the mpmath functions")
+
+
+def _integrate_box(f, B, C, k, radius, tail, backend, accept, max_boxes, chunk_nodes, tail_target,
+                   hopeless=None) -> Integral:
     q = k - 1
     if q == 0:
         P = np.empty((1, 0), dtype=object if backend.is_mp else np.float64)
@@ -507,6 +514,8 @@ def _integrate_box(f, B, C, k, radius, tail, backend, accept, max_boxes, chunk_n
         res = Integral(v[0], err, nodes, radius, Plan("line", (), radius))
         if tail > tail_target(v[0]):
             return res  # the truncation is too tight: the caller widens the box
+        if hopeless is not None and hopeless(v[0]):
+            raise _hopeless_error(v[0])
         if not accept(v[0], err + tail):
             raise AccuracyError(
                 f"1-D quadrature reached error {_fmt(err)} (tail {tail:.1e}); "
@@ -555,6 +564,8 @@ def _integrate_box(f, B, C, k, radius, tail, backend, accept, max_boxes, chunk_n
         if tail > tail_target(value) or accept(value, error + tail):
             # (a too-tight truncation is widened by the caller: refining boxes cannot help it)
             return Integral(value, error, total_nodes, radius, Plan("boxes", (), radius, (lo, hi)))
+        if hopeless is not None and hopeless(value):
+            raise _hopeless_error(value)
         if lo.shape[0] >= max_boxes:
             raise AccuracyError(
                 f"adaptive cubature over {q} outer dimension(s) stopped at {lo.shape[0]} boxes "

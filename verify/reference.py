@@ -14,8 +14,11 @@ and computes the scaled means m_i = e^{-t} mu_i, m* = e^{-t} mu* inside.
 * :func:`grad` is dL_t/dmu_i (unscaled), :func:`grad_scaled` is dL_t/dm_i;
   ``grad = e^{-t} * grad_scaled``.
 * ``tol`` is a relative, normwise accuracy: the loss to ``tol * L``, the
-  gradient to ``tol * max(max_ij |grad_ij|, L)`` (so at a stationary point,
-  relative to the loss), in the scaled convention.  When the quadrature
+  gradient to ``tol * max(max_ij |grad_ij|, L / max(1, A))`` with
+  A = max_i |m_i - m*| (so at a stationary point, relative to the loss over
+  the means' scale, which has a gradient's units), in the scaled convention.
+  Where float64 rounding alone exceeds that (far from m* with the means
+  close together, the integrand cancels), AccuracyError says so at once.  When the quadrature
   cannot certify it, :class:`AccuracyError` is raised; no inaccurate number
   is returned.
 * ``error=True`` returns ``(value, absolute error estimate)``, the estimate
