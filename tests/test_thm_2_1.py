@@ -108,7 +108,7 @@ def test_every_mean_converges_at_rate_tau_to_minus_half(n, d, M, margin, kappa, 
 def test_every_mean_converges_all_sizes(n, d, M, margin, kappa, mean_fraction, seed, shift):
     # n in [2, 6], d in [1, 4], eta_s = n/2, 8 tail onsets: up to ~5 min per example at n = 6,
     # d = 4 (3 ms per step); 10 examples.  The run length grows like 1/lambda_min of the
-    # spread, hence the bounds on margin, kappa and mean_fraction (docs/proofs_map/thm-2.1.md).
+    # spread, hence the bounds on margin, kappa and mean_fraction (proofs_map.md (thm-2.1)).
     mu0, mu_star, t = _start(n, d, M, margin, kappa, mean_fraction, seed, shift)
     _assert_theorem_holds(T.run_case(mu0, mu_star, t, n / 2, onsets=8))
 
@@ -116,7 +116,7 @@ def test_every_mean_converges_all_sizes(n, d, M, margin, kappa, mean_fraction, s
 def test_within_the_theorem_step_n2_d1():
     # The theorem's own step eta = 1/(n^4 d^2) = 1/16 (constant 1), scaled convention; t just above
     # the threshold.  ~7000 steps.  In the unscaled convention the same step is e^{2t} ~ 220x
-    # smaller in effect: 1.5e6 steps, not run (docs/proofs_map/thm-2.1.md).
+    # smaller in effect: 1.5e6 steps, not run (proofs_map.md (thm-2.1)).
     mu0, mu_star, t = _start(2, 1, 1.0, 0.01, 1.0, 0.0, 0, 0.0)
     run = T.run_case(mu0, mu_star, t, T.theorem_step(2, 1), onsets=8)
     _assert_theorem_holds(run)

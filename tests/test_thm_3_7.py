@@ -1,7 +1,7 @@
 """Theorem 3.7: the settled local exponent of L(tau) is consistent with -1 (with its log correction).
 
 The band [-1 - 2 c(D), -1 + c(D)], c(D) = 8 / (D^2 - 12), is derived in
-docs/proofs_map/thm-3.7.md; SETTLE_TOL = 0.05 in verify/claims/thm_3_7.py.
+proofs_map.md (thm-3.7); SETTLE_TOL = 0.05 in verify/claims/thm_3_7.py.
 """
 
 from __future__ import annotations

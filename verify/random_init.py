@@ -23,7 +23,7 @@ line, so every expectation is a 1-D Gaussian integral, k = 1):
   -5.8e-206144 +- 3e-135 for a gradient of -2.4e-54282);
 * :func:`asymptotic_log_loser_gradient` -- the large-D formula
   dL/dD = -(pi/8) D^2 phi(D/2) (1 + O(D^-2)) for a loser at distance D with the
-  winner at mu* (n = 2), derived in ``docs/proofs_map/thm-3.5.md``;
+  winner at mu* (n = 2), derived in ``proofs_map.md (thm-3.5)``;
 * stage detection (:func:`stage_one`, :func:`stage_two`) and the exact binomial
   (Clopper-Pearson) bounds of the probability statement.
 

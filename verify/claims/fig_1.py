@@ -44,7 +44,7 @@ Verdict: ``holds`` only at the paper's horizon (20,000 steps, budget
 when a part is contradicted at that horizon; ``inconclusive`` at a shorter
 horizon (budget ``"quick"``), with what the shorter runs did establish.
 
-Measured at the paper's horizon (script runs of these functions, docs/proofs_map/fig-1.md):
+Measured at the paper's horizon (script runs of these functions, proofs_map.md (fig-1)):
 the split holds (M = 6: one survivor at r ~ 6.7e-3, four losers at 7.45 and receding like
 tau^0.11; M = 4: all five ~ tau^-0.53), exact and sampled agree to ~1e-3, but the local loss
 slope at M = 6 is -1.25 on [10000, 20000] and still steepening (Richardson limit -1.30 +- 0.06);

@@ -5,7 +5,7 @@
 L = O(1/tau), the local exponent d log L / d log tau must settle at -1.
 
 Asymptotics (n = 2, d = 1, winner at mu*, loser at distance D; derivation in
-``docs/proofs_map/thm-3.7.md``): L ~ (pi/2) D phi(D/2) and
+``proofs_map.md (thm-3.7)``): L ~ (pi/2) D phi(D/2) and
 dD/dtau = eta (pi/8) D^2 phi(D/2), so phi(D/2) ~ 32 / (pi eta D^3 tau) and
 L ~ 16 / (eta D^2 tau) with D^2 ~ 8 log tau: L ~ 2 / (eta tau log tau).  The local
 slope is -1 - c(D) with c(D) = 8 / (D^2 - 12) -> 0, logarithmically slowly.
