@@ -73,7 +73,11 @@ def reduce_float(mu: np.ndarray, mu_star: np.ndarray, t: float, *, rotation=None
     r = _reference_index(np.linalg.norm(a, axis=1))
     D = s * (mu - mu[r])
     if n > 1:
-        _, sig, vt = np.linalg.svd(np.delete(D, r, axis=0), full_matrices=False)
+        # The basis from all pairwise differences (not those from one reference mean): its first
+        # axis is the direction of largest spread and its last ones the smoothest, which is what
+        # the quadrature wants (graded lines along axis 0, Gauss-Hermite across when smooth).
+        iu, ju = np.triu_indices(n, 1)
+        _, sig, vt = np.linalg.svd(D[iu] - D[ju], full_matrices=False)
         # drop directions whose spread is below float64's resolution of the
         # largest one: their effect on the logits is < 1e-17 relative.
         keep = sig > 1e-17 * (sig[0] if sig.size else 0.0)
@@ -81,6 +85,9 @@ def reduce_float(mu: np.ndarray, mu_star: np.ndarray, t: float, *, rotation=None
         Q = vt[keep].T
     else:
         Q = np.zeros((d, 0))
+    if Q.shape[1] > 1:  # sharpest axis first (pairwise slope range along each axis)
+        Bq = D @ Q
+        Q = Q[:, np.argsort(-(Bq.max(axis=0) - Bq.min(axis=0)), kind="stable")]
     if rotation is not None and Q.shape[1]:
         Q = Q @ np.asarray(rotation, dtype=float)
     k = Q.shape[1]
