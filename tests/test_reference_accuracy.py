@@ -86,14 +86,15 @@ def test_mpmath_k1_has_30_digits_at_dps_50():
     "mu, mu_star, t, target",
     [
         ([[0.3, -0.2], [1.1, 0.9], [-0.7, 1.4]], [0.0, 0.0], 0.2, 1e-12),
-        ([[0.0, 0.0], [4.0, 6.5], [-4.0, 5.0]], [0.5, 0.5], 0.05, 1e-12),  # pairwise distances up to 8
+        # pairwise distances up to 8: both axes sharp, adaptive boxes: minutes on a loaded machine
+        pytest.param([[0.0, 0.0], [4.0, 6.5], [-4.0, 5.0]], [0.5, 0.5], 0.05, 1e-12, marks=pytest.mark.thorough),
     ],
 )
 def test_k2_against_polar(mu, mu_star, t, target):
     mu, mu_star = np.array(mu), np.array(mu_star)
     ev = reference.evaluate(mu, mu_star, t)
     red = reduce_float(mu, mu_star, t)
-    v, e = polar_expectations(red, tol=1e-14)
+    v, e = polar_expectations(red, tol=1e-13)
     L_ref, G_ref = v[0], 2 * v[1:].reshape(mu.shape)
     eL, eG, estL, estG = _rel_errors(ev, L_ref, G_ref)
     ref_L, ref_G = e[0] / L_ref, 2 * float(np.max(e[1:])) / max(float(np.max(np.abs(G_ref))), L_ref)

@@ -37,7 +37,7 @@ def _triple_point_angles(B, C):
     return angles
 
 
-def polar_expectations(red: Reduced, *, tol: float = 1e-13, max_panels: int = 2000):
+def polar_expectations(red: Reduced, *, tol: float = 1e-13, max_panels: int = 120):
     """(value, error) of [L, dL/dm (flattened)/2] for a k = 2 reduced model, by polar quadrature."""
     if red.k != 2:
         raise ValueError(f"polar_expectations needs k = 2, got k = {red.k}")

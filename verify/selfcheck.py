@@ -78,7 +78,7 @@ def check_case(case: Case) -> dict:
         ref_err = max(eL, float(np.max(eG)))
     else:
         red = reduce_float(np.asarray(case.mu, float), np.asarray(case.mu_star, float), case.t)
-        v, e = polar_expectations(red, tol=1e-14)
+        v, e = polar_expectations(red, tol=1e-13)
         L_ref, G_ref = v[0], 2 * v[1:].reshape(ev.grad_scaled.shape)
         ref_err = float(np.max(e))
     t_ref = time.perf_counter() - t0
