@@ -32,13 +32,12 @@ over the recorded steps:
 from __future__ import annotations
 
 import math
-import numbers
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from .expectation import population_expectations, reduce_float
-from .validation import check_means, check_noise_level, check_step, check_tol
+from .validation import check_int, check_means, check_noise_level, check_step, check_tol
 
 __all__ = ["gradient_descent", "Trajectory", "classify", "Outcome", "CONVENTIONS"]
 
@@ -62,13 +61,6 @@ class Trajectory:
     nodes: int = 0  # integrand evaluations in all
     extra: dict = field(default_factory=dict)
 
-
-def _check_int(value, name, minimum):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer, got {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return int(value)
 
 
 def gradient_descent(
@@ -96,9 +88,9 @@ def gradient_descent(
     mu = mu.copy()
     t = check_noise_level(t)
     eta = check_step(eta)
-    steps = _check_int(steps, "steps", 0)
-    record_every = _check_int(record_every, "record_every", 1)
-    verify_every = _check_int(verify_every, "verify_every", 1)
+    steps = check_int(steps, "steps", 0)
+    record_every = check_int(record_every, "record_every", 1)
+    verify_every = check_int(verify_every, "verify_every", 1)
     tol = check_tol(tol, floor=1e-14)
     if convention not in CONVENTIONS:
         raise ValueError(f"convention must be one of {CONVENTIONS}, got {convention!r}")

@@ -26,26 +26,18 @@ evaluations at the recorded steps come on top.
 from __future__ import annotations
 
 import math
-import numbers
 
 import numpy as np
 
 from . import model, reference
 from .dynamics import CONVENTIONS, Trajectory
-from .validation import check_means, check_noise_level, check_step, check_tol
+from .validation import check_int, check_means, check_noise_level, check_step, check_tol
 
 __all__ = ["sampled_gradient", "monte_carlo_descent", "PAPER_SAMPLES"]
 
 #: Samples per gradient step in the paper's experiment.
 PAPER_SAMPLES = 20_000
 
-
-def _check_int(value, name, minimum):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer, got {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return int(value)
 
 
 def _draw(rng: np.random.Generator, samples: int, mstar: np.ndarray) -> np.ndarray:
@@ -65,7 +57,7 @@ def sampled_gradient(mu, mu_star, t, samples: int = PAPER_SAMPLES, *, rng=None, 
     """
     mu, mu_star = check_means(mu, mu_star)
     t = check_noise_level(t)
-    samples = _check_int(samples, "samples", 2)
+    samples = check_int(samples, "samples", 2)
     rng = np.random.default_rng(rng)
     mstar = math.exp(-t) * mu_star
     x = _draw(rng, samples, mstar)
@@ -111,11 +103,11 @@ def monte_carlo_descent(mu0, mu_star, t, eta, steps, *, samples: int = PAPER_SAM
     mu = mu.copy()
     t = check_noise_level(t)
     eta = check_step(eta)
-    steps = _check_int(steps, "steps", 0)
-    samples = _check_int(samples, "samples", 2)
-    record_every = _check_int(record_every, "record_every", 1)
+    steps = check_int(steps, "steps", 0)
+    samples = check_int(samples, "samples", 2)
+    record_every = check_int(record_every, "record_every", 1)
     if record_steps is not None:
-        wanted = {_check_int(int(k) if isinstance(k, np.integer) else k, "record_steps entry", 0)
+        wanted = {check_int(int(k) if isinstance(k, np.integer) else k, "record_steps entry", 0)
                   for k in record_steps}
     tol = check_tol(tol, floor=reference.MIN_TOL)
     if convention not in CONVENTIONS:

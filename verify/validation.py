@@ -19,6 +19,7 @@ __all__ = [
     "check_step",
     "check_dps",
     "check_tol",
+    "check_int",
     "means_mp",
 ]
 
@@ -84,6 +85,15 @@ def check_step(eta, name: str = "eta") -> float:
     if ef <= 0:
         raise ValueError(f"{name} must be > 0 (a step size), got {eta!r}")
     return ef
+
+
+def check_int(value, name: str, minimum: int) -> int:
+    """An integer count (steps, samples, ...) of at least ``minimum``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, got {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    return int(value)
 
 
 def check_dps(dps, name: str = "dps") -> int:
