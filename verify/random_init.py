@@ -7,8 +7,7 @@ line, so every expectation is a 1-D Gaussian integral, k = 1):
 * :func:`sample_initialization` -- mu_i(0) = mu* + M0 e_1 + z_i, z_i ~ N(0, I_d), from a seed;
 * :func:`gradient_descent_far` -- gradient descent with the engine's exact population
   gradient (:func:`verify.dynamics.gradient_descent`, with its error estimates), recorded
-  at any set of steps and with the means handed to the engine nearest to mu* first (an
-  engine cancellation, see the function); returns a :class:`verify.dynamics.Trajectory`,
+  at any set of steps and stoppable; returns a :class:`verify.dynamics.Trajectory`,
   so :func:`verify.dynamics.classify` applies;
 * :func:`expectations_1d` -- an independent float64 evaluation of L and dL/dm_i (t = 0)
   with an error estimate (Gauss-Legendre panels graded around every logit crossing,
@@ -207,16 +206,11 @@ def gradient_descent_far(mu0, mu_star, eta: float, steps: int, *, record=None, t
     * ``record``: any set of step numbers (default: every step); the run is cut into
       evenly spaced pieces, one engine call each (the piece's first record repeats the
       previous piece's last one and is dropped);
-    * ``stop(step, mu)`` -> True ends the run at a recorded step;
-    * the means are handed to the engine **nearest to mu\\* first**, re-ordered whenever
-      that changes at a recorded step, and the results are mapped back to the caller's
-      order.  Reason: the engine forms v = sum_i w_i a_i as a_0 + sum_i w_i (a_i - a_0),
-      which loses |a_0| x 2^-53 absolutely; with a far loser as mean 0 and the winner
-      near mu* that error is not in the quadrature's estimate (at mu = (1.03e12, 2.8e-5)
-      the engine returns L = 0 +- 0 instead of 7.84e-10).  With the nearest mean first
-      the cancellation is at the scale of the smallest |a_i|.  The re-ordering is
-      checked at the recorded steps; with ``record`` every step (the default) every
-      gradient applied was computed in nearest-first order.
+    * ``stop(step, mu)`` -> True ends the run at a recorded step.
+
+    The order of the means does not matter: the engine forms every logit and the score
+    relative to the mean nearest mu* (``tests/test_thm_3_5.py`` checks that swapping the
+    means swaps the trajectory bit for bit, with a far loser next to a winner at mu*).
     """
     from .dynamics import gradient_descent
 
@@ -230,50 +224,32 @@ def gradient_descent_far(mu0, mu_star, eta: float, steps: int, *, record=None, t
     rec = sorted(set(range(steps + 1)) if record is None else
                  {int(s) for s in record if 0 <= s <= steps} | {0, steps})
 
-    def nearest_first(x):
-        return np.argsort(np.linalg.norm(x - ms, axis=1), kind="stable")
-
-    parts, nodes, stopped, reorders = [], 0, "", 0
-    queue = _record_runs(rec)
-    while queue:
-        first, last, sp = queue.pop(0)
-        perm = nearest_first(mu)
-        inv = np.argsort(perm)
+    parts, nodes, stopped = [], 0, ""
+    for first, last, sp in _record_runs(rec):
         halt = {}
 
-        def check(step, m, perm=perm, first=first):
-            # m: the engine's (permuted) means at segment step `step`
-            x = m[np.argsort(perm)]
-            if stop is not None and stop(first + step, x.copy()):
+        def check(step, m, first=first):
+            if stop is not None and stop(first + step, m.copy()):
                 halt["user"] = first + step
-                return True
-            if step > 0 and first + step < last and nearest_first(x)[0] != perm[0]:
-                halt["reorder"] = first + step
                 return True
             return False
 
-        tr = gradient_descent(mu[perm], ms, 0.0, eta, last - first, record_every=sp, tol=tol,
+        tr = gradient_descent(mu, ms, 0.0, eta, last - first, record_every=sp, tol=tol,
                               verify_every=verify_every, callback=check)
         nodes += tr.nodes
         keep = slice(0, None) if not parts else slice(1, None)
         parts.append((tr.steps[keep] + first, tr.loss[keep], tr.loss_err[keep], tr.grad_rel_err[keep],
-                      tr.distances[keep][:, inv], tr.mu_history[keep][:, inv]))
+                      tr.distances[keep], tr.mu_history[keep]))
         if "user" in halt:
             stopped = f"stopped at step {halt['user']}"
-            mu = tr.mu_history[-1][inv]
+            mu = tr.mu_history[-1]
             break
-        if "reorder" in halt:
-            reorders += 1
-            at = halt["reorder"]
-            mu = tr.mu_history[-1][inv]
-            queue.insert(0, (at, last, sp))
-            continue
         if tr.stopped:
             raise ArithmeticError(f"engine run stopped between steps {first} and {last}: {tr.stopped}")
-        mu = tr.mu[inv]
+        mu = tr.mu
     cat = [np.concatenate([p[i] for p in parts]) for i in range(6)]
     return Trajectory(cat[0], cat[1], cat[2], cat[3], cat[4], cat[5], mu, ms, float(eta), 0.0, "scaled",
-                      stopped, nodes, {"engine_calls": len(parts), "reorders": reorders})
+                      stopped, nodes, {"engine_calls": len(parts)})
 
 
 # -- log-space gradients in mpmath ------------------------------------------------

@@ -11,8 +11,7 @@ Neither is known to be tight.
 Setting: d = 1 (k = 1), t = 0, mu* = 0, mu = M0 e_1; the step is
 mu_i <- mu_i - eta dL/dmu_i (at t = 0 the scaled and unscaled conventions coincide),
 with the engine's exact population gradient (:func:`verify.dynamics.gradient_descent`, through
-:func:`verify.random_init.gradient_descent_far`, which records at any set of steps and hands
-the means to the engine nearest to mu* first; see there).  The losers' gradients at the
+:func:`verify.random_init.gradient_descent_far`, which records at any set of steps).  The losers' gradients at the
 theorem's M0 (~10^(-5.8e22)) are computed by :func:`verify.random_init.log_gradient_mp`:
 the engine's accuracy is normwise and cannot certify them.
 

@@ -20,8 +20,7 @@ the leading logarithmic correction, with the next order allowed as large again.
 
 Step: mu_i <- mu_i - eta dL/dmu_i at t = 0 (scaled = unscaled), eta = 0.25, with the engine's
 exact population gradient (:func:`verify.dynamics.gradient_descent`, through
-:func:`verify.random_init.gradient_descent_far`: recorded on the log grid, means handed to the
-engine nearest to mu* first).
+:func:`verify.random_init.gradient_descent_far`: recorded on the log grid).
 
 Reference: [1] arXiv 2511.22069.
 """
