@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 
 import verify.claims
+from verify.claims import CLAIM_IDS, all_claims
 from verify.claims.base import Claim, ClaimResult
 from verify.cli import main
 
@@ -275,3 +276,12 @@ def test_help_from_the_command_line():
     assert done.returncode == 0, done.stderr
     for option in ("--budget", "--claim", "--seed", "--json", "--figures"):
         assert option in done.stdout
+
+
+@pytest.mark.parametrize("claim_id", CLAIM_IDS)
+def test_every_real_claim_rejects_an_unknown_budget_by_name(claim_id):
+    # called directly (the CLI checks --budget itself): the claim must refuse before it runs
+    # anything, naming the argument, instead of running an unknown budget as the quick one
+    claim = all_claims()[claim_id]
+    with pytest.raises(ValueError, match="budget must be one of .*'medium'"):
+        claim(budget="medium")

@@ -39,6 +39,14 @@ def _noop_progress(*_args, **_kwargs):
     return None
 
 
+def budget_config(budgets: dict, budget: str, progress=None):
+    """The configuration of ``budget`` in a claim's ``budgets`` table (a clear error naming the
+    argument for an unknown budget) and a progress callback that is never None."""
+    if budget not in budgets:
+        raise ValueError(f"budget must be one of {sorted(budgets)}, got {budget!r}")
+    return budgets[budget], progress or _noop_progress
+
+
 @dataclass(frozen=True)
 class Claim:
     id: str

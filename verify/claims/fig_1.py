@@ -62,7 +62,7 @@ import time
 import numpy as np
 
 from verify import dynamics, monte_carlo
-from verify.claims.base import ClaimResult, register
+from verify.claims.base import ClaimResult, budget_config, register
 
 STATEMENT = (
     "n = 5, d = 3, mu* = 0, mu_i(0) = (M, 0, 0) + 1e-7 z_i, step 0.01, 20,000 iterations, gradients from "
@@ -303,10 +303,7 @@ def _judge(M: int, run: dict) -> list[str]:
 def run(budget="quick", seed=0, progress=None) -> ClaimResult:
     """Run the Figure 1 experiment at ``budget`` ("quick": shortened horizons, ~3 min of CPU on one core;
     "full": the paper's 20,000 steps, 3 seeds, exact and sampled, ~1.1 h of CPU on one core)."""
-    if budget not in BUDGETS:
-        raise ValueError(f"budget must be one of {sorted(BUDGETS)}, got {budget!r}")
-    cfg = BUDGETS[budget]
-    progress = progress or (lambda *a, **k: None)
+    cfg, progress = budget_config(BUDGETS, budget, progress)
     jobs = [("exact", M, s, steps) for M, (steps, seeds) in cfg["exact"].items() for s in seeds]
     jobs += [("sampled", M, s, steps) for M, (steps, seeds) in cfg["sampled"].items() for s in seeds]
     t_start = time.time()

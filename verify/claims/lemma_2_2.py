@@ -25,7 +25,7 @@ import numpy as np
 import sympy as sp
 
 from .. import gradcheck as gc
-from .base import ClaimResult, register
+from .base import ClaimResult, budget_config, register
 
 STATEMENT = (
     "grad_{m_i} L_t = 2 E[w_i v + w_i sum_j w_j a_j a_j^T a_i - 2 w_i (v.a_i) v - 2 w_i sum_j w_j (v.a_j) a_j "
@@ -59,6 +59,13 @@ def _cached_f64_loss():
     return fn, half
 
 
+#: SymPy sizes (n, d) and the Stein-vs-pathwise working precision, per budget.
+BUDGETS = {
+    "quick": dict(sizes=[(2, 1), (2, 2)], dps=30),
+    "full": dict(sizes=[(2, 1), (2, 2), (3, 1), (3, 2)], dps=50),
+}
+
+
 @register("lemma-2.2", STATEMENT)
 def run(budget="quick", seed=0, progress=None) -> ClaimResult:
     """Run the three checks at small sizes and the negative controls.
@@ -69,10 +76,9 @@ def run(budget="quick", seed=0, progress=None) -> ClaimResult:
     """
     from ..reference import AccuracyError, grad, grad_scaled_mp, loss_mp
 
-    progress = progress or (lambda *a, **k: None)
+    cfg, progress = budget_config(BUDGETS, budget, progress)
     full = budget == "full"
-    sizes = [(2, 1), (2, 2), (3, 1), (3, 2)] if full else [(2, 1), (2, 2)]
-    dps = 50 if full else 30
+    sizes, dps = cfg["sizes"], cfg["dps"]
     evidence: dict = {"t": _T}
     controls: dict = {}
     t0 = time.perf_counter()

@@ -63,7 +63,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from verify import rates
-from verify.claims.base import ClaimResult, register
+from verify.claims.base import ClaimResult, budget_config, register
 from verify.dynamics import classify
 
 STATEMENT = (
@@ -332,10 +332,7 @@ SEEDS_M = 1.0  # M (the claim is invariant under M at fixed t - log M; the tests
 @register("thm-2.1", STATEMENT)
 def run(budget="quick", seed=0, progress=None) -> ClaimResult:
     """Run the Theorem 2.1 checks ("quick" ~ 40 s, "full" ~ 12 min on a shared 2-core machine)."""
-    if budget not in BUDGETS:
-        raise ValueError(f"budget must be one of {sorted(BUDGETS)}, got {budget!r}")
-    cfg = BUDGETS[budget]
-    progress = progress or (lambda *a, **k: None)
+    cfg, progress = budget_config(BUDGETS, budget, progress)
     t_start = time.time()
     cases = cfg["cases"]
     total = len(cases) + 1

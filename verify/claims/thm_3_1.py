@@ -30,7 +30,7 @@ import mpmath
 import numpy as np
 
 from verify import certificate, stationary_points as sp
-from verify.claims.base import ClaimResult, register
+from verify.claims.base import ClaimResult, budget_config, register
 
 STATEMENT = (
     "For n >= 3, the scaled means (s* e_1, -s* e_1, mu*, ..., mu*) with s* the maximiser of the loss on the "
@@ -57,10 +57,7 @@ def _digits(x) -> float:
 @register("thm-3.1", STATEMENT)
 def run(budget="quick", seed=0, progress=None) -> ClaimResult:
     """Run the Theorem 3.1 checks at ``budget`` ("quick" ~ 1 min, "full" ~ 10 min)."""
-    if budget not in BUDGETS:
-        raise ValueError(f"budget must be one of {sorted(BUDGETS)}, got {budget!r}")
-    cfg = BUDGETS[budget]
-    progress = progress or (lambda *a, **k: None)
+    cfg, progress = budget_config(BUDGETS, budget, progress)
     total = 6
     ev: dict = {}
     problems: list[str] = []

@@ -38,7 +38,7 @@ import mpmath
 import numpy as np
 
 from verify import cluster as cl
-from verify.claims.base import ClaimResult, register
+from verify.claims.base import ClaimResult, budget_config, register
 
 STATEMENT = (
     "With mu* = M0 e_1 and every |mu_i(0)| <= exp(-10^6 n d M0^3)/(108 n d), gradient descent sends every "
@@ -137,10 +137,7 @@ def boundary_table(M0s, n: int = N, eta: float = ETA, rel_width: float = 0.1) ->
 @register("thm-3.2", STATEMENT)
 def run(budget="quick", seed=0, progress=None) -> ClaimResult:
     """Run the Theorem 3.2 checks at ``budget`` ("quick" ~ 1 min, "full" ~ 10 min)."""
-    if budget not in BUDGETS:
-        raise ValueError(f"budget must be one of {sorted(BUDGETS)}, got {budget!r}")
-    cfg = BUDGETS[budget]
-    progress = progress or (lambda *a, **k: None)
+    cfg, progress = budget_config(BUDGETS, budget, progress)
     t0 = time.time()
     problems: list[str] = []
     ev: dict = {"n": N, "d": D, "eta": ETA, "step_convention": CONVENTION, "t": 0.0, "mu_star": "M0 e_1"}

@@ -31,7 +31,7 @@ import time
 
 import numpy as np
 
-from verify.claims.base import ClaimResult, register
+from verify.claims.base import ClaimResult, budget_config, register
 from verify.cluster import descend
 
 STATEMENT = (
@@ -105,10 +105,7 @@ def mp_cross_check(M0: float, steps: int, *, n: int = N, eta: float = ETA, dps: 
 @register("thm-3.4", STATEMENT)
 def run(budget="quick", seed=0, progress=None) -> ClaimResult:
     """Scan M0 for the counterexample at ``budget`` ("quick" ~ 1 min, "full" ~ 10 min)."""
-    if budget not in BUDGETS:
-        raise ValueError(f"budget must be one of {sorted(BUDGETS)}, got {budget!r}")
-    cfg = BUDGETS[budget]
-    progress = progress or (lambda *a, **k: None)
+    cfg, progress = budget_config(BUDGETS, budget, progress)
     t0 = time.time()
     rows, runs = [], {}
     for j, M0 in enumerate(cfg["M0s"]):

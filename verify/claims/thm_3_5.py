@@ -48,7 +48,7 @@ import mpmath
 import numpy as np
 
 from verify import random_init as ri
-from verify.claims.base import ClaimResult, register
+from verify.claims.base import ClaimResult, budget_config, register
 from verify.dynamics import classify
 
 STATEMENT_35 = (
@@ -141,10 +141,7 @@ def theorem_scale_stage_one(*, n: int = 2, seed: int = 0, eta: float = ETA, prob
 @register("thm-3.5", STATEMENT_35)
 def run(budget="quick", seed=0, progress=None) -> ClaimResult:
     """Theorem 3.5's two stages at moderate M0 and at the theorem's M0 (n = 2, d = 1)."""
-    if budget not in BUDGETS:
-        raise ValueError(f"budget must be one of {sorted(BUDGETS)}, got {budget!r}")
-    cfg = BUDGETS[budget]
-    progress = progress or (lambda *a, **k: None)
+    cfg, progress = budget_config(BUDGETS, budget, progress)
     t0 = time.time()
     problems, ev = [], {"eta": ETA, "step_convention": "mu_i <- mu_i - eta dL/dmu_i at t = 0 (scaled = unscaled)",
                         "setting": "d = 1, t = 0, mu* = 0, mu = M0 e_1"}
@@ -228,10 +225,7 @@ def loss_times_tau(*, n: int = 2, seed: int = 0, M0: float = M0_SLOPE, eta: floa
 @register("cor-3.6", STATEMENT_36)
 def run_corollary(budget="quick", seed=0, progress=None) -> ClaimResult:
     """Corollary 3.6: survivor frequency with exact binomial bounds, and L(tau) tau bounded."""
-    if budget not in BUDGETS:
-        raise ValueError(f"budget must be one of {sorted(BUDGETS)}, got {budget!r}")
-    cfg = BUDGETS[budget]
-    progress = progress or (lambda *a, **k: None)
+    cfg, progress = budget_config(BUDGETS, budget, progress)
     t0 = time.time()
     problems, ev = [], {"eta": ETA, "step_convention": "mu_i <- mu_i - eta dL/dmu_i at t = 0", "level": LEVEL}
     probs = []

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from verify import random_init as ri
-from verify.claims.base import ClaimResult, register
+from verify.claims.base import ClaimResult, budget_config, register
 
 STATEMENT = "In the setting of Theorem 3.5 (t = 0), L(tau) >= c / tau^(1+eps) for every eps > 0."
 
@@ -101,10 +101,7 @@ def long_run(seed: int = 0, *, end: int = 8192, n: int = 2, M0: float = M0, eta:
 @register("thm-3.7", STATEMENT)
 def run(budget="quick", seed=0, progress=None) -> ClaimResult:
     """Window slopes of log L vs log tau on long runs at M0 = 6, n = 2, d = 1."""
-    if budget not in BUDGETS:
-        raise ValueError(f"budget must be one of {sorted(BUDGETS)}, got {budget!r}")
-    cfg = BUDGETS[budget]
-    progress = progress or (lambda *a, **k: None)
+    cfg, progress = budget_config(BUDGETS, budget, progress)
     t0 = time.time()
     ev = {"eta": ETA, "M0": M0, "n": 2, "d": 1, "t": 0, "step_convention": "mu_i <- mu_i - eta dL/dmu_i (t = 0)",
           "settle_tol": SETTLE_TOL, "window_ratio": RATIO}
