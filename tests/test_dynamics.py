@@ -50,6 +50,46 @@ def test_reused_rule_matches_full_evaluations():
     assert np.max(np.abs(c.mu - b.mu)) > 60 * 0.02 * 1e-10 * 100 * scale
 
 
+def test_record_at_records_exactly_the_listed_steps_and_the_ends():
+    mu0 = np.array([[0.0, 0.0], [1.0, 0.5], [2.0, -0.4]])
+    a = gradient_descent(mu0, np.zeros(2), 0.2, 0.1, 20, record_at=[1, 2, 4, 8, 16])
+    assert list(a.steps) == [0, 1, 2, 4, 8, 16, 20]
+    # the same run recorded every step passes through the same points (same nodes at recorded
+    # steps; in between the reused rule, which agrees to the requested 1e-10, see above):
+    # 20 steps x eta e^t (0.12) x 1e-10 x |grad| (< 2) ~ 5e-10
+    b = gradient_descent(mu0, np.zeros(2), 0.2, 0.1, 20, record_every=1)
+    np.testing.assert_allclose(a.mu_history, b.mu_history[a.steps], rtol=0, atol=1e-9)
+    # negative control: a different schedule does not line up with these records
+    assert not np.allclose(a.mu_history[1:-1], b.mu_history[[2, 3, 5, 9, 17]], rtol=0, atol=1e-6)
+
+
+def test_grad_fn_runs_evaluate_the_reference_only_at_recorded_steps(monkeypatch):
+    # with grad_fn the reference is needed only for the recorded loss; a wrong grad_fn is
+    # followed (the run differs from the exact one), so it really is the gradient used
+    from verify import reference
+
+    evaluations, grad_calls = [], []
+    engine = dynamics.population_expectations
+    monkeypatch.setattr(dynamics, "population_expectations",
+                        lambda *a, **k: evaluations.append(1) or engine(*a, **k))
+
+    def exact(mu, ms, t):
+        grad_calls.append(1)
+        return reference.grad(mu, ms, t)
+
+    mu0 = np.array([[0.0, 0.0], [1.0, 0.5], [2.0, -0.4]])
+    a = gradient_descent(mu0, np.zeros(2), 0.2, 0.1, 20, record_at=[10], grad_fn=exact)
+    assert (len(evaluations), len(grad_calls)) == (3, 20)  # steps 0, 10, 20; 20 updates
+    evaluations.clear()
+    b = gradient_descent(mu0, np.zeros(2), 0.2, 0.1, 20, record_at=[10])
+    assert len(evaluations) == 21
+    # 20 steps x eta e^t (0.12) x 1e-10 relative gradient error x |grad| (< 2) ~ 5e-10
+    np.testing.assert_allclose(a.mu, b.mu, rtol=0, atol=1e-9)
+    c = gradient_descent(mu0, np.zeros(2), 0.2, 0.1, 20, record_at=[10],
+                         grad_fn=lambda mu, ms, t: 0.5 * reference.grad(mu, ms, t))
+    assert np.max(np.abs(c.mu - b.mu)) > 1e-3
+
+
 def _traj(dist):
     dist = np.asarray(dist, float)
     T, n = dist.shape

@@ -71,7 +71,8 @@ def gradient_descent(
     steps,
     *,
     convention: str = "scaled",
-    record_every: int = 1,
+    record_every: int | None = None,
+    record_at=None,
     tol: float = 1e-10,
     verify_every: int = 50,
     grad_fn=None,
@@ -79,17 +80,32 @@ def gradient_descent(
 ) -> Trajectory:
     """Run ``steps`` steps of gradient descent on L_t from ``mu0``.
 
+    Recorded steps: every ``record_every``-th step (default 1), or the step
+    numbers in ``record_at`` (any iterable of integers in [0, steps], e.g. a
+    logarithmic grid); not both.  Step 0 and the last step are always recorded.
+
     ``grad_fn(mu, mu_star, t) -> dL/dmu`` replaces the exact gradient (for
-    checking another implementation's dynamics); the loss is then still
-    recorded with the reference.  ``callback(step, mu)`` is called at each
-    recorded step; if it returns True the run stops there.
+    checking another implementation's dynamics); the reference is then
+    evaluated only at the recorded steps, for the recorded loss.
+    ``callback(step, mu)`` is called at each recorded step; if it returns True
+    the run stops there.
     """
     mu, mu_star = check_means(mu0, mu_star)
     mu = mu.copy()
     t = check_noise_level(t)
     eta = check_step(eta)
     steps = check_int(steps, "steps", 0)
-    record_every = check_int(record_every, "record_every", 1)
+    if record_at is not None:
+        if record_every is not None:
+            raise ValueError("give record_every or record_at, not both")
+        wanted = set()
+        for k in record_at:
+            k = check_int(int(k) if isinstance(k, np.integer) else k, "record_at entry", 0)
+            if k > steps:
+                raise ValueError(f"record_at entry must be <= steps = {steps}, got {k}")
+            wanted.add(k)
+    else:
+        record_every = check_int(1 if record_every is None else record_every, "record_every", 1)
     verify_every = check_int(verify_every, "verify_every", 1)
     tol = check_tol(tol, floor=1e-14)
     if convention not in CONVENTIONS:
@@ -102,14 +118,18 @@ def gradient_descent(
     plan, since_verified, nodes = None, 0, 0
     stopped = ""
     for step in range(steps + 1):
-        record = step % record_every == 0 or step == steps
-        red = reduce_float(mu, mu_star, t)
-        full = record or plan is None or since_verified >= verify_every
-        ex = population_expectations(red, tol=tol, plan=None if full else plan)
-        nodes += ex.nodes
-        if full:
-            plan, since_verified = ex.plan, 0
-        since_verified += 1
+        if record_at is None:
+            record = step % record_every == 0 or step == steps
+        else:
+            record = step in wanted or step == 0 or step == steps
+        if record or grad_fn is None:
+            red = reduce_float(mu, mu_star, t)
+            full = record or plan is None or since_verified >= verify_every
+            ex = population_expectations(red, tol=tol, plan=None if full else plan)
+            nodes += ex.nodes
+            if full:
+                plan, since_verified = ex.plan, 0
+            since_verified += 1
         if record:
             gs = np.asarray(ex.grad_scaled, dtype=float)
             gscale = max(float(np.max(np.abs(gs))), float(ex.loss) / max(1.0, red.amax))

@@ -181,32 +181,20 @@ def expectations_1d(mu, mu_star=0.0) -> Expectations1D:
     return Expectations1D(float(val[0]), float(err[0]), 2 * val[1:], 2 * err[1:])
 
 
-def _record_runs(rec: list) -> list:
-    """Split sorted record steps into maximal evenly spaced runs [(first, last, spacing)]."""
-    runs, i = [], 0
-    while i < len(rec) - 1:
-        sp = rec[i + 1] - rec[i]
-        j = i + 1
-        while j + 1 < len(rec) and rec[j + 1] - rec[j] == sp:
-            j += 1
-        runs.append((rec[i], rec[j], sp))
-        i = j
-    return runs
-
-
 def gradient_descent_far(mu0, mu_star, eta: float, steps: int, *, record=None, tol: float = GD_TOL,
                          stop=None, verify_every: int = 50) -> Trajectory:
     """Gradient descent mu_i <- mu_i - eta dL/dmu_i at t = 0 with the engine's exact gradient.
 
-    The steps are those of :func:`verify.dynamics.gradient_descent` (t = 0, so the
-    "scaled" and "unscaled" conventions coincide); its error estimates are kept
-    (``Trajectory.loss_err``, ``grad_rel_err``) and it raises ``AccuracyError`` when it
-    cannot certify ``tol``.  What this wrapper adds:
+    :func:`verify.dynamics.gradient_descent` at t = 0 (the "scaled" and "unscaled"
+    conventions coincide), with its error estimates (``Trajectory.loss_err``,
+    ``grad_rel_err``); it raises ``AccuracyError`` when it cannot certify ``tol``.
+    What this wrapper adds:
 
-    * ``record``: any set of step numbers (default: every step); the run is cut into
-      evenly spaced pieces, one engine call each (the piece's first record repeats the
-      previous piece's last one and is dropped);
-    * ``stop(step, mu)`` -> True ends the run at a recorded step.
+    * ``record``: any set of step numbers (default: every step); those outside
+      [0, steps] are dropped;
+    * ``stop(step, mu)`` -> True ends the run at a recorded step
+      (``Trajectory.stopped`` says where); a run the engine ends early (non-finite
+      means) raises ``ArithmeticError`` instead of returning a short trajectory.
 
     The order of the means does not matter: the engine forms every logit and the score
     relative to the mean nearest mu* (``tests/test_thm_3_5.py`` checks that swapping the
@@ -214,42 +202,18 @@ def gradient_descent_far(mu0, mu_star, eta: float, steps: int, *, record=None, t
     """
     from .dynamics import gradient_descent
 
-    mu = np.asarray(mu0, dtype=float)
-    mu = mu.reshape(-1, 1) if mu.ndim == 1 else mu.copy()
-    ms = np.asarray(mu_star, dtype=float).reshape(-1)
     if not (eta > 0):
         raise ValueError(f"eta must be > 0, got {eta!r}")
     if steps < 1:
         raise ValueError(f"steps must be >= 1, got {steps!r}")
-    rec = sorted(set(range(steps + 1)) if record is None else
-                 {int(s) for s in record if 0 <= s <= steps} | {0, steps})
-
-    parts, nodes, stopped = [], 0, ""
-    for first, last, sp in _record_runs(rec):
-        halt = {}
-
-        def check(step, m, first=first):
-            if stop is not None and stop(first + step, m.copy()):
-                halt["user"] = first + step
-                return True
-            return False
-
-        tr = gradient_descent(mu, ms, 0.0, eta, last - first, record_every=sp, tol=tol,
-                              verify_every=verify_every, callback=check)
-        nodes += tr.nodes
-        keep = slice(0, None) if not parts else slice(1, None)
-        parts.append((tr.steps[keep] + first, tr.loss[keep], tr.loss_err[keep], tr.grad_rel_err[keep],
-                      tr.distances[keep], tr.mu_history[keep]))
-        if "user" in halt:
-            stopped = f"stopped at step {halt['user']}"
-            mu = tr.mu_history[-1]
-            break
-        if tr.stopped:
-            raise ArithmeticError(f"engine run stopped between steps {first} and {last}: {tr.stopped}")
-        mu = tr.mu
-    cat = [np.concatenate([p[i] for p in parts]) for i in range(6)]
-    return Trajectory(cat[0], cat[1], cat[2], cat[3], cat[4], cat[5], mu, ms, float(eta), 0.0, "scaled",
-                      stopped, nodes, {"engine_calls": len(parts)})
+    at = None if record is None else sorted({int(s) for s in record if 0 <= s <= steps})
+    tr = gradient_descent(mu0, mu_star, 0.0, eta, steps, record_at=at, tol=tol, verify_every=verify_every,
+                          callback=stop)
+    if tr.stopped.startswith("callback"):
+        tr.stopped = f"stopped at step {int(tr.steps[-1])}"
+    elif tr.stopped:
+        raise ArithmeticError(f"engine run stopped before step {steps}: {tr.stopped}")
+    return tr
 
 
 # -- log-space gradients in mpmath ------------------------------------------------
