@@ -25,7 +25,11 @@ With v = sum_i w_i a_i the integrands are
 
 All quantities are built from the differences D_i, computed from the
 unscaled inputs, so weights stay accurate for huge coordinates and, in
-mpmath, for exponentially close means.
+mpmath, for exponentially close means.  When the means form a smooth cluster
+whose centroid c sits nearer m* than a_r does (Theorem 2.1's tail, v ~ spread^2),
+float64 forms v = c + sum_i (w_i - 1/n)(a_i - c) instead, with c and a_i - c from
+exactly rounded sums and w_i - 1/n from expm1 of the centred logits
+(:func:`_use_centred`); every node carries a bound of its rounding either way.
 """
 
 from __future__ import annotations
@@ -36,7 +40,7 @@ from dataclasses import dataclass
 import mpmath
 import numpy as np
 
-from .quadrature import FLOAT64, AccuracyError, Backend, integrate_gaussian
+from .quadrature import FLOAT64, SMOOTH_SLOPE, AccuracyError, Backend, integrate_gaussian
 
 __all__ = ["Reduced", "reduce_float", "reduce_mp", "population_expectations"]
 
@@ -56,6 +60,8 @@ class Reduced:
     C: np.ndarray  # (n,)   D_i . (a_i + a_0) / 2
     amax: float  # max_i |a_i|, as a float (for the tail bound)
     scale: object  # e^{-t}
+    c: np.ndarray | None = None  # (d,) the centroid (1/n) sum_i a_i, correctly rounded (float64 only)
+    E: np.ndarray | None = None  # (n, d) a_i - c, correctly rounded (float64 only)
 
 
 def _reference_index(norms) -> int:
@@ -94,7 +100,11 @@ def reduce_float(mu: np.ndarray, mu_star: np.ndarray, t: float, *, rotation=None
     B = D @ Q
     C = 0.5 * np.einsum("ij,ij->i", D, a + a[r])
     amax = float(np.max(np.linalg.norm(a, axis=1)))
-    return Reduced(n, d, k, a, a[r].copy(), D, Q, B, C, amax, s)
+    # The centroid and the offsets from it, each from one exactly rounded sum of the inputs
+    # (math.fsum), so a cluster whose centre sits much nearer m* than its spread keeps both.
+    c = np.array([s * math.fsum([*mu[:, j], *([-mu_star[j]] * n)]) / n for j in range(d)])
+    E = np.array([[s * math.fsum([*([mu[i, j]] * n), *(-mu[:, j])]) / n for j in range(d)] for i in range(n)])
+    return Reduced(n, d, k, a, a[r].copy(), D, Q, B, C, amax, s, c, E)
 
 
 def reduce_mp(mu, mu_star, t) -> Reduced:
@@ -129,6 +139,36 @@ def reduce_mp(mu, mu_star, t) -> Reduced:
     return Reduced(n, d, k, a, a[r].copy(), D, Q, B, C, amax, s)
 
 
+def _use_centred(red: Reduced) -> bool:
+    """Form v = sum_j w_j a_j around the centroid instead of around the reference mean?
+
+    Two forms of v, each with a rounding bound eps8 * Sw (see the integrand):
+    reference, v = a_r + sum_j w_j D_j, Sw = |a_r| + sum_j w_j |D_j|: right when one mean
+    carries the weight and the others are far (a far reference would cost |a_r| eps);
+    centred, v = c + sum_j (w_j - 1/n) E_j, Sw ~ |c| + sum_j |w_j - 1/n| |E_j|: right for a
+    cluster whose centroid sits much nearer m* than its spread (Theorem 2.1's tail, where
+    v ~ spread^2 and the reference form loses a factor 1/spread^2 of relative accuracy).
+    One form per configuration (switching node by node would put rounding-level jumps into the
+    integrand, which the quadrature's error estimates then chase): the centred one when the
+    softmax is smooth (logit differences at most 1 at z = 0 and axis slopes <= SMOOTH_SLOPE, so
+    expm1 of the logits cannot overflow within any truncation radius) and its bound at z = 0 is
+    the smaller.
+    """
+    if red.c is None or red.k == 0:
+        return False
+    B, C, n = red.B, red.C, red.n
+    u0 = -(C - C.mean())
+    if float(np.max(B.max(axis=0) - B.min(axis=0))) > SMOOTH_SLOPE or float(np.max(np.abs(u0))) > 1:
+        return False
+    w0 = np.exp(u0) / np.exp(u0).sum()
+    x0 = np.expm1(u0)
+    W0 = (x0 - x0.mean()) / (n + x0.sum())
+    beta0 = n * np.max(np.abs(x0)) / (n + x0.sum())
+    sw_ref = np.linalg.norm(red.a0) + w0 @ np.linalg.norm(red.D, axis=1)
+    sw_c = np.linalg.norm(red.c) + (np.abs(W0) + beta0) @ np.linalg.norm(red.E, axis=1)
+    return bool(sw_c < sw_ref)
+
+
 def _integrand(red: Reduced, backend: Backend, with_grad: bool):
     n, d, k = red.n, red.d, red.k
     B, C, D, Q, A, a0 = red.B, red.C, red.D, red.Q, red.a, red.a0
@@ -142,19 +182,40 @@ def _integrand(red: Reduced, backend: Backend, with_grad: bool):
     An = np.array([mpmath.sqrt(sum(x * x for x in row)) if backend.is_mp else float(np.linalg.norm(row)) for row in A],
                   dtype=object if backend.is_mp else float)
 
+    centred = _use_centred(red) if not backend.is_mp else False
+    if centred:
+        c, E = red.c, red.E
+        cn = float(np.linalg.norm(c))
+        En = np.linalg.norm(E, axis=1)
+
     def f(Z, dens_axes):
         N = Z.shape[0]
         l = Z @ B.T - C
         l = l - l.max(axis=1)[:, None]
-        E = backend.exp(l)
-        w = E / E.sum(axis=1)[:, None]
-        vD = w @ D
-        v = a0[None, :] + vD
+        Ex = backend.exp(l)
+        w = Ex / Ex.sum(axis=1)[:, None]
+        # v = sum_j w_j a_j, in the form _use_centred chose for this configuration.
+        if centred:
+            # Centred form, v = c + sum_j W_j E_j with W_j = w_j - 1/n computed as
+            # (expm1(u_j) - mean expm1(u)) / sum e^u (u = logits minus their mean), accurate
+            # relative to itself: |dW_j| <= eps8 (|W_j| + n max|expm1 u| / sum e^u) =: eps8 (|W_j| + beta).
+            # Then |dv| <= eps8 * Sw with Sw = |c| + sum_j (|W_j| + beta) |E_j|.
+            u = l - l.mean(axis=1)[:, None]
+            xm = np.expm1(u)
+            Su = n + xm.sum(axis=1)
+            W = (xm - xm.mean(axis=1)[:, None]) / Su[:, None]
+            beta = n * np.abs(xm).max(axis=1) / Su
+            X = W @ E  # v - c; a_i - v = E_i - X
+            v = c[None, :] + X
+            Sw = cn + (np.abs(W) + beta[:, None]) @ En
+            Xn = En[None, :]
+        else:
+            # Reference form, v = a_r + sum_j w_j D_j: |dv| <= eps8 * Sw, Sw = |a_r| + sum_j w_j |D_j|.
+            X = w @ D  # v - a_r; a_i - v = D_i - X
+            v = a0[None, :] + X
+            Sw = a0n + w @ Dn
+            Xn = Dn[None, :]
         vv = (v * v).sum(axis=1)
-        # Rounding: v = a_r + sum_j w_j D_j carries an absolute error <= eps * Sw with
-        # Sw = |a_r| + sum_j w_j |D_j|; these columns bound what it does to |v|^2 and to
-        # the gradient integrand (v enters s_i = v.(a_i - v) and is multiplied by |z| + |a_i|).
-        Sw = a0n + w @ Dn
         vn = vv ** 0.5 if not backend.is_mp else np.array([mpmath.sqrt(x) for x in vv], dtype=object)
         # |v|^2 computed from v + dv, |dv| <= eps8 * Sw:  error <= 2 |v| |dv| + |dv|^2
         rho_loss = 2 * eps8 * Sw * vn + (eps8 * Sw) ** 2
@@ -166,15 +227,16 @@ def _integrand(red: Reduced, backend: Backend, with_grad: bool):
         if not with_grad:
             out = np.stack([vv, rho_loss], axis=1)
             return out * (phi[:, None] if dens_axes else 1)
-        s = v @ D.T - (v * vD).sum(axis=1)[:, None]  # v . (a_i - v)
+        # s_i = v . (a_i - v), a_i - v = off_i - X with off = D (reference form) or E (centred)
+        s = v @ (E if centred else D).T - (v * X).sum(axis=1)[:, None]
+        Xnorm = (X * X).sum(axis=1) ** 0.5 if not backend.is_mp else np.array([mpmath.sqrt(x) for x in (X * X).sum(axis=1)], dtype=object)
         ws = w * s
         Qz = Z @ Q.T
         G = w[:, :, None] * v[:, None, :] + ws[:, :, None] * (Qz[:, None, :] - A[None, :, :])
         zn = (Z * Z).sum(axis=1) ** 0.5 if not backend.is_mp else np.array([mpmath.sqrt(x) for x in (Z * Z).sum(axis=1)], dtype=object)
-        # mean i's integrand is w_i [v + s_i (Qz - a_i)], s_i = v.(D_i - vD): |ds_i| <= eps8 (Sw + |v|)
-        # (|D_i| + |vD|) + eps |s_i|, multiplied by |Qz - a_i| <= |z| + |a_i|, plus dv itself
-        vDn = (vD * vD).sum(axis=1) ** 0.5 if not backend.is_mp else np.array([mpmath.sqrt(x) for x in (vD * vD).sum(axis=1)], dtype=object)
-        ds = eps8 * ((Sw + vn)[:, None] * (Dn[None, :] + vDn[:, None]) + np.abs(s))
+        # mean i's integrand is w_i [v + s_i (Qz - a_i)]: |ds_i| <= eps8 (Sw + |v|) (|off_i| + |X|)
+        # + eps |s_i|, multiplied by |Qz - a_i| <= |z| + |a_i|, plus dv itself
+        ds = eps8 * ((Sw + vn)[:, None] * (Xn + Xnorm[:, None]) + np.abs(s))
         rho_grad = w * (eps8 * Sw[:, None] + ds * (zn[:, None] + An[None, :]))
         out = np.concatenate([vv[:, None], G.reshape(N, n * d), rho_loss[:, None], rho_grad], axis=1)
         return out * (phi[:, None] if dens_axes else 1)

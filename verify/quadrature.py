@@ -322,7 +322,7 @@ def integrate_gaussian(
     k = B.shape[1]
     if plan is not None and _plan_valid(plan, B, bound_scale, tail_target, k):
         return _apply_plan(f, B, C, k, plan, backend, chunk_nodes)
-    res = _smooth_paths(f, B, C, k, backend, accept, bound_scale, tail_target, chunk_nodes)
+    res = _smooth_paths(f, B, C, k, backend, accept, bound_scale, tail_target, chunk_nodes, hopeless)
     if res is not None:
         return res
     radius = radius_for(bound_scale, tail_target(None), k)
@@ -452,8 +452,11 @@ def _axis_slopes(B) -> np.ndarray:
     return (B.max(axis=0) - B.min(axis=0)) if B.shape[0] else np.zeros(B.shape[1])
 
 
-def _smooth_paths(f, B, C, k, backend, accept, bound_scale, tail_target, chunk_nodes):
+def _smooth_paths(f, B, C, k, backend, accept, bound_scale, tail_target, chunk_nodes, hopeless=None):
     """Gauss-Hermite over the smooth axes; None if not applicable or not accurate.
+
+    Raises :class:`AccuracyError` at once when the rounding bounds alone exceed the
+    tolerance (``hopeless``): refining the rule, or the adaptive boxes after it, cannot help.
 
     Error estimate: for each GH axis j, the rule with that axis's order doubled
     (others fixed) is evaluated; sum_j |Q - Q_j| estimates the error of Q.
@@ -496,6 +499,8 @@ def _smooth_paths(f, B, C, k, backend, accept, bound_scale, tail_target, chunk_n
             error = error + w0 @ Fe[:sizes[0]] + bound_scale * tail_bound(radius, 1)
         if accept(value, error):
             return Integral(value, error, nodes, radius, Plan(kind, tuple(orders), radius))
+        if hopeless is not None and hopeless(value):
+            raise _hopeless_error(value)
     return None
 
 
