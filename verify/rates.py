@@ -283,33 +283,22 @@ def descent_on_log_grid(mu0, mu_star, t, eta, grid, *, convention: str = "scaled
                         progress=None):
     """:func:`verify.dynamics.gradient_descent` recorded only at the steps in ``grid`` (increasing, from 0).
 
-    The run is the same sequence of exact-gradient steps; it is cut into segments
-    [grid[k], grid[k+1]] so that the full evaluation with error estimate is made at the
-    grid steps only (``gradient_descent`` records every ``record_every`` steps, evenly).
-    Returns a :class:`verify.dynamics.Trajectory` with ``steps == grid`` (or a prefix of
-    it, if a segment stopped early) and ``extra["segments"]``.
+    One run (``record_at=grid``): the full evaluation with error estimate is made at the
+    grid steps (and every ``verify_every`` steps between them).  ``progress(step, end)`` is
+    called at every grid step.  Returns a :class:`verify.dynamics.Trajectory` with
+    ``steps == grid`` (or a prefix of it, if the run stopped early).
     """
-    from .dynamics import Trajectory, gradient_descent
+    from .dynamics import gradient_descent
 
     grid = np.asarray(grid, dtype=np.int64)
     if grid.ndim != 1 or grid.size < 2 or grid[0] != 0 or np.any(np.diff(grid) <= 0):
         raise ValueError("grid must be increasing integers starting at 0, with at least two entries")
-    mu = np.asarray(mu0, dtype=float)
-    parts = []
-    nodes, stopped = 0, ""
-    for k in range(grid.size - 1):
-        n_steps = int(grid[k + 1] - grid[k])
-        tr = gradient_descent(mu, mu_star, t, eta, n_steps, convention=convention, record_every=n_steps, tol=tol)
-        nodes += tr.nodes
-        sl = slice(0, None) if k == 0 else slice(1, None)  # segment k starts where k - 1 ended
-        parts.append((tr.steps[sl] + grid[k], tr.loss[sl], tr.loss_err[sl], tr.grad_rel_err[sl],
-                      tr.distances[sl], tr.mu_history[sl]))
-        mu = tr.mu
+    end = int(grid[-1])
+
+    def report(step, _mu):
         if progress is not None:
-            progress(int(grid[k + 1]), int(grid[-1]))
-        if tr.stopped:
-            stopped = f"segment {k}: {tr.stopped}"
-            break
-    cat = [np.concatenate([p[i] for p in parts]) for i in range(6)]
-    return Trajectory(cat[0], cat[1], cat[2], cat[3], cat[4], cat[5], mu, tr.mu_star, tr.eta, tr.t,
-                      tr.convention, stopped, nodes, {"segments": len(parts)})
+            progress(int(step), end)
+        return False
+
+    return gradient_descent(mu0, mu_star, t, eta, end, convention=convention, record_at=grid.tolist(), tol=tol,
+                            callback=report)
