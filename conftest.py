@@ -47,3 +47,21 @@ def _reset_mpmath_precision():
     leaked = mpmath.mp.prec
     mpmath.mp.prec = 53
     assert leaked == before, f"mpmath working precision leaked: {before} -> {leaked} bits"
+
+
+@pytest.fixture
+def run_claim(tmp_path):
+    """``run_claim(claim_id, budget="quick")``: run a registered claim at seed 0, draw each of
+    its figures into ``tmp_path`` (each must be a non-trivial file, > 1000 bytes) and return the
+    :class:`verify.claims.ClaimResult` for the test's own verdict assertions."""
+
+    def run(claim_id, budget="quick"):
+        from verify.claims import all_claims
+
+        result = all_claims()[claim_id](budget=budget, seed=0)
+        for name, draw in result.figures.items():
+            draw(tmp_path / name)
+            assert (tmp_path / name).stat().st_size > 1000, name
+        return result
+
+    return run

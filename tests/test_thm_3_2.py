@@ -175,14 +175,9 @@ def test_hybrid_linear_phase_agrees_with_plain_float64():
 
 
 @pytest.mark.thorough
-def test_claim_quick_budget(tmp_path):
-    from verify.claims import all_claims
-
-    r = all_claims()["thm-3.2"](budget="quick", seed=0)
+def test_claim_quick_budget(run_claim):
+    r = run_claim("thm-3.2")
     assert r.verdict == "inconclusive", r.reason
-    for name, draw in r.figures.items():
-        draw(tmp_path / name)
-        assert (tmp_path / name).stat().st_size > 1000
 
 
 def test_claim_is_registered():

@@ -204,11 +204,6 @@ def test_claims_are_registered():
 
 @pytest.mark.thorough
 @pytest.mark.parametrize("cid", ["thm-3.5", "cor-3.6"])
-def test_claim_quick_budget_is_not_fails(cid, tmp_path):
-    from verify.claims import all_claims
-
-    r = all_claims()[cid](budget="quick", seed=0)
+def test_claim_quick_budget_is_not_fails(cid, run_claim):
+    r = run_claim(cid)
     assert r.verdict == "inconclusive", r.reason
-    for name, draw in r.figures.items():
-        draw(tmp_path / name)
-        assert (tmp_path / name).stat().st_size > 1000
