@@ -110,6 +110,7 @@ def test_descent_is_reproducible_by_seed_and_records_exact_values():
 
 @pytest.mark.parametrize(("kwargs", "match"), [
     (dict(samples=1), "samples"), (dict(record_every=0), "record_every"), (dict(convention="x"), "convention"),
+    (dict(record_steps=[-1]), "record_steps entry"),
 ])
 def test_descent_rejects_bad_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):

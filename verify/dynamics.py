@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .expectation import population_expectations, reduce_float
-from .validation import check_int, check_means, check_noise_level, check_step, check_tol
+from .validation import check_int, check_means, check_noise_level, check_step, check_step_numbers, check_tol
 
 __all__ = ["gradient_descent", "Trajectory", "classify", "Outcome", "CONVENTIONS"]
 
@@ -98,12 +98,7 @@ def gradient_descent(
     if record_at is not None:
         if record_every is not None:
             raise ValueError("give record_every or record_at, not both")
-        wanted = set()
-        for k in record_at:
-            k = check_int(int(k) if isinstance(k, np.integer) else k, "record_at entry", 0)
-            if k > steps:
-                raise ValueError(f"record_at entry must be <= steps = {steps}, got {k}")
-            wanted.add(k)
+        wanted = check_step_numbers(record_at, "record_at", last=steps)
     else:
         record_every = check_int(1 if record_every is None else record_every, "record_every", 1)
     verify_every = check_int(verify_every, "verify_every", 1)

@@ -31,7 +31,7 @@ import numpy as np
 
 from . import model, reference
 from .dynamics import CONVENTIONS, Trajectory
-from .validation import check_int, check_means, check_noise_level, check_step, check_tol
+from .validation import check_int, check_means, check_noise_level, check_step, check_step_numbers, check_tol
 
 __all__ = ["sampled_gradient", "monte_carlo_descent", "PAPER_SAMPLES"]
 
@@ -107,8 +107,7 @@ def monte_carlo_descent(mu0, mu_star, t, eta, steps, *, samples: int = PAPER_SAM
     samples = check_int(samples, "samples", 2)
     record_every = check_int(record_every, "record_every", 1)
     if record_steps is not None:
-        wanted = {check_int(int(k) if isinstance(k, np.integer) else k, "record_steps entry", 0)
-                  for k in record_steps}
+        wanted = check_step_numbers(record_steps, "record_steps")
     tol = check_tol(tol, floor=reference.MIN_TOL)
     if convention not in CONVENTIONS:
         raise ValueError(f"convention must be one of {CONVENTIONS}, got {convention!r}")

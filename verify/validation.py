@@ -96,6 +96,18 @@ def check_int(value, name: str, minimum: int) -> int:
     return int(value)
 
 
+def check_step_numbers(values, name: str, *, last: int | None = None) -> set[int]:
+    """A set of step numbers (integers >= 0, and <= ``last`` when given), each entry checked
+    like :func:`check_int` and named ``"<name> entry"`` in the error."""
+    out = set()
+    for k in values:
+        k = check_int(k, f"{name} entry", 0)
+        if last is not None and k > last:
+            raise ValueError(f"{name} entry must be <= steps = {last}, got {k}")
+        out.add(k)
+    return out
+
+
 def check_dps(dps, name: str = "dps") -> int:
     if isinstance(dps, bool) or not isinstance(dps, numbers.Integral):
         raise TypeError(f"{name} must be an integer number of decimal digits, got {dps!r}")
