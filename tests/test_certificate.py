@@ -12,8 +12,8 @@ import mpmath
 import pytest
 from hypothesis import given, strategies as st
 
-from verify import certificate as C
-from verify import stationary_points as sp
+from verify.checks import certificate as C
+from verify.analysis import stationary as sp
 
 TABLE = sp.reference_table()
 

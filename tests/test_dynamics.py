@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 from hypothesis import given, strategies as st
 
-from verify import dynamics, strategies
-from verify.dynamics import Trajectory, classify, gradient_descent
+from verify.simulate import descent as dynamics
+from verify.testing import strategies
+from verify.simulate.descent import Trajectory, classify, gradient_descent
 
 
 @given(t=st.floats(0.05, 2.0), eta=st.floats(0.01, 0.3), steps=st.integers(1, 6))
@@ -66,7 +67,7 @@ def test_record_at_records_exactly_the_listed_steps_and_the_ends():
 def test_grad_fn_runs_evaluate_the_reference_only_at_recorded_steps(monkeypatch):
     # with grad_fn the reference is needed only for the recorded loss; a wrong grad_fn is
     # followed (the run differs from the exact one), so it really is the gradient used
-    from verify import reference
+    from verify.engine import reference
 
     evaluations, grad_calls = [], []
     engine = dynamics.population_expectations

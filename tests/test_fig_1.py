@@ -12,7 +12,8 @@ import math
 import numpy as np
 import pytest
 
-from verify import model, monte_carlo as mc, reference
+from verify.engine import model, reference
+from verify.simulate import monte_carlo as mc
 from verify.claims import fig_1
 
 # Two configurations: the M = 6 run after the split (four losers near 5.6, one mean near mu*),

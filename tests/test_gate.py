@@ -228,7 +228,7 @@ def test_export_prints_the_shipped_file(capsys):
 
 def test_sampler_is_the_brute_force_monte_carlo_of_the_model():
     """Same draws, computed the plain way with verify.model's integrands."""
-    from verify import model
+    from verify.engine import model
 
     impl = SampleImplementation(samples=5000)
     mu = np.array([[1.0, 0.5], [-0.7, 0.2], [0.1, -0.9]])

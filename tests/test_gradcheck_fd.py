@@ -23,8 +23,8 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from verify import reference
-from verify.gradcheck import (
+from verify.engine import reference
+from verify.checks.gradcheck import (
     TOLERANCES,
     GradientCheckError,
     check_fd_float64,

@@ -25,8 +25,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from verify import reference
-from verify.gradcheck import (
+from verify.engine import reference
+from verify.checks.gradcheck import (
     TOLERANCES,
     GradientCheckError,
     check_stein_float64,

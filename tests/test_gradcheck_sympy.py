@@ -18,8 +18,8 @@ from __future__ import annotations
 import pytest
 import sympy as sp
 
-from verify import symbolic as sym
-from verify.gradcheck import (
+from verify.checks import symbolic as sym
+from verify.checks.gradcheck import (
     GradientCheckError,
     check_symbolic_gradient,
     check_symbolic_stein,

@@ -107,7 +107,7 @@ class TestCheckerOnFakeMaps:
         ("tests/test_proofs_map.py::TestCheckerOnFakeMaps::test_nope", "defines no TestCheckerOnFakeMaps::test_nope"),
         ("tests/test_proofs_map.py::_check_proofs_map", "is not a test"),
         ("verify/no_such_module.py", "does not exist"),
-        ("verify/report.py::no_such_function", "defines no no_such_function"),
+        ("verify/report/__init__.py::no_such_function", "defines no no_such_function"),
     ])
     def test_a_wrong_reference_is_reported(self, reference, why):
         text = f"Claim ids: `thm-3.5`, `cor-3.6`\nTests: `{reference}`\n"
@@ -121,7 +121,7 @@ class TestCheckerOnFakeMaps:
             "- tests: `tests/test_proofs_map.py::test_every_claim_is_in_the_map_and_every_named_test_exists`",
             "- `tests/test_proofs_map.py::TestCheckerOnFakeMaps::test_correct_references_pass`",
             "- `tests/test_proofs_map.py::TestCheckerOnFakeMaps::test_a_wrong_reference_is_reported[verify/x.py-y]`",
-            "- `tests/test_proofs_map.py`, code: `verify/report.py::run`, `verify/claims/base.py::Claim`",
+            "- `tests/test_proofs_map.py`, code: `verify/report/__init__.py::run`, `verify/claims/base.py::Claim`",
             "- not references: `L_t`, `mu_i(0)`, `verify report --claim thm-3.5`",
         ])
         assert _check_proofs_map(text, ["thm-3.5", "cor-3.6"], REPO) == []

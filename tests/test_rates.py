@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from hypothesis import example, given, strategies as st
 
-from verify import rates
+from verify.analysis import rates
 
 
 def _grid(end, points=600):
@@ -187,7 +187,7 @@ def test_log_grid_rejects_bad_input():
 
 
 def test_descent_on_log_grid_is_the_same_run_as_gradient_descent():
-    from verify.dynamics import gradient_descent
+    from verify.simulate.descent import gradient_descent
 
     rng = np.random.default_rng(3)
     mu0, mu_star, t, eta = rng.normal(size=(3, 2)), np.zeros(2), 2.5, 1.5

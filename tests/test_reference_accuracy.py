@@ -12,10 +12,11 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from verify import reference, strategies
-from verify.expectation import population_expectations, reduce_float
-from verify.independent import polar_expectations, rotated_expectations
-from verify.quadrature import AccuracyError
+from verify.engine import reference
+from verify.testing import strategies
+from verify.engine.expectation import population_expectations, reduce_float
+from verify.checks.grids import polar_expectations, rotated_expectations
+from verify.engine.quadrature import AccuracyError
 
 
 def _rel_errors(ev, L_ref, G_ref):

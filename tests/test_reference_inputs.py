@@ -5,7 +5,9 @@ import math
 import numpy as np
 import pytest
 
-from verify import dynamics, model, reference, strategies
+from verify.engine import model, reference
+from verify.simulate import descent as dynamics
+from verify.testing import strategies
 
 GOOD_MU = [[0.0, 1.0], [1.0, 0.0]]
 GOOD_STAR = [0.5, 0.5]

@@ -36,7 +36,7 @@ def _third_at_40_digits():
 
 
 def _draw(path):
-    from verify.figures import loglog_with_slopes
+    from verify.claims.figures import loglog_with_slopes
 
     tau = np.arange(1.0, 200.0)
     loglog_with_slopes(path, tau, 1 / tau, xlabel="tau", ylabel="L", predicted_slope=-1.0)

@@ -19,7 +19,7 @@ import pytest
 from hypothesis import example, given, settings, strategies as st
 
 from verify.claims import thm_2_1 as T
-from verify.dynamics import gradient_descent
+from verify.simulate.descent import gradient_descent
 
 
 # --- small pieces --------------------------------------------------------------------------

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from hypothesis import example, given, strategies as st
 
-from verify import stationary_points as sp
+from verify.analysis import stationary as sp
 
 TABLE = sp.reference_table()
 

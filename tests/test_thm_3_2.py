@@ -14,7 +14,7 @@ import pytest
 import sympy as sp
 from hypothesis import given, strategies as st
 
-from verify import cluster as cl
+from verify.analysis import cluster as cl
 from verify.claims import thm_3_2
 
 N, ETA = 2, 0.05
@@ -40,7 +40,7 @@ def test_centre_factor_is_one_minus_two_eta_over_n_not_the_printed_one():
 
 @given(n=st.integers(min_value=1, max_value=6), c=st.floats(min_value=-5, max_value=5, allow_nan=False))
 def test_collapsed_gradient_is_two_c_over_n(n, c):
-    from verify import reference
+    from verify.engine import reference
 
     g = reference.grad_scaled(np.full((n, 1), c), [0.0], 0.0)
     assert np.allclose(g, 2 * c / n, rtol=0, atol=1e-15 * max(1.0, abs(c)))

@@ -44,7 +44,7 @@ def test_mpmath_cross_check_detects_a_perturbed_trajectory(monkeypatch):
     # negative control: the same comparison against a float64 run with a 1e-6 different start fails
     import numpy as np
 
-    from verify import dynamics
+    from verify.simulate import descent as dynamics
 
     real = dynamics.gradient_descent
 

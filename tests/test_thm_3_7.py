@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from hypothesis import given, strategies as st
 
-from verify import random_init as ri
+from verify.analysis import random_init as ri
 from verify.claims import thm_3_7
 
 

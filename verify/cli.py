@@ -13,7 +13,7 @@ import sys
 #: subcommand -> (module, one-line help)
 SUBCOMMANDS = {
     "report": ("verify.report", "run the paper's claims and print the verdict table (the main job)"),
-    "selfcheck": ("verify.selfcheck", "print the reference engine's accuracy (and, with --bench, speed) report"),
+    "selfcheck": ("verify.checks.selfcheck", "print the reference engine's accuracy (and, with --bench, speed) report"),
     "gate": ("verify.gate.cli", "check another implementation of the loss and gradient against the reference"),
 }
 

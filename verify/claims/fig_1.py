@@ -61,7 +61,7 @@ import time
 
 import numpy as np
 
-from verify import dynamics, monte_carlo
+from verify.simulate import descent as dynamics, monte_carlo
 from verify.claims.base import ClaimResult, budget_config, register
 
 STATEMENT = (
@@ -271,7 +271,7 @@ def _extrapolated_slope(steps, loss):
     """Evidence only: :func:`verify.rates.asymptotic_slope` of the loss over the last four doubling
     windows (Richardson, assumed correction order q = 1), or why it could not be formed."""
     try:
-        from verify import rates
+        from verify.analysis import rates
 
         est = rates.asymptotic_slope(steps, loss, ratio=2.0, windows=4, order=1.0)
     except (ImportError, ValueError) as exc:
@@ -408,7 +408,7 @@ def _draw_distances(path, trajs):
     """r_i(tau) for each mean: exact solid, sampled dashed (same seed, same start), M = 4 and M = 6."""
     import matplotlib.pyplot as plt
 
-    from verify import figures
+    from verify.claims import figures
 
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), layout="constrained", sharey=True)
     for ax, M in zip(axes, (4, 6)):
@@ -432,7 +432,7 @@ def _draw_loss(path, trajs):
     """Loss on log-log axes with local slopes over doubling windows; exact solid, sampled dashed."""
     import matplotlib.pyplot as plt
 
-    from verify import figures
+    from verify.claims import figures
 
     fig, axes = plt.subplots(2, 2, figsize=(11, 6.5), layout="constrained", sharex="col", height_ratios=(2, 1))
     for col, M in enumerate((4, 6)):
@@ -460,7 +460,7 @@ def _draw_loss(path, trajs):
 
 def _draw_accuracy(path, trajs):
     """Engine relative error estimates along the exact runs; Monte Carlo relative standard error along the sampled."""
-    from verify import figures
+    from verify.claims import figures
 
     fig, ax = figures.new_axes(xlabel="iteration", ylabel="relative error estimate",
                                title="accuracy along the runs")
@@ -478,7 +478,7 @@ def _draw_difference(path, trajs):
     """r_i(sampled) - r_i(exact) for the same seed and start, at the steps both runs recorded."""
     import matplotlib.pyplot as plt
 
-    from verify import figures
+    from verify.claims import figures
 
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), layout="constrained")
     for ax, M in zip(axes, (4, 6)):

@@ -24,7 +24,7 @@ import time
 import numpy as np
 import sympy as sp
 
-from .. import gradcheck as gc
+from verify.checks import gradcheck as gc
 from .base import ClaimResult, budget_config, register
 
 STATEMENT = (
@@ -41,7 +41,7 @@ def _digits(x) -> float | str:
 
 
 def _cached_f64_loss():
-    from ..reference import loss
+    from verify.engine.reference import loss
 
     cache = {}
 
@@ -74,7 +74,7 @@ def run(budget="quick", seed=0, progress=None) -> ClaimResult:
     when a check finds a disagreement (with the table), ``inconclusive`` when the engine
     declines a configuration or a wrong variant is not rejected.
     """
-    from ..reference import AccuracyError, grad, grad_scaled_mp, loss_mp
+    from verify.engine.reference import AccuracyError, grad, grad_scaled_mp, loss_mp
 
     cfg, progress = budget_config(BUDGETS, budget, progress)
     full = budget == "full"

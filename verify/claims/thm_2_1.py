@@ -62,9 +62,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from verify import rates
+from verify.analysis import rates
 from verify.claims.base import ClaimResult, budget_config, register
-from verify.dynamics import classify
+from verify.simulate.descent import classify
 
 STATEMENT = (
     "If t > log n + log M + 2 with M = max_i |mu_i(0) - mu*|, gradient descent with step eta of order "
@@ -310,7 +310,7 @@ def analyse(traj, *, M: float, tau0: float = float("nan"), seconds: float = floa
 
 def stationary_point_start(n: int = 3, d: int = 2):
     """Theorem 3.1's stationary point (t = 0, mu* = 0) as a start: (mu0, mu_star, t)."""
-    from verify import stationary_points as sp
+    from verify.analysis import stationary as sp
 
     s = float(sp.reference_table()[n]["s_star"])
     return np.array(sp.construction(n, s, d), dtype=float), np.zeros(d), 0.0
@@ -408,7 +408,7 @@ def run(budget="quick", seed=0, progress=None) -> ClaimResult:
 
 def _figure(path, runs) -> None:
     """max_i |m_i - m*| and L_t against tau (log-log, top) and their local slopes (bottom)."""
-    from verify import figures
+    from verify.claims import figures
 
     fig, axes = figures.plt.subplots(2, 2, figsize=(11, 6.5), sharex="col", height_ratios=(2, 1),
                                      layout="constrained")

@@ -29,7 +29,8 @@ import time
 import mpmath
 import numpy as np
 
-from verify import certificate, stationary_points as sp
+from verify.analysis import stationary as sp
+from verify.checks import certificate
 from verify.claims.base import ClaimResult, budget_config, register
 
 STATEMENT = (
@@ -83,7 +84,7 @@ def run(budget="quick", seed=0, progress=None) -> ClaimResult:
 
     # Cross-check of the 1-D integral with the engine (independent quadrature), when it exists.
     try:
-        from verify import reference
+        from verify.engine import reference
 
         s3 = table[3]["s_star"]
         e = reference.evaluate_mp([[s3, "0"], ["-" + s3, "0"], ["0", "0"]], ["0", "0"], "0", dps=40)
@@ -208,7 +209,7 @@ def run(budget="quick", seed=0, progress=None) -> ClaimResult:
 
 def _figure(path) -> None:
     """Loss on the symmetric path, s -> L(s), n = 3..8, with s*(n) marked."""
-    from verify import figures
+    from verify.claims import figures
 
     fig, ax = figures.new_axes(xlabel="s (scaled distance of a_1, a_2 from mu*)", ylabel="L(s) on the path",
                                title="Theorem 3.1: loss on the symmetric path")

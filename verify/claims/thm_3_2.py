@@ -37,7 +37,7 @@ import time
 import mpmath
 import numpy as np
 
-from verify import cluster as cl
+from verify.analysis import cluster as cl
 from verify.claims.base import ClaimResult, budget_config, register
 
 STATEMENT = (
@@ -59,7 +59,7 @@ BUDGETS = {
 
 def measured_centre_factor(n: int = N, eta: float = ETA, M0: float = 1.0, steps: int = 20) -> dict:
     """Run the engine's gradient descent from a collapsed cluster at the origin; fit A(tau+1)/A(tau)."""
-    from verify import dynamics
+    from verify.simulate import descent as dynamics
 
     tr = dynamics.gradient_descent(np.zeros((n, 1)), [M0], 0.0, eta, steps)
     A = tr.distances[:, 0]
@@ -212,7 +212,7 @@ def run(budget="quick", seed=0, progress=None) -> ClaimResult:
 
 
 def _figure(path, rows, amp):
-    from verify import figures
+    from verify.claims import figures
 
     fig, ax = figures.new_axes(xlabel="M0 = |mu*|", ylabel="initial radius r",
                                title=f"Largest initial radius with all means converging (n = {N}, eta = {ETA})")

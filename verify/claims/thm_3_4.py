@@ -32,7 +32,7 @@ import time
 import numpy as np
 
 from verify.claims.base import ClaimResult, budget_config, register
-from verify.cluster import descend
+from verify.analysis.cluster import descend
 
 STATEMENT = (
     "With mu_1(0) = exp(-M0/100) e_1 and mu_i(0) = 0 (i >= 2), mu* = M0 e_1, gradient descent sends mu_1 to "
@@ -56,7 +56,7 @@ class _Traj:  # what verify.dynamics.classify reads
 def counterexample_run(M0: float, *, n: int = N, d: int = D, eta: float = ETA, steps: int = STEPS,
                        record_every: int = RECORD_EVERY, eps0: float | None = None) -> dict:
     """One run of the counterexample; returns outcome per mean and the recorded distances."""
-    from verify import dynamics
+    from verify.simulate import descent as dynamics
 
     eps0 = math.exp(-M0 / 100) if eps0 is None else eps0
     star = np.zeros(d)
@@ -85,7 +85,8 @@ def mp_cross_check(M0: float, steps: int, *, n: int = N, eta: float = ETA, dps: 
     """
     import mpmath
 
-    from verify import dynamics, reference
+    from verify.engine import reference
+    from verify.simulate import descent as dynamics
 
     eps0 = math.exp(-M0 / 100)
     mu0 = np.zeros((n, 1))
@@ -149,7 +150,7 @@ def run(budget="quick", seed=0, progress=None) -> ClaimResult:
 
 
 def _figure(path, runs):
-    from verify import figures
+    from verify.claims import figures
 
     fig, ax = figures.new_axes(xlabel="step", ylabel="scaled distance |m_i - m*|",
                                title=f"Theorem 3.4 counterexample, n = {N}, eta = {ETA}")

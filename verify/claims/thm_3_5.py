@@ -47,9 +47,9 @@ import time
 import mpmath
 import numpy as np
 
-from verify import random_init as ri
+from verify.analysis import random_init as ri
 from verify.claims.base import ClaimResult, budget_config, register
-from verify.dynamics import classify
+from verify.simulate.descent import classify
 
 STATEMENT_35 = (
     "For mu_i(0) i.i.d. N(mu, I_d) with M0 = |mu - mu*| > 10^9 sqrt(d) n^10: stage 1, within O(log M0 / eta) steps "
@@ -214,7 +214,7 @@ def probability_check(n: int, M0: float, seeds: int, *, first_seed: int = 0, lev
 
 def loss_times_tau(*, n: int = 2, seed: int = 0, M0: float = M0_SLOPE, eta: float = ETA, end: int = 4096):
     """A long run at moderate M0 on a log grid: L(tau) tau over the 1/tau regime and the outcome."""
-    from verify import rates
+    from verify.analysis import rates
 
     mu0, ms, _ = ri.sample_initialization(n, 1, M0, seed)
     grid = rates.log_grid(end, per_octave=4)
@@ -277,7 +277,7 @@ def run_corollary(budget="quick", seed=0, progress=None) -> ClaimResult:
 
 
 def _figure_stages(path, seed) -> None:
-    from verify import figures
+    from verify.claims import figures
 
     _, tr = moderate_stages(3, seed + 1, stage2_steps=200)
     fig, ax = figures.new_axes(xlabel="step tau", ylabel="|mu_i(tau) - mu*|",
@@ -290,7 +290,7 @@ def _figure_stages(path, seed) -> None:
 
 
 def _figure_ltau(path, tr) -> None:
-    from verify import figures
+    from verify.claims import figures
 
     fig, ax = figures.new_axes(xlabel="step tau", ylabel="L(tau) tau",
                                title=f"Corollary 3.6: L tau, n = 2, d = 1, M0 = {M0_SLOPE}, eta = {ETA}")

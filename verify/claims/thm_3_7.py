@@ -33,7 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from verify import random_init as ri
+from verify.analysis import random_init as ri
 from verify.claims.base import ClaimResult, budget_config, register
 
 STATEMENT = "In the setting of Theorem 3.5 (t = 0), L(tau) >= c / tau^(1+eps) for every eps > 0."
@@ -73,7 +73,7 @@ class SlopeCheck:
 def check_loss_slope(steps, loss, D: float, *, windows: int = 4, ratio: float = RATIO,
                      settle_tol: float = SETTLE_TOL) -> SlopeCheck:
     """Settled window slope of log L vs log tau inside [-1 - 2 c(D), -1 + c(D)]."""
-    from verify import rates
+    from verify.analysis import rates
 
     w = rates.window_slopes(steps, loss, ratio=ratio, windows=windows)
     s = w.slopes
@@ -92,7 +92,7 @@ def check_loss_slope(steps, loss, D: float, *, windows: int = 4, ratio: float = 
 
 
 def long_run(seed: int = 0, *, end: int = 8192, n: int = 2, M0: float = M0, eta: float = ETA):
-    from verify import rates
+    from verify.analysis import rates
 
     mu0, ms, _ = ri.sample_initialization(n, 1, M0, seed)
     return ri.gradient_descent_far(mu0, ms, eta, end, record=rates.log_grid(end, per_octave=4))
@@ -138,7 +138,7 @@ def run(budget="quick", seed=0, progress=None) -> ClaimResult:
 
 
 def _figure(path, tr) -> None:
-    from verify import figures
+    from verify.claims import figures
 
     figures.loglog_with_slopes(path, tr.steps[1:], tr.loss[1:], xlabel="step tau", ylabel="L(tau)",
                                title=f"Theorem 3.7: n = 2, d = 1, M0 = {M0}, eta = {ETA}", predicted_slope=-1.0,

@@ -305,7 +305,7 @@ def reference_values(ctx: GateContext) -> list[Row]:
 
 def generated_values(ctx: GateContext) -> list[Row]:
     """The same comparison at generated configurations; the reference is computed now (float64, with error)."""
-    from verify import reference
+    from verify.engine import reference
 
     t0 = time.perf_counter()
     configs: list[Configuration] = generated_configurations(max(1, ctx.generated // (2 if ctx.quick else 1)),

@@ -216,7 +216,7 @@ class _NoStrategies(Exception):
 
 def _from_hypothesis(count: int, seed: int) -> list[Configuration]:
     try:
-        from verify import strategies  # the lead's strategies module, when it exists
+        from verify.testing import strategies
     except ImportError:
         raise _NoStrategies from None
     if not hasattr(strategies, "configurations"):

@@ -86,7 +86,7 @@ def _dec(x, digits: int) -> str:
 
 
 def _cond_grad(mu, mu_star, t, G, gscale, rng) -> float:
-    from verify import reference
+    from verify.engine import reference
 
     coords = np.concatenate([np.abs(mu).ravel(), np.abs(mu_star)])
     cmax = float(coords.max()) if coords.size else 0.0
@@ -105,8 +105,8 @@ def _cond_grad(mu, mu_star, t, G, gscale, rng) -> float:
 
 
 def _entry(c: Configuration, rng) -> dict:
-    from verify import reference
-    from verify.expectation import reduce_float
+    from verify.engine import reference
+    from verify.engine.expectation import reduce_float
 
     mu, mu_star, t = c.arrays()
     k = reduce_float(mu, mu_star, t).k
@@ -150,12 +150,12 @@ def _entry(c: Configuration, rng) -> dict:
 
 
 def _trajectory(inst: DynamicsInstance, factor: float = 1.0):
-    from verify import reference
+    from verify.engine import reference
 
     mu, mu_star, t = inst.arrays()
     if factor == 1.0:
         try:
-            from verify import dynamics  # the engine's simulator, when it exists
+            from verify.simulate import descent as dynamics
         except ImportError:
             dynamics = None
         if dynamics is not None and hasattr(dynamics, "gradient_descent"):
@@ -185,7 +185,7 @@ def _trajectory(inst: DynamicsInstance, factor: float = 1.0):
 
 
 def _dynamics_entry(inst: DynamicsInstance) -> dict:
-    from verify import reference
+    from verify.engine import reference
 
     from .checks import classify
 

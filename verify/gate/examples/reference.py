@@ -20,7 +20,7 @@ _CACHE_SIZE = 512
 
 def evaluate_cached(mu, mu_star, t):
     """``verify.reference.evaluate`` at the default tolerance, memoized on the exact inputs."""
-    from verify import reference
+    from verify.engine import reference
 
     mu = np.asarray(mu, dtype=np.float64)
     mu_star = np.asarray(mu_star, dtype=np.float64)

@@ -228,7 +228,7 @@ def engine_deviation_gradient(c, delta, *, dps: int = 60):
     softmax from the differences delta_i - delta_0 exactly, whatever their scale.
     Returns (value, error estimate) as n x d lists of mpf.
     """
-    from verify import reference
+    from verify.engine import reference
 
     d = len(c)
     with mpmath.workdps(dps + 10):
@@ -343,8 +343,8 @@ def descend(mu0, star, eta, steps, record_every, callback) -> str:
     On :class:`verify.reference.AccuracyError` at tol RUN_TOL the run restarts from the last
     recorded state at FALLBACK_TOL (the note says from which step); a second failure ends it.
     """
-    from verify import dynamics
-    from verify.reference import AccuracyError
+    from verify.simulate import descent as dynamics
+    from verify.engine.reference import AccuracyError
 
     last = {"step": 0, "mu": np.array(mu0, dtype=float)}
 

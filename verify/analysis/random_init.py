@@ -40,7 +40,7 @@ from dataclasses import dataclass
 import mpmath
 import numpy as np
 
-from .dynamics import Trajectory
+from verify.simulate.descent import Trajectory
 
 __all__ = [
     "theorem_M0",
@@ -200,7 +200,7 @@ def gradient_descent_far(mu0, mu_star, eta: float, steps: int, *, record=None, t
     relative to the mean nearest mu* (``tests/test_thm_3_5.py`` checks that swapping the
     means swaps the trajectory bit for bit, with a far loser next to a winner at mu*).
     """
-    from .dynamics import gradient_descent
+    from verify.simulate.descent import gradient_descent
 
     if not (eta > 0):
         raise ValueError(f"eta must be > 0, got {eta!r}")

@@ -297,7 +297,7 @@ def _line_mp(mu, mu_star, t, digits: int | None = None) -> _Line:
     """The means as a line.  Collinearity is tested on the unscaled differences mu_i - mu_0
     (exact for the given inputs): off-line parts above 10^-digits relative (digits defaults to
     the working dps - 10) would change the integrals at that level, so they are refused."""
-    from .validation import means_mp
+    from verify.engine.validation import means_mp
 
     m, s = means_mp(mu, mu_star)
     n, d = len(m), len(s)
@@ -550,7 +550,7 @@ def check_stein_float64(grad_fn, mu, mu_star, t, *, convention: str = "scaled", 
     else:
         if d > 3:
             raise ValueError(f"tensor Gauss-Hermite reference is limited to d <= 3, got d = {d}")
-        from .model import stein_grad_integrand
+        from verify.engine.model import stein_grad_integrand
 
         o1, o2 = tf["gh_orders"]
         S1 = _gauss_hermite_expectation(stein_grad_integrand, mu_a, ms_a, t, o1)
@@ -619,7 +619,7 @@ def check_fd_mp(loss_fn, grad_fn, mu, mu_star, t, *, dps: int | None = None, dig
     dps = tm["fd_dps"] if dps is None else dps
     digits = tm["fd_digits"] if digits is None else digits
     levels = tm["fd_levels"] if levels is None else levels
-    from .validation import means_mp
+    from verify.engine.validation import means_mp
 
     with mpmath.workdps(dps):
         h0 = mpmath.mpf(tm["fd_h"] if h is None else h)
@@ -714,14 +714,14 @@ def check_fd_float64(loss_fn, grad_fn, mu, mu_star, t, *, n_dirs: int = 3, seed:
 
 def reference_loss_mp(mu, mu_star, t, *, dps=50):
     """``verify.reference.loss_mp`` with its error estimate: the loss_fn protocol of :func:`check_fd_mp`."""
-    from .reference import loss_mp
+    from verify.engine.reference import loss_mp
 
     return loss_mp(mu, mu_star, t, dps=dps, error=True)
 
 
 def reference_grad_mp(mu, mu_star, t, *, dps=50):
     """``verify.reference.grad_mp`` (dL/dmu, unscaled): the grad_fn protocol of :func:`check_fd_mp`."""
-    from .reference import grad_mp
+    from verify.engine.reference import grad_mp
 
     return grad_mp(mu, mu_star, t, dps=dps)
 
@@ -732,20 +732,20 @@ def _half_loss_mp(mu, mu_star, t, *, dps=50):
 
 
 def _half_loss(mu, mu_star, t, error=False, **kw):
-    from .reference import loss
+    from verify.engine.reference import loss
 
     L, e = loss(mu, mu_star, t, error=True, **kw)
     return (L / 2, e / 2) if error else L / 2
 
 
 def _scaled_as_unscaled(mu, mu_star, t, **kw):
-    from .reference import grad_scaled
+    from verify.engine.reference import grad_scaled
 
     return grad_scaled(mu, mu_star, t, **kw)
 
 
 def _double_scaled(mu, mu_star, t, **kw):
-    from .reference import grad_scaled
+    from verify.engine.reference import grad_scaled
 
     out = grad_scaled(mu, mu_star, t, **kw)
     f = math.exp(-2 * float(t))
@@ -755,7 +755,7 @@ def _double_scaled(mu, mu_star, t, **kw):
 
 
 def _grad_scaled_mp(mu, mu_star, t, **kw):
-    from .reference import grad_scaled_mp
+    from verify.engine.reference import grad_scaled_mp
 
     return _memoised("grad_scaled_mp", grad_scaled_mp, mu, mu_star, t, **kw)
 
@@ -782,7 +782,7 @@ def _em_only_mp(mu, mu_star, t, dps=50, **kw):
 def _em_only(mu, mu_star, t, error=False, **kw):
     """e^{-t} * 2 E[w_i v] in float64 (Gauss-Hermite on R^d, d <= 3): the cubic terms dropped.
     Its error estimate is the difference of two orders."""
-    from .model import softmax_weights
+    from verify.engine.model import softmax_weights
 
     def em(x, mu_, ms_, t_):
         w = softmax_weights(x, mu_, t_)

@@ -288,7 +288,7 @@ def descent_on_log_grid(mu0, mu_star, t, eta, grid, *, convention: str = "scaled
     called at every grid step.  Returns a :class:`verify.dynamics.Trajectory` with
     ``steps == grid`` (or a prefix of it, if the run stopped early).
     """
-    from .dynamics import gradient_descent
+    from verify.simulate.descent import gradient_descent
 
     grid = np.asarray(grid, dtype=np.int64)
     if grid.ndim != 1 or grid.size < 2 or grid[0] != 0 or np.any(np.diff(grid) <= 0):

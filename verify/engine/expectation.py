@@ -169,7 +169,7 @@ def _use_centred(red: Reduced) -> bool:
     return bool(sw_c < sw_ref)
 
 
-def _integrand(red: Reduced, backend: Backend, with_grad: bool):
+def integrand(red: Reduced, backend: Backend, with_grad: bool):
     n, d, k = red.n, red.d, red.k
     B, C, D, Q, A, a0 = red.B, red.C, red.D, red.Q, red.a, red.a0
     two_pi = backend.scalar(2 * mpmath.pi if backend.is_mp else 2 * math.pi)
@@ -319,7 +319,7 @@ def population_expectations(red: Reduced, *, tol, backend: Backend = FLOAT64, wi
             L = min(L, max(float(max(abs(x) for x in value[1:-n - 1])), L / lscale))
         return 0.1 * float(tol) * L
 
-    f = _integrand(red, backend, with_grad)
+    f = integrand(red, backend, with_grad)
     try:
         res = integrate_gaussian(f, red.B, red.C, backend=backend, accept=accept, bound_scale=bound_scale,
                                  tail_target=tail_target, max_boxes=max_boxes, plan=plan, hopeless=hopeless)

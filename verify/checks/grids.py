@@ -20,8 +20,8 @@ import math
 
 import numpy as np
 
-from .expectation import Reduced, _integrand
-from .quadrature import FLOAT64, _integrate_lines, radius_for
+from verify.engine.expectation import Reduced, integrand
+from verify.engine.quadrature import FLOAT64, integrate_lines, radius_for
 
 __all__ = ["polar_expectations"]
 
@@ -41,7 +41,7 @@ def polar_expectations(red: Reduced, *, tol: float = 1e-13, max_panels: int = 12
     """(value, error) of [L, dL/dm (flattened)/2] for a k = 2 reduced model, by polar quadrature."""
     if red.k != 2:
         raise ValueError(f"polar_expectations needs k = 2, got k = {red.k}")
-    f = _integrand(red, FLOAT64, True)
+    f = integrand(red, FLOAT64, True)
     B, C = red.B, red.C
     amax = red.amax
     bound = max(amax**2, amax + 2 * amax**3, 2 * amax**2)
@@ -61,7 +61,7 @@ def polar_expectations(red: Reduced, *, tol: float = 1e-13, max_panels: int = 12
                 Z = s[:, None] * u[None, :]
                 return f(Z, 0) * (np.where(s > 0, s, 0.0) * np.exp(-s * s / 2) * norm / math.sqrt(2 * math.pi))[:, None]
 
-            v, e, _, _ = _integrate_lines(g, (B @ u)[:, None], C, np.empty((1, 0)), radius, FLOAT64, 200_000,
+            v, e, _, _ = integrate_lines(g, (B @ u)[:, None], C, np.empty((1, 0)), radius, FLOAT64, 200_000,
                                           dens_axes=0, extra=(0.0,))
             out.append((v[0], e[0]))
         return out
@@ -100,7 +100,7 @@ def rotated_expectations(mu, mu_star, t, *, seed: int = 0, tol: float = 1e-13):
     For smooth configurations (the Gauss-Hermite paths) the tensor grid then
     sits at other points in every direction: a second, independent rule.
     Returns (loss, loss_err, grad_scaled, grad_scaled_err)."""
-    from .expectation import population_expectations, reduce_float
+    from verify.engine.expectation import population_expectations, reduce_float
 
     mu, mu_star = np.asarray(mu, float), np.asarray(mu_star, float)
     k = reduce_float(mu, mu_star, t).k

@@ -154,7 +154,7 @@ def _run_one(claim, args, bars):
 
 
 def _draw(figures, folder: Path):
-    import verify.figures  # noqa: F401  (selects the Agg backend before any figure is drawn)
+    import verify.claims.figures  # noqa: F401  (selects the Agg backend before any figure is drawn)
     import matplotlib.pyplot as plt
 
     for name, draw in sorted(figures.items()):

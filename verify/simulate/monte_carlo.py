@@ -29,9 +29,9 @@ import math
 
 import numpy as np
 
-from . import model, reference
-from .dynamics import CONVENTIONS, Trajectory
-from .validation import check_int, check_means, check_noise_level, check_step, check_step_numbers, check_tol
+from verify.engine import model, reference
+from .descent import CONVENTIONS, Trajectory
+from verify.engine.validation import check_int, check_means, check_noise_level, check_step, check_step_numbers, check_tol
 
 __all__ = ["sampled_gradient", "monte_carlo_descent", "PAPER_SAMPLES"]
 

@@ -23,9 +23,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import reference
-from .expectation import reduce_float
-from .independent import polar_expectations, rotated_expectations
+from verify.engine import reference
+from verify.engine.expectation import reduce_float
+from .grids import polar_expectations, rotated_expectations
 
 __all__ = ["accuracy_cases", "run_accuracy", "run_bench", "add_arguments", "run"]
 
@@ -126,7 +126,7 @@ def run_accuracy(quick: bool = True, out=print) -> bool:
 
 
 def _mc_estimate(mu, mu_star, t, samples, rng):
-    from .model import loss_integrand, pathwise_grad_integrand
+    from verify.engine.model import loss_integrand, pathwise_grad_integrand
 
     m_star = math.exp(-t) * np.asarray(mu_star, float)
     x = m_star + rng.standard_normal((samples, len(mu_star)))
@@ -136,7 +136,7 @@ def _mc_estimate(mu, mu_star, t, samples, rng):
 
 
 def run_bench(out=print, steps: int = 1000) -> None:
-    from .dynamics import gradient_descent
+    from verify.simulate.descent import gradient_descent
 
     out("")
     out("Speed (one process, this machine)")

@@ -638,7 +638,7 @@ def hessian_at_stationary_point(n: int, *, d: int = 2, nodes=(200, 24), h: float
 # Reference table of s*(n)
 # ---------------------------------------------------------------------------
 
-_TABLE_PATH = Path(__file__).resolve().parent / "data" / "thm_3_1_stationary_radii.json"
+_TABLE_PATH = Path(__file__).resolve().parents[2] / "data" / "thm_3_1_stationary_radii.json"
 
 
 @functools.lru_cache(maxsize=1)
@@ -904,7 +904,7 @@ def plateau_run(n: int, *, d: int = 2, eta: float = 0.1, steps: int = 300, kick:
     start = a0 + kick * direction
     loss_star = float(reference_table()[n]["loss"]) if n in reference_table() else float(path_loss(s, n, dps=30))
     try:
-        from verify.dynamics import gradient_descent
+        from verify.simulate.descent import gradient_descent
     except ImportError:
         gradient_descent = None
     if gradient_descent is not None:

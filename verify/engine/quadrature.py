@@ -231,7 +231,7 @@ def _line_points(B, C, P, radius, backend: Backend, extra=()):
     return pts[:, keep]
 
 
-def _integrate_lines(f, B, C, P, radius, backend: Backend, chunk_nodes: int, dens_axes=None, fast=False, extra=()):
+def integrate_lines(f, B, C, P, radius, backend: Backend, chunk_nodes: int, dens_axes=None, fast=False, extra=()):
     """Integrate f(z) phi(z) over axis 0 on each line; returns (value, err, absval, nodes), each (L x m).
 
     ``dens_axes``: how many leading axes' Gaussian density f includes (all by default;
@@ -361,11 +361,11 @@ def _apply_plan(f, B, C, k, plan: Plan, backend, chunk_nodes) -> Integral:
         return Integral(W @ F, np.full(F.shape[1], np.nan), len(Z), float("inf"), plan)
     if plan.kind == "lines-gh":
         P, W = _gh_tensor(list(plan.orders), backend)
-        F, _, _, nodes = _integrate_lines(f, B, C, P, plan.radius, backend, chunk_nodes, dens_axes=1, fast=True)
+        F, _, _, nodes = integrate_lines(f, B, C, P, plan.radius, backend, chunk_nodes, dens_axes=1, fast=True)
         return Integral(W @ F, np.full(F.shape[1], np.nan), nodes, plan.radius, plan)
     if plan.kind == "line":
         P = np.empty((1, 0), dtype=object if backend.is_mp else np.float64)
-        v, _, _, nodes = _integrate_lines(f, B, C, P, plan.radius, backend, chunk_nodes, fast=True)
+        v, _, _, nodes = integrate_lines(f, B, C, P, plan.radius, backend, chunk_nodes, fast=True)
         return Integral(v[0], np.full(v.shape[1], np.nan), nodes, plan.radius, plan)
     lo, hi = plan.boxes
     q = k - 1
@@ -374,7 +374,7 @@ def _apply_plan(f, B, C, k, plan: Plan, backend, chunk_nodes) -> Integral:
     c, h = (lo + hi) / 2, (hi - lo) / 2
     vol = np.prod(h, axis=1)
     P = (c[:, None, :] + h[:, None, :] * X2[None]).reshape(-1, q)
-    v, _, _, nodes = _integrate_lines(f, B, C, P, plan.radius, backend, chunk_nodes, fast=True)
+    v, _, _, nodes = integrate_lines(f, B, C, P, plan.radius, backend, chunk_nodes, fast=True)
     val = ((W2[None, :, None] * v.reshape(lo.shape[0], -1, v.shape[1])).sum(axis=1) * vol[:, None]).sum(axis=0)
     return Integral(val, np.full(val.shape, np.nan), nodes, plan.radius, plan)
 
@@ -482,11 +482,11 @@ def _smooth_paths(f, B, C, k, backend, accept, bound_scale, tail_target, chunk_n
             Fe, line_abs, nodes = 0.0, np.abs(F), len(P)
         else:
             radius = radius_for(bound_scale, tail_target(None), 1)
-            F, Fe, line_abs, nodes = _integrate_lines(f, B, C, P, radius, backend, chunk_nodes, dens_axes=1)
+            F, Fe, line_abs, nodes = integrate_lines(f, B, C, P, radius, backend, chunk_nodes, dens_axes=1)
             needed = radius_for(bound_scale, tail_target(wts[0] @ F[:sizes[0]]), 1)
             if needed > radius:  # the first radius was a guess made before the value was known
                 radius = needed
-                F, Fe, line_abs, nodes2 = _integrate_lines(f, B, C, P, radius, backend, chunk_nodes, dens_axes=1)
+                F, Fe, line_abs, nodes2 = integrate_lines(f, B, C, P, radius, backend, chunk_nodes, dens_axes=1)
                 nodes += nodes2
         qs, off = [], 0
         for w, sz in zip(wts, sizes):
@@ -514,7 +514,7 @@ def _integrate_box(f, B, C, k, radius, tail, backend, accept, max_boxes, chunk_n
     q = k - 1
     if q == 0:
         P = np.empty((1, 0), dtype=object if backend.is_mp else np.float64)
-        v, e, av, nodes = _integrate_lines(f, B, C, P, radius, backend, chunk_nodes)
+        v, e, av, nodes = integrate_lines(f, B, C, P, radius, backend, chunk_nodes)
         err = e[0] + 64 * backend.eps * av[0]
         res = Integral(v[0], err, nodes, radius, Plan("line", (), radius))
         if tail > tail_target(v[0]):
@@ -548,7 +548,7 @@ def _integrate_box(f, B, C, k, radius, tail, backend, accept, max_boxes, chunk_n
         P1 = (c[:, None, :] + h[:, None, :] * X1[None]).reshape(-1, q)
         P2 = (c[:, None, :] + h[:, None, :] * X2[None]).reshape(-1, q)
         P = np.concatenate([P1, P2])
-        v, e, av, nodes = _integrate_lines(f, B, C, P, radius, backend, chunk_nodes)
+        v, e, av, nodes = integrate_lines(f, B, C, P, radius, backend, chunk_nodes)
         total_nodes += nodes
         m = v.shape[1]
         n1 = P1.shape[0]
