@@ -16,7 +16,7 @@ from verify.engine import reference
 from verify.testing import strategies
 from verify.engine.expectation import population_expectations, reduce_float
 from verify.checks.grids import polar_expectations, rotated_expectations
-from verify.engine.quadrature import AccuracyError
+from verify.engine.reference import AccuracyError
 
 
 def _rel_errors(ev, L_ref, G_ref):

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from hypothesis import example, given, strategies as st
 
+from verify.engine import reference
 from verify.analysis import stationary as sp
 
 TABLE = sp.reference_table()
@@ -76,7 +77,6 @@ def test_loss_is_zero_at_zero_positive_at_s_star_and_small_far_out():
 
 
 def test_engine_agrees_with_the_one_dimensional_integrals():
-    reference = pytest.importorskip("verify.reference")
     s = TABLE[3]["s_star"]
     ev = reference.evaluate_mp([[s, "0"], ["-" + s, "0"], ["0", "0"]], ["0", "0"], "0", dps=40)
     with mpmath.workdps(40):
@@ -236,33 +236,12 @@ def test_max_noise_level_rejects_bad_M(M):
 
 
 def test_gradient_descent_stays_on_the_plateau_and_leaves_when_kicked():
-    pytest.importorskip("verify.dynamics", reason="the engine's gradient descent is not there yet")
     stay = sp.plateau_run(3, steps=300)
-    assert stay.engine == "verify.dynamics"
     # engine gradient accuracy 1e-10 (its tol) x unstable growth (1 + 0.1 x 0.34)^300 ~ 2e4
     assert stay.max_deviation < 1e-5
     leave = sp.plateau_run(3, steps=300, kick=1e-2)
     # negative control: the kicked run falls well below L(s*) = 0.9438
     assert leave.final_loss < stay.loss_star - 0.5
-
-
-def test_own_gradient_descent_loop_stays_and_leaves(monkeypatch):
-    # The same experiment without the engine (the prototype loop), so it runs before the engine exists.
-    import builtins
-
-    real_import = builtins.__import__
-
-    def no_dynamics(name, *args, **kwargs):
-        if name == "verify.dynamics":
-            raise ImportError("hidden for this test")
-        return real_import(name, *args, **kwargs)
-
-    monkeypatch.setattr(builtins, "__import__", no_dynamics)
-    stay = sp.plateau_run(3, steps=200)
-    leave = sp.plateau_run(3, steps=200, kick=1e-2)
-    assert stay.engine.startswith("own loop")
-    assert stay.max_deviation < 1e-9  # product-rule error ~1e-13, growth (1.034)^200 ~ 1e3
-    assert leave.final_loss < stay.loss_star - 0.1
 
 
 # --- the claim -------------------------------------------------------------

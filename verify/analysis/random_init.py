@@ -9,10 +9,6 @@ line, so every expectation is a 1-D Gaussian integral, k = 1):
   gradient (:func:`verify.dynamics.gradient_descent`, with its error estimates), recorded
   at any set of steps and stoppable; returns a :class:`verify.dynamics.Trajectory`,
   so :func:`verify.dynamics.classify` applies;
-* :func:`expectations_1d` -- an independent float64 evaluation of L and dL/dm_i (t = 0)
-  with an error estimate (Gauss-Legendre panels graded around every logit crossing,
-  orders 16 and 32 compared, plus a Gaussian tail bound beyond |z| = 40).  It is a
-  cross-check of the engine only (``tests/test_thm_3_5.py``); no claim runs on it;
 * :func:`log_gradient_mp` -- dL/dm_i of any mean in mpmath, returned as sign and
   natural logarithm of the magnitude, for gradients such as exp(-10^23) that
   no float can hold (Gauss-Legendre panels split at the logit crossings).  The
@@ -46,7 +42,6 @@ __all__ = [
     "theorem_M0",
     "probability_bound",
     "sample_initialization",
-    "expectations_1d",
     "gradient_descent_far",
     "GD_TOL",
     "log_gradient_mp",
@@ -59,12 +54,6 @@ __all__ = [
     "binomial_excess_pvalue",
 ]
 
-#: Gauss-Legendre rules (nodes, weights) on [-1, 1].
-_GL16 = np.polynomial.legendre.leggauss(16)
-_GL32 = np.polynomial.legendre.leggauss(32)
-#: Truncation of the z-axis: beyond |z| = 40 the density is < 1e-348, see ``_tail_bound``.
-_Z_MAX = 40.0
-_EPS = np.finfo(float).eps
 #: Relative (normwise) accuracy asked of the engine along every run (its default in
 #: :func:`verify.dynamics.gradient_descent`).
 GD_TOL = 1e-10
@@ -97,88 +86,6 @@ def sample_initialization(n: int, d: int, M0: float, seed: int, mu_star=None):
     e1 = np.zeros(d)
     e1[0] = 1.0
     return mu_star[None, :] + M0 * e1[None, :] + z, mu_star, z
-
-
-# -- float64 1-D expectations (independent cross-check of the engine) -------------
-
-
-@dataclass
-class Expectations1D:
-    loss: float
-    loss_err: float
-    grad: np.ndarray  # (n,) dL/dm_i (t = 0: equal to dL/dmu_i)
-    grad_err: np.ndarray  # (n,)
-
-
-def _panel_edges(a: np.ndarray) -> np.ndarray:
-    """Panels of width 4 on [-40, 40], graded geometrically toward each crossing of neighbouring logits."""
-    edges = [np.arange(-_Z_MAX, _Z_MAX + 0.5, 4.0)]
-    s = np.sort(a)
-    for lo, hi in zip(s[:-1], s[1:]):
-        gap = hi - lo
-        if gap <= 0:
-            continue
-        c = 0.5 * (lo + hi)  # where the two logits a z - a^2/2 cross
-        if abs(c) > _Z_MAX + 1:
-            continue  # beyond the truncation: covered by the tail bound
-        w = 1.0 / gap  # width of the softmax transition
-        if w >= 4:
-            continue
-        m = int(math.ceil(math.log2(4.0 / w)))
-        offs = w * np.array([0.0] + [sg * 2.0**e for e in range(m + 1) for sg in (1, -1)])
-        edges.append(c + offs)
-    e = np.unique(np.clip(np.concatenate(edges), -_Z_MAX, _Z_MAX))
-    return e
-
-
-def _integrand(z: np.ndarray, a: np.ndarray):
-    """Columns: |v|^2 and g_i / 2 = w_i v + w_i v (a_i - v)(z - a_i), times phi(z) (mu* = 0 frame)."""
-    i0 = int(np.argmin(np.abs(a)))
-    # logit differences to a reference mean, written so that huge a lose no digits:
-    # l_i - l_0 = (a_i - a_0) (z - (a_i + a_0) / 2)
-    l = (a[None, :] - a[i0]) * (z[:, None] - 0.5 * (a[None, :] + a[i0]))
-    l -= l.max(axis=1, keepdims=True)
-    E = np.exp(l)
-    w = E / E.sum(axis=1, keepdims=True)
-    v = w @ a
-    phi = np.exp(-0.5 * z * z) / math.sqrt(2 * math.pi)
-    g = w * v[:, None] + w * (v[:, None] * (a[None, :] - v[:, None])) * (z[:, None] - a[None, :])
-    return np.concatenate([(v * v)[:, None], g], axis=1) * phi[:, None]
-
-
-def _tail_bound(amax: float) -> float:
-    """Bound of the integrals over |z| > 40: |integrand| / phi <= (1 + amax)^3 (1 + |z|), and
-    E[(1 + |z|) 1{|z| > R}] <= 2 (P(z > R) + phi(R)) <= 4 phi(R) for R >= 1; computed in logs."""
-    log_b = 3 * math.log1p(amax) + math.log(4.0) - 0.5 * _Z_MAX**2 - 0.5 * math.log(2 * math.pi)
-    return math.exp(log_b) if log_b > -745 else 0.0
-
-
-def expectations_1d(mu, mu_star=0.0) -> Expectations1D:
-    """L and dL/dm_i for d = 1, t = 0, in float64 with absolute error estimates.
-
-    Independent of the engine (own panels, own rules, mean nearest to mu* as the
-    logit reference); used only to cross-check :mod:`verify.reference`.
-
-    ``mu``: (n,) or (n, 1) means; ``mu_star``: scalar or (1,).  The error estimate
-    is |Q_32 - Q_16| summed over panels + 64 eps sum |f| w (rounding) + the tail bound.
-    """
-    a = np.asarray(mu, dtype=float).reshape(-1) - float(np.asarray(mu_star, dtype=float).reshape(-1)[0])
-    if not np.all(np.isfinite(a)):
-        raise ValueError("mu must be finite")
-    edges = _panel_edges(a)
-    lo, hi = edges[:-1], edges[1:]
-    mid, half = 0.5 * (lo + hi), 0.5 * (hi - lo)
-    out = []
-    for x, w in (_GL16, _GL32):
-        z = (mid[:, None] + half[:, None] * x[None, :]).reshape(-1)
-        F = _integrand(z, a).reshape(len(mid), len(x), -1)
-        hw = half[:, None] * w[None, :]
-        out.append((np.einsum("pq,pqm->pm", hw, F), np.einsum("pq,pqm->m", np.abs(hw), np.abs(F))))
-    (q1, _), (q2, absval) = out
-    val = q2.sum(axis=0)
-    err = np.abs(q2 - q1).sum(axis=0) + 64 * _EPS * absval + _tail_bound(float(np.max(np.abs(a))))
-    # the gradient is 2 x the integral of g_i / 2
-    return Expectations1D(float(val[0]), float(err[0]), 2 * val[1:], 2 * err[1:])
 
 
 def gradient_descent_far(mu0, mu_star, eta: float, steps: int, *, record=None, tol: float = GD_TOL,

@@ -41,6 +41,8 @@ from typing import Callable, Sequence
 import mpmath
 import numpy as np
 
+from verify.engine.backend import gauss_hermite_tensor
+
 __all__ = [
     "GradientCheckError",
     "CheckReport",
@@ -508,13 +510,7 @@ def check_stein_mp(mu, mu_star, t, *, dps: int = 40, forms=("pathwise", "stein")
 def _gauss_hermite_expectation(integrand, mu, mu_star, t, order: int):
     """E over x ~ N(m*, I_d) of ``integrand(x, mu, mu_star, t)`` by tensor Gauss-Hermite on R^d."""
     d = len(mu_star)
-    z, wz = np.polynomial.hermite_e.hermegauss(order)
-    wz = wz / math.sqrt(2 * math.pi)
-    grids = np.meshgrid(*([z] * d), indexing="ij")
-    X = np.stack([g.ravel() for g in grids], axis=1)
-    W = np.ones(X.shape[0])
-    for g in np.meshgrid(*([wz] * d), indexing="ij"):
-        W = W * g.ravel()
+    X, W = gauss_hermite_tensor((order,) * d)
     mstar = math.exp(-t) * np.asarray(mu_star, dtype=np.float64)
     vals = integrand(X + mstar, mu, mu_star, t)
     return np.tensordot(W, vals, axes=(0, 0))

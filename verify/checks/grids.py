@@ -21,7 +21,8 @@ import math
 import numpy as np
 
 from verify.engine.expectation import Reduced, integrand
-from verify.engine.quadrature import FLOAT64, integrate_lines, radius_for
+from verify.engine.backend import FLOAT64, gauss_legendre
+from verify.engine.lines import integrate_lines, radius_for
 
 __all__ = ["polar_expectations"]
 
@@ -47,8 +48,8 @@ def polar_expectations(red: Reduced, *, tol: float = 1e-13, max_panels: int = 12
     bound = max(amax**2, amax + 2 * amax**3, 2 * amax**2)
     radius = radius_for(bound, 1e-3 * tol * amax**2 * 1e-6, 2)
     n1 = 12
-    x1, w1 = np.polynomial.legendre.leggauss(n1)
-    x2, w2 = np.polynomial.legendre.leggauss(2 * n1)
+    x1, w1 = gauss_legendre(n1)
+    x2, w2 = gauss_legendre(2 * n1)
     norm = 1 / math.sqrt(2 * math.pi)
 
     def ray_values(thetas):

@@ -20,7 +20,7 @@ With v = sum_i w_i a_i the integrands are
     loss:      |v|^2
     gradient:  g_i = 2 [ w_i v + w_i (v . (a_i - v)) (Q z - a_i) ]   (scaled means; pathwise form)
 
-(see :func:`verify.model.pathwise_grad_integrand`; the SymPy check in
+(see :func:`verify.engine.model.pathwise_grad_integrand`; the SymPy check in
 ``tests/test_gradcheck_sympy.py`` proves it is d|v|^2/da_i).
 
 All quantities are built from the differences D_i, computed from the
@@ -40,7 +40,9 @@ from dataclasses import dataclass
 import mpmath
 import numpy as np
 
-from .quadrature import FLOAT64, SMOOTH_SLOPE, AccuracyError, Backend, integrate_gaussian
+from .backend import FLOAT64, Backend
+from .quadrature import SMOOTH_SLOPE, integrate_gaussian
+from .tolerances import AccuracyError, gradient_scale
 
 __all__ = ["Reduced", "reduce_float", "reduce_mp", "population_expectations"]
 
@@ -53,7 +55,7 @@ class Reduced:
     d: int
     k: int
     a: np.ndarray  # (n, d) a_i = m_i - m*
-    a0: np.ndarray  # (d,) the reference mean a_r: the one nearest m*
+    a_ref: np.ndarray  # (d,) the reference mean a_r: the one nearest m*
     D: np.ndarray  # (n, d) a_i - a_r
     Q: np.ndarray  # (d, k)
     B: np.ndarray  # (n, k) Q^T D_i
@@ -164,20 +166,20 @@ def _use_centred(red: Reduced) -> bool:
     x0 = np.expm1(u0)
     W0 = (x0 - x0.mean()) / (n + x0.sum())
     beta0 = n * np.max(np.abs(x0)) / (n + x0.sum())
-    sw_ref = np.linalg.norm(red.a0) + w0 @ np.linalg.norm(red.D, axis=1)
+    sw_ref = np.linalg.norm(red.a_ref) + w0 @ np.linalg.norm(red.D, axis=1)
     sw_c = np.linalg.norm(red.c) + (np.abs(W0) + beta0) @ np.linalg.norm(red.E, axis=1)
     return bool(sw_c < sw_ref)
 
 
 def integrand(red: Reduced, backend: Backend, with_grad: bool):
     n, d, k = red.n, red.d, red.k
-    B, C, D, Q, A, a0 = red.B, red.C, red.D, red.Q, red.a, red.a0
+    B, C, D, Q, A, a_ref = red.B, red.C, red.D, red.Q, red.a, red.a_ref
     two_pi = backend.scalar(2 * mpmath.pi if backend.is_mp else 2 * math.pi)
     norms = {m: two_pi ** (-backend.scalar(m) / 2) for m in range(1, k + 1)}
 
     Dn = np.array([backend.scalar(mpmath.sqrt(sum(x * x for x in row))) if backend.is_mp else float(np.linalg.norm(row))
                    for row in D], dtype=object if backend.is_mp else float)
-    a0n = Dn[0] * 0 + (mpmath.sqrt(sum(x * x for x in a0)) if backend.is_mp else float(np.linalg.norm(a0)))
+    a_refn = Dn[0] * 0 + (mpmath.sqrt(sum(x * x for x in a_ref)) if backend.is_mp else float(np.linalg.norm(a_ref)))
     eps8 = 8 * backend.eps
     An = np.array([mpmath.sqrt(sum(x * x for x in row)) if backend.is_mp else float(np.linalg.norm(row)) for row in A],
                   dtype=object if backend.is_mp else float)
@@ -212,8 +214,8 @@ def integrand(red: Reduced, backend: Backend, with_grad: bool):
         else:
             # Reference form, v = a_r + sum_j w_j D_j: |dv| <= eps8 * Sw, Sw = |a_r| + sum_j w_j |D_j|.
             X = w @ D  # v - a_r; a_i - v = D_i - X
-            v = a0[None, :] + X
-            Sw = a0n + w @ Dn
+            v = a_ref[None, :] + X
+            Sw = a_refn + w @ Dn
             Xn = Dn[None, :]
         vv = (v * v).sum(axis=1)
         vn = vv ** 0.5 if not backend.is_mp else np.array([mpmath.sqrt(x) for x in vv], dtype=object)
@@ -253,26 +255,26 @@ class Expectations:
     k: int
     nodes: int
     radius: float
-    plan: object = None  # the quadrature rule used (see verify.quadrature.Plan)
+    plan: object = None  # the quadrature rule used (see verify.engine.quadrature.Plan)
 
 
 def population_expectations(red: Reduced, *, tol, backend: Backend = FLOAT64, with_grad: bool = True,
                             max_boxes: int = 4000, plan=None) -> Expectations:
-    """L_t and (optionally) dL_t/dm_i to relative accuracy ``tol`` (see :mod:`verify.reference`).
+    """L_t and (optionally) dL_t/dm_i to relative accuracy ``tol`` (see :mod:`verify.engine.reference`).
 
     With ``plan`` (returned by an earlier call at a nearby configuration) the
     same rule is applied without an error estimate (errors are NaN): the fast
-    path of :mod:`verify.dynamics`.
+    path of :func:`verify.simulate.descent.gradient_descent`.
     """
     n, d, k = red.n, red.d, red.k
     amax = red.amax
     if k == 0:
         # all means coincide: the weights are uniform, v = a_0 everywhere
-        a0 = red.a0
-        loss = (a0 * a0).sum()
+        a_ref = red.a_ref
+        loss = (a_ref * a_ref).sum()
         if not with_grad:
             return Expectations(loss, backend.scalar(0) * 0, None, None, 0, 0, 0.0)
-        g = np.array([[2 * a0[j] / n for j in range(d)] for _ in range(n)], dtype=a0.dtype)
+        g = np.array([[2 * a_ref[j] / n for j in range(d)] for _ in range(n)], dtype=a_ref.dtype)
         zero = g * 0
         return Expectations(loss, backend.scalar(0) * 0, g, zero, 0, 0, 0.0)
 
@@ -287,15 +289,13 @@ def population_expectations(red: Reduced, *, tol, backend: Backend = FLOAT64, wi
             return (value[0], error[0] + abs(value[-n - 1]), value[1:-n - 1], error[1:-n - 1] + rho_g)
         return value[0], error[0] + abs(value[-1]), None, None
 
-    # The gradient's accuracy is relative to max(max_ij |dL/da_ij| / 2, L / lscale): its largest
-    # component, or where it vanishes (a stationary point) the loss divided by the means' scale,
-    # which has the units of a gradient (dL/da ~ L / |a|).  (G below is half the gradient.)
-    lscale = 2 * max(1.0, amax)
-
+    # The gradient's accuracy is relative to verify.engine.tolerances.gradient_scale: its largest
+    # component, or where it vanishes (a stationary point) the loss over the means' scale.  G below
+    # is half the gradient, so its scale is that of half the loss.
     def hopeless(value):
         """The rounding bounds alone exceed the tolerance: no quadrature refinement can help."""
         L, rL, G, rG = split(value, value * 0)
-        gs = max(max(abs(x) for x in G), abs(L) / lscale) if with_grad else None
+        gs = gradient_scale(G, L / 2, amax) if with_grad else None
         return rL > tol * abs(L) or (with_grad and max(rG) > tol * gs)
 
     def accept(value, error):
@@ -304,7 +304,7 @@ def population_expectations(red: Reduced, *, tol, backend: Backend = FLOAT64, wi
         if eL > tol * L:
             return False
         if with_grad:
-            gscale = max(max(abs(x) for x in G), L / lscale)
+            gscale = gradient_scale(G, L / 2, amax)
             if max(eG) > tol * gscale:
                 return False
         return True
@@ -316,7 +316,7 @@ def population_expectations(red: Reduced, *, tol, backend: Backend = FLOAT64, wi
             return 1e-3 * float(tol) * amax**2
         L = float(abs(value[0]))
         if with_grad:
-            L = min(L, max(float(max(abs(x) for x in value[1:-n - 1])), L / lscale))
+            L = min(L, float(gradient_scale(value[1:-n - 1], L / 2, amax)))
         return 0.1 * float(tol) * L
 
     f = integrand(red, backend, with_grad)

@@ -37,8 +37,9 @@ from dataclasses import dataclass
 import mpmath
 import numpy as np
 
+from .backend import mp_backend
 from .expectation import population_expectations, reduce_float, reduce_mp
-from .quadrature import AccuracyError, mp_backend
+from .tolerances import DEFAULT_DPS, DEFAULT_TOL, MIN_TOL, AccuracyError
 from .validation import check_dps, check_means, check_noise_level, check_tol, means_mp
 
 __all__ = [
@@ -53,12 +54,9 @@ __all__ = [
     "Evaluation",
     "AccuracyError",
     "DEFAULT_TOL",
+    "MIN_TOL",
+    "DEFAULT_DPS",
 ]
-
-#: Default relative accuracy of the float64 functions.
-DEFAULT_TOL = 1e-12
-#: float64 cannot certify relative accuracies much below this (rounding floor).
-MIN_TOL = 1e-14
 
 
 @dataclass
@@ -123,7 +121,7 @@ def _t_mp(t):
     return mpmath.mpf(t)
 
 
-def evaluate_mp(mu, mu_star, t, *, dps: int = 50, tol=None, with_grad: bool = True) -> Evaluation:
+def evaluate_mp(mu, mu_star, t, *, dps: int = DEFAULT_DPS, tol=None, with_grad: bool = True) -> Evaluation:
     """As :func:`evaluate`, in mpmath at ``dps`` working digits.
 
     ``tol`` defaults to 10^-(dps - 5).  Inputs may be nested sequences of
@@ -161,19 +159,19 @@ def evaluate_mp(mu, mu_star, t, *, dps: int = 50, tol=None, with_grad: bool = Tr
     return Evaluation(vals[0], vals[1], vals[2], vals[3], vals[4], vals[5], ex.k, ex.nodes, float(tt))
 
 
-def loss_mp(mu, mu_star, t, *, dps: int = 50, tol=None, error: bool = False):
+def loss_mp(mu, mu_star, t, *, dps: int = DEFAULT_DPS, tol=None, error: bool = False):
     """L_t as an mpf; with ``error=True``, ``(L_t, abs_err)``."""
     ev = evaluate_mp(mu, mu_star, t, dps=dps, tol=tol, with_grad=False)
     return (ev.loss, ev.loss_err) if error else ev.loss
 
 
-def grad_mp(mu, mu_star, t, *, dps: int = 50, tol=None, error: bool = False):
+def grad_mp(mu, mu_star, t, *, dps: int = DEFAULT_DPS, tol=None, error: bool = False):
     """dL_t/dmu_i as n lists of d mpf; with ``error=True``, ``(grad, abs_err)``."""
     ev = evaluate_mp(mu, mu_star, t, dps=dps, tol=tol)
     return (ev.grad, ev.grad_err) if error else ev.grad
 
 
-def grad_scaled_mp(mu, mu_star, t, *, dps: int = 50, tol=None, error: bool = False):
+def grad_scaled_mp(mu, mu_star, t, *, dps: int = DEFAULT_DPS, tol=None, error: bool = False):
     """dL_t/dm_i as n lists of d mpf; with ``error=True``, ``(grad, abs_err)``."""
     ev = evaluate_mp(mu, mu_star, t, dps=dps, tol=tol)
     return (ev.grad_scaled, ev.grad_scaled_err) if error else ev.grad_scaled

@@ -13,6 +13,8 @@ import numbers
 import mpmath
 import numpy as np
 
+from .tolerances import MIN_DPS
+
 __all__ = [
     "check_means",
     "check_noise_level",
@@ -23,11 +25,6 @@ __all__ = [
     "means_mp",
 ]
 
-#: The smallest working precision accepted by the ``*_mp`` functions.  Below
-#: it the mpmath path is no more accurate than float64 and its error
-#: estimates (which assume the rounding error is far below the quadrature
-#: error) stop being meaningful.
-MIN_DPS = 20
 
 
 def _as_float_array(value, name: str, ndim: int) -> np.ndarray:

@@ -52,6 +52,9 @@ from pathlib import Path
 import mpmath
 import numpy as np
 
+from verify.engine.backend import gauss_hermite, gauss_hermite_tensor, gauss_legendre
+from verify.simulate.descent import gradient_descent
+
 __all__ = [
     "DEFAULT_DPS",
     "construction",
@@ -304,20 +307,15 @@ class ProductRule:
         self.nodes = nodes
         self.dps = dps
         if dps is None:
-            self._axes = []
-            for k in nodes:
-                x, w = np.polynomial.hermite_e.hermegauss(k)
-                self._axes.append((x, w / math.sqrt(2 * math.pi)))
+            self._rule = gauss_hermite_tensor(nodes)
         else:
             if d != 2:
                 raise ValueError(f"the mpmath product rule is implemented for d = 2, got d = {d}")
-            self._axes = [_gh_mp(k, dps) for k in nodes]
+            self._axes = [gauss_hermite(k, dps) for k in nodes]
 
     # -- float64 -----------------------------------------------------------
     def _eval_float(self, a: np.ndarray, with_grad: bool):
-        grids = np.meshgrid(*[ax[0] for ax in self._axes], indexing="ij")
-        y = np.stack([g.ravel() for g in grids], axis=-1)
-        wq = functools.reduce(np.multiply.outer, [ax[1] for ax in self._axes]).ravel()
+        y, wq = self._rule
         logits = y @ a.T - 0.5 * np.sum(a * a, axis=1)
         logits -= logits.max(axis=1, keepdims=True)
         e = np.exp(logits)
@@ -391,18 +389,6 @@ class ProductRule:
 
     def grad(self, a):
         return self.evaluate(a, with_grad=True)[1]
-
-
-@functools.lru_cache(maxsize=16)
-def _gh_mp(k: int, dps: int):
-    """Probabilists' Gauss-Hermite nodes and weights (weight N(0,1) density) at dps."""
-    with mpmath.workdps(dps + 10):
-        x, w = mpmath.gauss_quadrature(k, "hermite")
-        r2 = mpmath.sqrt(2)
-        norm = 1 / mpmath.sqrt(mpmath.pi)
-        xs = [+(xi * r2) for xi in x]
-        ws = [+(wi * norm) for wi in w]
-    return xs, ws
 
 
 def fd_gradient(loss_fn, a, *, h=1e-3, levels: int = 3, dps: int | None = None):
@@ -739,7 +725,7 @@ def collinear_grad_mp(a, *, dps: int = 30):
 
 @functools.lru_cache(maxsize=4)
 def _gl_composite(T: float, panels: int, order: int):
-    x, w = np.polynomial.legendre.leggauss(order)
+    x, w = gauss_legendre(order)
     edges = np.linspace(-T, T, panels + 1)
     mid = (edges[1:] + edges[:-1]) / 2
     half = (edges[1:] - edges[:-1]) / 2
@@ -867,8 +853,7 @@ class PlateauRun:
     """Gradient descent from the construction (``kick`` = 0) or kicked along ``direction``.
 
     ``loss``: recorded losses; ``loss_star``: L(s*); ``max_deviation``:
-    max |loss - loss_star| over the run; ``engine``: "verify.dynamics" or
-    "own loop (verify.dynamics not available)".
+    max |loss - loss_star| over the run.
     """
 
     n: int
@@ -880,17 +865,16 @@ class PlateauRun:
     loss: np.ndarray
     max_deviation: float
     final_loss: float
-    engine: str
 
 
 def plateau_run(n: int, *, d: int = 2, eta: float = 0.1, steps: int = 300, kick: float = 0.0,
                 direction=None, record_every: int = 10) -> PlateauRun:
-    """Gradient descent on the scaled means (t = 0, mu* = 0) from the construction.
+    """Gradient descent on the scaled means (t = 0, mu* = 0) from the construction, with the
+    engine's exact gradient (:func:`verify.simulate.descent.gradient_descent`).
 
     ``direction`` (n x d, normalised here) defaults to the symmetric-path
     direction (e_1, -e_1, 0, ..), a Hessian eigenvector with eigenvalue
-    L''(s*)/2 < 0.  Uses :func:`verify.dynamics.gradient_descent` when it
-    exists; otherwise a plain loop with the float64 product-rule gradient.
+    L''(s*)/2 < 0.
     """
     n = _check_n(n)
     d = _check_d(d)
@@ -903,25 +887,7 @@ def plateau_run(n: int, *, d: int = 2, eta: float = 0.1, steps: int = 300, kick:
     direction = direction / np.linalg.norm(direction)
     start = a0 + kick * direction
     loss_star = float(reference_table()[n]["loss"]) if n in reference_table() else float(path_loss(s, n, dps=30))
-    try:
-        from verify.simulate.descent import gradient_descent
-    except ImportError:
-        gradient_descent = None
-    if gradient_descent is not None:
-        traj = gradient_descent(start, np.zeros(d), 0.0, eta, steps, convention="scaled", record_every=record_every)
-        losses = np.asarray(traj.loss, dtype=np.float64)
-        engine = "verify.dynamics"
-    else:
-        rule = ProductRule(d, (200,) + (16,) * (d - 1))
-        a = start.copy()
-        losses = []
-        for k in range(steps + 1):
-            loss, g = rule.evaluate(a)
-            if k % record_every == 0 or k == steps:
-                losses.append(loss)
-            a = a - eta * g
-        losses = np.asarray(losses)
-        engine = "own loop (verify.dynamics not available)"
+    traj = gradient_descent(start, np.zeros(d), 0.0, eta, steps, convention="scaled", record_every=record_every)
+    losses = np.asarray(traj.loss, dtype=np.float64)
     return PlateauRun(n=n, d=d, eta=eta, steps=steps, kick=kick, loss_star=loss_star, loss=losses,
-                      max_deviation=float(np.abs(losses - loss_star).max()), final_loss=float(losses[-1]),
-                      engine=engine)
+                      max_deviation=float(np.abs(losses - loss_star).max()), final_loss=float(losses[-1]))

@@ -1,0 +1,146 @@
+"""Gaussian integrals along lines, graded at the softmax transitions, and the tail bound.
+
+Along a line (axis 0 of the reduced coordinates, the others fixed) the logits are linear in the
+coordinate s, so the softmax transitions sit at known points
+s_ij = (C_i - C_j - (B_i - B_j)_outer . p) / (B_i - B_j)_0 with known widths 1/|B_i - B_j|_0.
+Panels are graded geometrically around each transition (edges at s_ij +- width * 2^m), which
+keeps the nearest complex pole of the integrand (at distance ~ pi * width) a fixed multiple of
+the panel length away: Gauss-Legendre then converges geometrically on every panel, whatever the
+distance between the means.  Transitions where another logit dominates by more than the
+backend's ``active_margin`` nats contribute below the working precision and get no grading.
+On every panel an N-node rule is compared with a 2N-node one; the difference is the error
+estimate of the 2N-node value (conservative: the 2N-node rule is far more accurate).
+
+:func:`integrate_lines` is public: the polar check (:mod:`verify.checks.grids`) integrates its
+rays with it.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .backend import Backend
+
+__all__ = ["tail_bound", "radius_for", "integrate_lines"]
+
+
+def tail_bound(radius: float, k: int) -> float:
+    """Upper bound of E[(1 + |z|) 1{z outside [-R, R]^k}] for z ~ N(0, I_k).
+
+    Union over the coordinates j with |z_j| > R:  E[(1 + |z_j| + sum_{l != j} |z_l|) 1{|z_j| > R}]
+    = P(|z_j| > R) (1 + (k - 1) sqrt(2/pi)) + 2 phi(R).
+    """
+    p = math.erfc(radius / math.sqrt(2.0))
+    phi = math.exp(-radius * radius / 2) / math.sqrt(2 * math.pi)
+    return k * (p * (1 + (k - 1) * math.sqrt(2 / math.pi)) + 2 * phi)
+
+
+def radius_for(bound_scale: float, target: float, k: int) -> float:
+    """Smallest R (on a grid of 0.25, at least 6) with bound_scale * tail_bound(R, k) <= target."""
+    r = 6.0
+    if bound_scale <= 0:
+        return r
+    while bound_scale * tail_bound(r, k) > target and r < 60:
+        r += 0.25
+    return r
+
+
+def _line_points(B, C, P, radius, backend: Backend, extra=()):
+    """Panel edges along axis 0 for each line with outer coordinates P (L x (k-1)).
+
+    Returns an (L x npts) sorted array of edges in [-R, R]."""
+    n = B.shape[0]
+    L = P.shape[0]
+    R = backend.scalar(radius)
+    base = [backend.scalar(-radius + i) for i in range(int(2 * radius) + 1)]
+    if base[-1] != R:
+        base.append(R)
+    base += [backend.scalar(x) for x in extra]
+    cols = [backend.array(np.broadcast_to(backend.array(base), (L, len(base))))]
+    for i in range(n):
+        for j in range(i + 1, n):
+            db0 = B[i, 0] - B[j, 0]
+            if db0 == 0:
+                continue
+            width = 1 / abs(db0)
+            if width > 2 * radius:
+                continue  # the transition is wider than the box: smooth there
+            shift = C[i] - C[j]
+            if P.shape[1]:
+                s = (shift - P @ (B[i, 1:] - B[j, 1:])) / db0
+            else:
+                s = backend.array([shift / db0] * L)
+            # Is the pair on top at its crossing?  Otherwise it is dominated.
+            zc = np.empty((L, B.shape[1]), dtype=object if backend.is_mp else np.float64)
+            zc[:, 0] = s
+            if P.shape[1]:
+                zc[:, 1:] = P
+            logits = zc @ B.T - C
+            top = logits.max(axis=1)
+            active = (top - logits[:, i]) <= backend.active_margin
+            # grade down from distance >= 1 (beyond it the unit base grid keeps every
+            # panel at least its own length away from the transition)
+            m = max(0, min(int(math.ceil(math.log2(1 / float(width)))), int(math.floor(math.log2(2 * radius / float(width))))))
+            offs = [0] + [sgn * 2**e for e in range(m + 1) for sgn in (1, -1)]
+            pts = s[:, None] + width * backend.array(offs)[None, :]
+            pts = np.where(active[:, None], pts, R)
+            cols.append(pts)
+    pts = np.concatenate(cols, axis=1)
+    pts = np.minimum(np.maximum(pts, -R), R)
+    pts = np.sort(pts, axis=1)
+    # drop panel columns that have zero length on every line
+    keep = np.ones(pts.shape[1], dtype=bool)
+    keep[1:] = np.any(pts[:, 1:] != pts[:, :-1], axis=0)
+    return pts[:, keep]
+
+
+def integrate_lines(f, B, C, P, radius, backend: Backend, chunk_nodes: int, dens_axes=None, fast=False, extra=()):
+    """Integrate f(z) phi(z) over axis 0 on each line; returns (value, err, absval, nodes), each (L x m).
+
+    ``dens_axes``: how many leading axes' Gaussian density f includes (all by default;
+    1 when the outer axes are integrated by Gauss-Hermite, whose weights carry theirs).
+    ``fast``: only the N-node rule on each panel, no estimate (err is returned as 0).
+    An estimate |Q_N - Q_2N| made at a nearby configuration bounds the N-node
+    rule's error there, since Q_2N is far more accurate."""
+    edges = _line_points(B, C, P, radius, backend, extra)
+    a, b = edges[:, :-1], edges[:, 1:]
+    mid, half = (a + b) / 2, (b - a) / 2
+    n1 = backend.inner_order
+    x1, w1 = backend.rule(n1)
+    x2, w2 = backend.rule(2 * n1)
+    x = x1 if fast else np.concatenate([x1, x2])
+    L, npan = a.shape
+    q = P.shape[1]
+    k = q + 1
+    if dens_axes is None:
+        dens_axes = k
+    per_line = npan * len(x)
+    lines_per_chunk = max(1, chunk_nodes // per_line)
+    vals, errs, absv = [], [], []
+    for start in range(0, L, lines_per_chunk):
+        sl = slice(start, min(L, start + lines_per_chunk))
+        Lc = sl.stop - sl.start
+        s = mid[sl, :, None] + half[sl, :, None] * x[None, None, :]  # (Lc, npan, nq)
+        Z = np.empty((Lc, npan, len(x), k), dtype=object if backend.is_mp else np.float64)
+        Z[..., 0] = s
+        if q:
+            Z[..., 1:] = P[sl, None, None, :]
+        Zf = Z.reshape(-1, k)
+        F = f(Zf, dens_axes)  # (N, m), times the density of the first dens_axes axes
+        m = F.shape[1]
+        F = F.reshape(Lc, npan, len(x), m)
+        hw1 = half[sl, :, None] * w1[None, None, :]
+        hw2 = half[sl, :, None] * w2[None, None, :]
+        lo = np.einsum("lpn,lpnm->lpm", hw1, F[:, :, :n1, :]) if not backend.is_mp else (hw1[..., None] * F[:, :, :n1, :]).sum(axis=2)
+        if fast:
+            vals.append(lo.sum(axis=1))
+            errs.append(np.zeros_like(vals[-1]))
+            absv.append(errs[-1])
+            continue
+        hi = np.einsum("lpn,lpnm->lpm", hw2, F[:, :, n1:, :]) if not backend.is_mp else (hw2[..., None] * F[:, :, n1:, :]).sum(axis=2)
+        vals.append(hi.sum(axis=1))
+        errs.append(np.abs(hi - lo).sum(axis=1))
+        absv.append((np.abs(hw2)[..., None] * np.abs(F[:, :, n1:, :])).sum(axis=(1, 2)))
+    return (np.concatenate(vals), np.concatenate(errs), np.concatenate(absv), L * per_line)
