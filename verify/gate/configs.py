@@ -10,7 +10,7 @@ wrong (issue 3):
 * the stationary point of Theorem 3.1 for n = 3, mu_1 = s* e_1, mu_2 = -s* e_1,
   mu_3 = mu* = 0 with s* = 2.5505509886412239... the maximiser of the loss on
   that path (``verify/data/thm_3_1_stationary_radii.json``, computed by
-  :mod:`verify.stationary_points` at 70 digits), at t = 0 and, with the means
+  :mod:`verify.analysis.stationary` at 70 digits), at t = 0 and, with the means
   scaled by e^{t}, at t = 1 and shifted away from the origin;
 * huge coordinates: means 1e8 to 1e12 away from mu* (loss ~ 1e16 to 1e24), and
   a whole configuration shifted by 1e8 or 1e12 (differences O(1), so float64
@@ -29,6 +29,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from verify.testing import strategies
+from verify.testing.configuration import Configuration, python_snippet
+
 __all__ = [
     "Configuration",
     "DynamicsInstance",
@@ -45,41 +48,8 @@ __all__ = [
 S_STAR_3 = 2.5505509886412239
 
 
-@dataclass(frozen=True)
-class Configuration:
-    """One point (mu, mu_star, t) at which loss and gradient are compared."""
-
-    name: str
-    regime: str
-    mu: tuple  # n tuples of d floats (unscaled means)
-    mu_star: tuple  # d floats
-    t: float
-    quick: bool = False  # part of the quick subset (``--quick``; the CI tests of engine-backed examples)
-
-    @property
-    def n(self) -> int:
-        return len(self.mu)
-
-    @property
-    def d(self) -> int:
-        return len(self.mu_star)
-
-    def arrays(self) -> tuple[np.ndarray, np.ndarray, float]:
-        return np.array(self.mu, dtype=np.float64), np.array(self.mu_star, dtype=np.float64), float(self.t)
-
-    @property
-    def max_coordinate(self) -> float:
-        mu, ms, _ = self.arrays()
-        return float(max(np.max(np.abs(mu)), np.max(np.abs(ms))))
-
-    def snippet(self) -> str:
-        return python_snippet(*self.arrays(), name=self.name)
-
-
 def _cfg(name, regime, mu, mu_star, t, quick=False) -> Configuration:
-    mu = tuple(tuple(float(x) for x in row) for row in mu)
-    mu_star = tuple(float(x) for x in mu_star)
-    return Configuration(name, regime, mu, mu_star, float(t), quick)
+    return Configuration(mu, mu_star, t, name=name, regime=regime, quick=quick)
 
 
 def _thm31(t: float, shift=(0.0, 0.0)) -> tuple:
@@ -174,60 +144,19 @@ DYNAMICS_INSTANCES: tuple[DynamicsInstance, ...] = (
 )
 
 
-def python_snippet(mu, mu_star, t, *, name: str | None = None, extra: str = "") -> str:
-    """A configuration as Python that can be pasted (float64 values round-trip exactly through repr)."""
-    mu = np.asarray(mu, dtype=np.float64)
-    mu_star = np.asarray(mu_star, dtype=np.float64)
-    rows = ", ".join("[" + ", ".join(repr(float(x)) for x in r) + "]" for r in mu)
-    head = f"# {name}\n" if name else ""
-    return (head + "import numpy as np\n"
-            f"mu = np.array([{rows}])\n"
-            f"mu_star = np.array([{', '.join(repr(float(x)) for x in mu_star)}])\n"
-            f"t = {float(t)!r}\n" + extra)
-
-
 def generated_configurations(count: int, *, seed: int = 20251122) -> list[Configuration]:
     """``count`` reproducible configurations for the generated-values check.
 
-    Drawn by :func:`verify.strategies.configurations` (Hypothesis, derandomized)
-    when that module exists, else by NumPy's seeded generator.  Bounds keep the
-    reference cheap and well conditioned: n <= 3 (so k <= 2), d <= 3, coordinates
-    in [-4, 4], t in [0, 3] with t = 0 drawn a quarter of the time.
+    Drawn by :func:`verify.testing.strategies.configurations` (Hypothesis, derandomized, seeded).
+    Hypothesis also draws from the literal constants of the local modules it finds loaded, so
+    the configurations depend on the package's code and on which local modules are loaded.
+    Bounds keep the reference cheap and well conditioned: n <= 3 (so k <= 2), d <= 3, scaled
+    offsets up to 4, |mu*| <= 3, t in [0, 3].
     """
-    try:
-        return _from_hypothesis(count, seed)
-    except _NoStrategies:
-        pass
-    rng = np.random.default_rng(seed)
-    out = []
-    for i in range(count):
-        n = int(rng.integers(1, 4))
-        d = int(rng.integers(1, 4))
-        mu = rng.uniform(-4, 4, size=(n, d)).round(6)
-        mu_star = rng.uniform(-2, 2, size=d).round(6)
-        t = 0.0 if rng.random() < 0.25 else round(float(rng.uniform(0, 3)), 6)
-        out.append(_cfg(f"generated_{i}", f"generated (seed {seed})", mu, mu_star, t))
-    return out
-
-
-class _NoStrategies(Exception):
-    pass
-
-
-def _from_hypothesis(count: int, seed: int) -> list[Configuration]:
-    try:
-        from verify.testing import strategies
-    except ImportError:
-        raise _NoStrategies from None
-    if not hasattr(strategies, "configurations"):
-        raise _NoStrategies
     import hypothesis
     from hypothesis import HealthCheck, Phase, given, settings
 
-    try:
-        strat = strategies.configurations(n=(1, 3), d=(1, 3))
-    except TypeError:
-        raise _NoStrategies from None
+    strat = strategies.configurations(n=(1, 3), d=(1, 3))
     drawn = []
 
     @settings(derandomize=True, database=None, deadline=None, max_examples=count, phases=[Phase.generate],
@@ -240,19 +169,8 @@ def _from_hypothesis(count: int, seed: int) -> list[Configuration]:
     collect()
     out = []
     for i, c in enumerate(drawn[:count]):
-        mu, mu_star, t = _unpack(c)
-        if np.max(np.abs(mu)) > 1e6 or np.max(np.abs(mu_star)) > 1e6:
+        if c.max_coordinate > 1e6:
             continue  # keep the reference cheap and the conditioning moderate
-        out.append(_cfg(f"generated_{i}", f"generated (Hypothesis, derandomized, seed {seed})", mu, mu_star, t))
-    if not out:
-        raise _NoStrategies
+        out.append(Configuration(c.mu, c.mu_star, c.t, name=f"generated_{i}",
+                                 regime=f"generated (Hypothesis, derandomized, seed {seed})"))
     return out
-
-
-def _unpack(c):
-    if isinstance(c, dict):
-        return np.asarray(c["mu"], float), np.asarray(c["mu_star"], float), float(c["t"])
-    if hasattr(c, "mu"):
-        return np.asarray(c.mu, float), np.asarray(c.mu_star, float), float(c.t)
-    mu, mu_star, t = c
-    return np.asarray(mu, float), np.asarray(mu_star, float), float(t)

@@ -2,11 +2,11 @@
 
 Every strategy takes keyword-only bounds, checks them at once (a clear
 ``ValueError`` naming the bound), and draws only valid inputs for
-:mod:`verify.reference`: finite float64 means of shape (n, d), a ground truth
+:mod:`verify.engine.reference`: finite float64 means of shape (n, d), a ground truth
 of shape (d,), a noise level t >= 0 and a step eta > 0.
 
     >>> from hypothesis import given
-    >>> from verify import strategies as vs
+    >>> from verify.testing import strategies as vs
     >>> @given(vs.configurations(n=(2, 4), d=(1, 3), max_distance=8.0))
     ... def test_something(cfg): ...
 
@@ -18,36 +18,13 @@ accuracy targets are stated in.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 from hypothesis import strategies as st
 
-__all__ = ["Configuration", "configurations", "noise_levels", "steps", "means"]
+from .configuration import Configuration
 
-
-@dataclass(frozen=True)
-class Configuration:
-    mu: np.ndarray  # (n, d) unscaled means
-    mu_star: np.ndarray  # (d,)
-    t: float
-
-    @property
-    def n(self) -> int:
-        return self.mu.shape[0]
-
-    @property
-    def d(self) -> int:
-        return self.mu.shape[1]
-
-    def scaled_spread(self) -> float:
-        """max_{i,j} |m_i - m_j| (scaled)."""
-        m = math.exp(-self.t) * self.mu
-        return float(max(np.linalg.norm(m[i] - m[j]) for i in range(self.n) for j in range(self.n)))
-
-    def as_python(self) -> str:
-        """The configuration as Python source, to paste into a bug report."""
-        return f"mu={self.mu.tolist()!r}, mu_star={self.mu_star.tolist()!r}, t={self.t!r}"
+__all__ = ["Configuration", "configurations", "noise_levels", "step_sizes", "scaled_offsets"]
 
 
 def _range(value, name, lo):
@@ -77,7 +54,7 @@ def noise_levels(*, min_t: float = 0.0, max_t: float = 3.0):
     return st.floats(min_t, max_t, allow_nan=False, allow_infinity=False)
 
 
-def steps(*, min_eta: float = 1e-4, max_eta: float = 0.5):
+def step_sizes(*, min_eta: float = 1e-4, max_eta: float = 0.5):
     """Step sizes eta in [min_eta, max_eta], log-uniform."""
     min_eta = _positive(min_eta, "min_eta")
     max_eta = _positive(max_eta, "max_eta")
@@ -97,12 +74,12 @@ def _unit_vectors(draw, d):
     return v / norm
 
 
-def means(n: int, d: int, *, max_offset: float, max_distance: float | None = None):
+def scaled_offsets(n: int, d: int, *, max_offset: float, max_distance: float | None = None):
     """Scaled offsets a_i = m_i - m* (shape (n, d)) with |a_i| <= max_offset and |a_i - a_j| <= max_distance."""
     max_offset = _positive(max_offset, "max_offset", allow_zero=True)
 
     @st.composite
-    def _means(draw):
+    def _offsets(draw):
         rows = []
         for _ in range(n):
             r = draw(st.floats(0, max_offset)) if max_offset > 0 else 0.0
@@ -114,7 +91,7 @@ def means(n: int, d: int, *, max_offset: float, max_distance: float | None = Non
                 a = a[0] + (a - a[0]) * (max_distance / spread)
         return a
 
-    return _means()
+    return _offsets()
 
 
 def configurations(
@@ -148,7 +125,7 @@ def configurations(
         nn = draw(st.integers(n_lo, n_hi))
         dd = draw(st.integers(d_lo, d_hi))
         t = draw(t_strategy)
-        a = draw(means(nn, dd, max_offset=max_offset, max_distance=max_distance))
+        a = draw(scaled_offsets(nn, dd, max_offset=max_offset, max_distance=max_distance))
         mu_star = draw(st.floats(0, max_mu_star)) * draw(_unit_vectors(dd)) if max_mu_star > 0 else np.zeros(dd)
         # unscaled: mu_i = mu* + e^{t} a_i
         mu = mu_star[None, :] + math.exp(t) * a
