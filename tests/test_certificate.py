@@ -14,6 +14,7 @@ from hypothesis import given, strategies as st
 
 from verify.checks import certificate as C
 from verify.analysis import stationary as sp
+from verify.analysis.stationary import path
 
 TABLE = sp.reference_table()
 
@@ -105,7 +106,7 @@ def test_tail_bound_bounds_the_tail(T):
         norm = 1 / mpmath.sqrt(2 * mpmath.pi)
 
         def absG(y):
-            return abs(sp._path_terms(y, s, m)[1]) * mpmath.exp(-y * y / 2) * norm
+            return abs(path._path_terms(y, s, m)[1]) * mpmath.exp(-y * y / 2) * norm
 
         tail = mpmath.quad(absG, [T, T + 2, mpmath.inf]) + mpmath.quad(absG, [-mpmath.inf, -T - 2, -T])
     with flint.ctx.workprec(128):

@@ -1,7 +1,7 @@
 """Lemma 2.2 / B.1, check 3 of 3: finite differences of the population loss, no autodiff.
 
 * mpmath, k = 1: Richardson-extrapolated central differences (h = 1e-6, 5e-7, 2.5e-7; error
-  series in h^2) of ``verify.reference.loss_mp`` at dps 50 against ``grad_mp``: tolerance
+  series in h^2) of ``verify.engine.reference.loss_mp`` at dps 50 against ``grad_mp``: tolerance
   10^-25 relative (normwise, max(|grad|, L)); the extrapolation's own error estimate (last
   correction + 3 x loss error / h) must be below it.
 * float64, k = 2: directional differences <grad, u> vs (L(mu + h u) - L(mu - h u)) / 2h for
@@ -24,15 +24,9 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from verify.engine import reference
-from verify.checks.gradcheck import (
-    TOLERANCES,
-    GradientCheckError,
-    check_fd_float64,
-    check_fd_mp,
-    reference_grad_mp,
-    reference_loss_mp,
-    wrong_variants,
-)
+from verify.checks.compare import TOLERANCES, GradientCheckError
+from verify.checks.finite_differences import check_fd_float64, check_fd_mp
+from verify.checks.variants import reference_grad_mp, reference_loss_mp, wrong_variants
 
 # ---- cached reference functions (the controls reuse the same loss evaluations) ----------------
 
@@ -130,7 +124,7 @@ def test_fd_mp_rejects_wrong_gradients(variant):
     with pytest.raises(GradientCheckError) as excinfo:
         check_fd_mp(loss_mp_cached, wrong, _mp_scaled_up(mu, T), mu_star, T, directions=1)
     # rejected by a relative difference far above 10^-25
-    worst = max(r.difference / r.tolerance for r in excinfo.value.rows if not r.ok)
+    worst = max(r.error / r.tolerance for r in excinfo.value.rows if not r.ok)
     assert worst > 1e15, str(excinfo.value)
 
 
@@ -138,7 +132,7 @@ def test_fd_mp_rejects_a_loss_with_a_factor_half():
     mu, mu_star = K1
     with pytest.raises(GradientCheckError) as excinfo:
         check_fd_mp(half_loss_mp_cached, grad_mp_cached, _mp_scaled_up(mu, T), mu_star, T, directions=1)
-    worst = max(r.difference / r.tolerance for r in excinfo.value.rows if not r.ok)
+    worst = max(r.error / r.tolerance for r in excinfo.value.rows if not r.ok)
     assert worst > 1e15, str(excinfo.value)
 
 
@@ -165,7 +159,7 @@ def test_fd_float64_rejects_wrong_gradients(variant):
     mu, mu_star = K2
     with pytest.raises(GradientCheckError) as excinfo:
         check_fd_float64(loss_cached, wrong_variants[variant]["float64"], _scaled_up(mu, T), mu_star, T, n_dirs=2)
-    worst = max(r.difference / r.tolerance for r in excinfo.value.rows if not r.ok)
+    worst = max(r.error / r.tolerance for r in excinfo.value.rows if not r.ok)
     assert worst > 1e4, str(excinfo.value)
 
 
@@ -173,7 +167,7 @@ def test_fd_float64_rejects_a_loss_with_a_factor_half():
     mu, mu_star = K2
     with pytest.raises(GradientCheckError) as excinfo:
         check_fd_float64(half_loss_cached, reference.grad, _scaled_up(mu, T), mu_star, T, n_dirs=2)
-    worst = max(r.difference / r.tolerance for r in excinfo.value.rows if not r.ok)
+    worst = max(r.error / r.tolerance for r in excinfo.value.rows if not r.ok)
     assert worst > 1e4, str(excinfo.value)
 
 

@@ -26,14 +26,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from verify.engine import reference
-from verify.checks.gradcheck import (
-    TOLERANCES,
-    GradientCheckError,
-    check_stein_float64,
-    check_stein_mp,
-    expectation_line_mp,
-    wrong_variants,
-)
+from verify.checks.compare import TOLERANCES, GradientCheckError
+from verify.checks.stein import check_stein_float64, check_stein_mp, expectation_line_mp
+from verify.checks.variants import wrong_variants
 
 # k = 1 configurations: n = 2 in d = 2 (mu* off the line of the means), and three collinear
 # means (dyadic coordinates: exactly collinear in binary; used at t = 0 only, see the note in
@@ -137,7 +132,7 @@ def test_engine_matches_stein_expectation_hypothesis(config):
 
 
 def _worst_ratio(err: GradientCheckError) -> float:
-    return max(float(r.difference / r.tolerance) for r in err.rows if not r.ok)
+    return max(float(r.error / r.tolerance) for r in err.rows if not r.ok)
 
 
 @pytest.mark.parametrize("t", [T_MP, pytest.param(3.0, marks=pytest.mark.thorough)])

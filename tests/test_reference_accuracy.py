@@ -80,7 +80,7 @@ def test_mpmath_k1_has_30_digits_at_dps_50():
         assert abs(a.loss - b.loss) <= a.loss_err + mpmath.mpf(10) ** -60
 
 
-# -- k = 2: against the polar discretization (verify.independent) --------------------------
+# -- k = 2: against the polar discretization (verify.checks.grids) --------------------------
 
 
 @pytest.mark.parametrize(

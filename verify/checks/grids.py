@@ -1,4 +1,5 @@
-"""An independent discretization of the k = 2 expectations, to test the engine's error estimates.
+"""Other discretizations of the engine's expectations, to test its error estimates: a polar grid
+for k = 2 and the engine's own rules on a randomly rotated basis.
 
 The engine integrates k = 2 on Cartesian lines (graded at the softmax
 transitions) across adaptive boxes or Gauss-Hermite nodes.  Here the same
@@ -20,11 +21,13 @@ import math
 
 import numpy as np
 
-from verify.engine.expectation import Reduced, integrand
+from verify.engine.expectation import Reduced, integrand, population_expectations, reduce_float
 from verify.engine.backend import FLOAT64, gauss_legendre
 from verify.engine.lines import integrate_lines, radius_for
 
-__all__ = ["polar_expectations"]
+from .rotations import random_rotation
+
+__all__ = ["polar_expectations", "rotated_expectations"]
 
 
 def _triple_point_angles(B, C):
@@ -101,10 +104,8 @@ def rotated_expectations(mu, mu_star, t, *, seed: int = 0, tol: float = 1e-13):
     For smooth configurations (the Gauss-Hermite paths) the tensor grid then
     sits at other points in every direction: a second, independent rule.
     Returns (loss, loss_err, grad_scaled, grad_scaled_err)."""
-    from verify.engine.expectation import population_expectations, reduce_float
-
     mu, mu_star = np.asarray(mu, float), np.asarray(mu_star, float)
     k = reduce_float(mu, mu_star, t).k
-    q, _ = np.linalg.qr(np.random.default_rng(seed).standard_normal((k, k)))
+    q = random_rotation(k, seed)
     ex = population_expectations(reduce_float(mu, mu_star, t, rotation=q), tol=tol)
     return ex.loss, ex.loss_err, ex.grad_scaled, ex.grad_scaled_err

@@ -78,7 +78,7 @@ def expectations_1d(mu, mu_star=0.0) -> Expectations1D:
     """L and dL/dm_i for d = 1, t = 0, in float64 with absolute error estimates.
 
     Independent of the engine (own panels and integrand, mean nearest to mu* as the
-    logit reference); used only to cross-check :mod:`verify.reference`.
+    logit reference); used only to cross-check :mod:`verify.engine.reference`.
 
     ``mu``: (n,) or (n, 1) means; ``mu_star``: scalar or (1,).  The error estimate
     is |Q_32 - Q_16| summed over panels + 64 eps sum |f| w (rounding) + the tail bound.

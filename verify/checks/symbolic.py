@@ -32,7 +32,11 @@ written by hand) and evaluates the residual at a rational point to many digits.
 A non-zero residual is proved non-zero by evaluating it at a rational point with E_j = exp(l_j)
 (:func:`residual_at`); this is how the negative controls are shown to be wrong.
 
-Sources: CLAIMS.md ("Gradient"); the pathwise form also in :func:`verify.model.pathwise_grad_integrand`.
+Sources: CLAIMS.md ("Gradient"); the pathwise form also in :func:`verify.engine.model.pathwise_grad_integrand`.
+
+The checks (:func:`check_symbolic_gradient`, :func:`check_symbolic_stein`,
+:func:`check_symbolic_time_scaling`) return the residuals as comparisons
+(:mod:`verify.checks.compare`): exact zero is required.
 """
 
 from __future__ import annotations
@@ -42,6 +46,8 @@ from fractions import Fraction
 from typing import Callable, Sequence
 
 import sympy as sp
+
+from .compare import CheckReport, Comparison, finish
 
 __all__ = [
     "SymbolicModel",
@@ -58,6 +64,9 @@ __all__ = [
     "residual_at",
     "direct_residual_at",
     "default_point",
+    "check_symbolic_gradient",
+    "check_symbolic_stein",
+    "check_symbolic_time_scaling",
 ]
 
 #: A closed form: (model, i) -> the d components of the candidate dF/da_i (SymPy expressions).
@@ -280,3 +289,88 @@ def direct_residual_at(n: int, d: int, i: int, k: int, point: dict | None = None
         point = default_point(model)
     subs = {k: sp.N(v, digits + 10) for k, v in point.items()}
     return sp.N(deriv, digits, subs=subs), sp.N(g, digits, subs=subs)
+
+
+# -- the checks: closed forms against SymPy's derivative, as comparisons ---------------------------
+
+
+def check_symbolic_gradient(closed_form=None, *, n: int, d: int, loss_factor=1, seed: int = 0,
+                            second_route: bool = True) -> CheckReport:
+    """Prove  d(loss_factor * |v|^2)/da_{i,k} == closed_form(model, i)[k]  identically.
+
+    ``closed_form`` defaults to the pathwise form g_i (:func:`pathwise_closed_form`).
+    A non-zero residual is reported with its value at a rational point (E_j = exp(l_j)), which
+    proves it is not identically zero.  With ``second_route``, SymPy also differentiates the
+    integrand written with ``exp`` directly and the value at that point must match to 45 digits.
+    """
+    closed_form = closed_form or pathwise_closed_form
+    model, res = gradient_residuals(n, d, closed_form, loss_factor=loss_factor)
+    point = default_point(model, seed)
+    rows = []
+    label = f"a (n={n}, d={d}) at a rational point"
+    for i in range(n):
+        g = closed_form(model, i)
+        for k in range(d):
+            analytical = residual_at(model, g[k], point)
+            if res[i][k] == 0:
+                rows.append(Comparison(label, f"dF/da[{i}][{k}]", analytical, analytical, 0, error=0))
+            else:
+                r = residual_at(model, res[i][k], point)
+                # the residual as a rational function is not zero; its value here proves it
+                rows.append(Comparison(label, f"dF/da[{i}][{k}]", analytical + r, analytical, 0, error=abs(r)))
+    if second_route and all(r.ok for r in rows):
+        for i in range(n):
+            for k in range(d):
+                deriv, g = direct_residual_at(n, d, i, k, point, closed_form, digits=50)
+                deriv = deriv * loss_factor
+                if abs(deriv - g) > _sp_tol(45, max(abs(g), 1)):
+                    rows.append(Comparison(label + " (sympy.exp route)", f"dF/da[{i}][{k}]", deriv, g, _sp_tol(45, 1)))
+    return finish("symbolic gradient", rows, 1, {"n": n, "d": d, "exact": all(r.error == 0 for r in rows)},
+                  note="residual is not identically zero" if not all(r.ok for r in rows) else "")
+
+
+def _sp_tol(digits: int, scale):
+    return sp.Float(10, 60) ** (-digits) * scale
+
+
+def check_symbolic_stein(stein_form=None, *, n: int, d: int, seed: int = 0) -> CheckReport:
+    """Prove  g_i - stein_form_i == 2 (y h_i - grad_y h_i)  with h_i = w_i v.(a_i - v), and that
+    phi (y h - grad_y h) = -grad_y(phi h) for any h (so, h_i being bounded, the remainder has
+    Gaussian mean 0: Stein's lemma)."""
+    stein_form = stein_form or stein_closed_form
+    model, res = stein_residuals(n, d, stein_form)
+    point = default_point(model, seed)
+    label = f"a, y (n={n}, d={d}) at a rational point"
+    rows = []
+    for i in range(n):
+        s = stein_form(model, i)
+        for k in range(d):
+            val = residual_at(model, s[k], point)
+            r = 0 if res[i][k] == 0 else residual_at(model, res[i][k], point)
+            rows.append(Comparison(label, f"S[{i}][{k}] + remainder", val + r, val, 0, error=abs(r)))
+    if all(r.ok for r in rows):
+        for k, ex in enumerate(stein_exact_derivative_residuals(d)):
+            if ex != 0:
+                rows.append(Comparison("arbitrary h(y)", f"phi (y_{k} h - d_{k} h) + d_{k}(phi h)", "non-zero", "0", 0,
+                                error=1))
+    return finish("symbolic Stein identity", rows, 1, {"n": n, "d": d},
+                  note="pathwise - Stein is not the Stein remainder" if not all(r.ok for r in rows) else "")
+
+
+def check_symbolic_time_scaling(scale=None, *, n: int, d: int, seed: int = 0) -> CheckReport:
+    """Prove  d|v|^2/dmu_{i,k} == scale(t) * g_i[k]  with a_i = e^{-t}(mu_i - mu*);
+    ``scale`` defaults to t -> e^{-t}."""
+    model, res, extra = time_scaling_residuals(n, d, scale)
+    point = default_point(model, seed, extra)
+    label = f"mu, mu*, y, t=1/3 (n={n}, d={d})"
+    rows = []
+    for i in range(n):
+        g = pathwise_closed_form(model, i)
+        for k in range(d):
+            s_t = extra["s_t"]
+            sc = s_t if scale is None else sp.sympify(scale(extra["t"])).subs(extra["t"], -sp.log(s_t))
+            val = residual_at(model, sc * g[k], point)
+            r = 0 if res[i][k] == 0 else residual_at(model, res[i][k], point)
+            rows.append(Comparison(label, f"dF/dmu[{i}][{k}]", val + r, val, 0, error=abs(r)))
+    return finish("symbolic e^{-t} chain rule", rows, 1, {"n": n, "d": d},
+                  note="the scaling is not the chain rule" if not all(r.ok for r in rows) else "")

@@ -10,7 +10,7 @@ and v = sum_j w_j a_j:
     dL_t/dmu_i = e^{-t} dL_t/dm_i.
 
 An exact identity: the check is equality within a tolerance, three independent ways
-(:mod:`verify.gradcheck`): SymPy (exact), the two forms integrated independently in mpmath,
+(:mod:`verify.checks`): SymPy (exact), the two forms integrated independently in mpmath,
 and finite differences of the loss.  Each check also has to reject deliberately wrong
 variants (cubic terms dropped, a factor 1/2 in the loss, e^{-2t} or no e^{-t} scaling); a
 check that accepts one of them has no power and makes the claim ``inconclusive``.
@@ -24,7 +24,8 @@ import time
 import numpy as np
 import sympy as sp
 
-from verify.checks import gradcheck as gc
+from verify.checks import compare, finite_differences as fdc, stein, symbolic, variants
+from verify.checks.compare import GradientCheckError
 from .base import ClaimResult, budget_config, register
 
 STATEMENT = (
@@ -93,13 +94,13 @@ def run(budget="quick", seed=0, progress=None) -> ClaimResult:
     def reject(name, fn):
         try:
             fn()
-        except gc.GradientCheckError as exc:
+        except GradientCheckError as exc:
             bad = [r for r in exc.rows if not r.ok]
             if all(r.tolerance == 0 for r in bad):  # symbolic: the residual must be exactly 0
-                worst = max(float(r.difference) for r in bad)
+                worst = max(float(r.error) for r in bad)
                 controls[name] = f"rejected (residual {worst:.3g} at a rational point; must be exactly 0)"
             else:
-                worst = max(float(r.difference / r.tolerance) for r in bad if r.tolerance)
+                worst = max(float(r.error / r.tolerance) for r in bad if r.tolerance)
                 controls[name] = f"rejected (difference / tolerance up to {worst:.3g})"
             return True
         controls[name] = "NOT rejected"
@@ -113,24 +114,24 @@ def run(budget="quick", seed=0, progress=None) -> ClaimResult:
         # 1. SymPy
         sym = {}
         for n, d in sizes:
-            gc.check_symbolic_gradient(n=n, d=d, second_route=n * d <= 4)
+            symbolic.check_symbolic_gradient(n=n, d=d, second_route=n * d <= 4)
             sym[f"n={n},d={d}"] = "exact"
-        gc.check_symbolic_stein(n=2, d=1)
-        gc.check_symbolic_time_scaling(n=2, d=1)
+        symbolic.check_symbolic_stein(n=2, d=1)
+        symbolic.check_symbolic_time_scaling(n=2, d=1)
         evidence["symbolic"] = {"pathwise = d|v|^2/da": sym, "Stein remainder (n=2,d=1)": "exact",
                                 "e^{-t} chain rule (n=2,d=1)": "exact"}
         step("symbolic")
         reject("symbolic: cubic terms dropped",
-               lambda: gc.check_symbolic_gradient(lambda m, i: [2 * m.w[i] * m.v[k] for k in range(m.d)], n=2, d=1))
+               lambda: symbolic.check_symbolic_gradient(lambda m, i: [2 * m.w[i] * m.v[k] for k in range(m.d)], n=2, d=1))
         reject("symbolic: factor 1/2 in the loss",
-               lambda: gc.check_symbolic_gradient(n=2, d=1, loss_factor=sp.Rational(1, 2)))
+               lambda: symbolic.check_symbolic_gradient(n=2, d=1, loss_factor=sp.Rational(1, 2)))
         reject("symbolic: e^{-2t} scaling",
-               lambda: gc.check_symbolic_time_scaling(lambda t: sp.exp(-2 * t), n=2, d=1))
+               lambda: symbolic.check_symbolic_time_scaling(lambda t: sp.exp(-2 * t), n=2, d=1))
         step("symbolic controls")
 
         # 2. Stein vs pathwise in expectation
-        rep = gc.check_stein_mp(k1_mu, k1_ms, _T, dps=dps, grad_fn=gc.reference_grad_mp, convention="unscaled")
-        rep64 = gc.check_stein_float64(grad, k2_mu, k2_ms, _T, convention="unscaled")
+        rep = stein.check_stein_mp(k1_mu, k1_ms, _T, dps=dps, grad_fn=variants.reference_grad_mp, convention="unscaled")
+        rep64 = stein.check_stein_float64(grad, k2_mu, k2_ms, _T, convention="unscaled")
         evidence["stein_vs_pathwise"] = {
             f"mpmath k=1 dps={dps} (digits)": _digits(rep.digits),
             "float64 k=2 engine vs Gauss-Hermite (digits)": _digits(rep64.digits),
@@ -138,9 +139,9 @@ def run(budget="quick", seed=0, progress=None) -> ClaimResult:
         }
         step("Stein")
         reject("Stein: EM term alone vs Stein (mpmath)",
-               lambda: gc.check_stein_mp(k1_mu, k1_ms, _T, dps=30, forms=("em", "stein")))
+               lambda: stein.check_stein_mp(k1_mu, k1_ms, _T, dps=30, forms=("em", "stein")))
         reject("Stein: scaled gradient as unscaled (float64)",
-               lambda: gc.check_stein_float64(gc.wrong_variants["scaled_as_unscaled"]["float64"], k2_mu, k2_ms, _T,
+               lambda: stein.check_stein_float64(variants.wrong_variants["scaled_as_unscaled"]["float64"], k2_mu, k2_ms, _T,
                                               convention="unscaled"))
         step("Stein controls")
 
@@ -155,34 +156,34 @@ def run(budget="quick", seed=0, progress=None) -> ClaimResult:
             return cache_mp[key]
 
         def grad_fn(mu, ms, t, *, dps):
-            return gc.reference_grad_mp(mu, ms, t, dps=dps)
+            return variants.reference_grad_mp(mu, ms, t, dps=dps)
 
-        fd = gc.check_fd_mp(loss_fn, grad_fn, *k1d1, _T, directions="coordinates" if full else 1, seed=seed)
+        fd = fdc.check_fd_mp(loss_fn, grad_fn, *k1d1, _T, directions="coordinates" if full else 1, seed=seed)
         loss64, half64 = _cached_f64_loss()
-        fd64 = gc.check_fd_float64(loss64, grad, k2_mu, k2_ms, _T, n_dirs=3 if full else 1, seed=seed)
+        fd64 = fdc.check_fd_float64(loss64, grad, k2_mu, k2_ms, _T, n_dirs=3 if full else 1, seed=seed)
         evidence["finite_differences"] = {
             "mpmath k=1 Richardson vs grad_mp (digits)": _digits(fd.digits),
-            "mpmath required digits": gc.TOLERANCES["mpmath"]["fd_digits"],
+            "mpmath required digits": compare.TOLERANCES["mpmath"]["fd_digits"],
             "float64 k=2 directional (digits)": _digits(fd64.digits),
             "float64 tolerance (relative)": f"{max(fd64.details['tolerance_rel']):.2e}",
         }
         step("finite differences")
         reject("FD float64: cubic terms dropped",
-               lambda: gc.check_fd_float64(loss64, gc.wrong_variants["cubic_dropped"]["float64"], k2_mu, k2_ms, _T,
+               lambda: fdc.check_fd_float64(loss64, variants.wrong_variants["cubic_dropped"]["float64"], k2_mu, k2_ms, _T,
                                            n_dirs=1, seed=seed))
         reject("FD float64: e^{-2t} scaling",
-               lambda: gc.check_fd_float64(loss64, gc.wrong_variants["double_scaled"]["float64"], k2_mu, k2_ms, _T,
+               lambda: fdc.check_fd_float64(loss64, variants.wrong_variants["double_scaled"]["float64"], k2_mu, k2_ms, _T,
                                            n_dirs=1, seed=seed))
         reject("FD float64: factor 1/2 in the loss",
-               lambda: gc.check_fd_float64(half64, grad, k2_mu, k2_ms, _T, n_dirs=1, seed=seed))
+               lambda: fdc.check_fd_float64(half64, grad, k2_mu, k2_ms, _T, n_dirs=1, seed=seed))
 
         def wrong_mp(mu, ms, t, *, dps):  # scaled gradient passed as unscaled
             return grad_scaled_mp(mu, ms, t, dps=dps)
 
         reject("FD mpmath: scaled gradient as unscaled",
-               lambda: gc.check_fd_mp(loss_fn, wrong_mp, *k1d1, _T, directions=1, seed=seed))
+               lambda: fdc.check_fd_mp(loss_fn, wrong_mp, *k1d1, _T, directions=1, seed=seed))
         step("finite-difference controls")
-    except gc.GradientCheckError as exc:
+    except GradientCheckError as exc:
         return ClaimResult("fails", f"{exc.check} disagrees: the gradient is not as stated",
                            {**evidence, "failure": str(exc)}, size=f"sizes {sizes}, t={_T}")
     except AccuracyError as exc:

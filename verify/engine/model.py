@@ -10,7 +10,7 @@ Notation (CLAIMS.md, "Model"):
 
 These functions evaluate the integrands at given points ``x`` (shape (N, d));
 they serve Monte Carlo estimates, plots and independent checks.  The exact
-population expectations are in :mod:`verify.expectation`.
+population expectations are in :mod:`verify.engine.expectation`.
 
 Logits are formed from differences of means, ``(m_i - m_0).x - (m_i - m_0).(m_i + m_0)/2``,
 never from |x - m_i|^2 directly, so the weights stay accurate for huge

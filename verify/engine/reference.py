@@ -14,9 +14,10 @@ and computes the scaled means m_i = e^{-t} mu_i, m* = e^{-t} mu* inside.
 * :func:`grad` is dL_t/dmu_i (unscaled), :func:`grad_scaled` is dL_t/dm_i;
   ``grad = e^{-t} * grad_scaled``.
 * ``tol`` is a relative, normwise accuracy: the loss to ``tol * L``, the
-  gradient to ``tol * max(max_ij |grad_ij|, L / max(1, A))`` with
-  A = max_i |m_i - m*| (so at a stationary point, relative to the loss over
-  the means' scale, which has a gradient's units), in the scaled convention.
+  gradient to ``tol`` times :func:`verify.engine.tolerances.gradient_scale`,
+  max(max_ij |grad_ij|, L / max(1, A)) with A = max_i |m_i - m*| (so at a
+  stationary point, relative to the loss over the means' scale, which has a
+  gradient's units), in the scaled convention.
   Where float64 rounding alone exceeds that (far from m* with the means
   close together, the integrand cancels), AccuracyError says so at once.  When the quadrature
   cannot certify it, :class:`AccuracyError` is raised; no inaccurate number
@@ -24,10 +25,8 @@ and computes the scaled means m_i = e^{-t} mu_i, m* = e^{-t} mu* inside.
 * ``error=True`` returns ``(value, absolute error estimate)``, the estimate
   of the same shape as the value; :func:`evaluate` returns both and more.
 
-Accuracy reached (``tests/test_reference_accuracy.py``): float64 relative
-error <= 1e-12 for k <= 3 with pairwise scaled distances up to 8 and for
-k = 4 with spread <= 0.1; the mpmath functions give about dps - 5 correct
-digits when k = 1.
+The accuracy reached is measured by ``tests/test_reference_accuracy.py`` and
+``verify selfcheck``; proofs_map.md gives the numbers.
 """
 
 from __future__ import annotations
