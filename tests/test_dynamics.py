@@ -1,4 +1,4 @@
-"""Gradient descent (verify.dynamics): step conventions, the reused-rule fast path, outcomes."""
+"""Gradient descent (verify.simulate.descent): step conventions, the reused-rule fast path, supplied gradients."""
 
 import math
 
@@ -8,7 +8,7 @@ from hypothesis import given, strategies as st
 
 from verify.simulate import descent as dynamics
 from verify.testing import strategies
-from verify.simulate.descent import Trajectory, classify, gradient_descent
+from verify.simulate.descent import gradient_descent
 
 
 @given(t=st.floats(0.05, 2.0), eta=st.floats(0.01, 0.3), steps=st.integers(1, 6))
@@ -89,33 +89,6 @@ def test_grad_fn_runs_evaluate_the_reference_only_at_recorded_steps(monkeypatch)
     c = gradient_descent(mu0, np.zeros(2), 0.2, 0.1, 20, record_at=[10],
                          grad_fn=lambda mu, ms, t: 0.5 * reference.grad(mu, ms, t))
     assert np.max(np.abs(c.mu - b.mu)) > 1e-3
-
-
-def _traj(dist):
-    dist = np.asarray(dist, float)
-    T, n = dist.shape
-    return Trajectory(np.arange(T), np.ones(T), np.zeros(T), np.zeros(T), dist, np.zeros((T, n, 1)),
-                      np.zeros((n, 1)), np.zeros(1), 0.1, 0.0, "scaled")
-
-
-def test_classify_definitions():
-    tau = np.arange(1, 41)
-    conv = 1.0 / np.sqrt(tau)  # converges (ends at 0.16 > 0.1: not yet)
-    conv2 = 1.0 / tau  # converges
-    away = 6 + np.log(tau)  # runs away
-    stuck = 3 + 0 * tau  # neither
-    out = classify(_traj(np.stack([conv, conv2, away, stuck], axis=1)))
-    assert list(out.converged) == [False, True, False, False]
-    assert list(out.diverged) == [False, False, True, False]
-    assert out.survivors == 1
-    # negative control: a mean that comes back in the second half is not running away
-    back = np.concatenate([6 + np.log(tau[:30]), 6 + np.log(30) - 0.1 * np.arange(1, 11)])
-    assert not classify(_traj(back[:, None])).diverged[0]
-
-
-def test_classify_needs_a_run():
-    with pytest.raises(ValueError, match="at least 3"):
-        classify(_traj(np.ones((2, 2))))
 
 
 @given(strategies.configurations(n=(2, 3), d=1, max_offset=2.0, max_distance=3.0, max_t=1.0))

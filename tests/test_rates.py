@@ -1,4 +1,4 @@
-"""verify.rates: window slopes, their Richardson limit, and the settled / band checks.
+"""verify.analysis.rates: window slopes, their Richardson limit, and the settled / band checks.
 
 Every check here has a negative control that the same check rejects: a wrong predicted
 exponent, a run that has not settled, an exponential (not power-law) decay, no decay.
@@ -184,22 +184,3 @@ def test_log_grid_rejects_bad_input():
         rates.log_grid(0)
     with pytest.raises(ValueError, match="include must lie"):
         rates.log_grid(10, include=[11])
-
-
-def test_descent_on_log_grid_is_the_same_run_as_gradient_descent():
-    from verify.simulate.descent import gradient_descent
-
-    rng = np.random.default_rng(3)
-    mu0, mu_star, t, eta = rng.normal(size=(3, 2)), np.zeros(2), 2.5, 1.5
-    grid = rates.log_grid(256, include=[64, 128, 192])
-    a = rates.descent_on_log_grid(mu0, mu_star, t, eta, grid)
-    b = gradient_descent(mu0, mu_star, t, eta, 256, record_every=64)
-    assert a.steps.tolist() == grid.tolist()
-    # the same steps with the same exact gradient; the engine's tol 1e-10 on each gradient
-    # (measured difference 1e-15: both reuse rules the same way at this size)
-    assert np.abs(a.mu - b.mu).max() <= 1e-10 * np.abs(b.mu).max()
-    same = np.searchsorted(a.steps, b.steps)
-    np.testing.assert_allclose(a.distances[same], b.distances, rtol=1e-10)
-    np.testing.assert_allclose(a.loss[same], b.loss, rtol=1e-9)
-    with pytest.raises(ValueError, match="grid must be"):
-        rates.descent_on_log_grid(mu0, mu_star, t, eta, [1, 2])

@@ -1,7 +1,7 @@
-"""Theorem 3.4 (counterexample): only mu_1 converges, the others run away, for M0 large enough.
+"""Theorem 3.4 (counterexample): only mu_1 converges, the others recede, for M0 large enough.
 
 n = 3, d = 1, eta = 0.05, step convention "scaled", t = 0, mu* = M0 e_1, mu_1(0) = exp(-M0/100) e_1.
-Outcome rule: verify.dynamics.classify with conv_radius = 1/(6n) (see verify/claims/thm_3_4.py).
+Outcome rule: verify.simulate.outcomes.tail_rule with radius 1/(6n) (see verify/claims/thm_3_4.py).
 """
 
 from __future__ import annotations
@@ -11,21 +11,21 @@ import math
 import pytest
 
 from verify.claims import thm_3_4
+from verify.simulate import outcomes
 
 
 def test_counterexample_holds_at_M0_3():
     r = thm_3_4.counterexample_run(3.0)
-    assert r["converged"] == [True, False, False]
-    assert r["diverged"] == [False, True, True]
+    assert r["outcomes"] == [outcomes.CONVERGES, outcomes.RECEDES, outcomes.RECEDES]
     assert r["holds"]
 
 
 def test_counterexample_check_rejects_small_M0():
-    # negative control: at M0 = 1 no mean runs away (means 2, 3 converge, mean 1 is still
+    # negative control: at M0 = 1 no mean recedes (means 2, 3 converge, mean 1 is still
     # approaching at 0.10 > 1/(6n) after 1500 steps), and the same check says "does not hold"
     r = thm_3_4.counterexample_run(1.0)
     assert not r["holds"]
-    assert not any(r["diverged"]) and r["converged"][1:] == [True, True]
+    assert r["outcomes"][1:] == [outcomes.CONVERGES, outcomes.CONVERGES] and outcomes.RECEDES not in r["outcomes"]
 
 
 def test_counterexample_check_rejects_tiny_eps0():
@@ -44,16 +44,14 @@ def test_mpmath_cross_check_detects_a_perturbed_trajectory(monkeypatch):
     # negative control: the same comparison against a float64 run with a 1e-6 different start fails
     import numpy as np
 
-    from verify.simulate import descent as dynamics
-
-    real = dynamics.gradient_descent
+    real = thm_3_4.gradient_descent
 
     def shifted(mu0, *a, **k):
         mu0 = np.array(mu0, dtype=float)
         mu0[1, 0] += 1e-6
         return real(mu0, *a, **k)
 
-    monkeypatch.setattr(dynamics, "gradient_descent", shifted)
+    monkeypatch.setattr(thm_3_4, "gradient_descent", shifted)
     xc = thm_3_4.mp_cross_check(4.0, 5)
     assert xc["max_abs_diff"] > 1e-10 * 4 * 5 * (1 + 4 * 0.05 * 16 / 3) ** 5
 
@@ -61,12 +59,6 @@ def test_mpmath_cross_check_detects_a_perturbed_trajectory(monkeypatch):
 def test_eps0_is_exp_minus_M0_over_100():
     r = thm_3_4.counterexample_run(2.0, n=2)
     assert r["eps0"] == pytest.approx(math.exp(-0.02), rel=1e-15)
-
-
-def test_claim_is_registered():
-    from verify.claims import all_claims
-
-    assert "thm-3.4" in all_claims()
 
 
 @pytest.mark.thorough

@@ -2,9 +2,9 @@
 
 Every check has a negative control that the same check rejects.  Tolerances are the
 error estimates of the quadrature (the engine's own; the float64 cross-check in
-verify.random_init: |Q32 - Q16| + rounding; mpmath: two panel refinements) or exact
+verify.checks.line_integrals: |Q32 - Q16| + rounding; mpmath: two panel refinements) or exact
 binomial levels, stated where used.  Every gradient-descent run uses the engine
-(verify.dynamics.gradient_descent, through verify.random_init.gradient_descent_far).
+(verify.simulate.descent.gradient_descent at t = 0).
 """
 
 from __future__ import annotations
@@ -17,11 +17,12 @@ import pytest
 from hypothesis import given, strategies as st
 
 from verify.engine import reference
-from verify.analysis import random_init as ri
+from verify.analysis import random_init as ri, statistics
 from verify.checks import line_integrals
+from verify.simulate.descent import gradient_descent
 from verify.claims import thm_3_5
 
-# --- the engine against the independent 1-D integrals of verify.random_init ------------
+# --- the engine against the independent 1-D integrals of verify.checks.line_integrals ----
 
 
 @pytest.mark.parametrize("mu", [[1.0, 4.0], [0.5, 3.0, 5.0], [-1.0, 2.0], [6.0, 6.7]])
@@ -50,8 +51,8 @@ def test_descent_does_not_depend_on_the_order_of_the_means():
     # the means swaps the trajectory and changes nothing else (bit for bit), with the far
     # loser first or second
     mu0 = np.array([[1.03e12 + 0.3], [1.03e12 - 0.4]])
-    a = ri.gradient_descent_far(mu0, np.zeros(1), 0.25, 170, record=range(0, 171, 10))
-    b = ri.gradient_descent_far(mu0[::-1], np.zeros(1), 0.25, 170, record=range(0, 171, 10))
+    a = gradient_descent(mu0, np.zeros(1), 0.0, 0.25, 170, record_at=range(0, 171, 10))
+    b = gradient_descent(mu0[::-1], np.zeros(1), 0.0, 0.25, 170, record_at=range(0, 171, 10))
     assert np.array_equal(a.distances, b.distances[:, ::-1]) and np.array_equal(a.loss, b.loss)
     target = 1 / (8 * 1.03e12**3)
     assert a.distances[-1, 1] <= target  # the winner reaches the stage-1 target (6.9e-40 < 1.1e-37)
@@ -118,14 +119,14 @@ def test_stage_two_rejects_a_run_where_the_losers_come_back():
     # Negative control: at M0 = 2 all means converge (Theorem 3.2's side): the smallest
     # "loser" distance decreases, and the same check says so.
     mu0 = np.array([[2.0], [2.3]])
-    tr = ri.gradient_descent_far(mu0, np.zeros(1), 0.25, 60)
+    tr = gradient_descent(mu0, np.zeros(1), 0.0, 0.25, 60)
     s2 = ri.stage_two(tr, 0, 5)
     assert not s2.monotone and s2.first_violation is not None
 
 
 def test_stage_one_rejects_a_run_that_is_too_short():
     mu0, ms, _ = ri.sample_initialization(2, 1, 14.0, 0)
-    tr = ri.gradient_descent_far(mu0, ms, 0.25, 8)
+    tr = gradient_descent(mu0, ms, 0.0, 0.25, 8)
     assert ri.stage_one(tr, 14.0).tau1 is None
 
 
@@ -145,15 +146,15 @@ def test_stage_one_at_the_theorems_M0_with_log_space_loser_gradients():
 
 @given(bound=st.floats(min_value=1e-4, max_value=0.5), level=st.sampled_from([0.9, 0.95, 0.99]))
 def test_seeds_needed_is_the_smallest_zero_failure_count(bound, level):
-    N = ri.seeds_needed(bound, level)
-    assert ri.clopper_pearson_upper(0, N, level) < bound
-    assert N == 1 or ri.clopper_pearson_upper(0, N - 1, level) >= bound * (1 - 1e-12)
+    N = statistics.seeds_needed(bound, level)
+    assert statistics.clopper_pearson_upper(0, N, level) < bound
+    assert N == 1 or statistics.clopper_pearson_upper(0, N - 1, level) >= bound * (1 - 1e-12)
 
 
 def test_clopper_pearson_against_the_closed_form_for_zero_failures():
     # 0 failures: the upper bound solves (1 - p)^N = 1 - level exactly
     for N in (10, 74, 1000):
-        assert ri.clopper_pearson_upper(0, N, 0.95) == pytest.approx(1 - 0.05 ** (1 / N), rel=1e-10)
+        assert statistics.clopper_pearson_upper(0, N, 0.95) == pytest.approx(1 - 0.05 ** (1 / N), rel=1e-10)
 
 
 def test_survivor_frequency_ci():
@@ -169,21 +170,21 @@ def test_survivor_check_counts_a_tie_as_a_failure():
     # Negative control: two means at exactly the same place move together (each gradient a,
     # contraction 1 - eta per step) and both converge: the trial's classification rejects it
     mu0 = np.array([[1e6], [1e6]])
-    tr = ri.gradient_descent_far(mu0, np.zeros(1), 0.25, 400)
-    conv, _, one = ri.classify_survivors(tr, 1e6)
+    tr = gradient_descent(mu0, np.zeros(1), 0.0, 0.25, 400)
+    conv, _, one = ri.survivor_outcome(tr, 1e6)
     assert conv == [0, 1] and not one
     # and a well-separated pair passes it
-    tr2 = ri.gradient_descent_far(np.array([[1e6], [1e6 + 1]]), np.zeros(1), 0.25, 200)
-    assert ri.classify_survivors(tr2, 1e6) == ([0], [], True)
+    tr2 = gradient_descent(np.array([[1e6], [1e6 + 1]]), np.zeros(1), 0.0, 0.25, 200)
+    assert ri.survivor_outcome(tr2, 1e6) == ([0], [], True)
     # and the excess test flags a frequency far above the bound
-    assert ri.binomial_excess_pvalue(5, 20, 0.04) < 0.05
+    assert statistics.binomial_excess_pvalue(5, 20, 0.04) < 0.05
 
 
 @pytest.mark.thorough
 @pytest.mark.parametrize("n, M0", [(2, 1e6), (3, 1e6), (2, 1e9)])
 def test_survivor_frequency_establishes_the_bound(n, M0):
     B = ri.probability_bound(n, M0)
-    N = ri.seeds_needed(B, 0.95)
+    N = statistics.seeds_needed(B, 0.95)
     p = thm_3_5.probability_check(n, M0, N)
     print(f"n = {n}, M0 = {M0:g}: {p['failures']}/{N} failures; 95 % upper bound "
           f"{p['upper_confidence_bound']:.3g} vs {B:.3g}")
@@ -191,14 +192,6 @@ def test_survivor_frequency_establishes_the_bound(n, M0):
 
 
 # --- the claims -------------------------------------------------------------------------
-
-
-def test_claims_are_registered():
-    from verify.claims import all_claims
-
-    c = all_claims()
-    assert "thm-3.5" in c and "cor-3.6" in c
-    assert "1/(8 M0^3)" in c["thm-3.5"].statement and "n^2 M0^(-1/3)" in c["cor-3.6"].statement
 
 
 @pytest.mark.thorough

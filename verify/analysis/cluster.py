@@ -9,7 +9,7 @@ Notation (scaled means at noise level t, the notes' convention; CLAIMS.md "Model
 a_i = m_i - m*, y ~ N(0, I_d), L = E|sum_i w_i a_i|^2 (no factor 1/2).
 
 **Centre.**  If all a_i equal c the weights are uniform, v = c, and the exact gradient is
-dL/da_i = 2 c / n (the engine's k = 0 path, :mod:`verify.expectation`).  One step
+dL/da_i = 2 c / n (the engine's k = 0 path, :mod:`verify.engine.expectation`).  One step
 m <- m - eta dL/dm therefore gives
 
     c <- (1 - 2 eta / n) c,                                                    (C)
@@ -42,12 +42,7 @@ the true deviations from the linearised ones.
 prod_tau (1 + 4 eta A_tau^2 / n) ~ exp(M0^2) (continuous limit), against exp(10^6 n d M0^3)
 that the theorem's initial radius allows (:func:`linear_amplification`).
 
-**Outcome rule** of the float64 runs (:func:`run_cluster`; our own, documented here):
-a run is *converged* at a recorded step when every scaled distance |m_i - m*| is at most
-1/(6n) (the hand-off radius of Theorem 3.2's proof), the largest distance has not
-increased over the last 3 records, and at least twice the hand-off step has passed; it *runs away* when some distance exceeds M0 + 1
-(every mean started within M0 + r of m*) and that mean's distance has increased over the
-last 3 records; otherwise, at ``max_steps``, it is *undecided*.
+The float64 runs of the full dynamics and the empirical largest radius: :mod:`.cluster_runs`.
 
 Step convention: "scaled" (m_i <- m_i - eta dL/dm_i), t = 0, mu* = M0 e_1 unless stated.
 
@@ -57,8 +52,6 @@ Reference: [1] arXiv 2511.22069, Theorem 3.2 and Theorem 3.4.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
-
 import mpmath
 import numpy as np
 
@@ -74,14 +67,7 @@ __all__ = [
     "remainder_constant",
     "linear_regime_certificate",
     "theorem_radius_log10",
-    "ClusterRun",
-    "run_cluster",
-    "radius_boundary",
-    "Boundary",
-    "OUTCOMES",
 ]
-
-OUTCOMES = ("converged", "runaway", "undecided")
 
 
 # -- the centre ------------------------------------------------------------------
@@ -325,165 +311,3 @@ def linear_regime_certificate(M0, n: int, d: int, eta: float, r0, *, A_end: floa
             "linearisation_error_relative": mpmath.nstr(E / lin, 6),
             "linearisation_error_relative_log10": float(mpmath.log10(E / lin)) if E > 0 else float("-inf"),
         }
-
-
-# -- float64 runs of the full dynamics ------------------------------------------------------
-
-#: Tolerances of the engine's gradient along a run: the engine's default, and the fallback used
-#: from the step where it raises AccuracyError (its first truncation radius is chosen from
-#: max |a_i|^2 and is too small once a mean is far and the loss small; reported to the engine
-#: owner).  The outcome rule only needs the sign of slow drifts, far above 1e-6 relative.
-RUN_TOL = 1e-10
-FALLBACK_TOL = 1e-6
-
-
-def descend(mu0, star, eta, steps, record_every, callback) -> str:
-    """Engine gradient descent (scaled, t = 0) with ``callback(step, mu)``; returns a note.
-
-    On :class:`verify.reference.AccuracyError` at tol RUN_TOL the run restarts from the last
-    recorded state at FALLBACK_TOL (the note says from which step); a second failure ends it.
-    """
-    from verify.simulate import descent as dynamics
-    from verify.engine.reference import AccuracyError
-
-    last = {"step": 0, "mu": np.array(mu0, dtype=float)}
-
-    def cb(step, mu):
-        last["step"], last["mu"] = base + step, mu
-        return callback(base + step, mu)
-
-    base, note = 0, ""
-    for tol in (RUN_TOL, FALLBACK_TOL):
-        try:
-            dynamics.gradient_descent(last["mu"], star, 0.0, eta, steps - base, record_every=record_every,
-                                      tol=tol, callback=cb)
-            return note
-        except AccuracyError as exc:
-            base = last["step"]
-            note += f"; engine AccuracyError at tol {tol:g} near step {base}" + (
-                f", continued at tol {FALLBACK_TOL:g}" if tol == RUN_TOL else f": {exc}")
-    return note
-
-
-@dataclass
-class ClusterRun:
-    outcome: str  # one of OUTCOMES
-    steps: int  # steps run
-    final_distances: np.ndarray
-    max_radius: float  # largest max_i |m_i - c_tau| seen before the hand-off (c_tau: the centre (C))
-    start: str  # "float64" or "linear phase until step k"
-    history: list = field(default_factory=list)  # (step, distances)
-
-
-def run_cluster(M0: float, r: float, n: int = 2, eta: float = 0.05, *, d: int = 1, max_steps: int = 4000,
-                record_every: int = 10, switch_radius: float = 1e-6, leaders=(0,)) -> ClusterRun:
-    """Gradient descent (float64 engine, scaled convention, t = 0, mu* = M0 e_1) from the cluster
-    mu_i(0) = r e_1 for i in ``leaders``, mu_i(0) = 0 otherwise; outcome by the rule in the module doc.
-
-    When r < ``switch_radius`` the run starts with the exact linearised dynamics (J) (no
-    cancellation) until the largest deviation reaches ``switch_radius`` and continues with
-    the engine from there (the switch step is reported in ``start``), or at twice the hand-off
-step, when the linear spread is final up to a factor exp(A_end^2); float64 cannot
-    resolve deviations below ~1e-14 |c| around a centre at distance |c|.
-    """
-    star = np.zeros(d)
-    star[0] = M0
-    c = -star.copy()  # a = m - m*, the cluster at the origin
-    delta = np.zeros((n, d))
-    for i in leaders:
-        delta[i, 0] = r
-    T_hand = handoff_step(M0, n, eta)
-    step0 = 0
-    max_radius = float(np.max(np.linalg.norm(delta, axis=1)))
-    start = "float64"
-    if r < switch_radius:
-        while np.max(np.abs(delta)) < switch_radius and step0 < min(max_steps, 2 * T_hand):
-            c, delta = linear_step(c, delta, n, eta)
-            step0 += 1
-            if step0 <= T_hand:
-                max_radius = max(max_radius, float(np.max(np.linalg.norm(delta, axis=1))))
-        start = f"linear phase until step {step0}"
-    mu0 = star + c + delta
-    hist: list = []
-    decided = {"outcome": "undecided"}
-    A_path = centre_path(M0, n, eta, max_steps + 1)
-
-    def cb(step, mu):
-        tau = step0 + step
-        dist = np.linalg.norm(mu - star, axis=1)
-        hist.append((tau, dist))
-        if tau <= T_hand:
-            cpos = star - A_path[tau] * star / M0
-            nonlocal_max[0] = max(nonlocal_max[0], float(np.max(np.linalg.norm(mu - cpos, axis=1))))
-        if len(hist) >= 4:
-            last = np.array([h[1] for h in hist[-4:]])
-            inc = np.diff(last, axis=0)
-            if tau >= 2 * T_hand and np.all(dist <= 1 / (6 * n)) and np.all(np.diff(last.max(axis=1)) <= 0):
-                decided["outcome"] = "converged"
-                return True
-            run = (dist > M0 + 1) & np.all(inc > 0, axis=0)
-            if run.any():
-                decided["outcome"] = "runaway"
-                return True
-        return False
-
-    nonlocal_max = [max_radius]
-    start += descend(mu0, star, eta, max_steps - step0, record_every, cb)
-    last_step = hist[-1][0] if hist else step0
-    final = hist[-1][1] if hist else np.linalg.norm(mu0 - star, axis=1)
-    return ClusterRun(decided["outcome"], int(last_step), final, nonlocal_max[0], start, hist)
-
-
-@dataclass
-class Boundary:
-    M0: float
-    r_star_low: float  # largest r tried with every mean converging
-    r_star_high: float  # smallest r tried with a mean running away
-    runs: list  # (r, outcome, steps, start)
-
-    @property
-    def r_star(self) -> float:
-        return math.sqrt(self.r_star_low * self.r_star_high)
-
-
-def radius_boundary(M0: float, n: int = 2, eta: float = 0.05, *, lo: float | None = None, hi: float | None = None,
-                    rel_width: float = 0.1, max_runs: int = 14, **kw) -> Boundary:
-    """Bisection in log r for the largest initial radius with every mean converging.
-
-    Brackets start from the linear prediction r ~ 30 / amplification (the measured critical
-    spread at the hand-off is ~30 for n = 2, eta = 0.05) and are widened until ``lo``
-    converges and ``hi`` runs away; bisection stops when hi / lo <= 1 + rel_width.  An
-    undecided run stops the search (reported, never counted as either outcome).
-    """
-    guess = min(30 * math.exp(-linear_amplification(M0, n, eta)["log_amplification"]), 0.5)
-    lo = guess / 30 if lo is None else lo
-    hi = min(guess * 30, 1.0) if hi is None else hi
-    runs = []
-
-    def outcome(r):
-        res = run_cluster(M0, r, n, eta, **kw)
-        runs.append((r, res.outcome, res.steps, res.start))
-        return res.outcome
-
-    o = outcome(lo)
-    while o == "runaway" and len(runs) < max_runs:
-        hi, lo = lo, lo / 30
-        o = outcome(lo)
-    if o != "converged":
-        return Boundary(M0, float("nan"), float("nan"), runs)
-    o = outcome(hi)
-    while o == "converged" and len(runs) < max_runs and hi < 1.0:
-        lo, hi = hi, min(hi * 30, 1.0)
-        o = outcome(hi)
-    if o != "runaway":
-        return Boundary(M0, lo, float("nan"), runs)
-    while hi / lo > 1 + rel_width and len(runs) < max_runs:
-        mid = math.sqrt(lo * hi)
-        o = outcome(mid)
-        if o == "converged":
-            lo = mid
-        elif o == "runaway":
-            hi = mid
-        else:
-            break
-    return Boundary(M0, lo, hi, runs)

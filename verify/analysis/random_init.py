@@ -5,22 +5,21 @@ M0 = |mu - mu*| large.  This module provides, for d = 1 (every mean on one
 line, so every expectation is a 1-D Gaussian integral, k = 1):
 
 * :func:`sample_initialization` -- mu_i(0) = mu* + M0 e_1 + z_i, z_i ~ N(0, I_d), from a seed;
-* :func:`gradient_descent_far` -- gradient descent with the engine's exact population
-  gradient (:func:`verify.dynamics.gradient_descent`, with its error estimates), recorded
-  at any set of steps and stoppable; returns a :class:`verify.dynamics.Trajectory`,
-  so :func:`verify.dynamics.classify` applies;
 * :func:`log_gradient_mp` -- dL/dm_i of any mean in mpmath, returned as sign and
   natural logarithm of the magnitude, for gradients such as exp(-10^23) that
   no float can hold (Gauss-Legendre panels split at the logit crossings).  The
-  engine's :func:`verify.reference.grad_mp` cannot replace it: its accuracy is
-  normwise (relative to max(max_ij |g_ij|, L)), so a loser's component that is
-  10^(-5.8e22) times the winner's is not certified (at D = 1000 grad_mp returns
-  -5.8e-206144 +- 3e-135 for a gradient of -2.4e-54282);
+  engine's :func:`verify.engine.reference.grad_mp` cannot replace it: its accuracy is
+  normwise (relative to the gradient scale of :mod:`verify.engine.tolerances`), so a loser's
+  component that is 10^(-5.8e22) times the winner's is not certified (proofs_map.md (thm-3.5)
+  has a measured example);
 * :func:`asymptotic_log_loser_gradient` -- the large-D formula
   dL/dD = -(pi/8) D^2 phi(D/2) (1 + O(D^-2)) for a loser at distance D with the
   winner at mu* (n = 2), derived in ``proofs_map.md (thm-3.5)``;
-* stage detection (:func:`stage_one`, :func:`stage_two`) and the exact binomial
-  (Clopper-Pearson) bounds of the probability statement.
+* stage detection (:func:`stage_one`, :func:`stage_two`) and one trial of the probability
+  statement (:func:`survivor_trial`; its binomial bounds: :mod:`verify.analysis.statistics`).
+
+The runs are :func:`verify.simulate.descent.gradient_descent` with the engine's exact gradient
+at t = :data:`NOISE_LEVEL` = 0, recorded at any set of steps (``record_at``).
 
 Conventions: t = 0, so the "scaled" and "unscaled" steps coincide:
 mu_i <- mu_i - eta dL/dmu_i.  mu* is a parameter (default 0).
@@ -36,27 +35,27 @@ from dataclasses import dataclass
 import mpmath
 import numpy as np
 
-from verify.simulate.descent import Trajectory
+from verify.simulate import outcomes
+from verify.simulate.descent import Trajectory, gradient_descent
 
 __all__ = [
     "theorem_M0",
     "probability_bound",
     "sample_initialization",
-    "gradient_descent_far",
-    "GD_TOL",
+    "NOISE_LEVEL",
     "log_gradient_mp",
     "asymptotic_log_loser_gradient",
     "stage_one",
     "stage_two",
-    "clopper_pearson_upper",
-    "clopper_pearson_lower",
-    "seeds_needed",
-    "binomial_excess_pvalue",
+    "survivor_rule",
+    "survivor_outcome",
+    "survivor_trial",
+    "Trial",
+    "predicted_stage_one_steps",
 ]
 
-#: Relative (normwise) accuracy asked of the engine along every run (its default in
-#: :func:`verify.dynamics.gradient_descent`).
-GD_TOL = 1e-10
+#: The noise level of every run here: t = 0, where the scaled and unscaled steps coincide.
+NOISE_LEVEL = 0.0
 
 
 def theorem_M0(n: int, d: int) -> float:
@@ -86,41 +85,6 @@ def sample_initialization(n: int, d: int, M0: float, seed: int, mu_star=None):
     e1 = np.zeros(d)
     e1[0] = 1.0
     return mu_star[None, :] + M0 * e1[None, :] + z, mu_star, z
-
-
-def gradient_descent_far(mu0, mu_star, eta: float, steps: int, *, record=None, tol: float = GD_TOL,
-                         stop=None, verify_every: int = 50) -> Trajectory:
-    """Gradient descent mu_i <- mu_i - eta dL/dmu_i at t = 0 with the engine's exact gradient.
-
-    :func:`verify.dynamics.gradient_descent` at t = 0 (the "scaled" and "unscaled"
-    conventions coincide), with its error estimates (``Trajectory.loss_err``,
-    ``grad_rel_err``); it raises ``AccuracyError`` when it cannot certify ``tol``.
-    What this wrapper adds:
-
-    * ``record``: any set of step numbers (default: every step); those outside
-      [0, steps] are dropped;
-    * ``stop(step, mu)`` -> True ends the run at a recorded step
-      (``Trajectory.stopped`` says where); a run the engine ends early (non-finite
-      means) raises ``ArithmeticError`` instead of returning a short trajectory.
-
-    The order of the means does not matter: the engine forms every logit and the score
-    relative to the mean nearest mu* (``tests/test_thm_3_5.py`` checks that swapping the
-    means swaps the trajectory bit for bit, with a far loser next to a winner at mu*).
-    """
-    from verify.simulate.descent import gradient_descent
-
-    if not (eta > 0):
-        raise ValueError(f"eta must be > 0, got {eta!r}")
-    if steps < 1:
-        raise ValueError(f"steps must be >= 1, got {steps!r}")
-    at = None if record is None else sorted({int(s) for s in record if 0 <= s <= steps})
-    tr = gradient_descent(mu0, mu_star, 0.0, eta, steps, record_at=at, tol=tol, verify_every=verify_every,
-                          callback=stop)
-    if tr.stopped.startswith("callback"):
-        tr.stopped = f"stopped at step {int(tr.steps[-1])}"
-    elif tr.stopped:
-        raise ArithmeticError(f"engine run stopped before step {steps}: {tr.stopped}")
-    return tr
 
 
 # -- log-space gradients in mpmath ------------------------------------------------
@@ -271,44 +235,6 @@ def stage_two(traj: Trajectory, winner: int, start: int) -> StageTwo:
     return StageTwo(bad.size == 0, float(inc.min()), int(traj.steps[sel][bad[0] + 1]) if bad.size else None, start)
 
 
-# -- exact binomial bounds -----------------------------------------------------
-
-
-def clopper_pearson_upper(failures: int, trials: int, level: float = 0.95) -> float:
-    """One-sided exact (Clopper-Pearson) upper confidence bound at ``level`` on a binomial p."""
-    from scipy.stats import beta
-
-    if not 0 <= failures <= trials or trials < 1:
-        raise ValueError(f"need 0 <= failures <= trials, trials >= 1; got {failures}, {trials}")
-    if failures == trials:
-        return 1.0
-    return float(beta.ppf(level, failures + 1, trials - failures))
-
-
-def clopper_pearson_lower(failures: int, trials: int, level: float = 0.95) -> float:
-    """One-sided exact lower confidence bound at ``level``."""
-    from scipy.stats import beta
-
-    if failures == 0:
-        return 0.0
-    return float(beta.ppf(1 - level, failures, trials - failures + 1))
-
-
-def seeds_needed(bound: float, level: float = 0.95) -> int:
-    """Smallest N such that N trials with zero failures give an upper bound < ``bound``:
-    (1 - bound)^N < 1 - level."""
-    if not 0 < bound < 1:
-        raise ValueError(f"bound must be in (0, 1), got {bound}")
-    return int(math.floor(math.log(1 - level) / math.log1p(-bound))) + 1
-
-
-def binomial_excess_pvalue(failures: int, trials: int, p: float) -> float:
-    """P(X >= failures) for X ~ Bin(trials, p): small when the failures exceed what p allows."""
-    from scipy.stats import binom
-
-    return float(binom.sf(failures - 1, trials, p))
-
-
 # -- one trial of the probability statement ----------------------------------------
 
 
@@ -336,20 +262,26 @@ def predicted_stage_one_steps(M0: float, eta: float, r0: float | None = None) ->
 
 def survivor_trial(n: int, M0: float, seed: int, *, eta: float = 0.25, factor: float = 1.5) -> Trial:
     """Run gradient descent from a random far initialization for ``factor`` x the predicted
-    stage-1 length (+ 10 steps) and classify: converged = within 1/(8 M0^3) of mu*;
-    "exactly one survivor" = exactly one converged and every other mean ended at least as
-    far from mu* as it started."""
+    stage-1 length (+ 10 steps) and classify by :func:`survivor_outcome`."""
     mu0, ms, _ = sample_initialization(n, 1, M0, seed)
     steps = int(math.ceil(factor * predicted_stage_one_steps(M0 + 4, eta))) + 10
-    tr = gradient_descent_far(mu0, ms, eta, steps, record=range(0, steps + 1, max(1, steps // 20)))
-    conv, appr, one = classify_survivors(tr, M0)
+    tr = gradient_descent(mu0, ms, NOISE_LEVEL, eta, steps, record_at=range(0, steps + 1, max(1, steps // 20)))
+    conv, appr, one = survivor_outcome(tr, M0)
     return Trial(seed, n, M0, eta, steps, conv, appr, one, stage_one(tr, M0).tau1, tr)
 
 
-def classify_survivors(tr: Trajectory, M0: float):
-    """(converged, approached, exactly_one): converged = within 1/(8 M0^3) of mu* at the end;
-    approached = the others that ended nearer to mu* than they started."""
-    r = tr.distances
-    conv = [int(j) for j in np.nonzero(r[-1] <= 1.0 / (8.0 * M0**3))[0]]
-    appr = [int(j) for j in range(r.shape[1]) if j not in conv and r[-1, j] < r[0, j]]
+def survivor_rule(M0: float) -> outcomes.Rule:
+    """A mean converges when it ends within 1/(8 M0^3) of mu* (stage 1's target) and recedes when it
+    ends farther from mu* than it started."""
+    return outcomes.Rule(window="all", radius=1.0 / (8.0 * M0**3), beyond_start=True)
+
+
+def survivor_outcome(tr: Trajectory, M0: float):
+    """(converged, approached, exactly_one) under :func:`survivor_rule`: the converging means; the
+    others that ended nearer to mu* than they started; and whether exactly one converges and no
+    other approached mu*.  (At M0 = 1e6 a loser's float64 gradient underflows to 0 and it does not
+    move at all: it is undecided, not receding, and the trial does not count it against "one".)"""
+    out = outcomes.classify(tr, survivor_rule(M0))
+    conv = [int(j) for j in np.nonzero(out.mask(outcomes.CONVERGES))[0]]
+    appr = [int(j) for j in range(len(out.means)) if j not in conv and out.change[j] < 0]
     return conv, appr, len(conv) == 1 and not appr

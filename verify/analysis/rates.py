@@ -1,4 +1,6 @@
-"""Measured rates: local slopes of log(quantity) against log(tau), and whether they have settled.
+"""Measured rates: slopes of log(quantity) against log(tau), and whether they have settled.
+
+The one module for slopes (window, local and chord slopes) and their Richardson limit.
 
 A rate statement such as "max_i |mu_i - mu*| = Theta(tau^(-1/2))" (Theorem 2.1) or
 "L(tau) >= c / tau^(1 + eps)" (Theorem 3.7) is a statement about the exponent p in
@@ -9,7 +11,11 @@ and says how far it may still be from its limit:
 * :func:`window_slopes` -- the slope of log y against log x over successive
   geometric windows of the tail, [x_end / r^W, x_end / r^(W-1)], ..., [x_end / r, x_end]
   (r = ``ratio``); each window's slope is the endpoint difference
-  (log y(b) - log y(a)) / log r, with log-log interpolation between recorded points.
+  (log y(b) - log y(a)) / log r, with log-log interpolation between recorded points, or
+  (``at_records=True``) between the recorded points nearest the edges;
+* :func:`local_slopes` -- slopes between neighbouring recorded points (for plots);
+* :func:`chord_slopes` -- slopes from x_end / f to x_end, for a few f (one straight line on a
+  log-log plot);
 * :func:`asymptotic_slope` -- the limit of those slopes, by Richardson extrapolation.
   If the local slope approaches p with a correction A x^(-q) + O(x^(-2q)), the
   window slopes s_k satisfy s_k - p = A' x_k^(-q) (x_k the window's end), so
@@ -27,15 +33,9 @@ and says how far it may still be from its limit:
   one-sided bound ``at_most``, below ``predicted + error``).  It returns a
   :class:`RateCheck` whose :meth:`RateCheck.table` lists the windows; :func:`assert_rate`
   raises :class:`RateMismatch` with that table.
-* :func:`log_grid` and :func:`descent_on_log_grid` -- record a gradient-descent run at
-  log-spaced steps, including the window edges exactly (recording every step costs a
-  full error estimate per step; see :mod:`verify.dynamics`).
-
-Example (an exact power law with a 1/x correction)::
-
-    x = np.arange(1, 4097.0); y = (x + 10.0) ** -0.5
-    est = asymptotic_slope(x, y, ratio=2.0, windows=4)
-    est.value  # -0.49999 (last window slope -0.498);  est.error 3.8e-5
+* :func:`log_grid` -- log-spaced steps at which to record a gradient-descent run
+  (``record_at=``), including the window edges exactly (recording every step costs a full
+  error estimate per step; see :mod:`verify.simulate.descent`).
 """
 
 from __future__ import annotations
@@ -44,6 +44,8 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from verify.checks.richardson import richardson
 
 __all__ = [
     "WindowSlopes",
@@ -55,7 +57,9 @@ __all__ = [
     "check_rate",
     "assert_rate",
     "log_grid",
-    "descent_on_log_grid",
+    "local_slopes",
+    "chord_slopes",
+    "nearest_index",
 ]
 
 
@@ -63,9 +67,10 @@ __all__ = [
 class WindowSlopes:
     """Slopes of log y against log x over successive geometric windows (oldest first)."""
 
-    edges: np.ndarray  # (W + 1,) window edges in x, increasing; edges[k+1] / edges[k] = ratio
+    edges: np.ndarray  # (W + 1,) window edges in x, increasing; edges[k+1] / edges[k] = ratio (or the
+    #                    recorded points nearest those edges, with at_records)
     values: np.ndarray  # (W + 1,) y at the edges (log-log interpolated)
-    slopes: np.ndarray  # (W,) slope over [edges[k], edges[k+1]]
+    slopes: np.ndarray  # (W,) slope over [edges[k], edges[k+1]] (NaN where it cannot be formed, at_records)
     ratio: float
 
 
@@ -87,15 +92,28 @@ def _log_arrays(x, y):
     return np.log(x), np.log(y)
 
 
-def window_slopes(x, y, *, ratio: float = 2.0, windows: int = 4, end: float | None = None) -> WindowSlopes:
+def nearest_index(x, target) -> int:
+    """Index of the recorded x nearest to ``target`` (the first on a tie)."""
+    return int(np.argmin(np.abs(np.asarray(x) - target)))
+
+
+def window_slopes(x, y, *, ratio: float = 2.0, windows: int | None = 4, end: float | None = None,
+                  at_records: bool = False, min_start: float | None = None) -> WindowSlopes:
     """Slopes of log y vs log x over ``windows`` geometric windows ending at ``end`` (default: last x).
 
     The windows are [end / ratio^W, end / ratio^(W-1)], ..., [end / ratio, end]; they must
     lie inside the recorded range of x.  Values at the edges are interpolated linearly
     in log-log coordinates (exact when the edges are recorded points).
+
+    ``at_records=True``: each edge is moved to the nearest recorded x and the slope is taken
+    between those points (no interpolation); with ``min_start`` instead of ``windows``, as many
+    windows as start at or after it.  A window whose ends coincide or whose y is not positive
+    gets slope NaN.
     """
     if not (isinstance(ratio, (int, float)) and math.isfinite(ratio) and ratio > 1):
         raise ValueError(f"ratio must be a number > 1, got {ratio!r}")
+    if at_records:
+        return _window_slopes_at_records(x, y, ratio=float(ratio), windows=windows, min_start=min_start)
     if isinstance(windows, bool) or not isinstance(windows, int) or windows < 1:
         raise ValueError(f"windows must be an integer >= 1, got {windows!r}")
     x = np.asarray(x, dtype=float)
@@ -115,6 +133,70 @@ def window_slopes(x, y, *, ratio: float = 2.0, windows: int = 4, end: float | No
     lv = np.interp(le, lx, ly)
     slopes = np.diff(lv) / math.log(ratio)
     return WindowSlopes(edges, np.exp(lv), slopes, float(ratio))
+
+
+def _window_slopes_at_records(x, y, *, ratio: float, windows, min_start) -> WindowSlopes:
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    if (windows is None) == (min_start is None):
+        raise ValueError("give windows or min_start, not both")
+    idx, b = [nearest_index(x, x[-1])], x[-1]
+    while (min_start is not None and b / ratio >= min_start) or (windows is not None and len(idx) <= windows):
+        idx.append(nearest_index(x, b / ratio))
+        b /= ratio
+    idx = idx[::-1]
+    slopes = []
+    for i, j in zip(idx[:-1], idx[1:]):
+        a_s, b_s = x[i], x[j]
+        if a_s > 0 and b_s > a_s and y[i] > 0 and y[j] > 0:
+            slopes.append(float(math.log(y[j] / y[i]) / math.log(b_s / a_s)))
+        else:
+            slopes.append(math.nan)
+    return WindowSlopes(x[idx], y[idx], np.array(slopes), ratio)
+
+
+def local_slopes(x, y, *, per_decade: int | None = None):
+    """Local exponents of ``y`` against ``x``: returns ``(x_mid, slope)``.
+
+    ``slope[k] = (log y[k+1] - log y[k]) / (log x[k+1] - log x[k])`` at the
+    geometric midpoint ``x_mid[k]``.  Points with a non-positive or non-finite
+    ``x`` or ``y`` are dropped (a log-log plot cannot show them).  With
+    ``per_decade``, the points are first thinned to about that many per decade
+    of ``x``: neighbouring iterates of a long run differ by noise, and the
+    slope over a wider step shows the trend.
+    """
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    if x.shape != y.shape or x.ndim != 1:
+        raise ValueError(f"x and y must be 1-d of the same length, got shapes {x.shape} and {y.shape}")
+    keep = np.isfinite(x) & np.isfinite(y) & (x > 0) & (y > 0)
+    lx, ly = np.log10(x[keep]), np.log10(y[keep])
+    if lx.size < 2:
+        raise ValueError("need at least two points with positive finite x and y")
+    if np.any(np.diff(lx) <= 0):
+        raise ValueError("x must be strictly increasing")
+    if per_decade is not None:
+        if per_decade < 1:
+            raise ValueError(f"per_decade must be >= 1, got {per_decade}")
+        # the first point at or after each mark of an even grid in log x, and the last point
+        marks = np.arange(lx[0], lx[-1], 1.0 / per_decade)
+        idx = np.unique(np.append(np.searchsorted(lx, marks), lx.size - 1))
+        lx, ly = lx[idx], ly[idx]
+    return 10 ** ((lx[1:] + lx[:-1]) / 2), np.diff(ly) / np.diff(lx)
+
+
+def chord_slopes(x, y, fractions=(10, 20)):
+    """Slopes of log y against log x from the recorded point nearest x_end / f to the last one,
+    for each f in ``fractions``: ``[(from, to, slope), ...]`` (a chord that cannot be formed is
+    left out)."""
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    out = []
+    for f in fractions:
+        i, j = nearest_index(x, x[-1] / f), len(x) - 1
+        if x[i] > 0 and x[j] > x[i] and y[i] > 0 and y[j] > 0:
+            out.append((int(x[i]), int(x[j]), float(math.log(y[j] / y[i]) / math.log(x[j] / x[i]))))
+    return out
 
 
 @dataclass
@@ -168,8 +250,8 @@ def asymptotic_slope(x, y, *, ratio: float = 2.0, windows: int = 4, order: float
                          f"{ratio}**{order} = {ratio**order:.3g}")
     w = window_slopes(x, y, ratio=ratio, windows=windows, end=end)
     f = 1.0 / (ratio**order - 1.0)
-    s = w.slopes
-    p = s[1:] + (s[1:] - s[:-1]) * f
+    # one Richardson column: p_k = s_k + (s_k - s_(k-1)) / (ratio^q - 1)
+    p = np.array(richardson(w.slopes, ratio=ratio, power=order)[2][1])
     # each slope: error <= 2 noise / log r; the extrapolation multiplies it by at most (1 + 2 f)
     noise_term = (1.0 + 2.0 * f) * 2.0 * noise / math.log(ratio)
     # differences of consecutive extrapolations, the latest first; in the asymptotic regime each
@@ -277,28 +359,3 @@ def log_grid(end: int, *, per_octave: int = 3, include=()) -> np.ndarray:
     if inc.size and (inc.min() < 0 or inc.max() > end):
         raise ValueError(f"include must lie in [0, {end}], got {inc.tolist()}")
     return np.unique(np.concatenate([[0], g[g <= end], inc, [end]]))
-
-
-def descent_on_log_grid(mu0, mu_star, t, eta, grid, *, convention: str = "scaled", tol: float = 1e-10,
-                        progress=None):
-    """:func:`verify.dynamics.gradient_descent` recorded only at the steps in ``grid`` (increasing, from 0).
-
-    One run (``record_at=grid``): the full evaluation with error estimate is made at the
-    grid steps (and every ``verify_every`` steps between them).  ``progress(step, end)`` is
-    called at every grid step.  Returns a :class:`verify.dynamics.Trajectory` with
-    ``steps == grid`` (or a prefix of it, if the run stopped early).
-    """
-    from verify.simulate.descent import gradient_descent
-
-    grid = np.asarray(grid, dtype=np.int64)
-    if grid.ndim != 1 or grid.size < 2 or grid[0] != 0 or np.any(np.diff(grid) <= 0):
-        raise ValueError("grid must be increasing integers starting at 0, with at least two entries")
-    end = int(grid[-1])
-
-    def report(step, _mu):
-        if progress is not None:
-            progress(int(step), end)
-        return False
-
-    return gradient_descent(mu0, mu_star, t, eta, end, convention=convention, record_at=grid.tolist(), tol=tol,
-                            callback=report)

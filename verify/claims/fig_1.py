@@ -11,21 +11,19 @@ slope about -1.
 What is run, at each M and for several seeds (the seed draws the z_i; the
 exact and the sampled run of one seed start from the same point):
 
-* **exact**: :func:`verify.dynamics.gradient_descent` with the reference
+* **exact**: :func:`verify.simulate.descent.gradient_descent` with the reference
   gradient (relative error estimate <= ``TOL``, recorded along the run);
-* **sampled**: :func:`verify.monte_carlo.monte_carlo_descent`, the paper's
-  estimator (20,000 fresh samples per step, pathwise integrand), with the exact
+* **sampled**: the same loop with :class:`verify.simulate.monte_carlo.SampledGradient`, the
+  paper's estimator (20,000 fresh samples per step, pathwise integrand), with the exact
   loss and the estimator's standard error recorded along the run.
 
 What is measured beside what the paper reports:
 
 * per mean, the scaled distance r_i = |m_i - m*| along the run and its log-log
-  slope over the last half [T/2, T]: **converging** if the slope is
-  <= ``-CONVERGE_SLOPE`` (a power-law approach to mu*; all means at M = 4 fall
-  like tau^-0.53 late on), **running away** if r_i grew over the last half by
-  more than ``Z`` times its noise (0 for exact runs, whose relative gradient error is
-  ~1e-13; for sampled runs the jitter of r_i measured on the run, see
-  :func:`sampled_noise`), **neither**
+  slope over the last half [T/2, T] (:data:`RULE`): **converges** if the slope is
+  <= ``-CONVERGE_SLOPE`` (a power-law approach to mu*), **recedes** if r_i grew over the
+  last half by more than ``Z`` times its noise (0 for exact runs; for sampled runs the
+  jitter of r_i measured on the run, see :func:`sampled_noise`), **undecided**
   otherwise; survivors = converging means;
 * the loss L(tau) and its local slopes over successive doubling windows
   [T/2^(k+1), T/2^k]; "slope about -1" is read as the last window's slope in
@@ -33,7 +31,7 @@ What is measured beside what the paper reports:
   an interpretation of "about", not a measured error -- the measured slope
   error of the exact runs is ~1e-12);
 * evidence only: chord slopes over [T/10, T] and [T/20, T], and the Richardson-extrapolated
-  limit of the last four window slopes (:func:`verify.rates.asymptotic_slope`, q = 1);
+  limit of the last four window slopes (:func:`verify.analysis.rates.asymptotic_slope`, q = 1);
 * the engine's relative error estimates of the loss and gradient along the
   exact runs, and the Monte Carlo relative standard error along the sampled
   runs; where exact and sampled runs differ (final distances, survivor index,
@@ -44,12 +42,7 @@ Verdict: ``holds`` only at the paper's horizon (20,000 steps, budget
 when a part is contradicted at that horizon; ``inconclusive`` at a shorter
 horizon (budget ``"quick"``), with what the shorter runs did establish.
 
-Measured at the paper's horizon (script runs of these functions, proofs_map.md (fig-1)):
-the split holds (M = 6: one survivor at r ~ 6.7e-3, four losers at 7.45 and receding like
-tau^0.11; M = 4: all five ~ tau^-0.53), exact and sampled agree to ~1e-3, but the local loss
-slope at M = 6 is -1.25 on [10000, 20000] and still steepening (Richardson limit -1.30 +- 0.06);
--1 is the chord over [1000, 20000] (-1.04).  So at budget full this claim returns ``fails``
-on the slope part, with the chord slopes in its reason.
+Measured results at the paper's horizon: proofs_map.md (fig-1).
 
 Reference: [1] arXiv 2511.22069.
 """
@@ -61,8 +54,12 @@ import time
 
 import numpy as np
 
-from verify.simulate import descent as dynamics, monte_carlo
+from verify.analysis import rates
+from verify.claims import fig_1_figures
 from verify.claims.base import ClaimResult, budget_config, register
+from verify.engine.tolerances import DESCENT_TOL
+from verify.simulate import monte_carlo, outcomes
+from verify.simulate.descent import gradient_descent
 
 STATEMENT = (
     "n = 5, d = 3, mu* = 0, mu_i(0) = (M, 0, 0) + 1e-7 z_i, step 0.01, 20,000 iterations, gradients from "
@@ -75,14 +72,19 @@ PAPER_STEPS = 20_000
 PAPER_SAMPLES = monte_carlo.PAPER_SAMPLES
 PERTURBATION = 1e-7
 #: engine accuracy (relative, normwise) along the exact runs
-TOL = 1e-10
-#: r_i ~ tau^s over the last half with s <= -CONVERGE_SLOPE counts as converging.  Measured
-#: late slopes: -0.53 (all means, M = 4); a mean stalled at a point other than mu* has s -> 0.
+TOL = DESCENT_TOL
+#: r_i ~ tau^s over the last half with s <= -CONVERGE_SLOPE counts as converging: a power-law
+#: approach to mu* (proofs_map.md gives the measured late slopes), while a mean stalled at a
+#: point other than mu* has s -> 0.
 CONVERGE_SLOPE = 0.25
 #: "slope about -1": within -1 +- SLOPE_TOL (see the module docstring).
 SLOPE_TOL = 0.1
 #: sigma multiple for the sampled runs' noise (one-sided 3 sigma: 99.87 %).
 Z = 3.0
+#: Outcome of each mean over the last half [T/2, T] of a run (module doc).
+RULE = outcomes.Rule(window="half_steps", settle_slope=CONVERGE_SLOPE, grow="noise", z=Z)
+#: Windows of the loss slopes start at or after this step (doubling windows ending at T).
+MIN_WINDOW_START = 50
 
 #: What each budget runs: M -> (steps, seeds); the exact and sampled runs of one seed start alike.
 BUDGETS = {
@@ -122,98 +124,40 @@ def sampled_record_steps(steps: int, per_decade: int, every: int) -> list[int]:
 
 
 def run_exact(M, seed, steps, *, record_every=50, base_seed=0):
-    return dynamics.gradient_descent(initial_means(M, seed, base_seed=base_seed), np.zeros(DIM), NOISE_LEVEL,
-                                     ETA, steps, record_every=record_every, tol=TOL)
+    return gradient_descent(initial_means(M, seed, base_seed=base_seed), np.zeros(DIM), NOISE_LEVEL, ETA, steps,
+                            record_every=record_every, tol=TOL)
 
 
-def run_sampled(M, seed, steps, *, record_steps, samples=PAPER_SAMPLES, base_seed=0):
+def run_sampled(M, seed, steps, *, record_at, samples=PAPER_SAMPLES, base_seed=0):
     # the sample stream is independent of the initial perturbation's stream
-    return monte_carlo.monte_carlo_descent(initial_means(M, seed, base_seed=base_seed), np.zeros(DIM),
-                                           NOISE_LEVEL, ETA, steps, samples=samples,
-                                           seed=[base_seed, seed, 1], record_steps=record_steps, tol=TOL)
+    source = monte_carlo.SampledGradient(samples, seed=[base_seed, seed, 1])
+    return gradient_descent(initial_means(M, seed, base_seed=base_seed), np.zeros(DIM), NOISE_LEVEL, ETA, steps,
+                            record_at=record_at, tol=TOL, source=source)
 
 
 # ---------------------------------------------------------------------------------------------
 # measurements
 
 
-def _at(steps, target):
-    """Index of the recorded step nearest to ``target``."""
-    return int(np.argmin(np.abs(np.asarray(steps) - target)))
-
-
-def window_slopes(steps, values, *, min_start: int = 50):
-    """Slopes of log(values) against log(steps) over successive doubling windows ending at the last step.
-
-    Returns ``[(a, b, slope), ...]`` oldest first, windows [T/2^(k+1), T/2^k] with their ends
-    moved to the nearest recorded steps; windows starting before ``min_start`` are left out.
-    """
-    steps = np.asarray(steps, dtype=float)
-    values = np.asarray(values, dtype=float)
-    T = steps[-1]
-    out = []
-    b = T
-    while b / 2 >= min_start:
-        i, j = _at(steps, b / 2), _at(steps, b)
-        a_s, b_s = steps[i], steps[j]
-        if a_s > 0 and b_s > a_s and values[i] > 0 and values[j] > 0:
-            out.append((int(a_s), int(b_s), float(math.log(values[j] / values[i]) / math.log(b_s / a_s))))
-        b /= 2
-    return out[::-1]
-
-
-def chord_slopes(steps, values, fractions=(10, 20)):
-    """Slopes of log(values) against log(steps) from T/f to T, for each f in ``fractions``."""
-    steps = np.asarray(steps, dtype=float)
-    values = np.asarray(values, dtype=float)
-    out = []
-    for f in fractions:
-        i, j = _at(steps, steps[-1] / f), len(steps) - 1
-        if steps[i] > 0 and steps[j] > steps[i] and values[i] > 0 and values[j] > 0:
-            out.append((int(steps[i]), int(steps[j]),
-                        float(math.log(values[j] / values[i]) / math.log(steps[j] / steps[i]))))
-    return out
-
-
-def mean_outcomes(steps, distances, noise=None):
-    """Label each mean "converging", "running away" or "neither" from r_i over the last half.
-
-    ``noise`` (n,) is the standard deviation of r_i's change over the last half that is due
-    to gradient noise (0 for exact runs); a change must exceed ``Z`` times it to count.
-    Returns ``(labels, slopes, changes)``.
-    """
-    steps = np.asarray(steps, dtype=float)
-    r = np.asarray(distances, dtype=float)
-    n = r.shape[1]
-    noise = np.zeros(n) if noise is None else np.asarray(noise, dtype=float)
-    i, j = _at(steps, steps[-1] / 2), len(steps) - 1
-    if not steps[j] > steps[i] > 0:
-        raise ValueError("need recorded steps at about T/2 and T > T/2 > 0")
-    slopes = np.log(r[j] / r[i]) / math.log(steps[j] / steps[i])
-    change = r[j] - r[i]
-    labels = []
-    for k in range(n):
-        if slopes[k] <= -CONVERGE_SLOPE and -change[k] > Z * noise[k]:
-            labels.append("converging")
-        elif change[k] > Z * noise[k] and slopes[k] > 0:
-            labels.append("running away")
-        else:
-            labels.append("neither")
-    return labels, slopes, change
+def loss_window_slopes(steps, loss) -> list:
+    """``[(from, to, slope), ...]`` of log L against log tau over doubling windows ending at the last
+    step, at the recorded steps nearest the edges (:func:`verify.analysis.rates.window_slopes`)."""
+    w = rates.window_slopes(steps, loss, ratio=2.0, windows=None, at_records=True, min_start=MIN_WINDOW_START)
+    return [(int(a), int(b), float(s)) for a, b, s in zip(w.edges[:-1], w.edges[1:], w.slopes) if math.isfinite(s)]
 
 
 def sampled_noise(traj) -> np.ndarray:
     """Std of each r_i's change over the last half [T/2, T] due to sampling, measured on the run.
 
     The per-step gradient noise does not add up as a free random walk (eta sqrt(steps) x the
-    standard error, ~6e-3 for the M = 6 survivor, 40 x the measured deviation from the exact
-    path): the restoring force damps it.  So the jitter is measured where it shows: the
+    standard error, far above the measured deviation from the exact path: proofs_map.md
+    (fig-1)): the restoring force damps it.  So the jitter is measured where it shows: the
     residual scatter of log r_i about a quadratic in log tau fitted to the recorded points of
     the last half (a smooth trend leaves no residual; exact runs give ~1e-12).  The change
     between two points then has std sqrt(2) x sigma x r_i(T).  With fewer than 6 points in the
     last half the free random-walk bound above is returned instead (conservative)."""
     steps = np.asarray(traj.steps, dtype=float)
-    i = _at(steps, steps[-1] / 2)
+    i = rates.nearest_index(steps, steps[-1] / 2)
     r = np.asarray(traj.distances[i:], dtype=float)
     if len(r) < 6:
         se = traj.extra["grad_stderr"][i:]  # (k, n, d)
@@ -231,25 +175,26 @@ def sampled_noise(traj) -> np.ndarray:
 def summarize(traj, kind: str, seconds: float) -> dict:
     """The evidence of one run."""
     noise = sampled_noise(traj) if kind == "sampled" else None
-    labels, r_slopes, _ = mean_outcomes(traj.steps, traj.distances, noise)
+    out = outcomes.classify(traj, RULE, noise=noise)
+    labels = list(out.means)
     rel_loss_err = traj.loss_err / np.where(traj.loss > 0, traj.loss, np.nan)
     out = {
         "steps": int(traj.steps[-1]),
         "seconds": round(seconds, 1),
         "stopped": traj.stopped,
-        "survivors": labels.count("converging"),
-        "running_away": labels.count("running away"),
+        "survivors": out.survivors,
+        "receding": out.count(outcomes.RECEDES),
         "labels": labels,
-        "survivor_index": [k for k, lab in enumerate(labels) if lab == "converging"],
+        "survivor_index": [k for k, lab in enumerate(labels) if lab == outcomes.CONVERGES],
         "final_distances": [float(f"{x:.6g}") for x in traj.distances[-1]],
-        "distance_slopes_last_half": [round(float(x), 4) for x in r_slopes],
+        "distance_slopes_last_half": [round(float(x), 4) for x in out.slopes],
         "final_loss": float(traj.loss[-1]),
-        "loss_window_slopes": [[a, b, round(s, 4)] for a, b, s in window_slopes(traj.steps, traj.loss)],
+        "loss_window_slopes": [[a, b, round(s, 4)] for a, b, s in loss_window_slopes(traj.steps, traj.loss)],
         # evidence only (the verdict uses the last doubling window): the chord slope over the last
         # decade and the last 1.3 decades, what a straight line on a log-log plot would show
-        "loss_chord_slopes": [[a, b, round(s, 4)] for a, b, s in chord_slopes(traj.steps, traj.loss)],
+        "loss_chord_slopes": [[a, b, round(s, 4)] for a, b, s in rates.chord_slopes(traj.steps, traj.loss)],
         "loss_extrapolated_slope": _extrapolated_slope(traj.steps, traj.loss),
-        "engine_classify": str(dynamics.classify(traj)),
+        "engine_classify": str(outcomes.classify(traj)),
         "max_loss_rel_err": float(np.nanmax(rel_loss_err)),
     }
     if kind == "exact":
@@ -268,13 +213,11 @@ def summarize(traj, kind: str, seconds: float) -> dict:
 
 
 def _extrapolated_slope(steps, loss):
-    """Evidence only: :func:`verify.rates.asymptotic_slope` of the loss over the last four doubling
-    windows (Richardson, assumed correction order q = 1), or why it could not be formed."""
+    """Evidence only: :func:`verify.analysis.rates.asymptotic_slope` of the loss over the last four
+    doubling windows (Richardson, assumed correction order q = 1), or why it could not be formed."""
     try:
-        from verify.analysis import rates
-
         est = rates.asymptotic_slope(steps, loss, ratio=2.0, windows=4, order=1.0)
-    except (ImportError, ValueError) as exc:
+    except ValueError as exc:
         return f"not formed: {type(exc).__name__}: {exc}"
     return {"value": round(est.value, 4), "error_estimate": round(est.error, 4),
             "extrapolated": [round(float(x), 4) for x in est.extrapolated]}
@@ -287,8 +230,8 @@ def _judge(M: int, run: dict) -> list[str]:
         if run["survivors"] != N_MEANS:
             bad.append(f"{run['survivors']} of {N_MEANS} converging ({run['labels']})")
     else:
-        if run["survivors"] != 1 or run["running_away"] != N_MEANS - 1:
-            bad.append(f"{run['survivors']} converging, {run['running_away']} running away ({run['labels']})")
+        if run["survivors"] != 1 or run["receding"] != N_MEANS - 1:
+            bad.append(f"{run['survivors']} converging, {run['receding']} receding ({run['labels']})")
         late = run["loss_window_slopes"][-1][2] if run["loss_window_slopes"] else math.nan
         if not abs(late + 1) <= SLOPE_TOL:
             bad.append(f"late loss slope {late:.3f} not within -1 +- {SLOPE_TOL}")
@@ -315,7 +258,7 @@ def run(budget="quick", seed=0, progress=None) -> ClaimResult:
             tr = run_exact(M, s, steps, record_every=cfg["record_every"], base_seed=seed)
         else:
             rs = sampled_record_steps(steps, cfg["sampled_records_per_decade"], cfg["sampled_every"])
-            tr = run_sampled(M, s, steps, record_steps=rs, base_seed=seed)
+            tr = run_sampled(M, s, steps, record_at=rs, base_seed=seed)
         key = f"{kind} M={M} seed={s}"
         trajs[key] = tr
         runs[key] = summarize(tr, kind, time.time() - t0)
@@ -351,7 +294,7 @@ def run(budget="quick", seed=0, progress=None) -> ClaimResult:
             + "; ".join(f"{kind} M={M}: {steps} steps x {len(seeds)} seeds"
                         for kind in ("exact", "sampled") for M, (steps, seeds) in cfg[kind].items())
             + f"; {PAPER_SAMPLES} samples/step; budget {budget}")
-    figures = _figures(trajs)
+    figures = fig_1_figures.figures(trajs, loss_window_slopes)
 
     def outline(kind):
         parts = []
@@ -382,124 +325,6 @@ def run(budget="quick", seed=0, progress=None) -> ClaimResult:
                  f"The 1 + 4 split is not (yet) seen in {split}. ")
               + ("All five means are converging at M = 4 in every run. " if not m4 else
                  f"M = 4 not all converging in {m4}. ")
-              + "Whether the losers keep running away and the loss slope settles at -1 needs the 20,000-step tail "
+              + "Whether the losers keep receding and the loss slope settles at -1 needs the 20,000-step tail "
                 "(budget full).")
     return ClaimResult("inconclusive", reason, ev, size, figures)
-
-
-# ---------------------------------------------------------------------------------------------
-# figures
-
-
-def _figures(trajs: dict) -> dict:
-    return {
-        "fig_1_distances.png": lambda path: _draw_distances(path, trajs),
-        "fig_1_loss.png": lambda path: _draw_loss(path, trajs),
-        "fig_1_accuracy.png": lambda path: _draw_accuracy(path, trajs),
-        "fig_1_sampled_minus_exact.png": lambda path: _draw_difference(path, trajs),
-    }
-
-
-def _pairs(trajs, M):
-    return sorted(k for k in trajs if f" M={M} " in k)
-
-
-def _draw_distances(path, trajs):
-    """r_i(tau) for each mean: exact solid, sampled dashed (same seed, same start), M = 4 and M = 6."""
-    import matplotlib.pyplot as plt
-
-    from verify.claims import figures
-
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), layout="constrained", sharey=True)
-    for ax, M in zip(axes, (4, 6)):
-        for key in _pairs(trajs, M):
-            if not key.endswith("seed=0"):
-                continue
-            tr = trajs[key]
-            style = "-" if key.startswith("exact") else "--"
-            for i in range(tr.distances.shape[1]):
-                ax.semilogy(tr.steps, tr.distances[:, i], style, color=f"C{i}", lw=1.2,
-                            label=f"{key.split()[0]} mean {i}" if style == "-" or i == 0 else None)
-        ax.set_title(f"M = {M}, seed 0: |m_i - m*| (solid exact, dashed sampled)")
-        ax.set_xlabel("iteration")
-        ax.grid(True, which="major", alpha=0.3)
-    axes[0].set_ylabel("distance from mu*")
-    axes[1].legend(fontsize=7)
-    figures.save(fig, path)
-
-
-def _draw_loss(path, trajs):
-    """Loss on log-log axes with local slopes over doubling windows; exact solid, sampled dashed."""
-    import matplotlib.pyplot as plt
-
-    from verify.claims import figures
-
-    fig, axes = plt.subplots(2, 2, figsize=(11, 6.5), layout="constrained", sharex="col", height_ratios=(2, 1))
-    for col, M in enumerate((4, 6)):
-        top, bottom = axes[0, col], axes[1, col]
-        for c, key in enumerate(_pairs(trajs, M)):
-            tr = trajs[key]
-            style = "-" if key.startswith("exact") else "--"
-            keep = (tr.steps > 0) & (tr.loss > 0)
-            top.loglog(tr.steps[keep], tr.loss[keep], style, color=f"C{c}", label=key)
-            ws = window_slopes(tr.steps, tr.loss)
-            if ws:
-                xm = [math.sqrt(a * b) for a, b, _ in ws]
-                bottom.semilogx(xm, [s for *_, s in ws], style, marker="o", color=f"C{c}")
-        bottom.axhline(-1, ls=":", color="k", label="paper: -1 (M = 6)")
-        top.set_title(f"M = {M}: loss")
-        top.grid(True, which="major", alpha=0.3)
-        top.legend(fontsize=7)
-        bottom.set_xlabel("iteration")
-        bottom.set_ylabel("slope over doubling window")
-        bottom.grid(True, which="major", alpha=0.3)
-        bottom.legend(fontsize=7)
-    axes[0, 0].set_ylabel("L(tau)")
-    figures.save(fig, path)
-
-
-def _draw_accuracy(path, trajs):
-    """Engine relative error estimates along the exact runs; Monte Carlo relative standard error along the sampled."""
-    from verify.claims import figures
-
-    fig, ax = figures.new_axes(xlabel="iteration", ylabel="relative error estimate",
-                               title="accuracy along the runs")
-    for c, (key, tr) in enumerate(sorted(trajs.items())):
-        if key.startswith("exact"):
-            ax.semilogy(tr.steps, tr.loss_err / tr.loss, "-", color=f"C{c}", label=f"{key}: loss")
-            ax.semilogy(tr.steps, np.maximum(tr.grad_rel_err, 1e-17), ":", color=f"C{c}", label=f"{key}: gradient")
-        else:
-            ax.semilogy(tr.steps, tr.grad_rel_err, "--", color=f"C{c}", label=f"{key}: MC gradient std. error")
-    ax.legend(fontsize=6, ncol=2)
-    figures.save(fig, path)
-
-
-def _draw_difference(path, trajs):
-    """r_i(sampled) - r_i(exact) for the same seed and start, at the steps both runs recorded."""
-    import matplotlib.pyplot as plt
-
-    from verify.claims import figures
-
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), layout="constrained")
-    for ax, M in zip(axes, (4, 6)):
-        for key in _pairs(trajs, M):
-            if not key.startswith("sampled"):
-                continue
-            twin = "exact" + key[len("sampled"):]
-            if twin not in trajs:
-                continue
-            s_tr, e_tr = trajs[key], trajs[twin]
-            common, i_s, i_e = np.intersect1d(s_tr.steps, e_tr.steps, return_indices=True)
-            diff = s_tr.distances[i_s] - e_tr.distances[i_e]
-            seed = key.split("seed=")[1]
-            for i in range(diff.shape[1]):
-                ax.plot(common, diff[:, i], "-" if seed == "0" else ":", color=f"C{i}", lw=1,
-                        label=f"seed {seed}, mean {i}")
-        ax.set_xscale("symlog", linthresh=100)
-        ax.set_yscale("symlog", linthresh=1e-6)
-        ax.set_title(f"M = {M}: r_i(sampled) - r_i(exact), same start")
-        ax.set_xlabel("iteration")
-        ax.grid(True, which="major", alpha=0.3)
-        ax.legend(fontsize=6, ncol=2)
-    axes[0].set_ylabel("distance difference")
-    figures.save(fig, path)

@@ -1,12 +1,13 @@
 """Figure helpers shared by the claims: one look for every figure the report draws.
 
+The claims draw their own figures (each ``ClaimResult.figures`` entry is a drawing function),
+so these helpers sit in the claims layer, below the report that calls them.
+
 Importing this module selects matplotlib's non-interactive Agg backend, so
 figures are drawn the same way on a laptop, a server and CI (no display).
 
 * :func:`new_axes` -- a figure with labelled axes;
 * :func:`save` -- write it (creating the folder) and free it;
-* :func:`local_slopes` -- d log y / d log x between neighbouring points, the
-  measured exponent of a power law such as L(tau) ~ tau^(-1) (Theorem 3.5);
 * :func:`loglog_with_slopes` -- a log-log plot over a panel of its local
   slopes, with the exponent the claim predicts drawn as a reference line.
 """
@@ -22,7 +23,9 @@ matplotlib.use("Agg")  # before pyplot: no display needed, same output everywher
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-__all__ = ["new_axes", "save", "local_slopes", "loglog_with_slopes"]
+from verify.analysis.rates import local_slopes  # noqa: E402
+
+__all__ = ["plt", "new_axes", "save", "loglog_with_slopes"]
 
 _FIGSIZE = (6.0, 4.0)
 _DPI = 120
@@ -48,38 +51,6 @@ def save(fig, path) -> Path:
     finally:
         plt.close(fig)
     return path
-
-
-def local_slopes(x, y, *, per_decade: int | None = None):
-    """Local exponents of ``y`` against ``x``: returns ``(x_mid, slope)``.
-
-    ``slope[k] = (log y[k+1] - log y[k]) / (log x[k+1] - log x[k])`` at the
-    geometric midpoint ``x_mid[k]``.  Points with a non-positive or non-finite
-    ``x`` or ``y`` are dropped (a log-log plot cannot show them).  With
-    ``per_decade``, the points are first thinned to about that many per decade
-    of ``x``: neighbouring iterates of a long run differ by noise, and the
-    slope over a wider step shows the trend.
-
-    Example: ``local_slopes([1, 10, 100], [1, 0.1, 0.01])`` gives slopes ``[-1, -1]``.
-    """
-    x = np.asarray(x, dtype=float)
-    y = np.asarray(y, dtype=float)
-    if x.shape != y.shape or x.ndim != 1:
-        raise ValueError(f"x and y must be 1-d of the same length, got shapes {x.shape} and {y.shape}")
-    keep = np.isfinite(x) & np.isfinite(y) & (x > 0) & (y > 0)
-    lx, ly = np.log10(x[keep]), np.log10(y[keep])
-    if lx.size < 2:
-        raise ValueError("need at least two points with positive finite x and y")
-    if np.any(np.diff(lx) <= 0):
-        raise ValueError("x must be strictly increasing")
-    if per_decade is not None:
-        if per_decade < 1:
-            raise ValueError(f"per_decade must be >= 1, got {per_decade}")
-        # the first point at or after each mark of an even grid in log x, and the last point
-        marks = np.arange(lx[0], lx[-1], 1.0 / per_decade)
-        idx = np.unique(np.append(np.searchsorted(lx, marks), lx.size - 1))
-        lx, ly = lx[idx], ly[idx]
-    return 10 ** ((lx[1:] + lx[:-1]) / 2), np.diff(ly) / np.diff(lx)
 
 
 def loglog_with_slopes(path, x, y, *, xlabel: str, ylabel: str, title: str | None = None,

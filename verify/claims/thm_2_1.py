@@ -29,12 +29,12 @@ Hence max_i |mu_i - mu*| ~ tau^(-1/2) (parameter exponent -1/2) and
 L_t ~ rank(Sigma) (n / (8 eta_s tau))^2 (loss exponent -2), after a tail onset
 tau_0 = n / (8 eta_s lambda_min(0)).  The local slopes approach their limits with
 O(1/tau) corrections (from 1/(c + b tau), the O(lambda) terms, and the discrete step),
-which is the Richardson order used by :mod:`verify.rates`.
+which is the Richardson order used by :mod:`verify.analysis.rates`.
 
 What is checked (one run = :func:`run_case`):
 
 * every mean converges: the scaled distances do not increase over the last half
-  of the run (:func:`verify.dynamics.classify`) and the exponent of each |m_i - m*| is
+  of the run (:func:`verify.simulate.outcomes.tail_rule`) and the exponent of each |m_i - m*| is
   settled at -1/2: a two-sided band from the measured settling error (Richardson).  The
   exponent of max_i |m_i - m*| is the slowest of these; it is not extrapolated itself,
   since the maximum has kinks where the farthest mean changes (its window slopes are reported);
@@ -63,8 +63,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from verify.analysis import rates
+from verify.analysis.large_noise import (scaled_step, spread_configuration, spread_eigenvalues, tail_onset,
+                                         theorem_step, threshold)
 from verify.claims.base import ClaimResult, budget_config, register
-from verify.simulate.descent import classify
+from verify.engine.tolerances import DESCENT_TOL
+from verify.simulate import outcomes
+from verify.simulate.descent import gradient_descent
 
 STATEMENT = (
     "If t > log n + log M + 2 with M = max_i |mu_i(0) - mu*|, gradient descent with step eta of order "
@@ -93,73 +97,8 @@ RATIO, WINDOWS, ORDER = 2.0, 4, 1.0
 ONSETS = 16
 #: Relative accuracy asked of each exact gradient (the engine's default for dynamics).  It moves
 #: log r by at most ~1e-10 ln(tau) over a run (the noise term of the rate estimates), far below
-#: the bands.  (An over-pessimistic rounding bound in the engine once made 1e-10 uncertifiable
-#: near collapse; fixed in verify/expectation.py.)
-TOL = 1e-10
-
-
-def threshold(n: int, M: float) -> float:
-    """The theorem's condition: t must exceed log n + log M + 2."""
-    return math.log(n) + math.log(M) + 2.0
-
-
-def theorem_step(n: int, d: int) -> float:
-    """eta = 1 / (n^4 d^2): the theorem's order of step with constant 1 (the constant is unknown)."""
-    return 1.0 / (n**4 * d**2)
-
-
-def scaled_step(eta: float, t: float, convention: str) -> float:
-    """The step on the scaled means that ``eta`` in ``convention`` amounts to."""
-    if convention == "scaled":
-        return eta
-    if convention == "unscaled":
-        return eta * math.exp(-2 * t)
-    raise ValueError(f"convention must be 'scaled' or 'unscaled', got {convention!r}")
-
-
-def spread_configuration(n: int, d: int, *, M: float, mu_star, seed: int, kappa: float = 2.0,
-                         mean_fraction: float = 0.3) -> np.ndarray:
-    """Initial means with max_i |mu_i - mu*| = M exactly and a well-conditioned spread.
-
-    Random directions (``seed``); the centred configuration's non-zero singular values are
-    set to a geometric sequence from 1 to 1/sqrt(kappa), so the non-zero eigenvalues of the
-    spread Sigma(0) are within a factor ``kappa`` of each other (the tail onset is
-    n / (8 eta lambda_min), so a nearly degenerate spread would need arbitrarily long runs);
-    the cluster's centre is offset from mu* by ``mean_fraction`` times the spread's size.
-    """
-    if n < 2:
-        raise ValueError(f"n must be >= 2 (one mean has no spread), got {n}")
-    if not (kappa >= 1):
-        raise ValueError(f"kappa must be >= 1, got {kappa!r}")
-    mu_star = np.asarray(mu_star, dtype=float)
-    rng = np.random.default_rng(seed)
-    raw = rng.standard_normal((n, d))
-    raw -= raw.mean(axis=0)
-    u, _, vt = np.linalg.svd(raw, full_matrices=False)
-    r = min(n - 1, d)
-    sv = kappa ** (-0.5 * np.arange(r) / max(r - 1, 1))
-    delta = (u[:, :r] * sv) @ vt[:r]
-    size = math.sqrt(np.mean(np.sum(delta**2, axis=1)))
-    direction = rng.standard_normal(d)
-    direction /= np.linalg.norm(direction)
-    a = delta + mean_fraction * size * direction
-    a *= M / np.max(np.linalg.norm(a, axis=1))
-    return mu_star + a
-
-
-def spread_eigenvalues(mu, mu_star, t) -> np.ndarray:
-    """Eigenvalues (descending) of Sigma = (1/n) sum_i delta_i delta_i^T of the scaled means."""
-    a = math.exp(-t) * (np.asarray(mu, dtype=float) - np.asarray(mu_star, dtype=float))
-    delta = a - a.mean(axis=0)
-    return np.linalg.eigvalsh(delta.T @ delta / a.shape[0])[::-1]
-
-
-def tail_onset(mu0, mu_star, t, eta, convention="scaled") -> float:
-    """tau_0 = n / (8 eta_s lambda_min): where the slowest spread direction enters its 1/tau law."""
-    n = np.asarray(mu0).shape[0]
-    lam = spread_eigenvalues(mu0, mu_star, t)
-    lam = lam[lam > 1e-12 * lam[0]]
-    return n / (8.0 * scaled_step(eta, t, convention) * float(lam[-1]))
+#: the bands.
+TOL = DESCENT_TOL
 
 
 @dataclass
@@ -211,8 +150,14 @@ def run_case(mu0, mu_star, t, eta, *, convention: str = "scaled", steps: int | N
     edges = [steps // int(RATIO**j) for j in range(WINDOWS + 1)]
     grid = rates.log_grid(steps, per_octave=3, include=edges)
     t0 = time.time()
-    traj = rates.descent_on_log_grid(mu0, mu_star, t, eta, grid, convention=convention, tol=tol,
-                                     progress=progress)
+
+    def report(step, _mu):
+        if progress is not None:
+            progress(int(step), steps)
+        return False
+
+    traj = gradient_descent(mu0, mu_star, t, eta, steps, convention=convention, record_at=grid.tolist(), tol=tol,
+                            callback=report)
     seconds = time.time() - t0
     return analyse(traj, M=M, tau0=tau0, seconds=seconds)
 
@@ -263,11 +208,11 @@ def analyse(traj, *, M: float, tau0: float = float("nan"), seconds: float = floa
     if np.all(loss[tail] > 0):
         est_l = rates.asymptotic_slope(tau, loss, ratio=RATIO, windows=WINDOWS, order=ORDER, noise=noise_l)
     else:  # the loss reached exactly 0 (all means at mu*): faster than any power
-        est_l = rates.RateEstimate(-math.inf, 0.0, est_r.windows, np.array([-math.inf]), ORDER, noise_l)
+        est_l = rates.RateEstimate(-math.inf, 0.0, est_max.windows, np.array([-math.inf]), ORDER, noise_l)
     chk_l = rates.check_rate(est_l, BOUND_EXPONENT, settle_tol=SETTLE_TOL_LOSS, kind="at_most", name="loss L_t")
     chk_d = rates.check_rate(est_l, DERIVED_LOSS_EXPONENT, settle_tol=SETTLE_TOL_LOSS, name="loss (derived -2)")
-    out = classify(traj, conv_radius=float(r[0]), slack=1e-9)
-    all_conv = bool(np.all(out.converged))
+    out = outcomes.classify(traj, outcomes.tail_rule(float(r[0]), slack=1e-9))
+    all_conv = out.run == outcomes.ALL_CONVERGE
     ok = bool(not failing and chk_l.ok and all_conv)
     parts = [chk_r.reason + (f" ({len(failing)} of {len(per_mean)} means fail)" if failing else
                              f" (slowest of {len(per_mean)} means)"), chk_l.reason]
@@ -302,10 +247,10 @@ def analyse(traj, *, M: float, tau0: float = float("nan"), seconds: float = floa
             "unscaled": {"max": float(c_u[k_max]), "at_step": int(tau[pos][k_max]), "final": float(c_u[-1])},
         },
         "spread_eigenvalues_x_8_eta_s_tau/n_final": [float(x * 8 * eta_s * steps / n) for x in lam],
-        "converged": out.converged.tolist(), "max_grad_rel_err": grad_err, "seconds": round(seconds, 2),
+        "converged": out.mask(outcomes.CONVERGES).tolist(), "max_grad_rel_err": grad_err, "seconds": round(seconds, 2),
     }
     return Run(n, d, t, M, eta, conv, steps, ok, "; ".join(parts), chk_r, chk_l, chk_d,
-               out.converged.tolist(), ev, traj)
+               out.mask(outcomes.CONVERGES).tolist(), ev, traj)
 
 
 def stationary_point_start(n: int = 3, d: int = 2):
@@ -419,7 +364,7 @@ def _figure(path, runs) -> None:
         lab = f"n={r.n} d={r.d} eta={r.eta:.3g}"
         for col, y in enumerate((tr.distances.max(axis=1), tr.loss)):
             line, = axes[0, col].loglog(tau[pos], y[pos], label=lab)
-            xm, sl = figures.local_slopes(tau[pos], y[pos], per_decade=6)
+            xm, sl = rates.local_slopes(tau[pos], y[pos], per_decade=6)
             axes[1, col].semilogx(xm, sl, marker=".", color=line.get_color())
             axes[0, col].axvline(r.steps / RATIO**WINDOWS, color=line.get_color(), lw=0.6, ls=":")
     axes[1, 0].axhline(PARAM_EXPONENT, color="k", ls="--", lw=1, label="-1/2 (linearisation)")

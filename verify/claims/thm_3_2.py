@@ -7,7 +7,7 @@ A(tau + 1) = (1 - eta/n) A(tau) (as printed; 1 - 2 eta/n for the loss without 1/
 cluster stays within a radius of A(tau) until A <= 1/(6n), then Theorem 2.1 takes over.
 Not tight (the measured amplification is ~exp(M0^2), the budget exp(10^6 n d M0^3)).
 
-What is measured (``verify/cluster.py`` has the derivations):
+What is measured (``verify/analysis/cluster.py`` has the derivations):
 
 1. the centre factor: derived 1 - 2 eta/n; measured with the engine on a collapsed cluster;
    the printed 1 - eta/n is rejected (negative control);
@@ -20,7 +20,7 @@ What is measured (``verify/cluster.py`` has the derivations):
    r0 ~ 10^-6951, dps ~7,000), the whole approach, against the linear prediction;
 5. the amplification along the approach against exp(10^6 n d M0^3);
 6. the empirical largest initial radius r*(M0) with every mean converging (float64 engine,
-   linear phase below 1e-6), with negative control (r above it runs away) and the
+   linear phase below 1e-6), with negative control (r above it: a mean recedes) and the
    cross-check r* < exp(-M0/100) wherever Theorem 3.4's counterexample holds at the same n, eta.
 
 Parameters: n = 2, d = 1, eta = 0.05, step convention "scaled", t = 0.  The invariant's
@@ -38,7 +38,9 @@ import mpmath
 import numpy as np
 
 from verify.analysis import cluster as cl
+from verify.analysis import cluster_runs
 from verify.claims.base import ClaimResult, budget_config, register
+from verify.simulate.descent import gradient_descent
 
 STATEMENT = (
     "With mu* = M0 e_1 and every |mu_i(0)| <= exp(-10^6 n d M0^3)/(108 n d), gradient descent sends every "
@@ -59,9 +61,7 @@ BUDGETS = {
 
 def measured_centre_factor(n: int = N, eta: float = ETA, M0: float = 1.0, steps: int = 20) -> dict:
     """Run the engine's gradient descent from a collapsed cluster at the origin; fit A(tau+1)/A(tau)."""
-    from verify.simulate import descent as dynamics
-
-    tr = dynamics.gradient_descent(np.zeros((n, 1)), [M0], 0.0, eta, steps)
+    tr = gradient_descent(np.zeros((n, 1)), [M0], 0.0, eta, steps)
     A = tr.distances[:, 0]
     ratios = A[1:] / A[:-1]
     return {"ratios_min": float(ratios.min()), "ratios_max": float(ratios.max()),
@@ -74,7 +74,7 @@ def literal_run(M0: float, n: int = N, d: int = D, eta: float = ETA, *, guard: i
     """The whole approach at the theorem's radius with the engine's mpmath gradient.
 
     mu_1(0) = r0 e_1, the others at 0 (n = 2: spread e = +-r0/2), in coordinates relative to the
-    collapsed centre (:func:`verify.cluster.engine_deviation_gradient`) at dps = digits of r0 + guard.
+    collapsed centre (:func:`verify.analysis.cluster.engine_deviation_gradient`) at dps = digits of r0 + guard.
     Returns the measured spread at the hand-off and the linear prediction.
     """
     log10_r0 = cl.theorem_radius_log10(M0, n, d)
@@ -124,7 +124,7 @@ def paper_radius_gradient(M0: float = 1.0, n: int = N, d: int = D) -> dict:
 def boundary_table(M0s, n: int = N, eta: float = ETA, rel_width: float = 0.1) -> list[dict]:
     rows = []
     for M0 in M0s:
-        b = cl.radius_boundary(M0, n, eta, rel_width=rel_width)
+        b = cluster_runs.radius_boundary(M0, n, eta, rel_width=rel_width)
         la = cl.linear_amplification(M0, n, eta)["log_amplification"]
         rows.append({"M0": M0, "r_star_low": b.r_star_low, "r_star_high": b.r_star_high,
                      "r_star": b.r_star, "linear_log_amplification": la,

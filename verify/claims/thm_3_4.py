@@ -11,14 +11,14 @@ exact population gradients of the float64 engine.  eps0 = exp(-M0/100) >= 0.9 fo
 far above float64's resolution, so float64 resolves the configuration; an mpmath run of the
 first steps cross-checks the float64 trajectory.
 
-Outcome per mean (the engine's :func:`verify.dynamics.classify` definitions on the recorded
-distances, with conv_radius = 1/(6n) and the default div_radius, the largest initial
-distance M0): *converges* if its final distance is <= 1/(6n) and did not increase over the
-last half; *runs away* if its distance increased monotonically over the last half and ends
-beyond M0 (where it started).  The engine raises AccuracyError once the losers are ~6.7 from
+Outcome per mean (:func:`verify.simulate.outcomes.tail_rule` on the recorded distances, with
+radius 1/(6n) and the largest initial distance M0 as the receding radius): *converges* if its
+final distance is <= 1/(6n) and did not increase over the last half; *recedes* if its distance
+increased monotonically over the last half and ends beyond M0 (where it started).  The engine raises AccuracyError once the losers are ~6.7 from
 mu* and the loss is small (its first truncation radius is too small; reported); such a run
 is classified on the steps recorded before, and for M0 above ~6.7 the losers cannot pass M0
-before that: those M0 are reported as undecided, not as failures.  The counterexample **holds at M0** when mean 1 converges and every other mean runs away.
+before that: those M0 are reported as undecided, not as failures.  The counterexample **holds at
+M0** when mean 1 converges and every other mean recedes.
 The scan reports the set of M0 where it holds, as found (it need not be an interval).
 
 Reference: [1] arXiv 2511.22069.
@@ -32,7 +32,9 @@ import time
 import numpy as np
 
 from verify.claims.base import ClaimResult, budget_config, register
-from verify.analysis.cluster import descend
+from verify.analysis.cluster_runs import descend
+from verify.simulate import outcomes
+from verify.simulate.descent import gradient_descent
 
 STATEMENT = (
     "With mu_1(0) = exp(-M0/100) e_1 and mu_i(0) = 0 (i >= 2), mu* = M0 e_1, gradient descent sends mu_1 to "
@@ -48,30 +50,22 @@ BUDGETS = {
 }
 
 
-class _Traj:  # what verify.dynamics.classify reads
-    def __init__(self, distances):
-        self.distances = np.asarray(distances)
-
-
 def counterexample_run(M0: float, *, n: int = N, d: int = D, eta: float = ETA, steps: int = STEPS,
                        record_every: int = RECORD_EVERY, eps0: float | None = None) -> dict:
     """One run of the counterexample; returns outcome per mean and the recorded distances."""
-    from verify.simulate import descent as dynamics
-
     eps0 = math.exp(-M0 / 100) if eps0 is None else eps0
     star = np.zeros(d)
     star[0] = M0
     mu0 = np.zeros((n, d))
     mu0[0, 0] = eps0
     hist = []
-    note = descend(mu0, star, eta, steps, record_every, lambda s, mu: hist.append(
+    note = descend(mu0, star, 0.0, eta, steps, record_every=record_every, callback=lambda s, mu: hist.append(
         (s, np.linalg.norm(mu - star, axis=1))) and False)
     dist = np.array([h[1] for h in hist])
-    oc = dynamics.classify(_Traj(dist), conv_radius=1 / (6 * n))
-    holds = bool(oc.converged[0] and oc.diverged[1:].all())
-    all_converge = bool(oc.converged.all())
-    return {"M0": M0, "eps0": eps0, "holds": holds, "all_converge": all_converge,
-            "converged": oc.converged.tolist(), "diverged": oc.diverged.tolist(),
+    oc = outcomes.classify(outcomes.Recorded(np.array([h[0] for h in hist]), dist), outcomes.tail_rule(1 / (6 * n)))
+    holds = oc.means[0] == outcomes.CONVERGES and all(m == outcomes.RECEDES for m in oc.means[1:])
+    all_converge = oc.run == outcomes.ALL_CONVERGE
+    return {"M0": M0, "eps0": eps0, "holds": holds, "all_converge": all_converge, "outcomes": list(oc.means),
             "final_distances": [round(float(x), 6) for x in oc.final_distances],
             "steps": int(hist[-1][0]) if hist else 0, "note": note.lstrip("; "), "distances": dist,
             "recorded_steps": [h[0] for h in hist]}
@@ -86,12 +80,11 @@ def mp_cross_check(M0: float, steps: int, *, n: int = N, eta: float = ETA, dps: 
     import mpmath
 
     from verify.engine import reference
-    from verify.simulate import descent as dynamics
 
     eps0 = math.exp(-M0 / 100)
     mu0 = np.zeros((n, 1))
     mu0[0, 0] = eps0
-    tr = dynamics.gradient_descent(mu0, [M0], 0.0, eta, steps, record_every=1)
+    tr = gradient_descent(mu0, [M0], 0.0, eta, steps, record_every=1)
     with mpmath.workdps(dps):
         mu = [[mpmath.mpf(float(x))] for x in mu0[:, 0]]
         worst = 0.0
@@ -113,7 +106,7 @@ def run(budget="quick", seed=0, progress=None) -> ClaimResult:
         progress(j, len(cfg["M0s"]) + 1, f"M0 = {M0}")
         r = counterexample_run(float(M0))
         runs[float(M0)] = r
-        rows.append({k: r[k] for k in ("M0", "eps0", "holds", "all_converge", "converged", "diverged",
+        rows.append({k: r[k] for k in ("M0", "eps0", "holds", "all_converge", "outcomes",
                                        "final_distances", "steps", "note")})
     holds_at = [r["M0"] for r in rows if r["holds"]]
     progress(len(cfg["M0s"]), len(cfg["M0s"]) + 1, "mpmath cross-check")
@@ -126,7 +119,8 @@ def run(budget="quick", seed=0, progress=None) -> ClaimResult:
     ev = {
         "n": N, "d": D, "eta": ETA, "step_convention": CONVENTION, "t": 0.0, "mu_star": "M0 e_1",
         "steps": STEPS, "record_every": RECORD_EVERY,
-        "divergence_rule": "verify.dynamics.classify with conv_radius = 1/(6n), div_radius = initial distance M0",
+        "outcome_rule": "verify.simulate.outcomes.tail_rule with radius 1/(6n), receding radius the largest "
+                        "initial distance M0",
         "scan": rows, "holds_at_M0": holds_at,
         "mp_cross_check": xc, "seconds": round(time.time() - t0, 1),
     }
@@ -141,7 +135,7 @@ def run(budget="quick", seed=0, progress=None) -> ClaimResult:
     ev["undecided_M0"] = undecided
     large = [r for r in rows if r["M0"] >= min(holds_at) and r["M0"] not in undecided]
     if all(r["holds"] for r in large):
-        reason = (f"only mu_1 converges and the others run away for every scanned M0 >= {min(holds_at)} "
+        reason = (f"only mu_1 converges and the others recede for every scanned M0 >= {min(holds_at)} "
                   f"(n = {N}, d = {D}, eta = {ETA}) that the engine could decide; undecided: {undecided}")
     else:
         reason = (f"the counterexample holds at M0 in {holds_at} of the scan, not at every larger M0 "

@@ -10,9 +10,9 @@ Neither is known to be tight.
 
 Setting: d = 1 (k = 1), t = 0, mu* = 0, mu = M0 e_1; the step is
 mu_i <- mu_i - eta dL/dmu_i (at t = 0 the scaled and unscaled conventions coincide),
-with the engine's exact population gradient (:func:`verify.dynamics.gradient_descent`, through
-:func:`verify.random_init.gradient_descent_far`, which records at any set of steps).  The losers' gradients at the
-theorem's M0 (~10^(-5.8e22)) are computed by :func:`verify.random_init.log_gradient_mp`:
+with the engine's exact population gradient (:func:`verify.simulate.descent.gradient_descent`,
+recorded at any set of steps).  The losers' gradients at the theorem's M0 (~10^(-5.8e22)) are
+computed by :func:`verify.analysis.random_init.log_gradient_mp`:
 the engine's accuracy is normwise and cannot certify them.
 
 What is measured (``thm-3.5``):
@@ -21,7 +21,7 @@ What is measured (``thm-3.5``):
   (first step tau1 with the winner within 1/(8 M0^3), against the winner-alone
   prediction log(8 M0^4) / -log(1 - 2 eta); the losers' displacement), stage 2
   (the smallest loser distance increases at every recorded step after tau1), and
-  the outcome (:func:`verify.dynamics.classify`);
+  the outcome (:func:`verify.simulate.outcomes.tail_rule`);
 * at the theorem's own M0 (n = 2, d = 1, M0 = 1.03e12 > 1.024e12): stage 1 in
   float64 (which resolves the offsets to 1.2e-4), and the losers' motion from
   their gradients in log-space (mpmath): sign of the outward component and
@@ -33,7 +33,7 @@ What is measured (``cor-3.6``):
 * the probability statement in the direction that can fail: over N seeds, the
   one-sided exact (Clopper-Pearson) upper bound on the frequency of "not exactly
   one survivor" at level 95 % must lie below n^2 M0^(-1/3); N is computed
-  (:func:`verify.random_init.seeds_needed`);
+  (:func:`verify.analysis.statistics.seeds_needed`);
 * L(tau) tau bounded over the 1/tau regime of a long run at moderate M0 = 6.
 
 Reference: [1] arXiv 2511.22069.
@@ -48,8 +48,10 @@ import mpmath
 import numpy as np
 
 from verify.analysis import random_init as ri
+from verify.analysis import rates, statistics
 from verify.claims.base import ClaimResult, budget_config, register
-from verify.simulate.descent import classify
+from verify.simulate import outcomes
+from verify.simulate.descent import gradient_descent
 
 STATEMENT_35 = (
     "For mu_i(0) i.i.d. N(mu, I_d) with M0 = |mu - mu*| > 10^9 sqrt(d) n^10: stage 1, within O(log M0 / eta) steps "
@@ -86,7 +88,7 @@ def moderate_stages(n: int, seed: int, *, M0: float = M0_MODERATE, eta: float = 
     mu0, ms, _ = ri.sample_initialization(n, 1, M0, seed)
     pred = ri.predicted_stage_one_steps(M0, eta, float(np.min(np.abs(mu0))))
     steps = int(math.ceil(2 * pred)) + stage2_steps
-    tr = ri.gradient_descent_far(mu0, ms, eta, steps)
+    tr = gradient_descent(mu0, ms, ri.NOISE_LEVEL, eta, steps)
     s1 = ri.stage_one(tr, M0)
     r0 = np.sort(np.abs(mu0[:, 0] - ms[0]))
     gap = float(r0[1] - r0[0]) if n > 1 else math.inf
@@ -100,8 +102,8 @@ def moderate_stages(n: int, seed: int, *, M0: float = M0_MODERATE, eta: float = 
         s2 = ri.stage_two(tr, s1.winner, s1.tau1)
         row.update(stage2_monotone=s2.monotone, stage2_min_increment=s2.min_increment,
                    stage2_first_violation=s2.first_violation)
-    out = classify(tr, conv_radius=1.0 / (8 * M0**3))
-    row.update(survivors=out.survivors, diverging=int(out.diverged.sum()), final_distances=out.final_distances.tolist(),
+    out = outcomes.classify(tr, outcomes.tail_rule(1.0 / (8 * M0**3)))
+    row.update(survivors=out.survivors, receding=out.count(outcomes.RECEDES), final_distances=out.final_distances.tolist(),
                max_grad_rel_err=float(tr.grad_rel_err.max()))
     return row, tr
 
@@ -113,7 +115,7 @@ def theorem_scale_stage_one(*, n: int = 2, seed: int = 0, eta: float = ETA, prob
     mu0, ms, _ = ri.sample_initialization(n, 1, M0, seed)
     pred = ri.predicted_stage_one_steps(M0, eta, float(np.min(np.abs(mu0))))
     steps = int(math.ceil(pred)) + 5
-    tr = ri.gradient_descent_far(mu0, ms, eta, steps)
+    tr = gradient_descent(mu0, ms, ri.NOISE_LEVEL, eta, steps)
     s1 = ri.stage_one(tr, M0)
     losers = [j for j in range(n) if j != s1.winner]
     upto = s1.tau1 if s1.tau1 is not None else steps
@@ -207,19 +209,15 @@ def probability_check(n: int, M0: float, seeds: int, *, first_seed: int = 0, lev
     k = len(fails)
     return {"n": n, "d": 1, "M0": M0, "eta": eta, "seeds": seeds, "first_seed": first_seed, "failures": k,
             "failed_seeds": fails[:10], "bound_n2_M0^-1/3": B, "level": level,
-            "upper_confidence_bound": ri.clopper_pearson_upper(k, seeds, level),
-            "seeds_needed_for_zero_failures": ri.seeds_needed(B, level),
-            "p_value_excess_over_bound": ri.binomial_excess_pvalue(k, seeds, B)}
+            "upper_confidence_bound": statistics.clopper_pearson_upper(k, seeds, level),
+            "seeds_needed_for_zero_failures": statistics.seeds_needed(B, level),
+            "p_value_excess_over_bound": statistics.binomial_excess_pvalue(k, seeds, B)}
 
 
 def loss_times_tau(*, n: int = 2, seed: int = 0, M0: float = M0_SLOPE, eta: float = ETA, end: int = 4096):
     """A long run at moderate M0 on a log grid: L(tau) tau over the 1/tau regime and the outcome."""
-    from verify.analysis import rates
-
     mu0, ms, _ = ri.sample_initialization(n, 1, M0, seed)
-    grid = rates.log_grid(end, per_octave=4)
-    tr = ri.gradient_descent_far(mu0, ms, eta, end, record=grid)
-    return tr
+    return gradient_descent(mu0, ms, ri.NOISE_LEVEL, eta, end, record_at=rates.log_grid(end, per_octave=4))
 
 
 @register("cor-3.6", STATEMENT_36)
@@ -232,7 +230,7 @@ def run_corollary(budget="quick", seed=0, progress=None) -> ClaimResult:
     for k, (n, M0, N) in enumerate(cfg["prob"]):
         progress(k, len(cfg["prob"]) + 1, f"survivors n={n} M0={M0:g}")
         B = ri.probability_bound(n, M0)
-        N = N or ri.seeds_needed(B, LEVEL)
+        N = N or statistics.seeds_needed(B, LEVEL)
         p = probability_check(n, M0, N, first_seed=1000 * seed)
         p["establishes_bound"] = p["upper_confidence_bound"] < B
         probs.append(p)
@@ -242,13 +240,13 @@ def run_corollary(budget="quick", seed=0, progress=None) -> ClaimResult:
     ev["survivor_frequency"] = probs
     progress(len(cfg["prob"]), len(cfg["prob"]) + 1, "L tau")
     tr = loss_times_tau(seed=seed, end=cfg["slope_end"])
-    out = classify(tr, conv_radius=0.1)
+    out = outcomes.classify(tr, outcomes.tail_rule(0.1))
     Lt = tr.loss[1:] * tr.steps[1:]
     tail = tr.steps[1:] >= 256
     ev["loss_times_tau"] = {"M0": M0_SLOPE, "n": 2, "eta": ETA, "steps": [int(s) for s in tr.steps[1:][tail][::4]],
                             "L_tau": [float(x) for x in Lt[tail][::4]], "max_L_tau_from_256": float(Lt[tail].max()),
                             "outcome": str(out), "loser_final_distance": float(tr.distances[-1].max())}
-    if out.survivors != 1 or int(out.diverged.sum()) != 1:
+    if out.survivors != 1 or out.count(outcomes.RECEDES) != 1:
         problems.append(f"M0 = {M0_SLOPE}: outcome {out}")
     # bounded: over the last half (in log tau) of the 1/tau regime L tau does not grow
     half = tr.steps[1:] >= math.sqrt(256 * cfg["slope_end"])

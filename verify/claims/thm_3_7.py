@@ -13,28 +13,28 @@ slope is -1 - c(D) with c(D) = 8 / (D^2 - 12) -> 0, logarithmically slowly.
 What is measured: a long run at moderate M0 = 6 (far below the theorem's
 constant; the 1/tau regime starts within ~10^2 steps there, at M0 = 10^12 it
 starts at losses near M0^2 exp(-M0^2/8)), recorded on a log grid; the slopes of
-log L against log tau over successive windows (``verify.rates.window_slopes``);
+log L against log tau over successive windows (``verify.analysis.rates.window_slopes``);
 settled when the last two differ by at most ``SETTLE_TOL``; then the last slope
 must lie in the band [-1 - 2 c(D), -1 + c(D)] (D: the loser's distance at the end):
 the leading logarithmic correction, with the next order allowed as large again.
 
 Step: mu_i <- mu_i - eta dL/dmu_i at t = 0 (scaled = unscaled), eta = 0.25, with the engine's
-exact population gradient (:func:`verify.dynamics.gradient_descent`, through
-:func:`verify.random_init.gradient_descent_far`: recorded on the log grid).
+exact population gradient (:func:`verify.simulate.descent.gradient_descent`, recorded on the log grid).
 
 Reference: [1] arXiv 2511.22069.
 """
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass
 
 import numpy as np
 
 from verify.analysis import random_init as ri
+from verify.analysis import rates
 from verify.claims.base import ClaimResult, budget_config, register
+from verify.simulate.descent import gradient_descent
 
 STATEMENT = "In the setting of Theorem 3.5 (t = 0), L(tau) >= c / tau^(1+eps) for every eps > 0."
 
@@ -73,8 +73,6 @@ class SlopeCheck:
 def check_loss_slope(steps, loss, D: float, *, windows: int = 4, ratio: float = RATIO,
                      settle_tol: float = SETTLE_TOL) -> SlopeCheck:
     """Settled window slope of log L vs log tau inside [-1 - 2 c(D), -1 + c(D)]."""
-    from verify.analysis import rates
-
     w = rates.window_slopes(steps, loss, ratio=ratio, windows=windows)
     s = w.slopes
     tab = [(float(a), float(b), float(x)) for a, b, x in zip(w.edges[:-1], w.edges[1:], s)]
@@ -92,10 +90,8 @@ def check_loss_slope(steps, loss, D: float, *, windows: int = 4, ratio: float = 
 
 
 def long_run(seed: int = 0, *, end: int = 8192, n: int = 2, M0: float = M0, eta: float = ETA):
-    from verify.analysis import rates
-
     mu0, ms, _ = ri.sample_initialization(n, 1, M0, seed)
-    return ri.gradient_descent_far(mu0, ms, eta, end, record=rates.log_grid(end, per_octave=4))
+    return gradient_descent(mu0, ms, ri.NOISE_LEVEL, eta, end, record_at=rates.log_grid(end, per_octave=4))
 
 
 @register("thm-3.7", STATEMENT)

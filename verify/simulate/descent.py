@@ -1,4 +1,4 @@
-"""Gradient descent on the population loss L_t with the exact gradient.
+"""Gradient descent on the population loss L_t: one loop for every source of gradients.
 
 Two step conventions (CLAIMS.md: which one the paper uses is not certain):
 
@@ -9,24 +9,21 @@ Two step conventions (CLAIMS.md: which one the paper uses is not certain):
 
 They differ by the factor e^{2t} in the effective step.
 
-Accuracy along the run: the gradient is computed by :mod:`verify.expectation`.
-At every recorded step (and at least every ``verify_every`` steps) a full
-evaluation with an error estimate is made and its quadrature rule kept; the
-steps in between reuse that rule without re-estimating (the same nodes at a
-configuration that moved by at most ``verify_every`` small steps), and the
-rule is dropped as soon as the geometry outgrows it.  The recorded loss
-errors (``Trajectory.loss_err``, ``Trajectory.grad_rel_err``) are the
-evidence of the run's accuracy.
+The gradient comes from a source (:class:`GradientSource`):
 
-Outcome of a run (:func:`classify`), on the scaled distances r_i(tau) = |m_i - m*|
-over the recorded steps:
+* :class:`ExactGradient` (the default): the engine's population gradient
+  (:mod:`verify.engine.expectation`).  At every recorded step (and at least every
+  ``verify_every`` steps) a full evaluation with an error estimate is made and its quadrature
+  rule kept; the steps in between reuse that rule without re-estimating (the same nodes at a
+  configuration that moved by at most ``verify_every`` small steps), and the rule is dropped as
+  soon as the geometry outgrows it.  The recorded errors (``Trajectory.loss_err``,
+  ``Trajectory.grad_rel_err``) are the evidence of the run's accuracy.
+* :class:`SuppliedGradient`: a function ``grad_fn(mu, mu_star, t) -> dL/dmu`` (another
+  implementation's dynamics); the reference is evaluated only at the recorded steps, for the loss.
+* :class:`verify.simulate.monte_carlo.SampledGradient`: the paper's Monte Carlo estimate.
 
-* mean i **converges** if r_i at the end is at most ``conv_radius`` and r_i
-  did not increase over the last half of the run (up to ``slack``);
-* mean i **diverges** (runs away) if r_i increased monotonically (up to
-  ``slack``) over the last half of the run and ends farther than it started
-  and farther than ``div_radius``;
-* **survivors**: the number of converging means.
+Recorded steps: every ``record_every``-th step (default 1), or the step numbers in ``record_at``;
+step 0 and the last step always.  The outcome of a run: :func:`verify.simulate.outcomes.classify`.
 """
 
 from __future__ import annotations
@@ -37,9 +34,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from verify.engine.expectation import population_expectations, reduce_float
-from verify.engine.validation import check_int, check_means, check_noise_level, check_step, check_step_numbers, check_tol
+from verify.engine.tolerances import DESCENT_TOL, MIN_TOL, gradient_scale
+from verify.engine.validation import check_int, check_means, check_noise_level, check_step, check_step_numbers, \
+    check_tol
 
-__all__ = ["gradient_descent", "Trajectory", "classify", "Outcome", "CONVENTIONS"]
+__all__ = ["gradient_descent", "Trajectory", "Record", "GradientSource", "ExactGradient", "SuppliedGradient",
+           "CONVENTIONS"]
 
 CONVENTIONS = ("scaled", "unscaled")
 
@@ -49,7 +49,7 @@ class Trajectory:
     steps: np.ndarray  # recorded iteration numbers
     loss: np.ndarray  # L_t at those steps
     loss_err: np.ndarray  # its absolute error estimate
-    grad_rel_err: np.ndarray  # normwise relative error estimate of the gradient at those steps
+    grad_rel_err: np.ndarray  # normwise relative error (estimate, or standard error) of the gradient used
     distances: np.ndarray  # (len(steps), n): |m_i - m*| (scaled)
     mu_history: np.ndarray  # (len(steps), n, d): unscaled means
     mu: np.ndarray  # final unscaled means (after the last step)
@@ -59,8 +59,92 @@ class Trajectory:
     convention: str
     stopped: str = ""  # why the run ended early ("" when it ran all its steps)
     nodes: int = 0  # integrand evaluations in all
-    extra: dict = field(default_factory=dict)
+    extra: dict = field(default_factory=dict)  # what the source recorded besides (Monte Carlo: the estimates)
 
+
+@dataclass
+class Record:
+    """What a source records at a recorded step."""
+
+    loss: float
+    loss_err: float
+    grad_rel_err: float
+
+
+class GradientSource:
+    """Where the loop's gradients come from.  :meth:`at` is called once per step with the current
+    means (and whether the step is recorded); :meth:`gradient` then gives dL/dm (scaled means)
+    there for the update."""
+
+    nodes: int = 0
+
+    def start(self, mu_star: np.ndarray, t: float, tol: float) -> None:
+        self.mu_star, self.t, self.tol = mu_star, t, tol
+        self.scale = math.exp(-t)
+        self.nodes = 0
+
+    def at(self, step: int, mu: np.ndarray, record: bool) -> Record | None:
+        raise NotImplementedError
+
+    def gradient(self, mu: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def extra(self) -> dict:
+        return {}
+
+
+def _exact_record(ex, red) -> Record:
+    gscale = gradient_scale(np.asarray(ex.grad_scaled, dtype=float), float(ex.loss), red.amax)
+    gerr = float(np.max(ex.grad_scaled_err)) / gscale if gscale > 0 else 0.0
+    return Record(float(ex.loss), float(ex.loss_err), gerr)
+
+
+class ExactGradient(GradientSource):
+    """The engine's gradient, re-estimated at recorded steps and every ``verify_every`` steps."""
+
+    def __init__(self, verify_every: int = 50):
+        self.verify_every = check_int(verify_every, "verify_every", 1)
+
+    def start(self, mu_star, t, tol):
+        super().start(mu_star, t, tol)
+        self._plan, self._since = None, 0
+
+    def at(self, step, mu, record):
+        red = reduce_float(mu, self.mu_star, self.t)
+        full = record or self._plan is None or self._since >= self.verify_every
+        ex = population_expectations(red, tol=self.tol, plan=None if full else self._plan)
+        self.nodes += ex.nodes
+        if full:
+            self._plan, self._since = ex.plan, 0
+        self._since += 1
+        self._ex = ex
+        return _exact_record(ex, red) if record else None
+
+    def gradient(self, mu):
+        return np.asarray(self._ex.grad_scaled, dtype=float)
+
+
+class SuppliedGradient(GradientSource):
+    """``grad_fn(mu, mu_star, t) -> dL/dmu`` (unscaled); the reference gives the recorded loss."""
+
+    def __init__(self, grad_fn):
+        if not callable(grad_fn):
+            raise TypeError(f"grad_fn must be callable, got {type(grad_fn).__name__}")
+        self.grad_fn = grad_fn
+
+    def at(self, step, mu, record):
+        if not record:
+            return None
+        red = reduce_float(mu, self.mu_star, self.t)
+        ex = population_expectations(red, tol=self.tol)
+        self.nodes += ex.nodes
+        return _exact_record(ex, red)
+
+    def gradient(self, mu):
+        g = np.asarray(self.grad_fn(mu.copy(), self.mu_star.copy(), self.t), dtype=float)
+        if g.shape != mu.shape:
+            raise ValueError(f"grad_fn returned shape {g.shape}, expected {mu.shape}")
+        return g / self.scale  # dL/dm = e^{t} dL/dmu
 
 
 def gradient_descent(
@@ -73,22 +157,24 @@ def gradient_descent(
     convention: str = "scaled",
     record_every: int | None = None,
     record_at=None,
-    tol: float = 1e-10,
+    tol: float = DESCENT_TOL,
     verify_every: int = 50,
     grad_fn=None,
+    source: GradientSource | None = None,
     callback=None,
 ) -> Trajectory:
-    """Run ``steps`` steps of gradient descent on L_t from ``mu0``.
+    """Run ``steps`` steps of gradient descent on L_t from ``mu0`` (module doc).
 
-    Recorded steps: every ``record_every``-th step (default 1), or the step
-    numbers in ``record_at`` (any iterable of integers in [0, steps], e.g. a
-    logarithmic grid); not both.  Step 0 and the last step are always recorded.
+    Recorded steps: every ``record_every``-th step (default 1), or the step numbers in
+    ``record_at`` (any iterable of integers in [0, steps], e.g. a logarithmic grid); not both.
+    Step 0 and the last step are always recorded.
 
-    ``grad_fn(mu, mu_star, t) -> dL/dmu`` replaces the exact gradient (for
-    checking another implementation's dynamics); the reference is then
-    evaluated only at the recorded steps, for the recorded loss.
-    ``callback(step, mu)`` is called at each recorded step; if it returns True
-    the run stops there.
+    The gradient: the engine's (default; ``verify_every`` as in the module doc), ``grad_fn(mu,
+    mu_star, t) -> dL/dmu`` (:class:`SuppliedGradient`), or any ``source`` (e.g.
+    :class:`verify.simulate.monte_carlo.SampledGradient`); ``tol`` is the accuracy asked of the
+    engine wherever it is evaluated.  ``callback(step, mu)`` is called at each recorded step; if
+    it returns True the run stops there.  A step that makes a mean non-finite ends the run
+    (``Trajectory.stopped`` says so; the outcome classifier calls that mean blown up).
     """
     mu, mu_star = check_means(mu0, mu_star)
     mu = mu.copy()
@@ -102,36 +188,29 @@ def gradient_descent(
     else:
         record_every = check_int(1 if record_every is None else record_every, "record_every", 1)
     verify_every = check_int(verify_every, "verify_every", 1)
-    tol = check_tol(tol, floor=1e-14)
+    tol = check_tol(tol, floor=MIN_TOL)
     if convention not in CONVENTIONS:
         raise ValueError(f"convention must be one of {CONVENTIONS}, got {convention!r}")
+    if grad_fn is not None and source is not None:
+        raise ValueError("give grad_fn or source, not both")
+    if source is None:
+        source = SuppliedGradient(grad_fn) if grad_fn is not None else ExactGradient(verify_every)
+    source.start(mu_star, t, tol)
     # mu <- mu - factor * dL/dm  (dL/dm: gradient w.r.t. scaled means)
     factor = eta * (math.exp(t) if convention == "scaled" else math.exp(-t))
     s = math.exp(-t)
 
-    rec_steps, rec_loss, rec_err, rec_gerr, rec_dist, rec_mu = [], [], [], [], [], []
-    plan, since_verified, nodes = None, 0, 0
+    recs, rec_steps, rec_dist, rec_mu = [], [], [], []
     stopped = ""
     for step in range(steps + 1):
         if record_at is None:
             record = step % record_every == 0 or step == steps
         else:
             record = step in wanted or step == 0 or step == steps
-        if record or grad_fn is None:
-            red = reduce_float(mu, mu_star, t)
-            full = record or plan is None or since_verified >= verify_every
-            ex = population_expectations(red, tol=tol, plan=None if full else plan)
-            nodes += ex.nodes
-            if full:
-                plan, since_verified = ex.plan, 0
-            since_verified += 1
+        rec = source.at(step, mu, record)
         if record:
-            gs = np.asarray(ex.grad_scaled, dtype=float)
-            gscale = max(float(np.max(np.abs(gs))), float(ex.loss) / max(1.0, red.amax))
+            recs.append(rec)
             rec_steps.append(step)
-            rec_loss.append(float(ex.loss))
-            rec_err.append(float(ex.loss_err))
-            rec_gerr.append(float(np.max(ex.grad_scaled_err)) / gscale if gscale > 0 else 0.0)
             rec_dist.append(np.linalg.norm(s * (mu - mu_star), axis=1))
             rec_mu.append(mu.copy())
             if callback is not None and callback(step, mu.copy()):
@@ -139,48 +218,12 @@ def gradient_descent(
                 break
         if step == steps:
             break
-        if grad_fn is not None:
-            g = np.asarray(grad_fn(mu.copy(), mu_star.copy(), t), dtype=float)
-            if g.shape != mu.shape:
-                raise ValueError(f"grad_fn returned shape {g.shape}, expected {mu.shape}")
-            # grad_fn gives dL/dmu = e^{-t} dL/dm
-            mu = mu - factor * g / s
-        else:
-            mu = mu - factor * np.asarray(ex.grad_scaled, dtype=float)
+        mu = mu - factor * source.gradient(mu)
         if not np.all(np.isfinite(mu)):
             stopped = f"non-finite means after step {step + 1}"
             break
     return Trajectory(
-        np.array(rec_steps), np.array(rec_loss), np.array(rec_err), np.array(rec_gerr),
-        np.array(rec_dist), np.array(rec_mu), mu, mu_star, eta, t, convention, stopped, nodes,
+        np.array(rec_steps), np.array([r.loss for r in recs]), np.array([r.loss_err for r in recs]),
+        np.array([r.grad_rel_err for r in recs]), np.array(rec_dist), np.array(rec_mu), mu, mu_star, eta, t,
+        convention, stopped, source.nodes, source.extra(),
     )
-
-
-@dataclass
-class Outcome:
-    converged: np.ndarray  # bool (n,)
-    diverged: np.ndarray  # bool (n,)
-    survivors: int
-    final_distances: np.ndarray
-
-    def __str__(self):
-        return (f"{self.survivors} of {len(self.converged)} converge; "
-                f"{int(self.diverged.sum())} run away; final distances {np.round(self.final_distances, 4).tolist()}")
-
-
-def classify(traj: Trajectory, *, conv_radius: float = 0.1, div_radius: float | None = None,
-             slack: float = 1e-9) -> Outcome:
-    """Classify each mean of a run as converging, running away, or neither (definitions: module doc)."""
-    r = traj.distances
-    if len(r) < 3:
-        raise ValueError("classify needs a trajectory with at least 3 recorded steps")
-    half = r[len(r) // 2:]
-    inc = np.diff(half, axis=0)
-    final = r[-1]
-    if div_radius is None:
-        div_radius = float(np.max(r[0]))
-    non_increasing = np.all(inc <= slack * np.maximum(1.0, half[:-1]), axis=0)
-    increasing = np.all(inc >= -slack * np.maximum(1.0, half[:-1]), axis=0) & (half[-1] > half[0])
-    converged = (final <= conv_radius) & non_increasing
-    diverged = increasing & (final > r[0]) & (final > div_radius)
-    return Outcome(converged, diverged, int(converged.sum()), final)
