@@ -45,7 +45,7 @@ def _table(rows) -> str:
 def test_reference_passes_every_check_quick():
     by_name, status, rows = _gate("verify.gate.examples.reference:implementation")
     assert status == 0, _table(rows)
-    assert set(by_name) == {f"{c}[{q}]" for c, qs in checks._QUANTITIES.items() for q in qs}
+    assert set(by_name) == {f"{c}[{q}]" for c, qs in checks.QUANTITIES.items() for q in qs}
     # deterministic tolerances are tight: far below the 1e-6 the issue requires to catch
     for name in ("reference_values[loss]", "reference_values[grad]"):
         assert by_name[name].worst_error < 1e-12 and by_name[name].tolerance < 1e-9
@@ -227,7 +227,7 @@ def test_export_prints_the_shipped_file(capsys):
 
 
 def test_sampler_is_the_brute_force_monte_carlo_of_the_model():
-    """Same draws, computed the plain way with verify.model's integrands."""
+    """Same draws, computed the plain way with verify.engine.model's integrands."""
     from verify.engine import model
 
     impl = SampleImplementation(samples=5000)

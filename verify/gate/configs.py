@@ -29,6 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from verify.simulate import outcomes
 from verify.testing import strategies
 from verify.testing.configuration import Configuration, python_snippet
 
@@ -41,6 +42,9 @@ __all__ = [
     "generated_configurations",
     "python_snippet",
     "by_name",
+    "by_dynamics_name",
+    "OUTCOME_RULE",
+    "run_outcome",
 ]
 
 #: s*(3): the Theorem 3.1 stationary radius for n = 3, scaled coordinates, mu* = 0
@@ -119,7 +123,7 @@ class DynamicsInstance:
     eta: float
     steps: int
     record_every: int
-    expected: str  # "converges" or "one survivor" (:func:`verify.gate.checks.classify`)
+    expected: str  # the run outcome the paper predicts (:func:`run_outcome`)
 
     def arrays(self):
         return np.array(self.mu0, dtype=np.float64), np.array(self.mu_star, dtype=np.float64), float(self.t)
@@ -133,15 +137,44 @@ DYNAMICS_INSTANCES: tuple[DynamicsInstance, ...] = (
         claim="Theorem 2.1 (large noise, t > log n + log M + 2): global convergence, the loss falls",
         mu0=((1.0,), (0.4,), (-0.6,)), mu_star=(0.2,), t=_T_LARGE,
         eta=0.5 * math.exp(2 * _T_LARGE),  # scaled step 0.5
-        steps=100, record_every=10, expected="converges",
+        steps=100, record_every=10, expected=outcomes.ALL_CONVERGE,
     ),
     DynamicsInstance(
         name="one_survivor_n2_d1",
         claim="Theorem 3.5 / 3.4 (t = 0, means far from mu*): one mean converges, the other diverges",
         mu0=((3.0,), (3.3,)), mu_star=(0.0,), t=0.0,
-        eta=0.1, steps=100, record_every=10, expected="one survivor",
+        eta=0.1, steps=100, record_every=10, expected=outcomes.PARTIAL_RECOVERY,
     ),
 )
+
+
+def by_dynamics_name(name: str) -> DynamicsInstance:
+    """The dynamics instance ``name``; its ``expected`` outcome is what the gate checks (the
+    published file records the reference run's outcome at generation time, in that version's words)."""
+    for inst in DYNAMICS_INSTANCES:
+        if inst.name == name:
+            return inst
+    raise KeyError(f"no dynamics instance named {name!r}")
+
+
+#: The outcome of a dynamics run in the paper's terms, from its two ends (the gate keeps no
+#: history): a mean converges when its distance to mu* at least halves, recedes when it ends
+#: farther than it started; the run shows partial recovery with one survivor (Theorems 3.4, 3.5)
+#: when exactly one mean converges and every other recedes, and all converge (Theorem 2.1:
+#: global convergence of the loss) when the loss falls below half its start and no mean ends
+#: beyond 1.5 x the largest start (individual means of an over-parameterized model may wander).
+OUTCOME_RULE = outcomes.Rule(window="all", fraction=0.5, beyond_start=True, survivors=1, loss_fraction=0.5,
+                             spread_factor=1.5)
+
+
+def run_outcome(mu0, mu_final, mu_star, loss0, loss_final) -> str:
+    """The run label (:data:`OUTCOME_RULE`) of a run from ``mu0`` to ``mu_final``."""
+    mu_star = np.asarray(mu_star, dtype=np.float64)
+    ends = np.array([np.asarray(mu0, dtype=np.float64), np.asarray(mu_final, dtype=np.float64)])
+    with np.errstate(invalid="ignore"):
+        dist = np.linalg.norm(ends - mu_star, axis=2)
+    run = outcomes.Recorded(np.array([0.0, 1.0]), dist, np.array([loss0, loss_final], dtype=np.float64), ends[1])
+    return outcomes.classify(run, OUTCOME_RULE).run
 
 
 def generated_configurations(count: int, *, seed: int = 20251122) -> list[Configuration]:

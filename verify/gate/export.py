@@ -11,8 +11,8 @@ For each regression configuration (:data:`verify.gate.configs.REGRESSION_CONFIGU
 * the reduced dimension k (span of the mean differences);
 * loss and gradient (dL_t/dmu, unscaled) as decimal strings, with absolute
   error estimates: from the mpmath path at DPS digits when k <= 1
-  (``verify.reference.evaluate_mp``: about DPS - 5 correct digits), else from
-  the float64 cubature (``verify.reference.evaluate``, certified to relative
+  (``verify.engine.reference.evaluate_mp``: about DPS - 5 correct digits), else from
+  the float64 cubature (``verify.engine.reference.evaluate``, certified to relative
   1e-12, normwise);
 * ``cond_loss``, ``cond_grad``: condition numbers for componentwise relative
   perturbations of the inputs (:mod:`verify.gate.tolerances`); ``cond_grad`` by
@@ -21,10 +21,9 @@ For each regression configuration (:data:`verify.gate.configs.REGRESSION_CONFIGU
   largest ratio, times 2.
 
 For each dynamics instance (:data:`verify.gate.configs.DYNAMICS_INSTANCES`): the
-reference trajectory (``verify.dynamics.gradient_descent``, unscaled
-convention, when that module exists; else the same loop over
-``verify.reference.grad``), the loss at the recorded steps, the outcome
-(:func:`verify.gate.checks.classify`, which must equal the prediction), and the
+reference trajectory (:func:`verify.simulate.descent.gradient_descent`, unscaled
+convention), the loss at the recorded steps, the outcome
+(:func:`verify.gate.configs.run_outcome`, which must equal the prediction), and the
 sensitivity S_k = max |mu_k(1 + delta) - mu_k| / delta of the recorded means to
 a relative error delta = 1e-7 in every gradient.
 """
@@ -43,8 +42,14 @@ from pathlib import Path
 import mpmath
 import numpy as np
 
+import verify
+from verify.engine import reference
+from verify.engine.expectation import reduce_float
+from verify.simulate import outcomes
+from verify.simulate.descent import gradient_descent
+
 from . import tolerances as tl
-from .configs import DYNAMICS_INSTANCES, REGRESSION_CONFIGURATIONS, Configuration, DynamicsInstance
+from .configs import DYNAMICS_INSTANCES, REGRESSION_CONFIGURATIONS, Configuration, DynamicsInstance, run_outcome
 
 __all__ = ["FORMAT", "VERSION", "DPS", "build", "load_reference_values", "reference_values_text", "data_path", "main"]
 
@@ -86,8 +91,6 @@ def _dec(x, digits: int) -> str:
 
 
 def _cond_grad(mu, mu_star, t, G, gscale, rng) -> float:
-    from verify.engine import reference
-
     coords = np.concatenate([np.abs(mu).ravel(), np.abs(mu_star)])
     cmax = float(coords.max()) if coords.size else 0.0
     if cmax == 0:
@@ -105,14 +108,11 @@ def _cond_grad(mu, mu_star, t, G, gscale, rng) -> float:
 
 
 def _entry(c: Configuration, rng) -> dict:
-    from verify.engine import reference
-    from verify.engine.expectation import reduce_float
-
     mu, mu_star, t = c.arrays()
     k = reduce_float(mu, mu_star, t).k
     if k <= 1:
         ev = reference.evaluate_mp(mu.tolist(), mu_star.tolist(), t, dps=DPS)
-        method = f"mpmath, dps={DPS} (verify.reference.evaluate_mp)"
+        method = f"mpmath, dps={DPS} (verify.engine.reference.evaluate_mp)"
         with mpmath.workdps(DPS):
             loss, loss_err = _dec(ev.loss, DPS - 5), mpmath.nstr(ev.loss_err, 3)
             grad = [[_dec(x, DPS - 5) for x in r] for r in ev.grad]
@@ -121,7 +121,7 @@ def _entry(c: Configuration, rng) -> dict:
         Gf = np.array([[float(x) for x in r] for r in ev.grad])
     else:
         ev = reference.evaluate(mu, mu_star, t)
-        method = f"float64 cubature, tol={reference.DEFAULT_TOL:g} (verify.reference.evaluate)"
+        method = f"float64 cubature, tol={reference.DEFAULT_TOL:g} (verify.engine.reference.evaluate)"
         loss, loss_err = repr(float(ev.loss)), f"{float(ev.loss_err):.3g}"
         grad = [[repr(float(x)) for x in r] for r in ev.grad]
         grad_err = [[f"{float(x):.3g}" for x in r] for r in ev.grad_err]
@@ -150,52 +150,34 @@ def _entry(c: Configuration, rng) -> dict:
 
 
 def _trajectory(inst: DynamicsInstance, factor: float = 1.0):
-    from verify.engine import reference
-
+    """The recorded means of the reference run, with every gradient scaled by ``factor`` (the
+    sensitivity run), by the plain loop mu <- mu - eta * factor * grad the gate applies to an
+    implementation; with factor 1 it is :func:`verify.simulate.descent.gradient_descent`."""
     mu, mu_star, t = inst.arrays()
     if factor == 1.0:
-        try:
-            from verify.simulate import descent as dynamics
-        except ImportError:
-            dynamics = None
-        if dynamics is not None and hasattr(dynamics, "gradient_descent"):
-            try:
-                tr = dynamics.gradient_descent(mu, mu_star, t, inst.eta, inst.steps, convention="unscaled",
-                                               record_every=inst.record_every)
-            except Exception as exc:  # noqa: BLE001 - fall back to the plain loop, and say so
-                print(f"verify.dynamics.gradient_descent failed ({type(exc).__name__}: {exc}); "
-                      f"using the loop over verify.reference.grad", file=sys.stderr)
-            else:
-                hist = np.asarray(tr.mu_history, dtype=np.float64)
-                how = "verify.dynamics.gradient_descent(convention='unscaled')"
-                try:  # the engine's own classification, recorded beside the gate's
-                    oc = dynamics.classify(tr)
-                    how += (f"; verify.dynamics.classify: {int(oc.survivors)} converged, "
-                            f"{int(np.sum(oc.diverged))} diverged")
-                except Exception:  # noqa: BLE001
-                    pass
-                return hist, how
+        tr = gradient_descent(mu, mu_star, t, inst.eta, inst.steps, convention="unscaled",
+                              record_every=inst.record_every)
+        oc = outcomes.classify(tr)
+        how = ("verify.simulate.descent.gradient_descent(convention='unscaled'); "
+               f"verify.simulate.outcomes.tail_rule: {oc}")
+        return np.asarray(tr.mu_history, dtype=np.float64), how
     hist = []
     for k in range(inst.steps + 1):
         if k % inst.record_every == 0:
             hist.append(mu.copy())
         if k < inst.steps:
             mu = mu - inst.eta * factor * np.asarray(reference.grad(mu, mu_star, t))
-    return np.array(hist), "loop over verify.reference.grad"
+    return np.array(hist), "loop over verify.engine.reference.grad"
 
 
 def _dynamics_entry(inst: DynamicsInstance) -> dict:
-    from verify.engine import reference
-
-    from .checks import classify
-
     hist, how = _trajectory(inst)
     delta = 1e-7
     pert, _ = _trajectory(inst, 1.0 + delta)
     sens = np.max(np.abs(pert - hist).reshape(len(hist), -1), axis=1) / delta
     mu_star = np.array(inst.mu_star)
     losses = [reference.loss(m, mu_star, inst.t) for m in hist]
-    outcome = classify(hist[0], hist[-1], mu_star, losses[0], losses[-1])
+    outcome = run_outcome(hist[0], hist[-1], mu_star, losses[0], losses[-1])
     if outcome != inst.expected:
         raise RuntimeError(f"dynamics instance {inst.name}: the reference run gives {outcome!r}, "
                            f"the paper predicts {inst.expected!r}; change the instance")
@@ -220,8 +202,6 @@ def _dynamics_entry(inst: DynamicsInstance) -> dict:
 
 def build(progress=None) -> dict:
     """Compute the whole file (a dict ready for json.dump)."""
-    import verify
-
     rng = np.random.default_rng(2511_22069)
     entries = []
     for c in REGRESSION_CONFIGURATIONS:
@@ -249,7 +229,7 @@ def build(progress=None) -> dict:
             "inputs": "mu (n x d), mu_star (d), t: float64 values, exactly as written (JSON numbers round-trip)",
             "values": "decimal strings; *_err: absolute error estimates of the reference value",
             "relative errors": "loss: |got - loss| / |loss|; grad: max_ij |got_ij - grad_ij| / grad_scale, "
-                               "grad_scale = max(max|grad|, e^{-t} loss / (1 + max_i |m_i - m*|))",
+                               "grad_scale = max(max|grad|, e^{-t} loss / max(1, max_i |m_i - m*|))",
             "tolerance (deterministic)": f"{tl.SAFETY:g} * (err / scale + {tl.ENGINE_TOL:g} + 2^-53 * cond)",
         },
         "configurations": entries,

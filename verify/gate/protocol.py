@@ -7,10 +7,10 @@ gate instantiates without arguments) with
   L_t = E_{x ~ N(m*, I_d)} |sum_i w_i(x) m_i - m*|^2, no factor 1/2, with
   m_i = e^{-t} mu_i and m* = e^{-t} mu*;
 * ``grad(mu, mu_star, t) -> ndarray (n, d)``: dL_t/dmu_i with respect to the
-  *unscaled* means (``verify.reference.grad``; the gradient with respect to
+  *unscaled* means (``verify.engine.reference.grad``; the gradient with respect to
   the scaled means is e^{t} times larger);
 
-with exactly the semantics of :mod:`verify.reference`: ``mu`` is a float64
+with exactly the semantics of :mod:`verify.engine.reference`: ``mu`` is a float64
 array of shape (n, d), ``mu_star`` of shape (d,), ``t >= 0`` a float; the
 results are float64.  Optional members:
 

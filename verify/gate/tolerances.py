@@ -4,10 +4,11 @@ Errors are relative and normwise:
 
 * loss: |got - expected| / |expected|;
 * gradient: max_ij |got_ij - expected_ij| / g_scale with
-  g_scale = max(max_ij |G_ij|, e^{-t} L / (1 + R)), R = max_i |m_i - m*| (see
-  :func:`grad_scale`).  The second term keeps the error meaningful at
-  stationary points (Theorem 3.1), where G = 0: it is the size a gradient of
-  a loss L varying on the length scale 1 + R would have.
+  g_scale = max(max_ij |G_ij|, e^{-t} L / max(1, R)), R = max_i |m_i - m*| (see
+  :func:`grad_scale`; the package's one gradient scale,
+  :func:`verify.engine.tolerances.gradient_scale`).  The second term keeps the error
+  meaningful at stationary points (Theorem 3.1), where G = 0: it is the size a gradient of
+  a loss L varying on the length scale max(1, R) would have.
 
 Deterministic implementations (``stochastic`` false)
 ---------------------------------------------------
@@ -16,7 +17,7 @@ Deterministic implementations (``stochastic`` false)
 * ``ref_err / scale``: the reference value's own error estimate (mpmath: about
   1e-25; float64 cubature: <= 1e-12);
 * ``ENGINE_TOL`` = 1e-12: the accuracy the reference's float64 path certifies
-  (``verify.reference.DEFAULT_TOL``); an implementation is held to what a
+  (``verify.engine.tolerances.DEFAULT_TOL``); an implementation is held to what a
   careful float64 computation achieves;
 * ``U * cond``: float64 rounding of the inputs.  U = 2^-53 and ``cond`` is the
   relative condition number of the value with respect to componentwise
@@ -66,6 +67,8 @@ import math
 import mpmath
 import numpy as np
 
+from verify.engine.tolerances import DEFAULT_TOL, gradient_scale
+
 __all__ = [
     "U",
     "ENGINE_TOL",
@@ -87,8 +90,8 @@ __all__ = [
 
 #: unit roundoff of float64
 U = 2.0**-53
-#: relative accuracy certified by ``verify.reference``'s float64 path (its DEFAULT_TOL)
-ENGINE_TOL = 1e-12
+#: relative accuracy certified by the reference's float64 path (the engine's DEFAULT_TOL)
+ENGINE_TOL = DEFAULT_TOL
 #: safety factor on the deterministic allowance
 SAFETY = 16.0
 #: largest relative tolerance any implementation is given (stochastic spread cannot widen it further)
@@ -139,10 +142,9 @@ def t_quantile(p: float, df: int) -> float:
 
 
 def grad_scale(loss: float, grad: np.ndarray, amax: float, t: float) -> float:
-    """The normwise scale of a gradient: max(max|G|, e^{-t} L / (1 + R)), R = max_i |m_i - m*|."""
-    g = float(np.max(np.abs(grad))) if np.size(grad) else 0.0
-    floor = math.exp(-t) * abs(loss) / (1.0 + amax)
-    scale = max(g, floor)
+    """The normwise scale of an unscaled gradient: :func:`verify.engine.tolerances.gradient_scale`,
+    max(max|G|, e^{-t} L / max(1, R)) with R = max_i |m_i - m*|; 1 where both vanish."""
+    scale = gradient_scale(grad, loss, amax, t=t)
     return scale if scale > 0 else 1.0
 
 

@@ -1,4 +1,4 @@
-"""The reference engine (:mod:`verify.reference`) behind the gate's Protocol.
+"""The reference engine (:mod:`verify.engine.reference`) behind the gate's Protocol.
 
 ``verify gate verify.gate.examples.reference:implementation`` must pass every
 check: it is what the published values were computed with.  Loss and
@@ -19,7 +19,7 @@ _CACHE_SIZE = 512
 
 
 def evaluate_cached(mu, mu_star, t):
-    """``verify.reference.evaluate`` at the default tolerance, memoized on the exact inputs."""
+    """``verify.engine.reference.evaluate`` at the default tolerance, memoized on the exact inputs."""
     from verify.engine import reference
 
     mu = np.asarray(mu, dtype=np.float64)
@@ -45,7 +45,7 @@ def evaluate_cached(mu, mu_star, t):
 
 
 class ReferenceImplementation:
-    """loss and grad of :mod:`verify.reference` (float64, relative accuracy 1e-12)."""
+    """loss and grad of :mod:`verify.engine.reference` (float64, relative accuracy 1e-12)."""
 
     def loss(self, mu, mu_star, t):
         return float(evaluate_cached(mu, mu_star, t).loss)
