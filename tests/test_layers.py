@@ -71,7 +71,7 @@ def imports(module: str, info: dict, known: set[str]):
                 target = node.module or ""
             if target.split(".")[0] != "verify":
                 continue
-            names, aliases, plain = [], {}, []
+            aliases, plain = {}, []
             for a in node.names:
                 sub = f"{target}.{a.name}"
                 if sub in known:  # ``from pkg import module``: an import of that module

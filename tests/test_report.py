@@ -285,3 +285,10 @@ def test_every_real_claim_rejects_an_unknown_budget_by_name(claim_id):
     claim = all_claims()[claim_id]
     with pytest.raises(ValueError, match="budget must be one of .*'medium'"):
         claim(budget="medium")
+
+
+def test_every_claim_of_the_paper_is_registered():
+    # the one registration test: importing the claim modules registers exactly the paper's claims
+    assert set(all_claims()) == set(CLAIM_IDS)
+    # negative control: a registry missing a claim is not the paper's list
+    assert set(all_claims()) - {"fig-1"} != set(CLAIM_IDS)

@@ -17,46 +17,24 @@ Exit status:
 from __future__ import annotations
 
 import argparse
-import decimal
-import importlib.metadata
 import json
-import math
-import numbers
-import platform
-import shutil
 import sys
-import textwrap
 import time
 import traceback
 from pathlib import Path
 
-import mpmath
-import numpy as np
 from tqdm import tqdm
 
-import verify
 from verify import claims as _claims
 from verify.claims.base import ClaimResult
+
+from .jsondata import jsonable, versions
+from .table import format_table, summary
 
 __all__ = ["SCHEMA", "add_arguments", "run"]
 
 #: Version of the JSON layout; bump it when a key changes meaning or goes away.
 SCHEMA = "verify-report/1"
-
-#: JSON key -> distribution whose version is recorded ("python" and "verify" are added apart).
-_VERSIONED = {
-    "numpy": "numpy",
-    "mpmath": "mpmath",
-    "sympy": "sympy",
-    "hypothesis": "hypothesis",
-    "flint": "python-flint",
-    "matplotlib": "matplotlib",
-}
-
-# Table layout: how much of the evidence a row shows (the JSON has all of it).
-_EVIDENCE_ITEMS = 8
-_VALUE_CHARS = 28
-_LIST_ITEMS = 3
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -95,11 +73,11 @@ def run(args: argparse.Namespace) -> int:
     finally:
         bars.close()
 
-    print(_format_table(rows, args))
-    print(_summary(rows))
+    print(format_table(rows, args))
+    print(summary(rows))
     if args.json_path is not None:
         args.json_path.parent.mkdir(parents=True, exist_ok=True)
-        document = {"schema": SCHEMA, "versions": _versions(), "seed": args.seed,
+        document = {"schema": SCHEMA, "versions": versions(), "seed": args.seed,
                     "budget": args.budget, "claims": rows}
         args.json_path.write_text(json.dumps(document, indent=2, allow_nan=False, ensure_ascii=False) + "\n",
                                   encoding="utf-8")
@@ -136,7 +114,7 @@ def _run_one(claim, args, bars):
         if not isinstance(result, ClaimResult):
             raise TypeError(f"claim returned {type(result).__name__}, not a ClaimResult")
         row.update(verdict=result.verdict, reason=" ".join(str(result.reason).split()), seconds=seconds,
-                   size=str(result.size), evidence=_jsonable(dict(result.evidence)),
+                   size=str(result.size), evidence=jsonable(dict(result.evidence)),
                    figures=sorted(result.figures))
     except Exception as exc:  # a broken claim must not stop the others
         row.update(verdict="error", reason=_one_line(exc), seconds=_seconds(start), size="",
@@ -223,160 +201,3 @@ class _Progress:
         if self._inner is not None:
             self._inner.close()
             self._inner = None
-
-
-# ---------------------------------------------------------------------------------------------
-# JSON
-
-
-def _jsonable(value):
-    """``value`` as plain JSON data: no numpy types, no NaN/inf, no digits lost.
-
-    Numbers a float64 holds exactly stay numbers; mpmath numbers, long doubles,
-    Decimals and integers beyond 2**53 become decimal strings with all their
-    digits; non-finite floats become "inf", "-inf", "nan"."""
-    if value is None or isinstance(value, (bool, str)):
-        return value
-    if isinstance(value, np.generic):  # numpy scalars (np.float64 is also a float)
-        if isinstance(value, np.floating) and value.dtype.itemsize > 8:
-            return _float_text(value) if not np.isfinite(value) else np.format_float_scientific(value, unique=True)
-        return _jsonable(value.item())
-    if isinstance(value, np.ndarray):
-        return [_jsonable(v) for v in value.tolist()]
-    if isinstance(value, numbers.Integral):
-        return int(value) if abs(value) <= 2**53 else str(int(value))
-    if isinstance(value, float):
-        return value if math.isfinite(value) else _float_text(value)
-    if isinstance(value, mpmath.mpf):
-        return _mpf_text(value)
-    if isinstance(value, mpmath.mpc):
-        return {"re": _mpf_text(value.real), "im": _mpf_text(value.imag)}
-    if isinstance(value, decimal.Decimal):
-        return str(value) if value.is_finite() else _float_text(float(value))
-    if isinstance(value, numbers.Real):  # Fraction, sympy numbers, ...: a float if exact
-        as_float = float(value)
-        return as_float if as_float == value else str(value)
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, set, frozenset)):
-        return [_jsonable(v) for v in value]
-    return str(value)  # e.g. a flint arb ball "[0.333 +/- 3e-16]": readable, and never a crash
-
-
-def _float_text(x) -> str:
-    return "nan" if x != x else ("inf" if x > 0 else "-inf")
-
-
-def _mpf_text(x: mpmath.mpf) -> str:
-    """All the digits the mpf carries (its own precision, not the current context's)."""
-    if not mpmath.isfinite(x):
-        return _float_text(float(x))
-    bits = x._mpf_[3]  # mantissa bit count
-    # ceil(bits log10 2) + 1 digits read back to the same binary value (17 for a float64)
-    return mpmath.libmp.to_str(x._mpf_, math.ceil(bits * math.log10(2)) + 1)
-
-
-def _versions() -> dict:
-    versions = {"verify": verify.__version__, "python": platform.python_version()}
-    for key, dist in _VERSIONED.items():
-        try:
-            versions[key] = importlib.metadata.version(dist)
-        except importlib.metadata.PackageNotFoundError:
-            versions[key] = None
-    return versions
-
-
-# ---------------------------------------------------------------------------------------------
-# table
-
-
-def _format_table(rows, args) -> str:
-    """Fixed columns on the left; statement, reason and evidence wrapped in the last one."""
-    width = min(max(shutil.get_terminal_size((120, 24)).columns, 90), 160)
-    id_w = max(5, *(len(r["id"]) for r in rows))
-    heads = ("claim", "verdict", "seconds", "size")
-    widths = [id_w, 12, 7, 18]
-    text_w = max(30, width - sum(widths) - 2 * len(widths))
-
-    def line(cells):
-        return "  ".join(cell.ljust(w) if i != 2 else cell.rjust(w)
-                         for i, (cell, w) in enumerate(zip(cells, widths + [text_w]))).rstrip()
-
-    out = [f"verify report: {len(rows)} claim(s), budget {args.budget}, seed {args.seed}, verify {verify.__version__}",
-           "",
-           line(heads + ("statement / reason / evidence",)),
-           line(["-" * w for w in widths + [text_w]])]
-    for r in rows:
-        text = textwrap.wrap(r["statement"], text_w) or [""]
-        text += textwrap.wrap(r["reason"], text_w, initial_indent="reason: ", subsequent_indent="  ")
-        if r["evidence"]:
-            text += _wrap_items(_render_evidence(r["evidence"]), text_w, "evidence: ", "  ")
-        size = textwrap.wrap(r["size"], widths[3]) or [""]
-        left = [[r["id"]], [r["verdict"].upper()], [f"{r['seconds']:.2f}"], size]
-        for k in range(max(len(text), len(size))):
-            out.append(line([col[k] if k < len(col) else "" for col in left] + [text[k] if k < len(text) else ""]))
-        out.append("")
-    return "\n".join(out).rstrip()
-
-
-def _summary(rows) -> str:
-    counts = {v: sum(r["verdict"] == v for r in rows) for v in ("holds", "fails", "inconclusive", "error")}
-    total = sum(r["seconds"] for r in rows)
-    lines = ["", f"{len(rows)} claim(s): {counts['holds']} hold, {counts['fails']} fail, "
-                 f"{counts['inconclusive']} inconclusive, {counts['error']} error(s); {total:.2f} s"]
-    for r in rows:
-        if r["verdict"] == "fails":
-            lines.append(f"FAILS {r['id']}: {r['reason']}")
-        elif r["verdict"] == "error":
-            lines.append(f"ERROR {r['id']}: {r['reason']} (traceback on stderr)")
-    return "\n".join(lines)
-
-
-def _render_evidence(evidence: dict) -> list[str]:
-    """``name=value`` items: the first few entries, each value cut to a readable length."""
-    items = [f"{k}={_render_value(v)}" for k, v in list(evidence.items())[:_EVIDENCE_ITEMS]]
-    if len(evidence) > _EVIDENCE_ITEMS:
-        items.append(f"(+{len(evidence) - _EVIDENCE_ITEMS} more in --json)")
-    return items
-
-
-def _wrap_items(items: list[str], width: int, first: str, indent: str) -> list[str]:
-    """Comma-separated items on lines of at most ``width``, an item split only if it alone is too long."""
-    lines, current = [], first
-    for k, item in enumerate(items):
-        piece = item + ("," if k < len(items) - 1 else "")
-        if current.strip() and len(current) + len(piece) > width:
-            lines.append(current.rstrip())
-            current = indent
-        current += piece + " "
-        while len(current.rstrip()) > width:  # one item longer than a line
-            lines.append(current[:width])
-            current = indent + current[width:]
-    return lines + [current.rstrip()]
-
-
-def _render_value(v, nested: bool = False) -> str:
-    if isinstance(v, float):
-        text = f"{v:.4g}"
-    elif isinstance(v, str):
-        text = _render_number_text(v)
-    elif isinstance(v, (list, dict)) and (nested or len(v) > _LIST_ITEMS):
-        text = f"[{len(v)} items]" if isinstance(v, list) else f"{{{len(v)} entries}}"
-    elif isinstance(v, list):
-        text = "[" + ", ".join(_render_value(x, True) for x in v) + "]"
-    elif isinstance(v, dict):
-        text = "{" + ", ".join(f"{k}={_render_value(x, True)}" for k, x in v.items()) + "}"
-    else:
-        text = str(v)
-    return text if len(text) <= _VALUE_CHARS else text[: _VALUE_CHARS - 3] + "..."
-
-
-def _render_number_text(s: str) -> str:
-    """A long decimal string (an mpf) shown to 12 digits, exponent kept; other strings as they are."""
-    if len(s) <= _VALUE_CHARS:
-        return s
-    try:
-        d = decimal.Decimal(s)
-    except decimal.InvalidOperation:
-        return s
-    return f"{d:.12g}" if d.is_finite() else s
