@@ -20,7 +20,7 @@ import pytest
 
 import verify.claims
 from verify.claims import CLAIM_IDS, all_claims
-from verify.claims.base import Claim, ClaimResult
+from verify.claims.base import Claim, ClaimResult, Finding
 from verify.cli import main
 
 REPO = Path(__file__).resolve().parents[1]
@@ -57,8 +57,10 @@ def _holds(budget, seed, progress):
         "big": 2**80,
         "nested": {"n": 3, "values": [1.0, 2.0]},
     }
+    findings = [Finding("gap exponent", -2.0, 0.05, "tau in [10, 100]", "gap ~ tau^-2", "supports",
+                        note="faster than stated")]
     return ClaimResult("holds", "the gap is below the tolerance", evidence, size="n=3, d=2",
-                       figures={"fake-holds.png": _draw})
+                       figures={"fake-holds.png": _draw}, findings=findings)
 
 
 def _inconclusive(budget, seed, progress):
@@ -234,14 +236,17 @@ def test_json_has_the_documented_keys(use_claims, tmp_path):
     main(["report", "--json", str(path)])
     document = json.loads(path.read_text())
     top = {"schema", "versions", "seed", "budget", "claims"}
-    claim = {"id", "statement", "verdict", "reason", "seconds", "size", "evidence", "figures"}
+    claim = {"id", "statement", "verdict", "reason", "seconds", "size", "evidence", "findings", "figures"}
+    finding = {"name", "value", "uncertainty", "window", "law", "relation", "note"}
     versions = {"verify", "python", "numpy", "mpmath", "sympy", "hypothesis", "flint", "matplotlib"}
     assert set(document) == top
-    assert document["schema"] == "verify-report/1"
+    assert document["schema"] == "verify-report/2"
     assert set(document["versions"]) == versions
     assert set(document["claims"][0]) == claim
+    assert [set(f) for f in document["claims"][0]["findings"]] == [finding]
+    assert document["claims"][0]["findings"][0]["value"] == -2.0
     schema_doc = (REPO / "docs" / "report_schema.md").read_text()
-    undocumented = sorted(k for k in top | claim | versions if f"`{k}`" not in schema_doc)
+    undocumented = sorted(k for k in top | claim | versions | finding if f"`{k}`" not in schema_doc)
     assert not undocumented, f"docs/report_schema.md does not document {undocumented}"
 
 
@@ -285,6 +290,21 @@ def test_every_real_claim_rejects_an_unknown_budget_by_name(claim_id):
     claim = all_claims()[claim_id]
     with pytest.raises(ValueError, match="budget must be one of .*'medium'"):
         claim(budget="medium")
+
+
+def test_a_finding_names_its_relation_and_a_result_holds_only_findings():
+    with pytest.raises(ValueError, match="relation must be one of"):
+        Finding("slope", -1.0, relation="agrees")
+    # negative control: a plain dict in place of a Finding is refused, not carried into the JSON
+    with pytest.raises(TypeError, match="findings must be Finding objects"):
+        ClaimResult("holds", "fine", findings=[{"name": "slope", "value": -1.0}])
+
+
+@pytest.mark.parametrize("claim_id", CLAIM_IDS)
+def test_every_real_claim_refuses_an_unknown_override_by_name(claim_id):
+    # an override that is silently ignored would let a negative control pass on the real ingredient
+    with pytest.raises(ValueError, match="unknown override.*'no_such_entry'"):
+        all_claims()[claim_id](budget="quick", no_such_entry=1)
 
 
 def test_every_claim_of_the_paper_is_registered():

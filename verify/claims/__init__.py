@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import importlib
 
-from .base import REGISTRY, Budget, Claim, ClaimResult, register
+from .base import REGISTRY, Budget, Claim, ClaimResult, Finding, register
 
-__all__ = ["REGISTRY", "Budget", "Claim", "ClaimResult", "register", "all_claims", "CLAIM_IDS"]
+__all__ = ["REGISTRY", "Budget", "Claim", "ClaimResult", "Finding", "register", "all_claims", "CLAIM_IDS"]
 
 #: The claim ids in the paper's order, and the module that registers each.
 CLAIM_MODULES = {

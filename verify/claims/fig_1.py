@@ -243,10 +243,10 @@ def _judge(M: int, run: dict) -> list[str]:
 
 
 @register("fig-1", STATEMENT)
-def run(budget="quick", seed=0, progress=None) -> ClaimResult:
+def run(budget="quick", seed=0, progress=None, **overrides) -> ClaimResult:
     """Run the Figure 1 experiment at ``budget`` ("quick": shortened horizons, ~3 min of CPU on one core;
     "full": the paper's 20,000 steps, 3 seeds, exact and sampled, ~1.1 h of CPU on one core)."""
-    cfg, progress = budget_config(BUDGETS, budget, progress)
+    cfg, progress = budget_config(BUDGETS, budget, progress, overrides)
     jobs = [("exact", M, s, steps) for M, (steps, seeds) in cfg["exact"].items() for s in seeds]
     jobs += [("sampled", M, s, steps) for M, (steps, seeds) in cfg["sampled"].items() for s in seeds]
     t_start = time.time()

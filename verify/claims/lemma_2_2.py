@@ -68,7 +68,7 @@ BUDGETS = {
 
 
 @register("lemma-2.2", STATEMENT)
-def run(budget="quick", seed=0, progress=None) -> ClaimResult:
+def run(budget="quick", seed=0, progress=None, **overrides) -> ClaimResult:
     """Run the three checks at small sizes and the negative controls.
 
     Returns ``holds`` when every check passes and every wrong variant is rejected, ``fails``
@@ -77,7 +77,7 @@ def run(budget="quick", seed=0, progress=None) -> ClaimResult:
     """
     from verify.engine.reference import AccuracyError, grad, grad_scaled_mp, loss_mp
 
-    cfg, progress = budget_config(BUDGETS, budget, progress)
+    cfg, progress = budget_config(BUDGETS, budget, progress, overrides)
     full = budget == "full"
     sizes, dps = cfg["sizes"], cfg["dps"]
     evidence: dict = {"t": _T}

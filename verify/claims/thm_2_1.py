@@ -275,9 +275,9 @@ SEEDS_M = 1.0  # M (the claim is invariant under M at fixed t - log M; the tests
 
 
 @register("thm-2.1", STATEMENT)
-def run(budget="quick", seed=0, progress=None) -> ClaimResult:
+def run(budget="quick", seed=0, progress=None, **overrides) -> ClaimResult:
     """Run the Theorem 2.1 checks ("quick" ~ 40 s, "full" ~ 12 min on a shared 2-core machine)."""
-    cfg, progress = budget_config(BUDGETS, budget, progress)
+    cfg, progress = budget_config(BUDGETS, budget, progress, overrides)
     t_start = time.time()
     cases = cfg["cases"]
     total = len(cases) + 1

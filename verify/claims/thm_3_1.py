@@ -57,9 +57,9 @@ def _digits(x) -> float:
 
 
 @register("thm-3.1", STATEMENT)
-def run(budget="quick", seed=0, progress=None) -> ClaimResult:
+def run(budget="quick", seed=0, progress=None, **overrides) -> ClaimResult:
     """Run the Theorem 3.1 checks at ``budget`` ("quick" ~ 1 min, "full" ~ 10 min)."""
-    cfg, progress = budget_config(BUDGETS, budget, progress)
+    cfg, progress = budget_config(BUDGETS, budget, progress, overrides)
     total = 6
     ev: dict = {}
     problems: list[str] = []

@@ -135,9 +135,9 @@ def boundary_table(M0s, n: int = N, eta: float = ETA, rel_width: float = 0.1) ->
 
 
 @register("thm-3.2", STATEMENT)
-def run(budget="quick", seed=0, progress=None) -> ClaimResult:
+def run(budget="quick", seed=0, progress=None, **overrides) -> ClaimResult:
     """Run the Theorem 3.2 checks at ``budget`` ("quick" ~ 1 min, "full" ~ 10 min)."""
-    cfg, progress = budget_config(BUDGETS, budget, progress)
+    cfg, progress = budget_config(BUDGETS, budget, progress, overrides)
     t0 = time.time()
     problems: list[str] = []
     ev: dict = {"n": N, "d": D, "eta": ETA, "step_convention": CONVENTION, "t": 0.0, "mu_star": "M0 e_1"}

@@ -97,9 +97,9 @@ def mp_cross_check(M0: float, steps: int, *, n: int = N, eta: float = ETA, dps: 
 
 
 @register("thm-3.4", STATEMENT)
-def run(budget="quick", seed=0, progress=None) -> ClaimResult:
+def run(budget="quick", seed=0, progress=None, **overrides) -> ClaimResult:
     """Scan M0 for the counterexample at ``budget`` ("quick" ~ 1 min, "full" ~ 10 min)."""
-    cfg, progress = budget_config(BUDGETS, budget, progress)
+    cfg, progress = budget_config(BUDGETS, budget, progress, overrides)
     t0 = time.time()
     rows, runs = [], {}
     for j, M0 in enumerate(cfg["M0s"]):

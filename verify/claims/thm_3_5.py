@@ -141,9 +141,9 @@ def theorem_scale_stage_one(*, n: int = 2, seed: int = 0, eta: float = ETA, prob
 
 
 @register("thm-3.5", STATEMENT_35)
-def run(budget="quick", seed=0, progress=None) -> ClaimResult:
+def run(budget="quick", seed=0, progress=None, **overrides) -> ClaimResult:
     """Theorem 3.5's two stages at moderate M0 and at the theorem's M0 (n = 2, d = 1)."""
-    cfg, progress = budget_config(BUDGETS, budget, progress)
+    cfg, progress = budget_config(BUDGETS, budget, progress, overrides)
     t0 = time.time()
     problems, ev = [], {"eta": ETA, "step_convention": "mu_i <- mu_i - eta dL/dmu_i at t = 0 (scaled = unscaled)",
                         "setting": "d = 1, t = 0, mu* = 0, mu = M0 e_1"}
@@ -221,9 +221,9 @@ def loss_times_tau(*, n: int = 2, seed: int = 0, M0: float = M0_SLOPE, eta: floa
 
 
 @register("cor-3.6", STATEMENT_36)
-def run_corollary(budget="quick", seed=0, progress=None) -> ClaimResult:
+def run_corollary(budget="quick", seed=0, progress=None, **overrides) -> ClaimResult:
     """Corollary 3.6: survivor frequency with exact binomial bounds, and L(tau) tau bounded."""
-    cfg, progress = budget_config(BUDGETS, budget, progress)
+    cfg, progress = budget_config(BUDGETS, budget, progress, overrides)
     t0 = time.time()
     problems, ev = [], {"eta": ETA, "step_convention": "mu_i <- mu_i - eta dL/dmu_i at t = 0", "level": LEVEL}
     probs = []

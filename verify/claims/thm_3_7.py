@@ -95,9 +95,9 @@ def long_run(seed: int = 0, *, end: int = 8192, n: int = 2, M0: float = M0, eta:
 
 
 @register("thm-3.7", STATEMENT)
-def run(budget="quick", seed=0, progress=None) -> ClaimResult:
+def run(budget="quick", seed=0, progress=None, **overrides) -> ClaimResult:
     """Window slopes of log L vs log tau on long runs at M0 = 6, n = 2, d = 1."""
-    cfg, progress = budget_config(BUDGETS, budget, progress)
+    cfg, progress = budget_config(BUDGETS, budget, progress, overrides)
     t0 = time.time()
     ev = {"eta": ETA, "M0": M0, "n": 2, "d": 1, "t": 0, "step_convention": "mu_i <- mu_i - eta dL/dmu_i (t = 0)",
           "settle_tol": SETTLE_TOL, "window_ratio": RATIO}

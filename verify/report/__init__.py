@@ -34,7 +34,7 @@ from .table import format_table, summary
 __all__ = ["SCHEMA", "add_arguments", "run"]
 
 #: Version of the JSON layout; bump it when a key changes meaning or goes away.
-SCHEMA = "verify-report/1"
+SCHEMA = "verify-report/2"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -115,10 +115,10 @@ def _run_one(claim, args, bars):
             raise TypeError(f"claim returned {type(result).__name__}, not a ClaimResult")
         row.update(verdict=result.verdict, reason=" ".join(str(result.reason).split()), seconds=seconds,
                    size=str(result.size), evidence=jsonable(dict(result.evidence)),
-                   figures=sorted(result.figures))
+                   findings=[jsonable(f.as_dict()) for f in result.findings], figures=sorted(result.figures))
     except Exception as exc:  # a broken claim must not stop the others
         row.update(verdict="error", reason=_one_line(exc), seconds=_seconds(start), size="",
-                   evidence={}, figures=[])
+                   evidence={}, findings=[], figures=[])
         bars.done()
         return row, _short_traceback(exc)
     error = None
