@@ -144,18 +144,34 @@ def test_window_slopes_of_power_laws():
         assert abs(ws[-1][2] + 2) < 1e-12 and abs(ws[0][2] + 1) < 1e-12
 
 
-def _fake_run(M, slope):
+def _fake_run(M, verdict="holds"):
     return {"survivors": 1 if M == 6 else 5, "receding": 4 if M == 6 else 0, "labels": [],
-            "loss_window_slopes": [[10000, 20000, slope]]}
+            "loss_bound_O(1/tau)": {"verdict": verdict, "reason": f"bound {verdict}"}}
 
 
 def test_judge_accepts_the_papers_report_and_rejects_other_outcomes():
-    assert fig_1._judge(6, _fake_run(6, -1.0)) == []
-    assert fig_1._judge(6, _fake_run(6, -0.95)) == []
-    # negative controls: slope -2 (the M = 4 tail), and two survivors
-    assert fig_1._judge(6, _fake_run(6, -2.0)) != []
-    assert fig_1._judge(6, {**_fake_run(6, -1.0), "survivors": 2, "receding": 3}) != []
-    assert fig_1._judge(4, {**_fake_run(4, -2.0), "survivors": 4}) != []
+    assert fig_1._judge(6, _fake_run(6)) == []
+    assert fig_1._judge(6, _fake_run(6, "undecided")) == []  # undecided is not a contradiction
+    # negative controls: the bound decided as failing, two survivors, four converging at M = 4
+    assert fig_1._judge(6, _fake_run(6, "fails")) != []
+    assert fig_1._judge(6, {**_fake_run(6), "survivors": 2, "receding": 3}) != []
+    assert fig_1._judge(4, {**_fake_run(4), "survivors": 4}) != []
+
+
+def test_loss_bound_over_the_papers_window_is_a_bound_not_a_settled_slope():
+    # the measured M = 6 local slopes (proofs_map fig-1) steepen from -0.79 to -1.25 over
+    # [1250, 20000]: O(1/tau) holds as a bound with margin 0.25, whatever a settled-slope reading says
+    steps = np.arange(0, 20_001, 50)
+    tau = np.maximum(steps, 1).astype(float)
+    knots = np.array([625, 1250, 2500, 5000, 10000, 20000], dtype=float)
+    slopes = np.array([-0.5, -0.79, -1.05, -1.20, -1.25])
+    logL = np.interp(np.log(tau), np.log(knots), np.concatenate([[0.0], np.cumsum(slopes * math.log(2))]))
+    chk, chord = fig_1.loss_bound(steps, np.exp(logL), 1000)
+    assert chk.verdict == "holds" and chk.margin == pytest.approx(0.25, abs=1e-9), chk.reason
+    assert chord[:2] == (1000, 20000) and -1.15 < chord[2] < -1.0
+    # negative control: a loss still falling like tau^-0.5 over the window fails the same bound
+    bad, _ = fig_1.loss_bound(steps, tau**-0.5, 1000)
+    assert bad.verdict == "fails", bad.reason
 
 
 def test_the_claims_outcome_rule_labels_synthetic_trajectories():
@@ -200,19 +216,31 @@ def test_exact_runs_split_one_and_four_at_M6_but_not_at_M4():
     assert six["max_loss_rel_err"] < 1e-10 and six["max_grad_rel_err"] < 1e-10
 
 
-def test_verdict_is_decided_only_at_the_papers_horizon(monkeypatch):
-    # The verdict logic on a tiny stand-in (M = 4, 200 steps, exact and sampled, ~6 s idle):
-    # when the runs reach the horizon the verdict is decided ("holds": all five converging);
-    # the same runs one step short of it are "inconclusive" (negative control: never "holds").
-    tiny = dict(exact={4: (200, (0,))}, sampled={4: (200, (0,))}, record_every=50, sampled_records_per_decade=4,
-                sampled_every=50)
-    monkeypatch.setitem(fig_1.BUDGETS, "full", tiny)
-    monkeypatch.setattr(fig_1, "PAPER_STEPS", 200)
-    r = fig_1.run(budget="full")
+# The verdict code of the claim at a small size (M = 4, 200 steps, exact and sampled, ~6 s idle):
+# its horizon set to the run's length, the statement for M = 4 is decided.
+SMALL = dict(exact={4: (200, (0,))}, sampled={4: (200, (0,))}, record_every=50, sampled_records_per_decade=4,
+             sampled_every=50, horizon=200)
+
+
+def test_claim_holds_at_a_small_size_and_not_one_step_short():
+    r = fig_1.run(budget="full", **SMALL)
     assert r.verdict == "holds", r.reason
     assert r.evidence["exact_vs_sampled"]["M=4 seed=0"]["same_survivors"]
-    monkeypatch.setattr(fig_1, "PAPER_STEPS", 201)
-    assert fig_1.run(budget="full").verdict == "inconclusive"
+    assert any("M = 4" in f.name for f in r.findings)
+    # negative control: the same runs one step short of the horizon are never "holds"
+    assert fig_1.run(budget="full", **{**SMALL, "horizon": 201}).verdict == "inconclusive"
+
+
+def _gradient_ascent(mu, mu_star, t):
+    return -reference.grad(mu, mu_star, t)
+
+
+def test_claim_fails_with_gradient_ascent_as_the_dynamics():
+    # negative control: the wrong dynamics (the engine's gradient with its sign flipped) drives the
+    # same verdict code to "fails": at M = 4 the means move away from mu*
+    r = fig_1.run(budget="full", **{**SMALL, "sampled": {}, "gradient": _gradient_ascent})
+    assert r.verdict == "fails", r.reason
+    assert "0 of 5 converging" in r.reason
 
 
 @pytest.mark.thorough
@@ -241,8 +269,9 @@ def test_full_horizon_M6_one_converges_four_run_away(full_horizon_M6):
 
 
 @pytest.mark.thorough
-@pytest.mark.xfail(strict=True, reason="measured: the local loss slope drifts from -0.8 (1250-2500) through -1.05 "
-                                       "(2500-5000) to -1.25 (10000-20000); -1 only as a chord over [1000, 20000]")
-def test_full_horizon_M6_late_loss_slope_is_about_minus_one(full_horizon_M6):
-    late = full_horizon_M6["loss_window_slopes"][-1][2]
-    assert abs(late + 1) <= fig_1.SLOPE_TOL
+def test_full_horizon_M6_loss_is_O_one_over_tau_as_a_bound(full_horizon_M6):
+    # the paper's statement as a bound over [1000, 20000]; the late local slope (-1.25 measured)
+    # is a finding beside it, and the chord over [1000, 20000] (-1.04 measured) reads "about -1"
+    b = full_horizon_M6["loss_bound_O(1/tau)"]
+    assert b["verdict"] == "holds" and b["margin"] >= 0, b
+    assert abs(full_horizon_M6["loss_chord_over_window"][2] + 1) <= fig_1.SLOPE_TOL

@@ -1,9 +1,24 @@
 """Theorem 2.1's regime (large noise): its condition, the theorem's step, and the cluster's spread.
 
-The leading-order theory (derived in :mod:`verify.claims.thm_2_1`): the spread
-Sigma = (1/n) sum_i delta_i delta_i^T of the scaled means obeys
-lambda <- lambda - (8 eta_s / n) lambda^2 per step, so its slowest direction enters its
-1/tau law after tau_0 = n / (8 eta_s lambda_min) steps (:func:`tail_onset`).
+The leading-order theory (measured by the claim thm-2.1, :mod:`verify.claims.thm_2_1`).  Write a_i = m_i - m*
+(scaled), abar = mean_i a_i, delta_i = a_i - abar, Sigma = (1/n) sum_i delta_i delta_i^T.
+Expanding the softmax, v(y) = abar + Sigma y + (cubic in delta), and since L is even in
+the configuration,
+
+    L_t = |abar|^2 + tr(Sigma^2) + O(|abar| |delta|^2 + |delta|^6).
+
+So the mean of the cluster contracts exponentially (abar <- (1 - 2 eta_s / n) abar, with
+eta_s the step on the scaled means), while the spread feels a quartic loss: the Hessian at
+the collapsed point is degenerate in the spread directions and dL/d delta_i = (4/n) Sigma delta_i.
+Each non-zero eigenvalue of Sigma then obeys lambda <- lambda - (8 eta_s / n) lambda^2, i.e.
+
+    lambda_k(tau) = 1 / (1 / lambda_k(0) + 8 eta_s tau / n)  ->  n / (8 eta_s tau).
+
+Hence max_i |mu_i - mu*| ~ tau^(-1/2) (parameter exponent -1/2) and
+L_t ~ rank(Sigma) (n / (8 eta_s tau))^2 (loss exponent -2), after a tail onset
+tau_0 = n / (8 eta_s lambda_min(0)) (:func:`tail_onset`).  The local slopes approach their limits with
+O(1/tau) corrections (from 1/(c + b tau), the O(lambda) terms, and the discrete step),
+which is the Richardson order used by :mod:`verify.analysis.rates`.
 """
 
 from __future__ import annotations
@@ -75,5 +90,7 @@ def tail_onset(mu0, mu_star, t, eta, convention="scaled") -> float:
     """tau_0 = n / (8 eta_s lambda_min): where the slowest spread direction enters its 1/tau law."""
     n = np.asarray(mu0).shape[0]
     lam = spread_eigenvalues(mu0, mu_star, t)
+    if not lam[0] > 0:  # a collapsed cluster has no spread to wait for
+        return 0.0
     lam = lam[lam > 1e-12 * lam[0]]
     return n / (8.0 * scaled_step(eta, t, convention) * float(lam[-1]))
