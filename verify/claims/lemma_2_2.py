@@ -26,7 +26,7 @@ import sympy as sp
 
 from verify.checks import compare, finite_differences as fdc, stein, symbolic, variants
 from verify.checks.compare import GradientCheckError
-from .base import ClaimResult, budget_config, register
+from .base import ClaimResult, Finding, budget_config, register
 
 STATEMENT = (
     "grad_{m_i} L_t = 2 E[w_i v + w_i sum_j w_j a_j a_j^T a_i - 2 w_i (v.a_i) v - 2 w_i sum_j w_j (v.a_j) a_j "
@@ -60,10 +60,12 @@ def _cached_f64_loss():
     return fn, half
 
 
-#: SymPy sizes (n, d) and the Stein-vs-pathwise working precision, per budget.
+#: SymPy sizes (n, d) and the Stein-vs-pathwise working precision, per budget.  ``gradient``: None
+#: for the engine's dL/dmu, or {"float64": fn, "mpmath": fn} in its place (a negative control's
+#: wrong engine; the protocols of :mod:`verify.checks.variants`).
 BUDGETS = {
-    "quick": dict(sizes=[(2, 1), (2, 2)], dps=30),
-    "full": dict(sizes=[(2, 1), (2, 2), (3, 1), (3, 2)], dps=50),
+    "quick": dict(sizes=[(2, 1), (2, 2)], dps=30, gradient=None),
+    "full": dict(sizes=[(2, 1), (2, 2), (3, 1), (3, 2)], dps=50, gradient=None),
 }
 
 
@@ -79,6 +81,8 @@ def run(budget="quick", seed=0, progress=None, **overrides) -> ClaimResult:
 
     cfg, progress = budget_config(BUDGETS, budget, progress, overrides)
     full = budget == "full"
+    grad64 = grad if cfg["gradient"] is None else cfg["gradient"]["float64"]
+    grad_mp_fn = variants.reference_grad_mp if cfg["gradient"] is None else cfg["gradient"]["mpmath"]
     sizes, dps = cfg["sizes"], cfg["dps"]
     evidence: dict = {"t": _T}
     controls: dict = {}
@@ -130,8 +134,8 @@ def run(budget="quick", seed=0, progress=None, **overrides) -> ClaimResult:
         step("symbolic controls")
 
         # 2. Stein vs pathwise in expectation
-        rep = stein.check_stein_mp(k1_mu, k1_ms, _T, dps=dps, grad_fn=variants.reference_grad_mp, convention="unscaled")
-        rep64 = stein.check_stein_float64(grad, k2_mu, k2_ms, _T, convention="unscaled")
+        rep = stein.check_stein_mp(k1_mu, k1_ms, _T, dps=dps, grad_fn=grad_mp_fn, convention="unscaled")
+        rep64 = stein.check_stein_float64(grad64, k2_mu, k2_ms, _T, convention="unscaled")
         evidence["stein_vs_pathwise"] = {
             f"mpmath k=1 dps={dps} (digits)": _digits(rep.digits),
             "float64 k=2 engine vs Gauss-Hermite (digits)": _digits(rep64.digits),
@@ -156,11 +160,11 @@ def run(budget="quick", seed=0, progress=None, **overrides) -> ClaimResult:
             return cache_mp[key]
 
         def grad_fn(mu, ms, t, *, dps):
-            return variants.reference_grad_mp(mu, ms, t, dps=dps)
+            return grad_mp_fn(mu, ms, t, dps=dps)
 
         fd = fdc.check_fd_mp(loss_fn, grad_fn, *k1d1, _T, directions="coordinates" if full else 1, seed=seed)
         loss64, half64 = _cached_f64_loss()
-        fd64 = fdc.check_fd_float64(loss64, grad, k2_mu, k2_ms, _T, n_dirs=3 if full else 1, seed=seed)
+        fd64 = fdc.check_fd_float64(loss64, grad64, k2_mu, k2_ms, _T, n_dirs=3 if full else 1, seed=seed)
         evidence["finite_differences"] = {
             "mpmath k=1 Richardson vs grad_mp (digits)": _digits(fd.digits),
             "mpmath required digits": compare.TOLERANCES["mpmath"]["fd_digits"],
@@ -185,7 +189,7 @@ def run(budget="quick", seed=0, progress=None, **overrides) -> ClaimResult:
         step("finite-difference controls")
     except GradientCheckError as exc:
         return ClaimResult("fails", f"{exc.check} disagrees: the gradient is not as stated",
-                           {**evidence, "failure": str(exc)}, size=f"sizes {sizes}, t={_T}")
+                           {**evidence, "failure": str(exc)}, size=f"SymPy n,d in {sizes}; t={_T}")
     except AccuracyError as exc:
         return ClaimResult("inconclusive", f"the reference engine declined a configuration: {exc}", evidence,
                            size=f"sizes {sizes}, t={_T}")
@@ -196,8 +200,17 @@ def run(budget="quick", seed=0, progress=None, **overrides) -> ClaimResult:
         missed = [k for k, v in controls.items() if not v.startswith("rejected")]
         return ClaimResult("inconclusive", f"the checks agree but {len(missed)} wrong variant(s) were not rejected: "
                            f"{', '.join(missed)}", evidence, size=size)
+    found = [
+        Finding("Stein vs pathwise form, mpmath k = 1", _digits(rep.digits), None, f"n = 2, d = 2, dps {dps}, t = {_T}",
+                "agreement digits (>= dps - 5 required)", "supports"),
+        Finding("Stein vs pathwise form, float64 k = 2", _digits(rep64.digits), None, f"n = 3, d = 2, t = {_T}",
+                "agreement digits against Gauss-Hermite", "supports",
+                f"difference / tolerance {rep64.margin:.3g}"),
+        Finding("finite differences of the loss vs the gradient, mpmath k = 1", _digits(fd.digits), None,
+                "n = 2, d = 1, dps 50, Richardson", "agreement digits", "supports"),
+    ]
     return ClaimResult(
         "holds",
         f"the three checks agree (SymPy exact; Stein vs pathwise {_digits(rep.digits)} digits in mpmath; "
         f"finite differences {_digits(fd.digits)} digits) and all {len(controls)} wrong variants are rejected",
-        evidence, size=size)
+        evidence, size=size, findings=found)

@@ -204,7 +204,7 @@ class GradientCheck:
 
 
 def full_gradient_check(n: int, *, d: int = 2, offsets=("0", "1e-3", "-1e-3"), nodes: int = 160,
-                        seed: int = 0, finite_differences: bool = False) -> dict[str, GradientCheck]:
+                        seed: int = 0, finite_differences: bool = False, s_star=None) -> dict[str, GradientCheck]:
     """Full gradient at the construction with s = s*(n) + offset, without reduction to the span.
 
     The construction (in R^d) is rotated by a fixed-seed Haar rotation, so that
@@ -212,7 +212,8 @@ def full_gradient_check(n: int, *, d: int = 2, offsets=("0", "1e-3", "-1e-3"), n
     n*d coordinates is integrated with a float64 tensor Gauss-Hermite rule
     (``nodes`` per axis; the error is measured against ``nodes + 40``).  With
     ``finite_differences`` the gradient is also obtained by Richardson central
-    differences of the same rule's loss (h = 1e-3, 3 levels).
+    differences of the same rule's loss (h = 1e-3, 3 levels).  ``s_star`` (a string or mpf)
+    replaces the table's s*(n): a claim's negative control checks a wrong radius.
 
     float64, not mpmath: a d = 2 product rule in mpmath costs about 1 ms per node
     and needs >= 160^2 nodes for 1e-15 (the softmax transitions limit
@@ -225,7 +226,8 @@ def full_gradient_check(n: int, *, d: int = 2, offsets=("0", "1e-3", "-1e-3"), n
     rot = random_rotation(d, seed, proper=True)
     rule = ProductRule(d, nodes)
     fine = ProductRule(d, nodes + 40)
-    s_star = stationary_radius_reference(n)
+    with mpmath.workdps(40):
+        s_star = stationary_radius_reference(n) if s_star is None else mpmath.mpf(s_star)
     out = {}
     for off in offsets:
         with mpmath.workdps(40):
@@ -281,7 +283,7 @@ class HessianResult:
 
 
 def hessian_at_stationary_point(n: int, *, d: int = 2, nodes=(200, 24), h: float = 1e-3,
-                                zero_tol: float | None = None) -> HessianResult:
+                                zero_tol: float | None = None, s_star=None) -> HessianResult:
     """Full (n d) x (n d) Hessian at the construction by central differences of the gradient.
 
     The gradient is the pathwise one, integrated with a float64 tensor
@@ -294,14 +296,14 @@ def hessian_at_stationary_point(n: int, *, d: int = 2, nodes=(200, 24), h: float
 
     Zero modes: |lambda| <= zero_tol, by default 100 x (asymmetry + Richardson
     error + quadrature error / h) + 1e-9, built from the measured errors; the
-    count is compared with :func:`expected_zero_modes`.
+    count is compared with :func:`expected_zero_modes`.  ``s_star`` replaces the table's s*(n).
     """
     n = _check_n(n)
     d = _check_d(d)
     if d < 2:
         raise ValueError("the Hessian check needs d >= 2 (rotations and off-axis modes)")
     rule = ProductRule(d, (nodes[0],) + (nodes[1],) * (d - 1))
-    s = float(stationary_radius_reference(n))
+    s = float(stationary_radius_reference(n) if s_star is None else s_star)
     a0 = np.array(construction(n, s, d), dtype=np.float64)
     N = n * d
     cols = np.zeros((N, N))
