@@ -1,0 +1,157 @@
+"""Command-line arguments, checked before any work: one line on stderr and exit status 2 for a mistake.
+
+:class:`ArgumentParser` makes every argparse error (unknown option, missing value, a value
+rejected by a ``type=`` below) one line, ``verify report: error: ...``, with no usage block
+and no traceback.  The ``type=`` functions check a value when it is parsed, so a bad seed, a
+count out of range, an output path that cannot be written or a malformed ``MODULE:ATTR`` stops
+the command before it imports or computes anything:
+
+* :func:`seed` -- an integer in [0, 2**32 - 1] (numpy's legacy seeding takes no more);
+* :func:`count` -- an integer with a lower bound;
+* :func:`seconds` -- a time limit in seconds (> 0), or 0 for none;
+* :func:`output_file` -- a file to write: its folder exists and is writable, and it is not a folder;
+* :func:`output_dir` -- a folder to write into: it exists and is writable, or its parent does
+  (then this one folder is created when the command writes to it; never a chain of folders);
+* :func:`module_spec` -- ``MODULE`` or ``MODULE:ATTR`` made of Python identifiers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import keyword
+import os
+import sys
+from pathlib import Path
+
+__all__ = ["ArgumentParser", "seed", "count", "seconds", "output_file", "output_file_or_stdout", "output_dir",
+           "module_spec", "one_of", "fail"]
+
+SEED_MAX = 2**32 - 1
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse with one-line errors (exit status 2) and the same class for subcommands."""
+
+    def error(self, message: str):  # noqa: D401 - argparse's hook
+        message = " ".join(str(message).split())
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+    def add_subparsers(self, **kwargs):
+        kwargs.setdefault("parser_class", ArgumentParser)
+        return super().add_subparsers(**kwargs)
+
+
+def _integer(text: str, what: str) -> int:
+    try:
+        return int(str(text).strip(), 10)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{what} must be an integer, got {text!r}") from None
+
+
+def seed(text: str) -> int:
+    """A seed: an integer in [0, 2**32 - 1]."""
+    value = _integer(text, "a seed")
+    if not 0 <= value <= SEED_MAX:
+        raise argparse.ArgumentTypeError(f"a seed must be in [0, {SEED_MAX}], got {value}")
+    return value
+
+
+def count(minimum: int, what: str = "a count"):
+    """``type=`` for an integer >= ``minimum``."""
+
+    def parse(text: str) -> int:
+        value = _integer(text, what)
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"{what} must be >= {minimum}, got {value}")
+        return value
+
+    parse.__name__ = "count"  # argparse names the type in its messages
+    return parse
+
+
+def seconds(text: str) -> float:
+    """A time limit in seconds: a finite number > 0, or 0 for no limit."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a time limit must be a number of seconds, got {text!r}") from None
+    if not (value >= 0 and value != float("inf")):
+        raise argparse.ArgumentTypeError(f"a time limit must be >= 0 seconds (0: no limit), got {text!r}")
+    return value
+
+
+def _writable_dir(folder: Path) -> bool:
+    return folder.is_dir() and os.access(folder, os.W_OK | os.X_OK)
+
+
+def output_file(text: str, *, allow_stdout: bool = False):
+    """A file the command will write: ``'-'`` (stdout, if allowed) or a path whose folder exists and is
+    writable.  Nothing is created here, and no folder is ever created for it."""
+    if allow_stdout and text == "-":
+        return "-"
+    path = Path(text).expanduser()
+    if not str(text).strip():
+        raise argparse.ArgumentTypeError("an output file name must not be empty")
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is a folder; give a file name")
+    parent = path.parent
+    if not parent.is_dir():
+        raise argparse.ArgumentTypeError(f"cannot write {text}: its folder {parent} does not exist")
+    if not _writable_dir(parent) or (path.exists() and not os.access(path, os.W_OK)):
+        raise argparse.ArgumentTypeError(f"cannot write {text}: permission denied")
+    return path
+
+
+def output_file_or_stdout(text: str):
+    """:func:`output_file`, or ``'-'`` for stdout."""
+    return output_file(text, allow_stdout=True)
+
+
+def output_dir(text: str) -> Path:
+    """A folder the command writes into: existing and writable, or its parent is (the folder itself is
+    then created when the command first writes to it; a missing parent is an error, never created)."""
+    if not str(text).strip():
+        raise argparse.ArgumentTypeError("a folder name must not be empty")
+    path = Path(text).expanduser()
+    if path.exists():
+        if not path.is_dir():
+            raise argparse.ArgumentTypeError(f"{text} exists and is not a folder")
+        if not _writable_dir(path):
+            raise argparse.ArgumentTypeError(f"cannot write into {text}: permission denied")
+        return path
+    parent = path.parent
+    if not parent.is_dir():
+        raise argparse.ArgumentTypeError(f"cannot create {text}: its parent folder {parent} does not exist")
+    if not _writable_dir(parent):
+        raise argparse.ArgumentTypeError(f"cannot create {text}: permission denied in {parent}")
+    return path
+
+
+def module_spec(text: str) -> str:
+    """``MODULE`` or ``MODULE:ATTR``: dotted Python identifiers (the module is imported later, once)."""
+    module, colon, attr = str(text).strip().partition(":")
+    parts = module.split(".") + (attr.split(".") if colon else [])
+    bad = [p for p in parts if not p.isidentifier() or keyword.iskeyword(p)]
+    if not module or (colon and not attr) or bad:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not MODULE:ATTR (dotted Python names, e.g. mypackage.score:Implementation)")
+    return str(text).strip()
+
+
+def one_of(choices, what: str):
+    """``type=`` for one of ``choices`` (a one-line message listing them)."""
+    choices = tuple(choices)
+
+    def parse(text: str) -> str:
+        if text not in choices:
+            raise argparse.ArgumentTypeError(f"unknown {what} {text!r}; choose from {', '.join(choices)}")
+        return text
+
+    parse.__name__ = what
+    return parse
+
+
+def fail(prog: str, message: str) -> int:
+    """Print ``prog: error: message`` as one line on stderr; return exit status 2."""
+    print(f"{prog}: error: {' '.join(str(message).split())}", file=sys.stderr)
+    return 2
