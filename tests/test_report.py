@@ -18,6 +18,7 @@ import mpmath
 import numpy as np
 import pytest
 
+import verify
 import verify.claims
 from verify.claims import CLAIM_IDS, all_claims
 from verify.claims.base import Claim, ClaimResult, Finding
@@ -122,7 +123,7 @@ def _rows(stdout):
 
 def test_table_and_json_agree(use_claims, tmp_path, capsys):
     use_claims("fake-holds", "fake-inconclusive")
-    path = tmp_path / "out" / "report.json"
+    path = tmp_path / "report.json"
     assert main(["report", "--json", str(path)]) == 0
     table = _rows(capsys.readouterr().out)
     document = json.loads(path.read_text(encoding="utf-8"))
@@ -171,10 +172,52 @@ def test_a_claim_id_that_is_not_registered_exits_2(use_claims, capsys, claim_id,
     assert SEEN == [], "nothing runs when an argument is wrong"
 
 
-def test_bad_arguments_exit_2(use_claims, capsys):
+@pytest.mark.parametrize(("arguments", "words"), [
+    (["--budget", "huge"], "argument --budget: invalid choice: 'huge'"),
+    (["--seed", "-1"], "argument --seed: a seed must be in [0, 4294967295], got -1"),
+    (["--seed", "x"], "argument --seed: a seed must be an integer, got 'x'"),
+    (["--time-limit", "-5"], "argument --time-limit: a time limit must be >= 0 seconds"),
+    (["--json", "{tmp}/missing/report.json"], "its folder {tmp}/missing does not exist"),
+    (["--json", "{tmp}"], "is a folder; give a file name"),
+    (["--figures", "{tmp}/missing/figs"], "its parent folder {tmp}/missing does not exist"),
+    (["--figures", "{tmp}/a-file"], "exists and is not a folder"),
+    (["--no-such-option"], "unrecognized arguments: --no-such-option"),
+])
+def test_each_argument_mistake_is_one_line_and_exit_2_before_any_work(use_claims, tmp_path, capsys, arguments,
+                                                                       words):
     use_claims("fake-holds")
-    assert main(["report", "--budget", "huge"]) == 2
-    assert "invalid choice: 'huge'" in capsys.readouterr().err
+    (tmp_path / "a-file").write_text("")
+    arguments = [a.replace("{tmp}", str(tmp_path)) for a in arguments]
+    assert main(["report", *arguments]) == 2
+    captured = capsys.readouterr()
+    assert captured.err.count("\n") == 1 and words.replace("{tmp}", str(tmp_path)) in captured.err, captured.err
+    assert "Traceback" not in captured.err and captured.out == ""
+    assert SEEN == [], "nothing runs when an argument is wrong"
+    assert not (tmp_path / "missing").exists(), "no folder is created for a bad argument"
+
+
+def test_only_the_named_figures_folder_is_created(use_claims, tmp_path):
+    use_claims("fake-inconclusive")
+    assert main(["report", "--figures", str(tmp_path / "figs")]) == 0
+    assert (tmp_path / "figs").is_dir()
+    assert [p.name for p in tmp_path.iterdir()] == ["figs"]
+
+
+def test_version_exits_0(capsys):
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out.strip() == f"verify {verify.__version__}"
+
+
+def test_header_is_printed_before_the_claims_are_imported(monkeypatch, capsys):
+    seen = []
+
+    def registry():
+        seen.append(sys.stdout.getvalue())  # what the user sees when the slow imports start
+        return {"fake-holds": Claim("fake-holds", FAKES["fake-holds"][0], FAKES["fake-holds"][1])}
+
+    monkeypatch.setattr(verify.claims, "all_claims", registry)
+    assert main(["report", "--seed", "3"]) == 0
+    assert seen and seen[0].startswith("verify report: all claims, budget quick, seed 3"), seen
 
 
 def test_no_registered_claim_exits_2(monkeypatch, capsys):
@@ -197,7 +240,7 @@ def test_figures_are_written_as_png(use_claims, tmp_path):
     import matplotlib.image
 
     use_claims("fake-holds")
-    folder = tmp_path / "figs" / "new"  # does not exist yet
+    folder = tmp_path / "new"  # does not exist yet (its parent does)
     assert main(["report", "--figures", str(folder)]) == 0
     png = folder / "fake-holds.png"
     assert png.read_bytes()[:8] == PNG_SIGNATURE
@@ -235,7 +278,7 @@ def test_json_has_the_documented_keys(use_claims, tmp_path):
     path = tmp_path / "report.json"
     main(["report", "--json", str(path)])
     document = json.loads(path.read_text())
-    top = {"schema", "versions", "seed", "budget", "claims"}
+    top = {"schema", "versions", "seed", "budget", "time_limit", "claims"}
     claim = {"id", "statement", "verdict", "reason", "seconds", "size", "evidence", "findings", "figures"}
     finding = {"name", "value", "uncertainty", "window", "law", "relation", "note"}
     versions = {"verify", "python", "numpy", "mpmath", "sympy", "hypothesis", "flint", "matplotlib"}
@@ -250,29 +293,93 @@ def test_json_has_the_documented_keys(use_claims, tmp_path):
     assert not undocumented, f"docs/report_schema.md does not document {undocumented}"
 
 
-def test_table_stays_within_the_width_and_points_to_the_json(use_claims, monkeypatch, capsys):
+def test_table_stays_within_the_width_and_never_cuts_a_word(use_claims, monkeypatch, capsys):
     monkeypatch.setenv("COLUMNS", "100")
     use_claims("fake-many-values")
     assert main(["report"]) == 0
     out = capsys.readouterr().out
     too_long = [line for line in out.splitlines() if len(line) > 100]
     assert not too_long, too_long
-    assert "(+23 more in --json)" in out
+    # the size is shown whole (each word intact); the evidence is left to --verbose and --json
+    assert out.split().count("description") == 3 and "value_29" not in out and "--verbose" in out
 
 
-def test_progress_is_silent_unless_stderr_is_a_terminal(use_claims, monkeypatch, capsys):
-    use_claims("fake-holds")
+def test_verbose_shows_every_value_whole(use_claims, monkeypatch, capsys):
+    monkeypatch.setenv("COLUMNS", "100")
+    use_claims("fake-many-values")
+    assert main(["report", "--verbose"]) == 0
+    out = capsys.readouterr().out
+    for k in range(30):
+        assert f"value_{k} = {k / 7!r}" in out  # every entry, every digit
+    assert "x" * 500 in out, "a long value is never cut"
+    # negative control: without --verbose the values are not shown
     assert main(["report"]) == 0
-    assert capsys.readouterr().err == ""
+    assert "value_3 =" not in capsys.readouterr().out
 
+
+def test_table_counts_findings_and_shows_one_sentence():
+    from verify.report import table
+
+    row = {"id": "fake-findings", "verdict": "holds", "seconds": 1.0, "reason": "fine. Second sentence.",
+           "size": "n=1", "statement": "s", "evidence": {}, "figures": [],
+           "findings": [Finding("loss exponent", -2.0, 0.05, "tau in [10, 100]", "L ~ tau^-2").as_dict(),
+                        Finding("constant", 1.5).as_dict()]}
+    text = table.format_table([row])
+    line = next(ln for ln in text.splitlines() if ln.startswith("fake-findings"))
+    assert line.split()[:4] == ["fake-findings", "HOLDS", "1.00", "2"]
+    assert "fine. (more: --verbose)" in text and "Second sentence" not in text
+    assert "- loss exponent = -2 +- 0.05 over tau in [10, 100] (L ~ tau^-2; measures)" in table.details([row])
+    # the control: a row without findings (a report from before findings existed) shows 0
+    row.pop("findings")
+    assert next(ln for ln in table.format_table([row]).splitlines() if ln.startswith("fake-findings")).split()[3] == "0"
+
+
+def test_progress_goes_to_stderr_as_plain_lines_when_it_is_not_a_terminal(use_claims, capsys):
+    use_claims("fake-holds", "fake-inconclusive")
+    assert main(["report"]) == 0
+    captured = capsys.readouterr()
+    assert "[1/2] fake-holds ..." in captured.err and "fake-holds: HOLDS in" in captured.err
+    assert "[2/2] fake-inconclusive ..." in captured.err
+    assert "\r" not in captured.err and "[1/2]" not in captured.out, "stdout holds only the table"
+
+
+def test_progress_on_a_terminal_is_one_redrawn_status_line(use_claims, monkeypatch):
     class Terminal(io.StringIO):
         def isatty(self):
             return True
 
+    use_claims("fake-holds")
     terminal = Terminal()
     monkeypatch.setattr(sys, "stderr", terminal)
     assert main(["report"]) == 0
-    assert "inner loop" in terminal.getvalue()
+    shown = terminal.getvalue()
+    assert "\r[1/1] fake-holds, inner loop (3 of 3)" in shown and "fake-holds: HOLDS in" in shown
+
+
+def _slow(budget, seed, progress):
+    from verify.engine.time_limit import check_time
+
+    for k in range(400):
+        progress(k, 400, "slow loop")
+        time.sleep(0.005)
+        check_time()  # what the engine does before each batch of nodes
+    return ClaimResult("holds", "finished", {}, size="400 steps")
+
+
+def test_a_claim_past_its_time_limit_is_inconclusive_with_its_estimated_cost(monkeypatch, tmp_path):
+    monkeypatch.setattr(verify.claims, "all_claims", lambda: {"fake-slow": Claim("fake-slow", "Slow.", _slow)})
+    path = tmp_path / "report.json"
+    assert main(["report", "--time-limit", "0.2", "--json", str(path)]) == 0
+    row = json.loads(path.read_text())["claims"][0]
+    assert row["verdict"] == "inconclusive", row
+    assert "stopped at the time limit of 0.2 s per claim" in row["reason"]
+    assert "the whole claim would take about" in row["reason"]
+    assert row["evidence"]["parts"] == 400 and 0 < row["evidence"]["parts_done"] < 400
+    # the estimate is the time per part times the parts: at least the 400 x 5 ms slept
+    assert row["evidence"]["estimated_seconds"] >= 1.5
+    # negative control: without the limit the same claim runs to its own verdict
+    assert main(["report", "--time-limit", "0", "--json", str(path)]) == 0
+    assert json.loads(path.read_text())["claims"][0]["verdict"] == "holds"
 
 
 def test_help_from_the_command_line():

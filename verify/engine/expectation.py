@@ -42,6 +42,7 @@ import numpy as np
 
 from .backend import FLOAT64, Backend
 from .quadrature import SMOOTH_SLOPE, integrate_gaussian
+from .time_limit import check_time
 from .tolerances import AccuracyError, gradient_scale
 
 __all__ = ["Reduced", "reduce_float", "reduce_mp", "population_expectations"]
@@ -191,6 +192,7 @@ def integrand(red: Reduced, backend: Backend, with_grad: bool):
         En = np.linalg.norm(E, axis=1)
 
     def f(Z, dens_axes):
+        check_time()  # every batch of nodes: a run inside a time limit stops here (engine/time_limit.py)
         N = Z.shape[0]
         l = Z @ B.T - C
         l = l - l.max(axis=1)[:, None]

@@ -1,9 +1,15 @@
 """``verify report``: run the paper's claims and print what each one measured.
 
-Runs every registered claim (or those named with ``--claim``), prints one row
-per claim (id, statement, verdict and reason, key evidence, size, seconds),
-and optionally writes the same rows as JSON (``--json``, schema in
-``docs/report_schema.md``) and the claims' figures (``--figures``).
+Runs every registered claim (or those named with ``--claim``), prints one row per claim
+(claim, verdict, seconds, findings, the reason in one sentence, the sizes checked), and
+optionally writes the same rows as JSON (``--json``, schema in ``docs/report_schema.md``) and
+the claims' figures (``--figures``).  ``--verbose`` adds each claim's statement, whole reason,
+evidence and findings.
+
+Progress goes to stderr from the first second (:mod:`verify.console.progress`): the header at
+once, each claim as it starts and its row as it finishes.  Each claim runs inside a time limit
+(``--time-limit``; :mod:`verify.engine.time_limit`): a claim whose engine work outlasts it is
+``inconclusive``, with the time spent and the estimated cost of the whole claim.
 
 Exit status:
 
@@ -21,66 +27,92 @@ import json
 import sys
 import time
 import traceback
-from pathlib import Path
 
-from tqdm import tqdm
+from verify.console import arguments as cli_args
+from verify.console.progress import Progress, duration
 
-from verify import claims as _claims
-from verify.claims.base import ClaimResult
-
-from .jsondata import jsonable, versions
-from .table import format_table, summary
-
-__all__ = ["SCHEMA", "add_arguments", "run"]
+__all__ = ["SCHEMA", "TIME_LIMITS", "add_arguments", "run"]
 
 #: Version of the JSON layout; bump it when a key changes meaning or goes away.
 SCHEMA = "verify-report/2"
 
+#: Default time limit per claim (seconds; None: none).  Quick: far above any claim's measured time
+#: (proofs_map.md), so it only stops a claim whose engine work went astray.  Full: the paper's
+#: sizes take hours (fig-1), so no limit; the progress line shows the estimate instead.
+TIME_LIMITS = {"quick": 1800.0, "full": None}
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--budget", choices=("quick", "full"), default="quick",
-                        help="quick: minutes, for development and CI (default); full: the sizes the paper uses")
+                        help="quick: minutes, for development and CI (default); full: the sizes the paper uses "
+                             "(hours)")
     parser.add_argument("--claim", action="append", metavar="ID", dest="claim_ids",
                         help="run only this claim (repeatable), e.g. --claim thm-3.1; default: all")
-    parser.add_argument("--seed", type=int, default=0, help="seed passed to every claim (default 0)")
-    parser.add_argument("--json", type=Path, metavar="PATH", dest="json_path",
-                        help=f"also write the results as JSON ({SCHEMA}, see docs/report_schema.md)")
-    parser.add_argument("--figures", type=Path, metavar="DIR", dest="figures_dir",
-                        help="draw each claim's figures into DIR (created if missing)")
+    parser.add_argument("--seed", type=cli_args.seed, default=0,
+                        help=f"seed passed to every claim, 0 to {cli_args.SEED_MAX} (default 0)")
+    parser.add_argument("--json", type=cli_args.output_file, metavar="PATH", dest="json_path",
+                        help=f"also write the results as JSON ({SCHEMA}, see docs/report_schema.md); "
+                             "its folder must exist")
+    parser.add_argument("--figures", type=cli_args.output_dir, metavar="DIR", dest="figures_dir",
+                        help="draw each claim's figures into DIR (DIR is created if its parent exists)")
+    parser.add_argument("--time-limit", type=cli_args.seconds, metavar="SECONDS", dest="time_limit",
+                        help="stop a claim's engine work after SECONDS and call it inconclusive, with its "
+                             "estimated cost (default: 1800 at quick, none at full; 0: none)")
+    parser.add_argument("--verbose", "-v", action="store_true",
+                        help="after the table, each claim's statement, whole reason, evidence and findings")
 
 
 def run(args: argparse.Namespace) -> int:
+    from .table import header
+
+    limit = TIME_LIMITS[args.budget] if args.time_limit is None else (args.time_limit or None)
+    args.time_limit = limit
+    print(header(args, len(args.claim_ids or []) or None), flush=True)  # at once, before the imports
+
+    from verify import claims as _claims
+
     registry = _claims.all_claims()
     if not registry:
-        print("verify report: no claim is registered yet (verify/claims/*.py); nothing to run.", file=sys.stderr)
-        return 2
-    selected, problem = _select(registry, args.claim_ids or [])
+        return cli_args.fail("verify report", "no claim is registered yet (verify/claims/*.py); nothing to run")
+    selected, problem = _select(registry, args.claim_ids or [], _claims.CLAIM_IDS)
     if problem:
-        print(f"verify report: {problem}", file=sys.stderr)
-        return 2
+        return cli_args.fail("verify report", problem)
     if args.figures_dir is not None:
-        args.figures_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            args.figures_dir.mkdir(exist_ok=True)  # the one folder named; its parent was checked
+        except OSError as exc:
+            return cli_args.fail("verify report", f"cannot create {args.figures_dir}: {exc.strerror}")
 
     rows, errors = [], []
-    bars = _Progress(len(selected))
-    try:
+    with Progress("verify report", total=len(selected), unit="claim") as progress:
         for claim in selected:
-            row, error = _run_one(claim, args, bars)
+            progress.start(claim.id)
+            row, error = _run_one(claim, args, progress)
             rows.append(row)
             if error:
                 errors.append(row["id"])
-                bars.write(f"ERROR in claim {row['id']}:\n{error}")
-    finally:
-        bars.close()
+                progress.write(f"ERROR in claim {row['id']}:\n{error}")
+            progress.finish(_progress_row(row))
+    return _finish(rows, errors, args)
 
-    print(format_table(rows, args))
+
+def _finish(rows, errors, args) -> int:
+    from .jsondata import versions
+    from .table import details, format_table, summary
+
+    print(format_table(rows))
+    if args.verbose:
+        print(details(rows))
     print(summary(rows))
     if args.json_path is not None:
-        args.json_path.parent.mkdir(parents=True, exist_ok=True)
-        document = {"schema": SCHEMA, "versions": versions(), "seed": args.seed,
-                    "budget": args.budget, "claims": rows}
-        args.json_path.write_text(json.dumps(document, indent=2, allow_nan=False, ensure_ascii=False) + "\n",
-                                  encoding="utf-8")
+        document = {"schema": SCHEMA, "versions": versions(), "seed": args.seed, "budget": args.budget,
+                    "time_limit": args.time_limit, "claims": rows}
+        try:
+            args.json_path.write_text(json.dumps(document, indent=2, allow_nan=False, ensure_ascii=False) + "\n",
+                                      encoding="utf-8")
+        except OSError as exc:
+            print(f"verify report: error: cannot write {args.json_path}: {exc.strerror}", file=sys.stderr)
+            return 2
     if errors:
         return 2
     return 1 if any(row["verdict"] == "fails" for row in rows) else 0
@@ -90,7 +122,7 @@ def run(args: argparse.Namespace) -> int:
 # running
 
 
-def _select(registry, wanted):
+def _select(registry, wanted, paper_ids):
     """The claims to run, in the paper's order; or a message saying what is wrong."""
     unknown = [cid for cid in wanted if cid not in registry]
     if not unknown:
@@ -98,28 +130,35 @@ def _select(registry, wanted):
         return [claim for cid, claim in registry.items() if cid in chosen], None
     cid = unknown[0]
     known = ", ".join(registry)
-    if cid in _claims.CLAIM_IDS:
+    if cid in paper_ids:
         return None, f"claim {cid!r} is in the paper's list but no module registers it yet; registered: {known}"
     return None, f"unknown claim id {cid!r}; registered: {known}"
 
 
-def _run_one(claim, args, bars):
-    """Run one claim and draw its figures; returns ``(row, error text or None)``."""
-    bars.start(claim.id)
+def _run_one(claim, args, progress):
+    """Run one claim (inside its time limit) and draw its figures; returns ``(row, error text or None)``."""
+    from verify.claims.base import ClaimResult
+    from verify.engine.time_limit import TimeLimitExceeded, time_limit
+
+    from .jsondata import jsonable
+
     row = {"id": claim.id, "statement": " ".join(claim.statement.split())}
     start = time.perf_counter()
     try:
-        result = claim(budget=args.budget, seed=args.seed, progress=bars.inner)
+        with time_limit(args.time_limit):
+            result = claim(budget=args.budget, seed=args.seed, progress=progress.update)
         seconds = _seconds(start)
         if not isinstance(result, ClaimResult):
             raise TypeError(f"claim returned {type(result).__name__}, not a ClaimResult")
         row.update(verdict=result.verdict, reason=" ".join(str(result.reason).split()), seconds=seconds,
                    size=str(result.size), evidence=jsonable(dict(result.evidence)),
                    findings=[jsonable(f.as_dict()) for f in result.findings], figures=sorted(result.figures))
+    except TimeLimitExceeded as exc:
+        row.update(_out_of_time(exc, progress, _seconds(start)))
+        return row, None
     except Exception as exc:  # a broken claim must not stop the others
         row.update(verdict="error", reason=_one_line(exc), seconds=_seconds(start), size="",
                    evidence={}, findings=[], figures=[])
-        bars.done()
         return row, _short_traceback(exc)
     error = None
     if args.figures_dir is not None:
@@ -127,24 +166,51 @@ def _run_one(claim, args, bars):
         if error:
             row.update(verdict="error", reason=f"a figure could not be drawn ({error.splitlines()[-1]}); "
                                                f"the claim itself said: {result.verdict}, {row['reason']}")
-    bars.done()
     return row, error
 
 
-def _draw(figures, folder: Path):
+def _out_of_time(exc, progress, seconds) -> dict:
+    """The row of a claim stopped by its time limit: inconclusive, with the time spent and the estimated
+    cost of the whole claim (from the share of its parts it had done, when it reported one)."""
+    estimate = progress.item_estimate()
+    done = progress.inner
+    where = ""
+    if done is not None and done[1]:
+        where = f" after {done[0]:g} of its {done[1]:g} parts ({done[2] or 'no label'})"
+    cost = (f"; the whole claim would take about {duration(estimate)}" if estimate is not None
+            else "; its total cost is not known (it reported no progress)")
+    reason = (f"stopped at the time limit of {duration(exc.limit)} per claim{where}{cost}; "
+              f"run it alone with a larger --time-limit (or 0 for none) to decide it")
+    evidence = {"time_limit_seconds": exc.limit, "seconds_spent": round(exc.spent, 2),
+                "estimated_seconds": None if estimate is None else round(estimate, 1),
+                "parts_done": None if done is None else done[0], "parts": None if done is None else done[1],
+                "running": None if done is None else done[2]}
+    return dict(verdict="inconclusive", reason=reason, seconds=seconds, size="stopped by the time limit",
+                evidence=evidence, findings=[], figures=[])
+
+
+def _draw(figures, folder):
     import verify.claims.figures  # noqa: F401  (selects the Agg backend before any figure is drawn)
     import matplotlib.pyplot as plt
 
     for name, draw in sorted(figures.items()):
         path = folder / name
-        path.parent.mkdir(parents=True, exist_ok=True)
         try:
+            if path.parent != folder:
+                path.parent.mkdir(exist_ok=True)
             draw(path)
         except Exception as exc:
             return f"figure {name}: " + _short_traceback(exc)
         finally:
             plt.close("all")
     return None
+
+
+def _progress_row(row) -> str:
+    """The line printed on stderr when a claim finishes."""
+    findings = len(row.get("findings", []))
+    extra = f", {findings} finding(s)" if findings else ""
+    return f"  {row['id']}: {row['verdict'].upper()} in {duration(row['seconds'])}{extra}"
 
 
 def _seconds(start: float) -> float:
@@ -158,46 +224,3 @@ def _one_line(exc: BaseException) -> str:
 
 def _short_traceback(exc: BaseException) -> str:
     return "".join(traceback.format_exception(exc, limit=-4)).rstrip()
-
-
-class _Progress:
-    """tqdm bars on stderr when it is a terminal (one per claim, one for a claim's inner loop);
-    nothing at all otherwise, so CI logs and piped output stay clean."""
-
-    def __init__(self, total: int):
-        isatty = getattr(sys.stderr, "isatty", None)
-        self.enabled = bool(isatty and isatty())
-        self._outer = tqdm(total=total, unit="claim", file=sys.stderr, leave=False,
-                           disable=not self.enabled, position=0)
-        self._inner = None
-        self._label = None
-
-    def start(self, claim_id: str) -> None:
-        if self.enabled:
-            self._outer.set_description(claim_id)
-
-    def inner(self, done, total=None, label: str = "") -> None:
-        """The ``progress(done, total, label)`` callback handed to each claim."""
-        if not self.enabled:
-            return
-        if self._inner is None or self._inner.total != total or label != self._label:
-            self._close_inner()
-            self._inner = tqdm(total=total, desc=label or None, file=sys.stderr, leave=False, position=1)
-            self._label = label
-        self._inner.update(done - self._inner.n)
-
-    def done(self) -> None:
-        self._close_inner()
-        self._outer.update(1)
-
-    def write(self, text: str) -> None:
-        tqdm.write(text, file=sys.stderr)
-
-    def close(self) -> None:
-        self._close_inner()
-        self._outer.close()
-
-    def _close_inner(self) -> None:
-        if self._inner is not None:
-            self._inner.close()
-            self._inner = None

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from verify.engine.expectation import population_expectations, reduce_float
+from verify.engine.time_limit import check_time
 from verify.engine.tolerances import DESCENT_TOL, MIN_TOL, gradient_scale
 from verify.engine.validation import check_int, check_means, check_noise_level, check_step, check_step_numbers, \
     check_tol
@@ -203,6 +204,7 @@ def gradient_descent(
     recs, rec_steps, rec_dist, rec_mu = [], [], [], []
     stopped = ""
     for step in range(steps + 1):
+        check_time()  # also Monte Carlo steps, which do not reach the engine's integrand
         if record_at is None:
             record = step % record_every == 0 or step == steps
         else:
