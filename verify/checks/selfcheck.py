@@ -100,20 +100,27 @@ def check_case(case: Case) -> dict:
                 seconds=t_engine, ref_seconds=t_ref)
 
 
-def run_accuracy(quick: bool = True, out=print) -> bool:
+def run_accuracy(quick: bool = True, out=print, progress=None) -> bool:
+    """Print the accuracy table, one row per case as it finishes; ``progress``: a
+    :class:`verify.console.progress.Progress` told which case runs (None: silent)."""
+    progress = progress or _Silent()
+    cases = accuracy_cases(quick)
     out("Accuracy of the float64 engine against an independent, more accurate computation")
     out("(relative, normwise: loss to |L|, gradient to max(max|grad|, L / max(1, A)); est = the engine's own estimate)")
     hdr = f"{'case':40s} {'k':>2s} {'dist':>6s} {'err L':>9s} {'est L':>9s} {'err grad':>9s} {'est grad':>9s} {'target':>7s} {'vs':>7s} {'time':>7s}  ok"
     out(hdr)
     out("-" * len(hdr))
     all_ok = True
-    for case in accuracy_cases(quick):
+    for case in cases:
+        progress.start(case.name)
         r = check_case(case)
         all_ok &= r["ok"]
+        progress.finish()
         out(f"{r['case']:40s} {r['k']:2d} {r['distance']:6.2f} {r['err_loss']:9.1e} {r['est_loss']:9.1e} "
             f"{r['err_grad']:9.1e} {r['est_grad']:9.1e} {r['target']:7.0e} {r['method']:>7s} {r['seconds']:6.2f}s  "
             f"{'yes' if r['ok'] else 'NO' + ('' if r['honest'] else ' (estimate below measured error)')}")
     # mpmath, k = 1: digits at dps 50 against dps 70
+    progress.start("mpmath dps 50 vs dps 70")
     a = reference.evaluate_mp([["0.3"], ["-1.7"], ["2.9"]], ["0.1"], "0.4", dps=50)
     b = reference.evaluate_mp([["0.3"], ["-1.7"], ["2.9"]], ["0.1"], "0.4", dps=70)
     import mpmath
@@ -124,8 +131,19 @@ def run_accuracy(quick: bool = True, out=print) -> bool:
         digits = -float(mpmath.log10(max(dl, dg, mpmath.mpf(10) ** -75)))
     ok_mp = digits >= 30
     all_ok &= ok_mp
+    progress.finish()
     out(f"{'mpmath dps 50 vs dps 70, n=3 d=1 (k=1)':40s}  1  -> {digits:.1f} correct digits (target >= 30)  {'yes' if ok_mp else 'NO'}")
     return all_ok
+
+
+class _Silent:
+    """The progress of a run nobody watches (the functions called from tests)."""
+
+    def start(self, name):
+        pass
+
+    def finish(self, row=""):
+        pass
 
 
 def _mc_estimate(mu, mu_star, t, samples, rng):
@@ -138,9 +156,10 @@ def _mc_estimate(mu, mu_star, t, samples, rng):
     return L, G
 
 
-def run_bench(out=print, steps: int = 1000) -> None:
+def run_bench(out=print, steps: int = 1000, progress=None) -> None:
     from verify.simulate.descent import gradient_descent
 
+    progress = progress or _Silent()
     out("")
     out("Speed (one process, this machine)")
     rng = np.random.default_rng(0)
@@ -150,6 +169,7 @@ def run_bench(out=print, steps: int = 1000) -> None:
             np.array([[0.0, 0, 0], [5.5, 0, 0], [6.5, 0, 0], [7.2, 0, 0], [8.0, 0, 0]]) + 0.05 * rng.standard_normal((5, 3)),
     }
     for name, mu in configs.items():
+        progress.start(f"speed: n=5 d=3, {name.split(' (')[0]}")
         reference.evaluate(mu, np.zeros(3), 0.0)  # warm caches
         a_max = float(np.max(np.linalg.norm(mu, axis=1)))  # t = 0, mu* = 0
         reps = 3
@@ -170,14 +190,17 @@ def run_bench(out=print, steps: int = 1000) -> None:
             errs.append(float(np.max(np.abs(G - ev.grad_scaled))) / gscale)
         mc_err = float(np.sqrt(np.mean(np.square(errs))))
         eng_err = float(np.max(ev.grad_scaled_err)) / gradient_scale(ev.grad_scaled, ev.loss, a_max)
+        progress.finish()
         out(f"  n=5 d=3, {name}: {dt * 1e3:.1f} ms per loss+gradient at tol 1e-12 (k={ev.k}, {ev.nodes} nodes); "
             f"Monte Carlo in the same time: {samples} samples, rms relative gradient error {mc_err:.1e} "
             f"vs the engine's estimate {eng_err:.1e} (ratio {mc_err / max(eng_err, 1e-300):.1e})")
     for M in (4.0, 6.0):
+        progress.start(f"speed: the paper's experiment, M = {M:g}, {steps} steps")
         mu0 = np.array([M, 0, 0]) + 1e-7 * np.random.default_rng(1).standard_normal((5, 3))
         t0 = time.perf_counter()
         tr = gradient_descent(mu0, np.zeros(3), 0.0, 0.01, steps, record_every=max(1, steps // 10))
         dt = time.perf_counter() - t0
+        progress.finish()
         out(f"  paper's experiment M={M:g} (n=5, d=3, step 0.01): {steps} steps in {dt:.1f} s = {steps / dt:.0f} steps/s "
             f"-> 20,000 steps in about {20000 * dt / steps:.0f} s; max relative loss error estimate along the run "
             f"{float(np.max(tr.loss_err / tr.loss)):.1e}")
@@ -185,14 +208,22 @@ def run_bench(out=print, steps: int = 1000) -> None:
 
 
 def add_arguments(parser) -> None:
+    from verify.console import arguments
+
     parser.add_argument("--bench", action="store_true", help="also measure speed (prints numbers; takes a few minutes)")
-    parser.add_argument("--bench-steps", type=int, default=1000, help="gradient-descent steps timed per run (default 1000)")
+    parser.add_argument("--bench-steps", type=arguments.count(1, "--bench-steps"), default=1000,
+                        help="gradient-descent steps timed per run (default 1000)")
 
 
 def run(args) -> int:
-    ok = run_accuracy()
-    if args.bench:
-        run_bench(steps=args.bench_steps)
+    from verify.console.progress import Progress
+
+    total = len(accuracy_cases()) + 1 + (4 if args.bench else 0)
+    with Progress("verify selfcheck", total=total, unit="case") as progress:
+        out = progress.emit  # rows on stdout, with the status line (stderr) out of their way
+        ok = run_accuracy(out=out, progress=progress)
+        if args.bench:
+            run_bench(out=out, steps=args.bench_steps, progress=progress)
     print("")
     print("selfcheck: " + ("all accuracy targets met" if ok else "SOME ACCURACY TARGETS NOT MET"))
     return 0 if ok else 1
