@@ -304,3 +304,69 @@ def test_cli_subprocess_json_and_status(tmp_path):
     rows = {r["name"]: r for r in doc["rows"]}
     assert rows["reference_values[loss]"]["passed"] is False
     assert rows["reference_values[loss]"]["failures"][0]["snippet"].startswith("# ")
+
+
+# ----------------------------------------------------------------------------- time limits
+
+
+def test_a_call_that_runs_out_of_time_is_stopped_reported_and_the_rest_judged(capsys):
+    args = ["gate", "verify.gate.examples.broken:SlowAtN1", "--quick", "--check", "reference_values"]
+    assert verify_main(args + ["--time-limit", "1"]) == 2
+    out = capsys.readouterr().out
+    assert "TIMEOUT reference_values[loss] at n1_d3_t0.6:" in out and "was stopped after 1." in out
+    assert "INCOMPLETE: calls ran out of time" in out
+    tried = int(next(ln for ln in out.splitlines() if ln.startswith("reference_values[loss]")).split()[1])
+    quick = [e for e in load_reference_values()["configurations"] if e.get("quick")]
+    assert tried == len(quick) - 1, "every other configuration is still judged"
+    # negative control: a limit above the implementation's delay judges everything, and it passes
+    assert verify_main(args + ["--time-limit", "30"]) == 0
+    assert "TIMEOUT" not in capsys.readouterr().out
+
+
+def test_exit_status_orders_error_fail_and_incomplete():
+    row = lambda status: checks.Row("c", "q", status=status)  # noqa: E731
+    assert checks.exit_status([row("pass"), row("incomplete")]) == 2
+    assert checks.exit_status([row("fail"), row("incomplete")]) == 1, "a wrong answer is reported as such"
+    assert checks.exit_status([row("fail"), row("error")]) == 2
+    assert checks.exit_status([row("pass"), row("skipped")]) == 0
+
+
+def test_generated_configurations_are_fixed_and_cover_their_regimes():
+    a, b = configs.generated_configurations(12), configs.generated_configurations(12)
+    assert all(np.array_equal(x.mu, y.mu) and np.array_equal(x.mu_star, y.mu_star) and x.t == y.t
+               for x, y in zip(a, b))
+    # the values themselves are pinned: a change of the generator would change what the gate checks
+    assert (a[0].n, a[0].d, a[0].t) == (3, 3, 0.20456431102396067)
+    for c in a:
+        regime = c.regime
+        m = math.exp(-c.t) * (c.mu - c.mu_star)
+        assert c.n <= 3 and c.d <= 3 and 0 <= c.t <= 3 and np.linalg.norm(c.mu_star) <= 3
+        assert np.all(np.linalg.norm(m, axis=1) <= 4 + 1e-12) and c.scaled_spread() <= 8 + 1e-12
+        if "t = 0" in regime:
+            assert c.t == 0
+        if "a mean at mu*" in regime:
+            assert np.allclose(c.mu[0], c.mu_star)
+        if "collapsed" in regime:
+            assert c.scaled_spread() == 0
+        if "n = 1" in regime:
+            assert c.n == 1
+        if "distance bound" in regime:
+            assert c.scaled_spread() == pytest.approx(8)
+    assert {c.regime.split("(")[1].split(";")[0] for c in a} == set(configs.GENERATED_REGIMES)
+
+
+@pytest.mark.parametrize(("arguments", "words"), [
+    (["not a spec"], "is not MODULE:ATTR"),
+    (["m:"], "is not MODULE:ATTR"),
+    (["verify.gate.examples.reference:implementation", "--repeats", "2"], "--repeats must be 1 or at least 3"),
+    (["verify.gate.examples.reference:implementation", "--seed", "-3"], "a seed must be in"),
+    (["verify.gate.examples.reference:implementation", "--generated", "0"], "--generated must be >= 1"),
+    (["verify.gate.examples.reference:implementation", "--time-limit", "soon"], "a number of seconds"),
+    (["verify.gate.examples.reference:implementation", "--check", "nope"], "unknown check 'nope'"),
+    (["verify.gate.examples.reference:implementation", "--json", "/no/such/folder/x.json"], "does not exist"),
+    (["verify.gate.examples.no_such_module:x"], "cannot import"),
+])
+def test_gate_argument_mistakes_are_one_line_and_exit_2(capsys, arguments, words):
+    assert verify_main(["gate", *arguments]) == 2
+    captured = capsys.readouterr()
+    assert captured.err.count("\n") == 1 and words in captured.err and "Traceback" not in captured.err, captured.err

@@ -66,7 +66,9 @@ def run_gate(impl: Bound, checks=None, *, progress=None, **settings) -> list[Row
 
     A check during which the implementation cannot be used (a call raised, or
     returned the wrong type, shape or dtype) gives one row with status "error"
-    and the message; the other checks still run.
+    and the message; the other checks still run.  ``progress``: a
+    :class:`verify.console.progress.Progress` over the checks (None: silent); each
+    check reports the configuration it is at.
     """
     names = list(CHECKS) if not checks else list(checks)
     unknown = [n for n in names if n not in CHECKS]
@@ -75,11 +77,17 @@ def run_gate(impl: Bound, checks=None, *, progress=None, **settings) -> list[Row
     ctx = settings.pop("context", None) or GateContext(impl, **settings)
     rows: list[Row] = []
     for name in names:
-        if progress:
-            progress(name)
+        if progress is not None:
+            progress.start(name)
+            ctx.progress = progress.update
         t0 = time.perf_counter()
         try:
-            rows.extend(CHECKS[name](ctx))
+            new = CHECKS[name](ctx)
         except ImplementationError as exc:
-            rows.append(Row(name, "*", status="error", note=str(exc), seconds=time.perf_counter() - t0))
+            new = [Row(name, "*", status="error", note=str(exc), seconds=time.perf_counter() - t0)]
+        rows.extend(new)
+        if progress is not None:
+            ctx.progress = None
+            progress.finish(f"  {name}: " + ", ".join(f"{r.quantity} {r.status.upper() if r.status != 'pass' else 'pass'}"
+                                                       for r in new) + f" ({time.perf_counter() - t0:.1f} s)")
     return rows

@@ -1,9 +1,19 @@
 """``verify gate MODULE:ATTR``: check another implementation against the reference.
 
-Exit status: 0 all checks pass; 1 a check fails (a wrong answer, NaN
-included); 2 the implementation cannot be loaded or used (import error,
-missing attribute or method, a call that raises, a result of the wrong type,
-shape or dtype such as float32), or the gate was called wrongly.
+Exit status: 0 all checks pass; 1 a check fails (a wrong answer, NaN included, also when
+other calls ran out of time); 2 the implementation cannot be loaded or used (import error,
+missing attribute or method, a call that raises, a result of the wrong type, shape or dtype
+such as float32), calls ran out of time so that not everything was judged, or the gate was
+called wrongly.
+
+Every call into the implementation runs in a worker process with a time limit
+(``--time-limit``, :mod:`verify.gate.worker`); a call that runs out of time is stopped, its
+row says so with the time spent, and the gate goes on.  Progress (each check, the
+configuration it is at, elapsed time, an estimate) goes to stderr.
+
+How long it takes (shipped examples, 2 cores; docs/gate.md has the table): ``--quick``
+seconds to a minute; the default mode a few minutes, at most 10; a call that runs out of time
+adds its limit once per configuration.
 """
 
 from __future__ import annotations
@@ -12,37 +22,64 @@ import json
 import sys
 import time
 
+from verify.console import arguments
+
 from . import tolerances as tl
 
-__all__ = ["add_arguments", "run"]
+__all__ = ["add_arguments", "run", "TIME_LIMIT"]
+
+#: Default time limit per call into the implementation (seconds).  The reference engine takes
+#: at most a few seconds at every published configuration but one (far_apart_n3_d2, k = 2 with
+#: scaled distances ~10, minutes); 60 s leaves a slow implementation room and keeps the default
+#: mode of every shipped example within 10 minutes on 2 cores (measured: docs/gate.md).
+TIME_LIMIT = 60.0
+
+CHECK_NAMES = ("reference_values", "generated_values", "invariance", "self_consistency", "dynamics")
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("implementation", nargs="?", metavar="MODULE:ATTR",
+    parser.description = (
+        "Check another implementation of the loss and gradient against the reference. Time on 2 cores "
+        "(shipped examples): --quick under a minute; the default mode a few minutes, at most 10 "
+        "(see docs/gate.md); each call into the implementation is stopped after --time-limit seconds.")
+    parser.add_argument("implementation", nargs="?", metavar="MODULE:ATTR", type=arguments.module_spec,
                         help="the implementation: a module, an object, or a class (instantiated without arguments) "
                              "with loss(mu, mu_star, t) and grad(mu, mu_star, t); e.g. "
                              "verify.gate.examples.sampler:SampleImplementation")
-    parser.add_argument("--json", metavar="PATH", help="also write the rows (and failures) as JSON to PATH ('-': stdout)")
+    parser.add_argument("--json", metavar="PATH", type=arguments.output_file_or_stdout,
+                        help="also write the rows (and failures) as JSON to PATH ('-': stdout); its folder must exist")
     parser.add_argument("--export", action="store_true",
                         help="print the published reference values (verify/data/reference_values.json) and exit")
     parser.add_argument("--check", action="append", metavar="NAME", dest="checks",
-                        help="run only this check (repeatable): reference_values, generated_values, invariance, "
-                             "self_consistency, dynamics")
+                        type=arguments.one_of(CHECK_NAMES, "check"),
+                        help="run only this check (repeatable): " + ", ".join(CHECK_NAMES))
     parser.add_argument("--quick", action="store_true",
-                        help="the quick subset of configurations (one or more per regime)")
-    parser.add_argument("--repeats", type=int, default=tl.REPEATS,
-                        help=f"seeds per configuration for stochastic implementations (default {tl.REPEATS})")
-    parser.add_argument("--seed", type=int, default=0, help="first seed for stochastic implementations (default 0)")
-    parser.add_argument("--generated", type=int, default=6,
+                        help="the quick subset of configurations (one or more per regime): seconds to a minute")
+    parser.add_argument("--repeats", type=_repeats, default=tl.REPEATS,
+                        help=f"seeds per configuration for stochastic implementations, 1 or >= 3 "
+                             f"(default {tl.REPEATS})")
+    parser.add_argument("--seed", type=arguments.seed, default=0,
+                        help="first seed for stochastic implementations (default 0)")
+    parser.add_argument("--generated", type=arguments.count(1, "--generated"), default=6,
                         help="number of generated configurations (default 6)")
+    parser.add_argument("--time-limit", type=arguments.seconds, default=TIME_LIMIT, metavar="SECONDS",
+                        dest="time_limit",
+                        help=f"stop a call into the implementation after SECONDS (default {TIME_LIMIT:g}; "
+                             f"0: no limit, and the calls run in the gate's own process)")
 
 
-def _error(msg: str) -> int:
-    print(f"verify gate: error: {msg}", file=sys.stderr)
-    return 2
+def _repeats(text: str) -> int:
+    value = arguments.count(1, "--repeats")(text)
+    if value == 2:
+        import argparse
+
+        raise argparse.ArgumentTypeError("--repeats must be 1 or at least 3 (a spread needs several seeds)")
+    return value
 
 
 def run(args) -> int:
+    from verify.console.progress import Progress
+
     from .checks import CHECKS, exit_status, format_rows, run_gate
     from .protocol import LoadError, load_implementation
 
@@ -52,32 +89,33 @@ def run(args) -> int:
         try:
             sys.stdout.write(reference_values_text())
         except FileNotFoundError as exc:
-            return _error(str(exc))
+            return arguments.fail("verify gate", str(exc))
         return 0
     if not args.implementation:
-        return _error("give the implementation as MODULE:ATTR (or use --export)")
-    if args.checks:
-        unknown = [c for c in args.checks if c not in CHECKS]
-        if unknown:
-            return _error(f"unknown check {unknown[0]!r}; choose from {', '.join(CHECKS)}")
-    if args.repeats < 3 and args.repeats != 1:
-        return _error("--repeats must be at least 3 (a spread needs several seeds)")
+        return arguments.fail("verify gate", "give the implementation as MODULE:ATTR (or use --export)")
+    t0 = time.perf_counter()
     try:
         impl = load_implementation(args.implementation)
     except LoadError as exc:
-        print(f"verify gate: cannot load {args.implementation}:\n  {exc}", file=sys.stderr)
-        print("exit status 2: the implementation could not be loaded", file=sys.stderr)
-        return 2
+        return arguments.fail("verify gate", f"cannot load {args.implementation}: {exc}")
     kind = "stochastic" if impl.stochastic else "deterministic"
-    print(f"verify gate {args.implementation} ({kind}{', uses step()' if impl.has_step else ''})", flush=True)
-    t0 = time.perf_counter()
-    progress = (lambda name: print(f"  running {name} ...", file=sys.stderr, flush=True)) if sys.stderr.isatty() \
-        else None
+    limit = f"each call stopped after {args.time_limit:g} s" if args.time_limit else "no time limit"
+    print(f"verify gate {args.implementation} ({kind}{', uses step()' if impl.has_step else ''}; {limit})",
+          flush=True)
+    if args.time_limit:
+        from .worker import WorkerFailed, start_worker
+
+        try:
+            start_worker(impl, args.time_limit)
+        except WorkerFailed as exc:
+            return arguments.fail("verify gate", str(exc))
+    names = args.checks or list(CHECKS)
     try:
-        rows = run_gate(impl, args.checks, progress=progress, repeats=args.repeats, seed=args.seed,
-                        quick=args.quick, generated=args.generated)
+        with Progress("verify gate", total=len(names), unit="check") as progress:
+            rows = run_gate(impl, names, progress=progress, repeats=args.repeats, seed=args.seed,
+                            quick=args.quick, generated=args.generated)
     except FileNotFoundError as exc:  # the gate's own data, not the implementation
-        return _error(str(exc))
+        return arguments.fail("verify gate", str(exc))
     except Exception:  # noqa: BLE001 - a bug of the gate itself: say so, then show where
         import traceback
 
@@ -85,17 +123,24 @@ def run(args) -> int:
               file=sys.stderr)
         traceback.print_exc()
         return 2
+    finally:
+        impl.close()
     status = exit_status(rows)
     print(format_rows(rows, stochastic=impl.stochastic, repeats=args.repeats))
-    verdict = {0: "PASS: all checks pass", 1: "FAIL: a check failed",
-               2: "ERROR: the implementation could not be used"}[status]
-    print(f"\n{verdict} (exit status {status}; {time.perf_counter() - t0:.1f} s)")
+    if status == 2 and not any(r.status == "error" for r in rows):
+        verdict = "INCOMPLETE: calls ran out of time, so not everything was judged (see TIMEOUT above)"
+    else:
+        verdict = {0: "PASS: all checks pass", 1: "FAIL: a check failed",
+                   2: "ERROR: the implementation could not be used"}[status]
+    seconds = time.perf_counter() - t0
+    print(f"\n{verdict} (exit status {status}; {seconds:.1f} s)")
     if args.json:
         doc = {
             "implementation": args.implementation,
             "stochastic": impl.stochastic,
             "exit_status": status,
-            "seconds": round(time.perf_counter() - t0, 3),
+            "seconds": round(seconds, 3),
+            "time_limit": args.time_limit or None,
             "tolerances": tl.describe(impl.stochastic, args.repeats),
             "rows": [r.to_dict() for r in rows],
         }
@@ -103,6 +148,8 @@ def run(args) -> int:
         if args.json == "-":
             sys.stdout.write(text)
         else:
-            with open(args.json, "w", encoding="utf-8") as fh:
-                fh.write(text)
+            try:
+                args.json.write_text(text, encoding="utf-8")
+            except OSError as exc:
+                return arguments.fail("verify gate", f"cannot write {args.json}: {exc.strerror}")
     return status

@@ -30,7 +30,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from verify.simulate import outcomes
-from verify.testing import strategies
 from verify.testing.configuration import Configuration, python_snippet
 
 __all__ = [
@@ -177,33 +176,47 @@ def run_outcome(mu0, mu_final, mu_star, loss0, loss_final) -> str:
     return outcomes.classify(run, OUTCOME_RULE).run
 
 
+#: The regimes of the generated configurations, cycled in this order (each is also generic in n, d, t).
+GENERATED_REGIMES = ("generic", "t = 0", "a mean at mu*", "collapsed means", "n = 1", "n = 2, means at the distance bound")
+
+#: Bounds of the generated configurations: scaled offsets |m_i - m*| <= 4 with pairwise distances
+#: <= 8 (where the reference's accuracy target is stated), |mu*| <= 3, t in [0, 3], n <= 3, d <= 3.
+_MAX_OFFSET, _MAX_DISTANCE, _MAX_MU_STAR, _MAX_T = 4.0, 8.0, 3.0, 3.0
+
+
 def generated_configurations(count: int, *, seed: int = 20251122) -> list[Configuration]:
     """``count`` reproducible configurations for the generated-values check.
 
-    Drawn by :func:`verify.testing.strategies.configurations` (Hypothesis, derandomized, seeded).
-    Hypothesis also draws from the literal constants of the local modules it finds loaded, so
-    the configurations depend on the package's code and on which local modules are loaded.
-    Bounds keep the reference cheap and well conditioned: n <= 3 (so k <= 2), d <= 3, scaled
-    offsets up to 4, |mu*| <= 3, t in [0, 3].
+    Drawn with numpy's ``default_rng(seed)``: the same configurations on every machine and in every
+    version of the code (a Hypothesis draw also mixes in the literal constants of the modules it
+    finds loaded, so it changed whenever any code changed).  Configuration ``i`` covers regime
+    ``GENERATED_REGIMES[i % 6]``; bounds as in :data:`_MAX_OFFSET` and the lines above it.
     """
-    import hypothesis
-    from hypothesis import HealthCheck, Phase, given, settings
-
-    strat = strategies.configurations(n=(1, 3), d=(1, 3))
-    drawn = []
-
-    @settings(derandomize=True, database=None, deadline=None, max_examples=count, phases=[Phase.generate],
-              suppress_health_check=list(HealthCheck), print_blob=False)
-    @given(strat)
-    @hypothesis.seed(seed)
-    def collect(c):
-        drawn.append(c)
-
-    collect()
+    rng = np.random.default_rng(seed)
     out = []
-    for i, c in enumerate(drawn[:count]):
-        if c.max_coordinate > 1e6:
-            continue  # keep the reference cheap and the conditioning moderate
-        out.append(Configuration(c.mu, c.mu_star, c.t, name=f"generated_{i}",
-                                 regime=f"generated (Hypothesis, derandomized, seed {seed})"))
+    for i in range(count):
+        regime = GENERATED_REGIMES[i % len(GENERATED_REGIMES)]
+        n = {"n = 1": 1, "n = 2, means at the distance bound": 2}.get(regime, int(rng.integers(2, 4)))
+        d = int(rng.integers(1, 4))
+        t = 0.0 if regime == "t = 0" else float(rng.uniform(0.0, _MAX_T))
+        a = rng.uniform(0.0, _MAX_OFFSET, n)[:, None] * _unit_vectors(rng, n, d)
+        if regime.endswith("distance bound"):  # |a_1| = |a_2| = 4, 8 apart: far apart, weights saturate
+            a[0] *= _MAX_OFFSET / np.linalg.norm(a[0])
+            a[1] = -a[0]
+        elif regime == "a mean at mu*":
+            a[0] = 0.0
+        elif regime == "collapsed means":
+            a[:] = a[0]
+        spread = max(float(np.linalg.norm(a[j] - a[k])) for j in range(n) for k in range(n))
+        if spread > _MAX_DISTANCE:  # shrink towards the first mean (keeps the shape)
+            a = a[0] + (a - a[0]) * (_MAX_DISTANCE / spread)
+        mu_star = rng.uniform(0.0, _MAX_MU_STAR) * _unit_vectors(rng, 1, d)[0]
+        mu = mu_star[None, :] + math.exp(t) * a  # unscaled: mu_i = mu* + e^{t} a_i
+        out.append(Configuration(mu, mu_star, t, name=f"generated_{i}",
+                                 regime=f"generated ({regime}; numpy default_rng({seed}))"))
     return out
+
+
+def _unit_vectors(rng, n: int, d: int) -> np.ndarray:
+    v = rng.standard_normal((n, d))
+    return v / np.linalg.norm(v, axis=1, keepdims=True)

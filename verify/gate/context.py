@@ -30,7 +30,7 @@ class GateContext:
     """What every check needs: the implementation, the reference data, the settings."""
 
     def __init__(self, impl: Bound, *, reference_data: dict | None = None, repeats: int = tl.REPEATS,
-                 seed: int = 0, quick: bool = False, generated: int = 6, dynamics_runs: int = 4):
+                 seed: int = 0, quick: bool = False, generated: int = 6, dynamics_runs: int = 4, progress=None):
         self.impl = impl
         self.stochastic = impl.stochastic
         self.repeats = int(repeats) if impl.stochastic else 1
@@ -40,6 +40,33 @@ class GateContext:
         self.dynamics_runs = int(dynamics_runs)
         self._data = reference_data
         self._cache: dict = {}
+        self.timeouts: dict = {}  # configuration name -> the CallTimedOut of its first call that ran out of time
+        self.progress = progress  # update(done, total, label) for the configurations of the running check
+
+    @property
+    def time_limit(self) -> float | None:
+        """Seconds per call into the implementation (None: no limit); the gate's own reference
+        computations (generated values) get the same limit."""
+        return self.impl.time_limit
+
+    def tell(self, done: int, total: int, label: str) -> None:
+        if self.progress is not None:
+            self.progress(done, total, label)
+
+    def timed_out_before(self, name: str, judges) -> bool:
+        """True (and noted in each judge's row) if a call at configuration ``name`` ran out of time earlier."""
+        if name not in self.timeouts:
+            return False
+        for j in judges:
+            j.skip_timed_out(name)
+        return True
+
+    def time_out(self, name: str, exc, judges) -> None:
+        """A call at configuration ``name`` ran out of time: noted in each judge's row, and the configuration
+        is left out of the checks that follow."""
+        self.timeouts[name] = exc
+        for j in judges:
+            j.timeout(name, exc)
 
     @property
     def data(self) -> dict:

@@ -12,6 +12,7 @@ from . import tolerances as tl
 from .configs import by_dynamics_name, python_snippet, run_outcome
 from .context import GateContext, fmt_array
 from .rows import Judge, Row
+from .worker import CallTimedOut
 
 __all__ = ["dynamics"]
 
@@ -54,12 +55,17 @@ def dynamics(ctx: GateContext) -> list[Row]:
     instances = ctx.data.get("dynamics", [])
     m = sum(len(i["mu_history"]) * len(i["mu0"]) * len(i["mu_star"]) for i in instances)
     runs = ctx.dynamics_runs if ctx.stochastic else 1
-    for inst in instances:
+    for i, inst in enumerate(instances):
+        ctx.tell(i, len(instances), inst["name"])
         mu_star = np.array(inst["mu_star"], dtype=np.float64)
         ref_hist = np.array(inst["mu_history"], dtype=np.float64)
         sens = np.array(inst["sensitivity"], dtype=np.float64)
         scale = float(np.max(np.linalg.norm(ref_hist[0] - mu_star, axis=1)))
-        results = [_run_trajectory(ctx, inst, r) for r in range(runs)]
+        try:
+            results = [_run_trajectory(ctx, inst, r) for r in range(runs)]
+        except CallTimedOut as exc:
+            ctx.time_out(inst["name"], exc, [traj, outcome])
+            continue
         snippet = (python_snippet(np.array(inst["mu0"]), mu_star, inst["t"], name=inst["name"])
                    + f"eta, steps = {inst['eta']!r}, {inst['steps']}  # mu <- mu - eta * grad(mu, mu_star, t)\n")
         hists = [h for h, _ in results]

@@ -13,6 +13,7 @@ from . import tolerances as tl
 from .configs import python_snippet
 from .context import GateContext, entry_arrays, entry_reference, fmt_array, grad_scale, max_coordinate
 from .rows import Judge, Row
+from .worker import CallTimedOut
 
 __all__ = ["invariance"]
 
@@ -50,45 +51,56 @@ def invariance(ctx: GateContext) -> list[Row]:
             if q == "permute" and mu.shape[0] == 1:
                 continue
             m[q] += 1 + mu.size
-    for e, mu, mu_star, t, c, perm, Q in plans:
-        n, d = mu.shape
-        base_L = ctx.measure("loss", mu, mu_star, t)
-        base_G = ctx.measure("grad", mu, mu_star, t)
-        L_ref, _, G_ref, _ = entry_reference(e)
-        lscale = abs(L_ref) if L_ref else 1.0
-        gscale = grad_scale(L_ref, G_ref, mu, mu_star, t)
-        transforms = {
-            "shift": (mu + c, mu_star + c, lambda G: G),
-            "permute": (mu[perm], mu_star, lambda G: G[perm]),
-            "rotate": (mu @ Q.T, Q @ mu_star, lambda G: G @ Q.T),
-        }
-        for q, (mu2, ms2, move) in transforms.items():
-            if q == "permute" and n == 1:
-                continue
-            what = {"shift": f"shift c = {c.tolist()!r}", "permute": f"permutation {perm.tolist()!r}",
-                    "rotate": f"rotation Q = {fmt_array(Q)}"}[q]
-            snippet = python_snippet(mu, mu_star, t, name=e["name"]) + _transform_snippet(q, c, perm, Q)
-            L2 = ctx.measure("loss", mu2, ms2, t)
-            G2 = ctx.measure("grad", mu2, ms2, t)
-            for (a, b, scale, cond, label) in ((base_L, L2, lscale, float(e["cond_loss"]), "loss"),
-                                               (base_G, G2, gscale, float(e["cond_grad"]), "grad")):
-                expected = move(a.value) if label == "grad" else a.value
-                with np.errstate(invalid="ignore"):
-                    err = np.abs(b.value - expected) / scale
-                mdb = capped = None
-                if a.se is None:
-                    tol = 2.0 * tl.deterministic_tolerance(0.0, cond)
-                else:
-                    sa = move(a.se) if label == "grad" else a.se
-                    se = np.sqrt(sa**2 + b.se**2)
-                    tol, capped, mdb = tl.stochastic_tolerance(se / scale, m[q], a.repeats,
-                                                               2.0 * tl.deterministic_tolerance(0.0, cond))
-                rows[q].add(e["name"], snippet, err, tol, fmt_array(expected), fmt_array(b.value),
-                            f"{label} after {what}", mdb, capped)
+    for i, (e, mu, mu_star, t, c, perm, Q) in enumerate(plans):
+        ctx.tell(i, len(plans), e["name"])
+        if ctx.timed_out_before(e["name"], rows.values()):
+            continue
+        try:
+            _compare(ctx, rows, m, e, mu, mu_star, t, c, perm, Q)
+        except CallTimedOut as exc:
+            ctx.time_out(e["name"], exc, rows.values())
     out = [rows[q].finish() for q in ("shift", "permute", "rotate")]
     for r in out:
         r.seconds = (time.perf_counter() - t0) / 3
     return out
+
+
+def _compare(ctx, rows, m, e, mu, mu_star, t, c, perm, Q) -> None:
+    """The three invariances at one published configuration."""
+    n, d = mu.shape
+    base_L = ctx.measure("loss", mu, mu_star, t)
+    base_G = ctx.measure("grad", mu, mu_star, t)
+    L_ref, _, G_ref, _ = entry_reference(e)
+    lscale = abs(L_ref) if L_ref else 1.0
+    gscale = grad_scale(L_ref, G_ref, mu, mu_star, t)
+    transforms = {
+        "shift": (mu + c, mu_star + c, lambda G: G),
+        "permute": (mu[perm], mu_star, lambda G: G[perm]),
+        "rotate": (mu @ Q.T, Q @ mu_star, lambda G: G @ Q.T),
+    }
+    for q, (mu2, ms2, move) in transforms.items():
+        if q == "permute" and n == 1:
+            continue
+        what = {"shift": f"shift c = {c.tolist()!r}", "permute": f"permutation {perm.tolist()!r}",
+                "rotate": f"rotation Q = {fmt_array(Q)}"}[q]
+        snippet = python_snippet(mu, mu_star, t, name=e["name"]) + _transform_snippet(q, c, perm, Q)
+        L2 = ctx.measure("loss", mu2, ms2, t)
+        G2 = ctx.measure("grad", mu2, ms2, t)
+        for (a, b, scale, cond, label) in ((base_L, L2, lscale, float(e["cond_loss"]), "loss"),
+                                           (base_G, G2, gscale, float(e["cond_grad"]), "grad")):
+            expected = move(a.value) if label == "grad" else a.value
+            with np.errstate(invalid="ignore"):
+                err = np.abs(b.value - expected) / scale
+            mdb = capped = None
+            if a.se is None:
+                tol = 2.0 * tl.deterministic_tolerance(0.0, cond)
+            else:
+                sa = move(a.se) if label == "grad" else a.se
+                se = np.sqrt(sa**2 + b.se**2)
+                tol, capped, mdb = tl.stochastic_tolerance(se / scale, m[q], a.repeats,
+                                                           2.0 * tl.deterministic_tolerance(0.0, cond))
+            rows[q].add(e["name"], snippet, err, tol, fmt_array(expected), fmt_array(b.value),
+                        f"{label} after {what}", mdb, capped)
 
 
 def _transform_snippet(q, c, perm, Q) -> str:

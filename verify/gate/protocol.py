@@ -127,14 +127,27 @@ class Bound:
 
     ``loss``/``grad``/``step`` pass fresh float64 copies of the inputs (an
     implementation that writes into its arguments cannot corrupt the gate),
-    add ``seed=`` for stochastic implementations, and check the result.
+    add ``seed=`` for stochastic implementations, and check the result.  With a
+    ``worker`` (:class:`verify.gate.worker.Worker`) each call runs in that process
+    under its time limit and may raise :class:`verify.gate.worker.CallTimedOut`.
     """
 
-    def __init__(self, obj, spec: str):
+    def __init__(self, obj, spec: str, worker=None):
         self.obj = obj
         self.spec = spec
         self.stochastic = bool(getattr(obj, "stochastic", False))
         self.has_step = callable(getattr(obj, "step", None))
+        self.worker = worker
+
+    @property
+    def time_limit(self) -> float | None:
+        return None if self.worker is None else self.worker.limit
+
+    def close(self) -> None:
+        """End the worker process, if any."""
+        if self.worker is not None:
+            self.worker.close()
+            self.worker = None
 
     # -- calls --------------------------------------------------------------
     def _call(self, name, mu, mu_star, t, *extra, seed=None):
@@ -142,19 +155,28 @@ class Bound:
         mu_star = np.array(mu_star, dtype=np.float64)
         t = float(t)
         kwargs = {"seed": int(seed or 0)} if self.stochastic else {}
+        seed_txt = f", seed={kwargs['seed']}" if kwargs else ""
+        what = f"{self.spec}.{name}(mu, mu_star, t{', eta' if extra else ''}{seed_txt})"
+        def config():
+            return _snippet(mu, mu_star, t, extra=(f"eta = {extra[0]!r}\n" if extra else ""))
+
+        if self.worker is not None:
+            status, payload = self.worker.call(name, (mu.copy(), mu_star.copy(), t, *extra), kwargs, what)
+            if status == "ok":
+                return payload
+            if status == "unsendable":
+                raise ImplementationError(f"{what} returned a {payload} that cannot be passed back to the gate; "
+                                          f"return a float or a numpy array", config=config())
+            kind, message, tail = payload
+            raise ImplementationError(f"{what} raised {kind}: {message}", config=config(), detail=tail or None)
         try:
             return getattr(self.obj, name)(mu.copy(), mu_star.copy(), t, *extra, **kwargs)
         except Exception as exc:  # noqa: BLE001 - any failure of foreign code is reported, not re-raised
             frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename != __file__]
             tail = "".join(traceback.format_list(frames[-2:])) + "".join(
                 traceback.format_exception_only(type(exc), exc))
-            seed_txt = f", seed={kwargs['seed']}" if kwargs else ""
-            raise ImplementationError(
-                f"{self.spec}.{name}(mu, mu_star, t{', eta' if extra else ''}{seed_txt}) raised "
-                f"{type(exc).__name__}: {exc}",
-                config=_snippet(mu, mu_star, t, extra=(f"eta = {extra[0]!r}\n" if extra else "")),
-                detail=tail,
-            ) from None
+            raise ImplementationError(f"{what} raised {type(exc).__name__}: {exc}", config=config(),
+                                      detail=tail) from None
 
     def loss(self, mu, mu_star, t, *, seed=None) -> float:
         out = self._call("loss", mu, mu_star, t, seed=seed)
@@ -288,7 +310,8 @@ def load_implementation(spec: str) -> Bound:
 
     The current directory is put on ``sys.path`` (as ``python -m`` does), so a
     local ``my_impl.py`` is found as ``my_impl:Impl``.  Raises :class:`LoadError`
-    with a message that says what is wrong and how to fix it.
+    with a message that says what is wrong and how to fix it.  To run the calls in a worker
+    process with a time limit: :func:`verify.gate.worker.start_worker`.
     """
     if not isinstance(spec, str) or not spec.strip():
         raise LoadError("give the implementation as MODULE:ATTR, e.g. mypackage.score:Implementation")
@@ -305,9 +328,9 @@ def load_implementation(spec: str) -> Bound:
                             f"(is it installed, or is the current directory the one that contains it?)") from None
         raise LoadError(f"importing {module_name!r} failed: {type(exc).__name__}: {exc}") from None
     except Exception as exc:  # noqa: BLE001 - an import that raises is a load error
-        tb = traceback.format_exception(type(exc), exc, exc.__traceback__)
-        raise LoadError(f"importing {module_name!r} raised {type(exc).__name__}: {exc}\n"
-                        + _indent("".join(tb[-2:]), 2)) from None
+        where = traceback.extract_tb(exc.__traceback__)[-1]
+        raise LoadError(f"importing {module_name!r} raised {type(exc).__name__}: {exc} "
+                        f"(at {where.filename}:{where.lineno})") from None
     obj = module
     if attr:
         for part in attr.split("."):

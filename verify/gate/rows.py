@@ -25,11 +25,12 @@ class Row:
     tried: int = 0  # configurations tried
     worst_error: float = 0.0  # at the comparison with the largest error / tolerance
     tolerance: float = math.nan
-    status: str = "pass"  # pass, fail, error (the implementation could not be used), skipped
+    status: str = "pass"  # pass, fail, error (could not be used), incomplete (calls ran out of time), skipped
     note: str = ""
     failures: list[Comparison] = field(default_factory=list)  # the first failing comparisons
     compared: int = 0  # scalars compared
     seconds: float = 0.0
+    timeouts: list[dict] = field(default_factory=list)  # configurations not judged: a call ran out of time
 
     @property
     def name(self) -> str:
@@ -98,11 +99,27 @@ class Judge:
                 self.row.failures.append(Comparison(config, self.row.quantity, expected, got, float(tol[j]),
                                                     error=float(err[j]), detail=detail, snippet=snippet))
 
+    def timeout(self, config: str, exc) -> None:
+        """A call at ``config`` ran out of time (:class:`verify.gate.worker.CallTimedOut`): not judged there."""
+        self.row.timeouts.append({"configuration": config, "call": exc.what, "seconds": round(exc.spent, 1),
+                                  "time_limit": exc.limit})
+
+    def skip_timed_out(self, config: str) -> None:
+        """``config`` is left out: a call there ran out of time in an earlier check."""
+        self.row.timeouts.append({"configuration": config, "call": "not tried: a call at this configuration ran "
+                                                                   "out of time in an earlier check",
+                                  "seconds": 0.0, "time_limit": None})
+
     def finish(self, note: str = "") -> Row:
         self.row.tried = len(self.configs)
         if self.n_failed:
             self.row.status = "fail"
+        elif self.row.timeouts:
+            self.row.status = "incomplete"
         notes = [note] if note else []
+        if self.row.timeouts:
+            names = ", ".join(dict.fromkeys(t["configuration"] for t in self.row.timeouts))
+            notes.append(f"not judged (out of time): {names}")
         if self.mdb:
             notes.append(f"mdb {self.mdb:.1e}")
         if self.capped:
@@ -114,10 +131,14 @@ class Judge:
 
 
 def exit_status(rows: list[Row]) -> int:
-    """2 if the implementation could not be used in some check, else 1 if a row failed, else 0."""
+    """2 if the implementation could not be used in some check; else 1 if a row failed (a wrong answer,
+    also when other calls ran out of time); else 2 if calls ran out of time (not everything was judged);
+    else 0."""
     if any(r.status == "error" for r in rows):
         return 2
-    return 1 if any(r.status == "fail" for r in rows) else 0
+    if any(r.status == "fail" for r in rows):
+        return 1
+    return 2 if any(r.status == "incomplete" for r in rows) else 0
 
 
 def format_rows(rows: list[Row], *, title: str = "", stochastic: bool = False, repeats: int = tl.REPEATS,
@@ -132,7 +153,8 @@ def format_rows(rows: list[Row], *, title: str = "", stochastic: bool = False, r
             continue
         body.append((r.name, str(r.tried), f"{r.worst_error:.2e}" if math.isfinite(r.worst_error) else str(r.worst_error),
                      f"{r.tolerance:.2e}" if math.isfinite(r.tolerance) else "-",
-                     {"pass": "pass", "fail": "FAIL", "skipped": "skipped"}[r.status], r.note))
+                     {"pass": "pass", "fail": "FAIL", "skipped": "skipped", "incomplete": "INCOMPLETE"}[r.status],
+                     r.note))
     widths = [max(len(h), *(len(b[i]) for b in body)) if body else len(h) for i, h in enumerate(head)]
     widths[-1] = 0
     if title:
@@ -153,6 +175,11 @@ def format_rows(rows: list[Row], *, title: str = "", stochastic: bool = False, r
                 else:
                     seen[r.note] = r.check
                     lines.append(f"ERROR in {r.check}: {r.note}")
+            for t in r.timeouts:
+                if t["seconds"]:
+                    lines.append("")
+                    lines.append(f"TIMEOUT {r.name} at {t['configuration']}: {t['call']} was stopped after "
+                                 f"{t['seconds']:.1f} s (time limit {t['time_limit']:g} s per call, --time-limit)")
             for f in r.failures:
                 lines.append("")
                 lines.append(f"FAIL {r.name} at {f.configuration}: error {f.error:.3e} > tolerance {f.tolerance:.3e}")

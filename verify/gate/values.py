@@ -9,11 +9,13 @@ import time
 import numpy as np
 
 from verify.engine import reference
+from verify.engine.time_limit import TimeLimitExceeded, time_limit
 
 from . import tolerances as tl
 from .configs import generated_configurations, python_snippet
 from .context import GateContext, entry_arrays, entry_reference, fmt_array, grad_scale, spread
 from .rows import Judge, Row
+from .worker import CallTimedOut
 
 __all__ = ["reference_values", "generated_values", "compare_values"]
 
@@ -53,12 +55,18 @@ def reference_values(ctx: GateContext) -> list[Row]:
     rows = {q: Judge(Row("reference_values", q)) for q in ("loss", "grad")}
     m_loss = len(entries)
     m_grad = sum(len(e["mu"]) * len(e["mu_star"]) for e in entries)
-    for e in entries:
+    for i, e in enumerate(entries):
+        ctx.tell(i, len(entries), e["name"])
+        if ctx.timed_out_before(e["name"], rows.values()):
+            continue
         mu, mu_star, t = entry_arrays(e)
         L, Le, G, Ge = entry_reference(e)
         snippet = python_snippet(mu, mu_star, t, name=e["name"])
-        compare_values(ctx, rows, e["name"], snippet, mu, mu_star, t, L, Le, G, Ge,
-                        float(e["cond_loss"]), float(e["cond_grad"]), m_loss, m_grad)
+        try:
+            compare_values(ctx, rows, e["name"], snippet, mu, mu_star, t, L, Le, G, Ge,
+                           float(e["cond_loss"]), float(e["cond_grad"]), m_loss, m_grad)
+        except CallTimedOut as exc:
+            ctx.time_out(e["name"], exc, rows.values())
     out = [rows["loss"].finish(), rows["grad"].finish()]
     for r in out:
         r.seconds = (time.perf_counter() - t0) / 2
@@ -72,13 +80,18 @@ def generated_values(ctx: GateContext) -> list[Row]:
     rows = {q: Judge(Row("generated_values", q)) for q in ("loss", "grad")}
     m_loss = len(configs)
     m_grad = sum(c.n * c.d for c in configs)
-    skipped = []
-    for c in configs:
+    skipped, slow = [], []
+    for i, c in enumerate(configs):
+        ctx.tell(i, len(configs), c.name)
         mu, mu_star, t = c.arrays()
         try:
-            ev = reference.evaluate(mu, mu_star, t)
+            with time_limit(ctx.time_limit):  # the reference's own cost, under the same limit as a call
+                ev = reference.evaluate(mu, mu_star, t)
         except reference.AccuracyError:  # the reference cannot certify this point: not the implementation's fault
             skipped.append(c.name)
+            continue
+        except TimeLimitExceeded:  # nor when the reference itself would take too long there
+            slow.append(c.name)
             continue
         L, Le = float(ev.loss), float(ev.loss_err)
         G, Ge = np.asarray(ev.grad, dtype=np.float64), np.asarray(ev.grad_err, dtype=np.float64)
@@ -86,8 +99,17 @@ def generated_values(ctx: GateContext) -> list[Row]:
         # generated coordinates are bounded (|x| <= 4): the gradient's condition is estimated
         # by the loss's times (1 + R) instead of by extra cubatures; U * cond stays < 1e-13 here
         cond_G = cond_L * (1.0 + spread(mu, mu_star, t))
-        compare_values(ctx, rows, c.name, c.snippet(), mu, mu_star, t, L, Le, G, Ge, cond_L, cond_G, m_loss, m_grad)
-    note = f"reference could not certify {len(skipped)} point(s), skipped" if skipped else ""
+        try:
+            compare_values(ctx, rows, c.name, c.snippet(), mu, mu_star, t, L, Le, G, Ge, cond_L, cond_G, m_loss,
+                           m_grad)
+        except CallTimedOut as exc:
+            ctx.time_out(c.name, exc, rows.values())
+    notes = []
+    if skipped:
+        notes.append(f"reference could not certify {len(skipped)} point(s), skipped")
+    if slow:
+        notes.append(f"reference out of time at {', '.join(slow)}, skipped")
+    note = "; ".join(notes)
     out = [rows["loss"].finish(note), rows["grad"].finish(note)]
     for r in out:
         r.seconds = (time.perf_counter() - t0) / 2

@@ -7,6 +7,7 @@ For the gate's own tests and as examples of its messages::
     verify gate verify.gate.examples.broken:Float32       # float32 results -> 2
     verify gate verify.gate.examples.broken:MissingGrad   # no grad method -> 2
     verify gate verify.gate.examples.broken:NaNAtHuge     # NaN at huge coordinates -> 1 (a wrong answer)
+    verify gate verify.gate.examples.broken:SlowAtN1 --time-limit 1   # out of time at n = 1 -> 2 (incomplete)
     verify gate verify.gate.examples.broken:nonexistent   # missing attribute -> 2
     verify gate verify.gate.examples.no_such_module:x     # not importable -> 2
 """
@@ -17,7 +18,8 @@ import numpy as np
 
 from .reference import evaluate_cached
 
-__all__ = ["Raises", "WrongShape", "Float32", "MissingGrad", "NotCallable", "NaNAtHuge", "NoSeed", "NeedsArguments"]
+__all__ = ["Raises", "WrongShape", "Float32", "MissingGrad", "NotCallable", "NaNAtHuge", "SlowAtN1", "NoSeed",
+           "NeedsArguments"]
 
 
 class _Ref:
@@ -83,6 +85,27 @@ class NaNAtHuge(_Ref):
         if np.max(np.abs(mu)) > 1e7:
             g[:] = np.nan
         return g
+
+
+class SlowAtN1(_Ref):
+    """Right, but each call with a single mean (n = 1) takes ``DELAY`` seconds: with a shorter
+    ``--time-limit`` those calls are stopped, reported, and the other configurations still judged."""
+
+    DELAY = 4.0
+
+    def loss(self, mu, mu_star, t):
+        self._wait(mu)
+        return super().loss(mu, mu_star, t)
+
+    def grad(self, mu, mu_star, t):
+        self._wait(mu)
+        return super().grad(mu, mu_star, t)
+
+    def _wait(self, mu):
+        if len(mu) == 1:
+            import time
+
+            time.sleep(self.DELAY)
 
 
 class NoSeed(_Ref):
