@@ -103,3 +103,48 @@ def test_rules_are_checked():
         oc.Rule(window="last", radius=0.1, beyond_start=True)
     with pytest.raises(ValueError, match="at least 3"):
         oc.classify(_run(np.ones((2, 2))))
+
+
+def test_a_rising_loss_oscillates():
+    rule = oc.Rule(window="all", radius=0.1, settle="largest", grow="strict", recede_radius=3.0, rise=1e-6)
+    near = np.full((4, 2), 0.05)
+    falling = _run(near, loss=[1e-3, 9e-4, 8e-4, 7e-4])
+    assert oc.classify(falling, rule).run == oc.ALL_CONVERGE
+    # a rise of the loss at one record (a step beyond the stability limit) is oscillation, not convergence
+    rising = _run(near, loss=[1e-3, 9e-4, 9.5e-4, 7e-4])
+    assert oc.classify(rising, rule).run == oc.OSCILLATES_OR_BLOWS_UP
+    # negative control: a rise below the threshold (the loss's error, ~1e-10 relative) is not
+    level = _run(near, loss=[1e-3, 9e-4, 9e-4 * (1 + 1e-9), 7e-4])
+    assert oc.classify(level, rule).run == oc.ALL_CONVERGE
+
+
+def test_stuck_needs_still_means_when_asked():
+    rule = oc.Rule(window="all", radius=0.1, settle="largest", grow="strict", recede_radius=3.0,
+                   plateau=1e-6, still=1e-6)
+    flat = np.full(6, 0.94)
+    pos = np.tile(np.array([[[2.55], [-2.55], [0.0]]]), (6, 1, 1))
+    dist = np.abs(pos[:, :, 0])
+    assert oc.classify(oc.Recorded(np.arange(6) * 11, dist, flat, None, pos), rule).run == oc.STUCK
+    # negative control: a 2-cycle seen at odd spacings (loss and distances flat, positions flip) is not stuck
+    cyc = pos.copy()
+    cyc[1::2] *= -1
+    assert oc.classify(oc.Recorded(np.arange(6) * 11, dist, flat, None, cyc), rule).run == oc.UNDECIDED
+    # without positions the rule cannot say the means are still: not stuck
+    assert oc.classify(oc.Recorded(np.arange(6) * 11, dist, flat), rule).run == oc.UNDECIDED
+    with pytest.raises(ValueError, match="still and cycle refine plateau"):
+        oc.Rule(radius=0.1, beyond_start=True, still=1e-6)
+    with pytest.raises(ValueError, match="rise must be >= 0"):
+        oc.Rule(radius=0.1, beyond_start=True, rise=-1.0)
+
+
+def test_inside_settle_lets_a_survivor_converge_beside_a_receding_loser():
+    rule = oc.Rule(window="all", radius=0.1, settle="inside", grow="strict", recede_radius=3.0)
+    split = _run([[0.04, 5.0], [0.03, 5.1], [0.02, 5.2], [0.01, 5.3]])
+    out = oc.classify(split, rule)
+    assert out.means == (oc.CONVERGES, oc.RECEDES) and out.survivors == 1
+    # "largest" holds the survivor back: the largest distance (the loser's) grows
+    largest = oc.Rule(window="all", radius=0.1, settle="largest", grow="strict", recede_radius=3.0)
+    assert oc.classify(split, largest).means == (oc.UNDECIDED, oc.RECEDES)
+    # negative control: a survivor-to-be whose distance grows inside the radius does not converge yet
+    wobble = _run([[0.01, 5.0], [0.02, 5.1], [0.03, 5.2], [0.04, 5.3]])
+    assert oc.classify(wobble, rule).means == (oc.UNDECIDED, oc.RECEDES)

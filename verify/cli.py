@@ -1,4 +1,4 @@
-"""The ``verify`` command: ``verify report``, ``verify selfcheck``, ``verify gate``.
+"""The ``verify`` command: ``verify report``, ``verify selfcheck``, ``verify gate``, ``verify explore``.
 
 Each subcommand lives in its own module, which provides ``add_arguments(parser)`` and
 ``run(args) -> int`` (the exit status).  Every argument is checked while it is parsed
@@ -19,6 +19,8 @@ SUBCOMMANDS = {
     "report": ("verify.report", "run the paper's claims and print the verdict table (the main job)"),
     "selfcheck": ("verify.checks.selfcheck", "print the reference engine's accuracy (and, with --bench, speed) report"),
     "gate": ("verify.gate.cli", "check another implementation of the loss and gradient against the reference"),
+    "explore": ("verify.explore.command", "studies beyond the theorems: noise sweep, radius, step sizes, phase "
+                "diagrams (local or on a Dask cluster)"),
 }
 
 

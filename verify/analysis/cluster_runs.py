@@ -1,16 +1,30 @@
-"""Float64 runs of the full dynamics from a collapsed cluster (Theorems 3.2 and 3.4).
+"""Float64 runs of the full dynamics from a cluster of means (Theorems 3.2 and 3.4, and the
+cells of ``verify explore``), with the linearised phase where float64 cannot resolve the cluster.
 
-Notation and the linearised dynamics (J): :mod:`verify.analysis.cluster`.
+Notation and the linearised dynamics (J): :mod:`verify.analysis.cluster`.  A run starts the means
+at mu_i(0) = r u_i (u: a layout of :mod:`.layouts`), the ground truth at mu* = M0 e_1, noise level
+t; in scaled coordinates a_i = e^{-t}(mu_i - mu*) the cluster is centred at distance A0 = e^{-t} M0
+from m* with radius e^{-t} r, and the step on the scaled means is eta_s = eta (convention
+"scaled") or eta e^{-2t} ("unscaled").  Everything below is in scaled distances.
 
-**Outcome rule** (:data:`cluster_rule`, our own): checked at every recorded step over the last
-four records.  The run has **all converged** when every scaled distance |m_i - m*| is at most
-1/(6n) (the hand-off radius of Theorem 3.2's proof), the largest distance has not increased over
-the last three records, and at least twice the hand-off step has passed; a mean **recedes**
-(partial recovery) when its distance exceeds M0 + 1 (every mean started within M0 + r of m*)
-and increased at each of the last three records; otherwise, at ``max_steps``, the run is
-**undecided**.
-
-Step convention: "scaled" (m_i <- m_i - eta dL/dm_i), t = 0, mu* = M0 e_1 unless stated.
+**Outcome rule** (:func:`cluster_rule`, our own), read at every recorded step from the last four
+records.  A mean **converges** when its distance is at most 1/(6n) (the hand-off radius of Theorem
+3.2's proof, inside which Theorem 2.1's regime takes over) and the largest distance of the means
+within that radius did not increase over the last three records; the run has **all converged** when every mean has and at least twice
+the hand-off step has passed.  A mean **recedes** when its distance exceeds RECEDE_RADIUS = 3 and
+increased at each of the last three records: 3 is beyond every unstable equilibrium of a loser
+with a winner at m* that we measured (one loser: 2.456 (n = 2); m co-located losers, m = 1..7:
+2.370..2.456; Theorem 3.1's s*(n) <= 2.83 for n <= 8; d = 1), so a loser beyond it is pushed
+outwards.  The run stops early on all converged, or on partial recovery with at least one
+survivor and every other mean receding.  A mean **blows up** beyond BLOW_UP_FACTOR x (A0 + e^{-t} r + 1)
+(it stops the run; a receding loser grows like log tau and never gets there); the loss **rising**
+between two of the last records by more than RISE (relative; the engine's loss is certified to
+1e-10) is oscillation, and so is a loss flat to PLATEAU while a mean moves by more than CYCLE
+(relative) between records (a periodic orbit: a receding loser changes the loss by percents per
+record); a flat loss with the means still to STILL is **stuck**.  Records are
+``record_every`` steps apart; an odd spacing makes a 2-cycle visible.  Anything else at
+``max_steps`` is **undecided**, and so is a run whose engine could not certify its gradient even
+at FALLBACK_TOL (the reason is kept).
 """
 
 from __future__ import annotations
@@ -23,12 +37,16 @@ import numpy as np
 from verify.engine.reference import AccuracyError
 from verify.engine.tolerances import DESCENT_TOL
 from verify.simulate import outcomes
-from verify.simulate.descent import gradient_descent
+from verify.simulate.descent import ExactGradient, gradient_descent
 
-from .cluster import centre_path, handoff_step, linear_amplification, linear_step
+from .brackets import BAD, GOOD, UNKNOWN, Bracket
+from .cluster import centre_factor, linear_amplification, linear_step
+from .large_noise import scaled_step
+from .layouts import unit_deviations
 
-__all__ = ["descend", "cluster_rule", "ClusterRun", "run_cluster", "Boundary", "radius_boundary",
-           "RUN_TOL", "FALLBACK_TOL"]
+__all__ = ["descend", "descend_run", "cluster_rule", "ClusterRun", "run_cluster", "handoff", "Boundary",
+           "radius_boundary", "verdict_of", "RUN_TOL", "FALLBACK_TOL", "RECEDE_RADIUS", "BLOW_UP_FACTOR", "RISE", "PLATEAU",
+           "STILL", "CYCLE", "SWITCH_RADIUS"]
 
 #: Tolerances of the engine's gradient along a run: the engine's default for descent, and the
 #: fallback used from the step where it raises AccuracyError (its first truncation radius is
@@ -36,158 +54,239 @@ __all__ = ["descend", "cluster_rule", "ClusterRun", "run_cluster", "Boundary", "
 #: rule only needs the sign of slow drifts, far above 1e-6 relative.
 RUN_TOL = DESCENT_TOL
 FALLBACK_TOL = 1e-6
+#: Outcome rule constants (module doc says why each).
+RECEDE_RADIUS = 3.0
+BLOW_UP_FACTOR = 10.0
+RISE = 1e-6  # 1e4 x the loss's certified relative error along a run (RUN_TOL)
+PLATEAU = 1e-6
+STILL = 1e-6
+CYCLE = 1e-3
+#: Below this scaled radius the run starts with the linearised dynamics (J): float64 resolves a
+#: deviation only above ~1e-14 |c| around a centre at distance |c| ~ 1..10, and the engine's
+#: gradient error (1e-10 of ~|c|) must stay far below the deviation's own gradient (~|c|^2 x radius).
+SWITCH_RADIUS = 1e-6
+
+
+def descend_run(mu0, mu_star, t, eta, steps, *, record_every: int, callback, convention: str = "scaled",
+                tol: float = RUN_TOL):
+    """:func:`verify.simulate.descent.gradient_descent` with ``callback(step, mu, record)`` (the
+    engine's record at that step: loss and its error), continued at FALLBACK_TOL where the engine
+    cannot certify ``tol``.  Returns ``(note, trajectory)``; the trajectory is None when the engine
+    could not certify FALLBACK_TOL either (the note says where and why).
+    """
+    last = {"step": 0, "mu": np.array(mu0, dtype=float)}
+    base, note = 0, ""
+
+    class _Source(ExactGradient):
+        def at(self, step, mu, record):
+            self.last = super().at(step, mu, record)
+            return self.last
+
+    for tol_now in (tol, FALLBACK_TOL):
+        src = _Source()
+
+        def cb(step, mu, src=src):
+            last["step"], last["mu"] = base + step, mu
+            return callback(base + step, mu, src.last)
+
+        try:
+            traj = gradient_descent(last["mu"], mu_star, t, eta, steps - base, record_every=record_every,
+                                    tol=tol_now, convention=convention, source=src, callback=cb)
+            return note, traj
+        except AccuracyError as exc:
+            base = last["step"]
+            note += f"; engine AccuracyError at tol {tol_now:g} near step {base}" + (
+                f", continued at tol {FALLBACK_TOL:g}" if tol_now != FALLBACK_TOL else f": {exc}")
+    return note, None
 
 
 def descend(mu0, mu_star, t, eta, steps, *, record_every: int, callback) -> str:
-    """:func:`verify.simulate.descent.gradient_descent` (scaled convention) with ``callback(step, mu)``,
-    continued at FALLBACK_TOL where the engine cannot certify RUN_TOL; returns a note.
-
-    On :class:`~verify.engine.tolerances.AccuracyError` at RUN_TOL the run restarts from the last
-    recorded state at FALLBACK_TOL (the note says from which step); a second failure ends it.
-    """
-    last = {"step": 0, "mu": np.array(mu0, dtype=float)}
-
-    def cb(step, mu):
-        last["step"], last["mu"] = base + step, mu
-        return callback(base + step, mu)
-
-    base, note = 0, ""
-    for tol in (RUN_TOL, FALLBACK_TOL):
-        try:
-            gradient_descent(last["mu"], mu_star, t, eta, steps - base, record_every=record_every, tol=tol,
-                             callback=cb)
-            return note
-        except AccuracyError as exc:
-            base = last["step"]
-            note += f"; engine AccuracyError at tol {tol:g} near step {base}" + (
-                f", continued at tol {FALLBACK_TOL:g}" if tol == RUN_TOL else f": {exc}")
-    return note
+    """:func:`descend_run` (scaled convention) with ``callback(step, mu)``; returns the note."""
+    return descend_run(mu0, mu_star, t, eta, steps, record_every=record_every,
+                       callback=lambda step, mu, _rec: callback(step, mu))[0]
 
 
 def cluster_rule(n: int, M0: float) -> outcomes.Rule:
-    """The outcome rule of the cluster runs (module doc), over the last four records."""
-    return outcomes.Rule(window="all", radius=1 / (6 * n), settle="largest", grow="strict", recede_radius=M0 + 1)
+    """The outcome rule of the cluster runs (module doc), over the last four records; ``M0``: the
+    largest scaled distance at the start (sets the blow-up bound)."""
+    return outcomes.Rule(window="all", radius=1 / (6 * n), settle="inside", grow="strict",
+                         recede_radius=RECEDE_RADIUS, bound=BLOW_UP_FACTOR * (M0 + 1), rise=RISE, plateau=PLATEAU,
+                         still=STILL, cycle=CYCLE)
+
+
+def handoff(A0: float, n: int, eta_s: float, max_steps: int) -> int:
+    """First step with the centre's distance A0 |1 - 2 eta_s/n|^tau <= 1/(6n) (the hand-off);
+    ``max_steps`` when the centre does not contract (|1 - 2 eta_s/n| >= 1)."""
+    q = abs(centre_factor(n, eta_s))
+    A_end = 1 / (6 * n)
+    if A0 <= A_end:
+        return 0
+    if q >= 1:
+        return max_steps
+    if q == 0:
+        return 1
+    return min(max_steps, int(math.ceil(math.log(A_end / A0) / math.log(q) - 1e-12)))
 
 
 @dataclass
 class ClusterRun:
-    outcome: str  # all_converge, partial_recovery (a mean recedes) or undecided
+    outcome: str  # a run outcome of verify.simulate.outcomes
     steps: int  # steps run
-    final_distances: np.ndarray
+    final_distances: np.ndarray  # scaled
     max_radius: float  # largest max_i |m_i - c_tau| seen before the hand-off (c_tau: the centre (C))
-    start: str  # "float64" or "linear phase until step k"
+    start: str  # "float64" or "linear phase until step k", and the engine's notes
     history: list = field(default_factory=list)  # (step, distances)
+    means: tuple = ()  # per-mean outcomes at the end
+    survivors: int = 0
+    final_loss: float = float("nan")
+    final_loss_err: float = float("nan")
+    reason: str = ""  # why the run is undecided, when the engine is the reason
+    linear_steps: int = 0  # steps of the linearised phase before the engine took over
 
 
-def run_cluster(M0: float, r: float, n: int = 2, eta: float = 0.05, *, d: int = 1, max_steps: int = 4000,
-                record_every: int = 10, switch_radius: float = 1e-6, leaders=(0,)) -> ClusterRun:
-    """Gradient descent (float64 engine, scaled convention, t = 0, mu* = M0 e_1) from the cluster
-    mu_i(0) = r e_1 for i in ``leaders``, mu_i(0) = 0 otherwise; outcome by the rule in the module doc.
+def run_cluster(M0: float, r: float, n: int = 2, eta: float = 0.05, *, d: int = 1, t: float = 0.0,
+                convention: str = "scaled", layout: str = "leader", seed: int = 0, max_steps: int = 4000,
+                record_every: int = 10, switch_radius: float = SWITCH_RADIUS, tol: float = RUN_TOL) -> ClusterRun:
+    """Gradient descent (float64 engine) from mu_i(0) = r u_i, mu* = M0 e_1 at noise level t; outcome
+    by the rule in the module doc.
 
-    When r < ``switch_radius`` the run starts with the exact linearised dynamics (J) (no
-    cancellation) until the largest deviation reaches ``switch_radius`` and continues with
-    the engine from there (the switch step is reported in ``start``), or at twice the hand-off
-step, when the linear spread is final up to a factor exp(A_end^2); float64 cannot
-    resolve deviations below ~1e-14 |c| around a centre at distance |c|.
+    When the scaled radius is below ``switch_radius`` the run starts with the exact linearised
+    dynamics (J) (no cancellation; the deviations are carried as a unit vector and a log-scale, so
+    any r > 0 works) until the largest deviation reaches ``switch_radius`` or twice the hand-off
+    step has passed (the linear spread is then final up to a factor exp(A_end^2)); the engine
+    continues from there (``start`` says from which step).
     """
+    s = math.exp(-t)
+    eta_s = scaled_step(eta, t, convention)
     star = np.zeros(d)
     star[0] = M0
-    c = -star.copy()  # a = m - m*, the cluster at the origin
-    delta = np.zeros((n, d))
-    for i in leaders:
-        delta[i, 0] = r
-    T_hand = handoff_step(M0, n, eta)
-    step0 = 0
-    max_radius = float(np.max(np.linalg.norm(delta, axis=1)))
-    start = "float64"
-    if r < switch_radius:
-        while np.max(np.abs(delta)) < switch_radius and step0 < min(max_steps, 2 * T_hand):
-            c, delta = linear_step(c, delta, n, eta)
+    u = unit_deviations(layout, n, d, seed)
+    e1 = np.eye(d)[0]
+    c = -s * star  # scaled centre, a = m - m*
+    A0 = s * M0
+    T_hand = handoff(A0, n, eta_s, max_steps)
+    step0, start = 0, "float64"
+    umax = float(np.max(np.linalg.norm(u, axis=1)))
+    log_scale = math.log(s * r) if r > 0 else -math.inf
+    tiny = umax > 0 and r > 0 and switch_radius > 0 and log_scale + math.log(umax) < math.log(switch_radius)
+    if tiny:
+        v = u / umax
+        log_scale += math.log(umax)
+        log_max = log_scale
+        while log_scale + math.log(np.max(np.abs(v))) < math.log(switch_radius) and step0 < min(max_steps, 2 * T_hand):
+            c, v = linear_step(c, v, n, eta_s)
+            norm = float(np.max(np.abs(v)))
+            v, log_scale = v / norm, log_scale + math.log(norm)
             step0 += 1
             if step0 <= T_hand:
-                max_radius = max(max_radius, float(np.max(np.linalg.norm(delta, axis=1))))
+                log_max = max(log_max, log_scale + math.log(float(np.max(np.linalg.norm(v, axis=1)))))
+        delta = v * math.exp(log_scale) if log_scale > -700 else np.zeros_like(v)
         start = f"linear phase until step {step0}"
-    mu0 = star + c + delta
-    hist: list = []
-    decided = {"outcome": outcomes.UNDECIDED}
-    A_path = centre_path(M0, n, eta, max_steps + 1)
-    rule = cluster_rule(n, M0)
+        max_radius = math.exp(log_max) if log_max > -700 else 0.0
+    else:
+        delta = s * r * u
+        max_radius = s * r * umax
+    mu0 = star + (c + delta) / s
+    q = centre_factor(n, eta_s)
+    rule = cluster_rule(n, A0 + s * r * umax)
+    hist, losses, errs, positions = [], [], [], []
+    state = {"max": max_radius}
 
-    def cb(step, mu):
+    def recorded(k=4):
+        return outcomes.Recorded(np.array([h[0] for h in hist[-k:]], dtype=float), np.array([h[1] for h in hist[-k:]]),
+                                 np.array(losses[-k:]), None, np.array(positions[-k:]))
+
+    def cb(step, mu, rec):
         tau = step0 + step
-        dist = np.linalg.norm(mu - star, axis=1)
-        hist.append((tau, dist))
-        if tau <= T_hand:
-            cpos = star - A_path[tau] * star / M0
-            nonlocal_max[0] = max(nonlocal_max[0], float(np.max(np.linalg.norm(mu - cpos, axis=1))))
-        if len(hist) >= 4:
-            recent = outcomes.Recorded(np.array([h[0] for h in hist[-4:]]), np.array([h[1] for h in hist[-4:]]))
-            out = outcomes.classify(recent, rule)
-            if tau >= 2 * T_hand and out.run == outcomes.ALL_CONVERGE:
-                decided["outcome"] = outcomes.ALL_CONVERGE
-                return True
-            if out.run == outcomes.PARTIAL_RECOVERY:
-                decided["outcome"] = outcomes.PARTIAL_RECOVERY
-                return True
-        return False
+        a = s * (mu - star)
+        with np.errstate(over="ignore"):  # a blown-up mean's distance is inf, which the rule reads as such
+            hist.append((tau, np.linalg.norm(a, axis=1)))
+        losses.append(rec.loss)
+        errs.append(rec.loss_err)
+        positions.append(a)
+        if tau <= T_hand and abs(q) < 1:
+            state["max"] = max(state["max"], float(np.max(np.linalg.norm(a + A0 * q**tau * e1, axis=1))))
+        if len(hist) < 4:
+            return False
+        out = outcomes.classify(recorded(), rule)
+        if outcomes.BLOWS_UP in out.means:
+            return True
+        if out.run == outcomes.ALL_CONVERGE and tau >= 2 * T_hand:
+            return True
+        return (out.survivors >= 1 and out.run == outcomes.PARTIAL_RECOVERY
+                and all(m in (outcomes.CONVERGES, outcomes.RECEDES) for m in out.means))
 
-    nonlocal_max = [max_radius]
-    start += descend(mu0, star, 0.0, eta, max_steps - step0, record_every=record_every, callback=cb)
+    note, traj = descend_run(mu0, star, t, eta, max_steps - step0, record_every=record_every, callback=cb,
+                             convention=convention, tol=tol)
+    start += note
     last_step = hist[-1][0] if hist else step0
-    final = hist[-1][1] if hist else np.linalg.norm(mu0 - star, axis=1)
-    return ClusterRun(decided["outcome"], int(last_step), final, nonlocal_max[0], start, hist)
+    final = hist[-1][1] if hist else np.linalg.norm(s * (mu0 - star), axis=1)
+    run = ClusterRun(outcomes.UNDECIDED, int(last_step), final, state["max"], start, hist, linear_steps=step0)
+    if hist:
+        run.final_loss, run.final_loss_err = float(losses[-1]), float(errs[-1])
+    if traj is None:
+        run.reason = note.lstrip("; ")
+        return run
+    if traj.stopped.startswith("non-finite"):
+        run.outcome, run.reason = outcomes.OSCILLATES_OR_BLOWS_UP, traj.stopped
+        run.means = tuple(outcomes.BLOWS_UP if not np.all(np.isfinite(m)) else outcomes.UNDECIDED for m in traj.mu)
+        return run
+    if len(hist) < 4:
+        run.reason = f"only {len(hist)} records (need 4 to decide)"
+        return run
+    out = outcomes.classify(recorded(), rule)
+    run.outcome, run.means, run.survivors = out.run, out.means, out.survivors
+    return run
 
 
 @dataclass
 class Boundary:
     M0: float
-    r_star_low: float  # largest r tried with every mean converging
-    r_star_high: float  # smallest r tried with a mean receding
+    r_star_low: float  # largest r tried with every mean converging (NaN when none)
+    r_star_high: float  # smallest r tried above it with a mean receding (NaN when none)
     runs: list  # (r, outcome, steps, start)
+    status: str = ""  # the bracket's status (verify.analysis.brackets.Bracket.state)
 
     @property
     def r_star(self) -> float:
         return math.sqrt(self.r_star_low * self.r_star_high)
 
 
+def verdict_of(outcome: str) -> str:
+    """A run's outcome as a bracket verdict for "every mean converges": all_converge is good,
+    undecided unknown, anything else (partial recovery, stuck, oscillation) bad."""
+    if outcome == outcomes.ALL_CONVERGE:
+        return GOOD
+    return UNKNOWN if outcome == outcomes.UNDECIDED else BAD
+
+
 def radius_boundary(M0: float, n: int = 2, eta: float = 0.05, *, lo: float | None = None, hi: float | None = None,
-                    rel_width: float = 0.1, max_runs: int = 14, **kw) -> Boundary:
+                    rel_width: float = 0.1, max_runs: int = 14, r_min: float | None = None,
+                    r_max: float | None = None, **kw) -> Boundary:
     """Bisection in log r for the largest initial radius with every mean converging.
 
     Brackets start from the linear prediction r ~ 30 / amplification (the measured critical
-    spread at the hand-off is ~30 for n = 2, eta = 0.05) and are widened until ``lo``
-    converges and a mean of ``hi`` recedes; bisection stops when hi / lo <= 1 + rel_width.  An
-    undecided run stops the search (reported, never counted as either outcome).
+    spread at the hand-off is ~30 for n = 2, eta = 0.05) and are widened by factors of 30 within
+    [r_min, r_max] (default [exp(-M0^3), M0^(1/3)], the range the paper's summary asks to sweep)
+    until ``lo`` converges and a mean of ``hi`` recedes; bisection stops when hi / lo <= 1 +
+    rel_width.  An undecided run stops the search (reported, never counted as either outcome).
+    Keywords (``layout``, ``seed``, ``d``, ``t``, ``convention``, ``max_steps``...) go to
+    :func:`run_cluster`.  The bracket logic is :class:`verify.analysis.brackets.Bracket`, which
+    ``verify explore`` drives in parallel rounds.
     """
-    guess = min(30 * math.exp(-linear_amplification(M0, n, eta)["log_amplification"]), 0.5)
-    lo = guess / 30 if lo is None else lo
-    hi = min(guess * 30, 1.0) if hi is None else hi
+    r_max = M0 ** (1 / 3) if r_max is None else r_max
+    r_min = max(math.exp(-M0**3), 1e-300) if r_min is None else r_min
+    guess = min(30 * math.exp(-linear_amplification(M0, n, eta)["log_amplification"]), 0.5 * r_max)
+    lo = max(guess / 30, r_min) if lo is None else lo
+    hi = min(guess * 30, r_max) if hi is None else hi
+    bracket = Bracket("log", "low", (r_min, r_max), rel_width, 30.0, initial=(lo, hi), max_points=max_runs)
     runs = []
-
-    def outcome(r):
-        res = run_cluster(M0, r, n, eta, **kw)
-        runs.append((r, res.outcome, res.steps, res.start))
-        return res.outcome
-
-    o = outcome(lo)
-    while o == outcomes.PARTIAL_RECOVERY and len(runs) < max_runs:
-        hi, lo = lo, lo / 30
-        o = outcome(lo)
-    if o != outcomes.ALL_CONVERGE:
-        return Boundary(M0, float("nan"), float("nan"), runs)
-    o = outcome(hi)
-    while o == outcomes.ALL_CONVERGE and len(runs) < max_runs and hi < 1.0:
-        lo, hi = hi, min(hi * 30, 1.0)
-        o = outcome(hi)
-    if o != outcomes.PARTIAL_RECOVERY:
-        return Boundary(M0, lo, float("nan"), runs)
-    while hi / lo > 1 + rel_width and len(runs) < max_runs:
-        mid = math.sqrt(lo * hi)
-        o = outcome(mid)
-        if o == outcomes.ALL_CONVERGE:
-            lo = mid
-        elif o == outcomes.PARTIAL_RECOVERY:
-            hi = mid
-        else:
+    while True:
+        nxt = bracket.next(1)
+        if not nxt:
             break
-    return Boundary(M0, lo, hi, runs)
+        res = run_cluster(M0, nxt[0], n, eta, **kw)
+        runs.append((nxt[0], res.outcome, res.steps, res.start))
+        bracket.record(nxt[0], verdict_of(res.outcome))
+    st = bracket.state()
+    return Boundary(M0, st["good"], st["bad"], runs, st["status"])

@@ -14,8 +14,12 @@ Per run:
 * ``all_converge``: every mean converges;
 * ``partial_recovery``: not every mean converges and some mean recedes; ``Outcome.survivors``
   counts the k means that converge (k = 0 when the others are not decided yet);
-* ``stuck``: the loss sits on a plateau with L > 0 (a stationary point other than m*);
-* ``oscillates_or_blows_up``: a mean blows up (or the loss is not finite);
+* ``stuck``: the loss sits on a plateau with L > 0 (a stationary point other than m*), and with
+  ``still`` set the means do not move either;
+* ``oscillates_or_blows_up``: a mean blows up (or the loss is not finite), or, with ``cycle`` set,
+  the loss is flat while the means keep moving (a periodic orbit), or, with ``rise`` set,
+  the loss rises between two records (gradient descent with a step below the local stability
+  limit 2/lambda_max never raises the loss: L(m - eta g) <= L(m) - eta (1 - eta lambda/2) |g|^2);
 * ``undecided``.
 
 "Diverges" in the paper's sense (to infinity) is a limit: no finite run can assign it.  A run
@@ -58,8 +62,10 @@ class Rule:
 
     A mean **converges** when every set condition holds: ``radius`` (final distance <= radius),
     ``fraction`` (final distance < fraction x its start), ``settle`` = "monotone" (no increase
-    over the window beyond slack x max(1, r)) or "largest" (the largest distance of all means
-    does not increase over the window, same slack), ``settle_slope`` (log-log slope over the
+    over the window beyond slack x max(1, r)), "largest" (the largest distance of all means
+    does not increase over the window, same slack) or "inside" (the largest distance of the means
+    that end within ``radius`` does not increase: "largest" when all do, and a survivor is not
+    held back by losers receding beside it), ``settle_slope`` (log-log slope over the
     window <= -settle_slope and the decrease beyond z x noise).
 
     Otherwise it **recedes** when every set condition holds: ``grow`` = "monotone" (no decrease
@@ -77,7 +83,14 @@ class Rule:
     loss is then the run's own, and a non-finite one counts as blowing up; a trajectory's
     recorded loss is the reference's, NaN where it was not certified, and is not read so);
     ``plateau`` makes it stuck when the loss changed over the window by at most that fraction
-    of its final value and is > 0.
+    of its final value and is > 0, and with ``still`` set also no mean moved between two records
+    of the window by more than ``still`` x max(1, its distance) (positions needed: a periodic
+    orbit also has a flat loss; record at odd spacings so that a 2-cycle shows); with ``cycle``
+    set, a flat loss while some mean moves between two records by more than ``cycle`` x max(1,
+    its distance) is a periodic orbit: oscillates_or_blows_up; ``rise`` makes
+    it oscillates_or_blows_up when the loss rose between two records of the window by more
+    than that fraction of the earlier value (tested before all_converge: a rising loss is not
+    convergence, whatever the distances).
     """
 
     window: str = "half"
@@ -95,18 +108,29 @@ class Rule:
     loss_fraction: float | None = None
     spread_factor: float = 1.5
     plateau: float | None = None
+    still: float | None = None
+    cycle: float | None = None
+    rise: float | None = None
 
     def __post_init__(self):
         if self.window not in _WINDOWS:
             raise ValueError(f"window must be one of {_WINDOWS}, got {self.window!r}")
-        if self.settle not in (None, "monotone", "largest"):
-            raise ValueError(f"settle must be None, 'monotone' or 'largest', got {self.settle!r}")
+        if self.settle not in (None, "monotone", "largest", "inside"):
+            raise ValueError(f"settle must be None, 'monotone', 'largest' or 'inside', got {self.settle!r}")
+        if self.settle == "inside" and self.radius is None:
+            raise ValueError("settle='inside' needs a radius")
         if self.grow not in (None, "monotone", "strict", "noise"):
             raise ValueError(f"grow must be None, 'monotone', 'strict' or 'noise', got {self.grow!r}")
         if self.radius is None and self.fraction is None and self.settle_slope is None:
             raise ValueError("a rule needs a convergence criterion: radius, fraction or settle_slope")
         if self.grow is None and not self.beyond_start and self.recede_radius is None:
             raise ValueError("a rule needs a receding criterion: grow, beyond_start or recede_radius")
+        if (self.still is not None or self.cycle is not None) and self.plateau is None:
+            raise ValueError("still and cycle refine plateau: set plateau too")
+        for name in ("plateau", "still", "cycle", "rise"):
+            value = getattr(self, name)
+            if value is not None and not value >= 0:
+                raise ValueError(f"{name} must be >= 0, got {value!r}")
 
 
 def tail_rule(radius: float = 0.1, *, recede_radius: float | str = "start", slack: float = 1e-9) -> Rule:
@@ -125,6 +149,7 @@ class Recorded:
     distances: np.ndarray  # (K, n) scaled distances |m_i - m*|
     loss: np.ndarray | None = None  # (K,) loss at those steps
     mu: np.ndarray | None = None  # (n, d) final means, when the run may have ended non-finite
+    positions: np.ndarray | None = None  # (K, n, d) scaled means m_i - m* at those steps (Rule.still)
 
 
 @dataclass
@@ -198,9 +223,11 @@ def classify(run, rule: Rule | None = None, *, noise=None) -> Outcome:
         conv &= final < rule.fraction * start
     if rule.settle == "monotone":
         conv &= np.all(inc <= tol, axis=0)
-    elif rule.settle == "largest":
-        top = w.max(axis=1)
-        conv &= bool(np.all(np.diff(top) <= rule.slack * np.maximum(1.0, top[:-1])))
+    elif rule.settle in ("largest", "inside"):
+        cols = np.ones(n, dtype=bool) if rule.settle == "largest" else final <= rule.radius
+        if cols.any():
+            top = w[:, cols].max(axis=1)
+            conv &= bool(np.all(np.diff(top) <= rule.slack * np.maximum(1.0, top[:-1])))
     if rule.settle_slope is not None:
         conv &= (slopes <= -rule.settle_slope) & (-change > rule.z * noise)
 
@@ -226,11 +253,33 @@ def classify(run, rule: Rule | None = None, *, noise=None) -> Outcome:
                    for b, c, g in zip(blown, conv, rec))
     loss = getattr(run, "loss", None)
     loss = None if loss is None else np.asarray(loss, dtype=float)
-    return Outcome(labels, _run_outcome(labels, rule, loss, i, start, final), labels.count(CONVERGES), final,
+    moves = _moves(run, i) if rule.still is not None or rule.cycle is not None else None
+    return Outcome(labels, _run_outcome(labels, rule, loss, i, start, final, moves), labels.count(CONVERGES), final,
                    change, slopes, growth, rule)
 
 
-def _run_outcome(labels, rule: Rule, loss, i: int, start, final) -> str:
+def _moves(run, i: int):
+    """Largest move of a mean between two consecutive records of the window, over max(1, its
+    distance); None when the run has no positions."""
+    pos = getattr(run, "positions", None)
+    if pos is None and getattr(run, "mu_history", None) is not None:  # a Trajectory: scale its means
+        pos = math.exp(-run.t) * (np.asarray(run.mu_history, dtype=float) - np.asarray(run.mu_star, dtype=float))
+    if pos is None:
+        return None
+    pos = np.asarray(pos, dtype=float)[i:]
+    if len(pos) < 2:
+        return 0.0
+    step = np.linalg.norm(np.diff(pos, axis=0), axis=2)
+    return float(np.max(step / np.maximum(1.0, np.linalg.norm(pos[:-1], axis=2))))
+
+
+def _rises(loss, i: int, rise: float) -> bool:
+    w = loss[i:]
+    w = w[np.isfinite(w)]
+    return bool(np.any(w[1:] > w[:-1] * (1 + rise))) if w.size > 1 else False
+
+
+def _run_outcome(labels, rule: Rule, loss, i: int, start, final, moves=None) -> str:
     """The per-run label from the per-mean ones (module doc), in the order the rule's terms are tested."""
     n = len(labels)
     k = labels.count(CONVERGES)
@@ -238,6 +287,8 @@ def _run_outcome(labels, rule: Rule, loss, i: int, start, final) -> str:
         return OSCILLATES_OR_BLOWS_UP
     uses_loss = rule.loss_fraction is not None and loss is not None and loss.size
     if uses_loss and not math.isfinite(loss[-1]):  # the run's own loss, not an uncertified reference
+        return OSCILLATES_OR_BLOWS_UP
+    if rule.rise is not None and loss is not None and _rises(loss, i, rule.rise):
         return OSCILLATES_OR_BLOWS_UP
     if rule.survivors is None:
         if k == n:
@@ -251,5 +302,8 @@ def _run_outcome(labels, rule: Rule, loss, i: int, start, final) -> str:
             return ALL_CONVERGE
     if rule.plateau is not None and loss is not None and loss.size:
         if loss[-1] > 0 and abs(loss[-1] - loss[i]) <= rule.plateau * loss[-1]:
-            return STUCK
+            if rule.cycle is not None and moves is not None and moves > rule.cycle:
+                return OSCILLATES_OR_BLOWS_UP
+            if rule.still is None or (moves is not None and moves <= rule.still):
+                return STUCK
     return UNDECIDED

@@ -1,0 +1,182 @@
+"""The pieces of ``verify explore``: layouts, brackets, the r* law's fit, the stability limit, cells
+and their cache.  Each check has its negative control."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from verify.analysis import stability
+from verify.analysis.brackets import BAD, GOOD, UNKNOWN, Bracket
+from verify.analysis.cluster_runs import radius_boundary, run_cluster
+from verify.analysis.layouts import LAYOUTS, unit_deviations
+from verify.engine.reference import AccuracyError
+from verify.explore import runner
+from verify.explore.boundaries import fit_radius_law
+from verify.explore.cache import Cache
+from verify.explore.executors import InProcess, run_cells
+from verify.simulate import outcomes
+
+# -- layouts --------------------------------------------------------------------------------------
+
+
+def test_layouts_are_the_stated_ones():
+    assert unit_deviations("leader", 3, 2).tolist() == [[1, 0], [0, 0], [0, 0]]
+    assert unit_deviations("opposite", 3, 1).tolist() == [[-1], [1], [0]]
+    g0, g1 = unit_deviations("gaussian", 4, 2, seed=0), unit_deviations("gaussian", 4, 2, seed=1)
+    assert np.array_equal(g0, np.random.default_rng(0).standard_normal((4, 2))) and not np.array_equal(g0, g1)
+    with pytest.raises(ValueError, match="layout must be one of"):
+        unit_deviations("ring", 3, 1)
+    with pytest.raises(ValueError, match="opposite layout needs n >= 2"):
+        unit_deviations("opposite", 1, 1)
+    assert LAYOUTS == ("leader", "opposite", "gaussian")
+
+
+# -- brackets ---------------------------------------------------------------------------------------
+
+
+def _drive(bracket, truth, k=1, rounds=40):
+    for _ in range(rounds):
+        xs = bracket.next(k)
+        if not xs:
+            break
+        for x in xs:
+            bracket.record(x, truth(x))
+    return bracket.state()
+
+
+@pytest.mark.parametrize("k", [1, 3])
+def test_bracket_closes_in_on_a_monotone_boundary(k):
+    br = Bracket("log", "low", (1e-12, 10.0), 0.05, 30.0, initial=(1e-6, 1e-3))
+    st = _drive(br, lambda r: GOOD if r < 2.5e-4 else BAD, k=k)
+    assert st["status"] == "bracketed" and st["narrow"]
+    assert st["good"] < 2.5e-4 <= st["bad"] <= st["good"] * 1.05 * (1 + 1e-9)
+    # t-like: large values good, linear scale
+    br = Bracket("linear", "high", (0.0, 10.0), 0.01, 2.0, initial=(0.0, 5.0, 10.0))
+    st = _drive(br, lambda t: GOOD if t >= 1.234 else BAD, k=k)
+    assert st["bad"] < 1.234 <= st["good"] <= st["bad"] + 0.01 + 1e-12
+
+
+def test_bracket_reports_what_it_cannot_decide():
+    # an undecided point inside stops the bisection and is reported, never counted as either side
+    br = Bracket("log", "low", (1e-6, 1.0), 0.05, 30.0, initial=(1e-4, 1e-3, 1e-2))
+    for x, v in ((1e-4, GOOD), (1e-3, UNKNOWN), (1e-2, BAD)):
+        br.record(x, v)
+    st = br.state()
+    assert st["undecided_inside"] and st["good"] == 1e-4 and st["bad"] == 1e-2 and br.next(2) == []
+    # a good point beyond the first bad one: non-monotone
+    br = Bracket("log", "low", (1e-6, 1.0), 0.05, 30.0)
+    for x, v in ((1e-4, GOOD), (1e-3, BAD), (1e-2, GOOD)):
+        br.record(x, v)
+    assert br.state()["non_monotone"]
+    # the boundary outside the range: "below" / "above" after the search reaches the limits
+    assert _drive(Bracket("log", "low", (1e-3, 1.0), 0.1, 30.0, initial=(0.1,)), lambda r: BAD)["status"] == "below"
+    assert _drive(Bracket("log", "low", (1e-3, 1.0), 0.1, 30.0, initial=(0.01,)), lambda r: GOOD)["status"] == "above"
+
+
+# -- the r* law -------------------------------------------------------------------------------------
+
+
+def _law_points(beta, logC, LAs, rel=0.05):
+    return [{"LA": la, "r_low": math.exp(logC - beta * la) / (1 + rel) ** 0.5,
+             "r_high": math.exp(logC - beta * la) * (1 + rel) ** 0.5} for la in LAs]
+
+
+def test_radius_law_fit_recovers_the_law_and_rejects_another():
+    fit = fit_radius_law(_law_points(1.0, math.log(33), [7.6, 12.2, 17.2]))
+    assert fit["fitted"] and abs(fit["beta"] - 1) <= 3 * fit["beta_err"] and fit["beta_err"] < 0.01
+    assert abs(fit["log10_C"] - math.log10(33)) <= 3 * fit["log10_C_err"]
+    # negative control: data from beta = 2 are many standard errors from 1
+    other = fit_radius_law(_law_points(2.0, math.log(33), [7.6, 12.2, 17.2]))
+    assert abs(other["beta"] - 1) > 20 * other["beta_err"]
+    assert not fit_radius_law(_law_points(1.0, 0.0, [5.0]))["fitted"]
+
+
+# -- the stability limit -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("n, d, k", [(2, 1, 2), (3, 1, 3), (3, 2, 3), (2, 1, 1), (3, 1, 1), (3, 1, 2)])
+def test_lambda_max_at_the_limit_point_is_two_over_k(n, d, k):
+    far = 12.0
+    lam, err = stability.lambda_max(stability.limit_point(n, d, k, far=far))
+    # the receding means at distance D change the survivors' curvature by ~ D^2 exp(-D^2/8) (Theorem
+    # 3.5's loser asymptotics; 2e-6 at D = 12), the differences by err
+    tol = err + (far**2 * math.exp(-far**2 / 8) if k < n else 0.0)
+    assert abs(lam - stability.collapsed_lambda_max(k)) <= tol
+    # negative control: the loss with a factor 1/2 would give 1/k, which the measurement rejects
+    assert abs(lam - 1.0 / k) > 100 * tol
+    assert stability.step_limit(lam, convention="unscaled", t=1.0) == pytest.approx(math.exp(2) * 2 / lam)
+
+
+# -- cells, rows and the cache -------------------------------------------------------------------------
+
+
+def test_cell_checks_its_parameters_and_has_a_stable_key():
+    c = runner.Cell(n=2, d=1, M0=1.0, radius=0.1, t=0.0, eta=0.1)
+    assert c.key() == runner.Cell(n=2, d=1, M0=1.0, radius=0.1, t=0.0, eta=0.1).key()
+    assert c.key() != runner.Cell(n=2, d=1, M0=1.0, radius=0.1, t=0.0, eta=0.1000001).key()
+    for bad, msg in ((dict(eta=0.0), "eta and tol must be > 0"), (dict(radius=-1.0), "must be >= 0"),
+                     (dict(t=-0.5), "must be >= 0"), (dict(layout="ring"), "layout must be one of"),
+                     (dict(seed=3), "does not use a seed"), (dict(M0=float("nan")), "finite")):
+        with pytest.raises(ValueError, match=msg):
+            runner.Cell(**{**dict(n=2, d=1, M0=1.0, radius=0.1, t=0.0, eta=0.1), **bad})
+
+
+def test_row_states_every_parameter_and_the_outcome():
+    row = runner.run_cell(runner.Cell(n=2, d=1, M0=6.0, radius=1e-7, t=10.0, eta=0.05, layout="gaussian"))
+    assert list(row) == list(runner.ROW_FIELDS)
+    assert row["outcome"] == outcomes.ALL_CONVERGE and row["survivors"] == 2 and row["t"] == 10.0
+    assert row["M"] == pytest.approx(6.0, abs=1e-6) and row["linear_steps"] == 0 and row["seconds"] > 0
+
+
+def test_an_engine_that_cannot_certify_makes_the_cell_undecided(monkeypatch):
+    from verify.analysis import cluster_runs
+
+    def refuses(*args, **kw):
+        raise AccuracyError("cannot certify tol 1e-10 here (estimated cost 1e9 nodes)")
+
+    monkeypatch.setattr(cluster_runs, "gradient_descent", refuses)
+    cells = [runner.Cell(n=2, d=1, M0=6.0, radius=1e-7, t=10.0, eta=0.05, layout="gaussian", seed=s) for s in (0, 1)]
+    rows = run_cells(cells, InProcess(), progress=False)  # the sweep goes on past the first refusal
+    assert [r["outcome"] for r in rows] == [outcomes.UNDECIDED] * 2
+    assert all("AccuracyError" in r["reason"] and "estimated cost" in r["reason"] for r in rows)
+
+
+class _Counting(InProcess):
+    def __init__(self):
+        self.ran = []
+
+    def imap_unordered(self, cells):
+        self.ran += list(cells)
+        return super().imap_unordered(cells)
+
+
+def test_cache_runs_only_missing_cells_and_keys_on_the_source(tmp_path, monkeypatch):
+    cells = [runner.Cell(n=2, d=1, M0=6.0, radius=1e-7, t=t, eta=0.05) for t in (9.0, 10.0)]
+    cache = Cache(tmp_path)
+    pool = _Counting()
+    first = run_cells(cells, pool, cache, progress=False)
+    more = cells + [runner.Cell(n=2, d=1, M0=6.0, radius=1e-7, t=8.0, eta=0.05)]
+    second = run_cells(more, pool, cache, progress=False)
+    assert len(pool.ran) == 3 and pool.ran[-1].t == 8.0  # the enlarged sweep ran only the new cell
+    assert second[:2] == first and len(cache) == 3
+    # another source (engine) hash: nothing is reused
+    from verify.explore import cache as cache_mod
+
+    monkeypatch.setattr(cache_mod, "source_hash", lambda: "another-engine")
+    assert Cache(tmp_path).get(cells[0]) is None
+
+
+def test_radius_boundary_takes_layouts_and_the_upper_end_m0_cube_root():
+    # M0 = 1: every r up to M0^(1/3) = 1 converges (the boundary is above the range)
+    b = radius_boundary(1.0, 2, 0.05, layout="leader", max_runs=4)
+    assert b.status == "above" and b.r_star_low == pytest.approx(1.0)
+    # M0 = 2, opposite leaders: the boundary lies inside (0, 2^(1/3)]: the range reaches it
+    b = radius_boundary(2.0, 2, 0.05, layout="opposite", rel_width=0.3)
+    assert b.status == "bracketed" and 0.2 < b.r_star_low < b.r_star_high < 2 ** (1 / 3)
+    # the opposite layout's spread is twice the leader's: its r* is about half (M0 = 4, cheap bracket)
+    lead = run_cluster(4.0, 1.0e-4, 2, 0.05, layout="leader").outcome
+    opp = run_cluster(4.0, 1.0e-4, 2, 0.05, layout="opposite").outcome
+    assert (lead, opp) == (outcomes.ALL_CONVERGE, outcomes.PARTIAL_RECOVERY)

@@ -1,0 +1,141 @@
+"""``verify explore noise|radius|step|phase``: the studies beyond the theorems, locally or on Dask.
+
+Every option is checked before any work (:func:`verify.explore.grid.check_options`); a bad one
+gets one line naming it and exit status 2, no traceback.  Exit status 0 when the study ran
+(whatever it found: the studies measure, they do not judge), 2 when it could not run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from verify.analysis.layouts import LAYOUT_HELP
+
+from .cache import DEFAULT_DIR, Cache
+from .executors import make_pool
+from .grid import BUDGETS, STUDIES, check_options
+from .outputs import write_summary, write_table
+from .studies import plan, run_study
+
+__all__ = ["add_arguments", "run"]
+
+_STUDY_HELP = {
+    "noise": "fix an initialization, sweep the noise level t: t_c against Theorem 2.1's t > log n + log M + 2 "
+             "and Theorem 3.1's t <= log(M/s*(n))",
+    "radius": "sweep the initial radius from exp(-M0^3) to M0^(1/3): r* and the law r*(M0, eta, n)",
+    "step": "sweep the step eta: eta_max against the theorem's 1/(n^4 d^2) and 2/lambda_max at the limit point",
+    "phase": "phase diagrams over (radius, t) and (radius, eta) with the theorems' conditions drawn on them",
+}
+
+
+def _error(parser):
+    def error(message):  # one line, exit 2 (argparse would add the usage block)
+        print(f"verify explore: {message}", file=sys.stderr)
+        raise SystemExit(2)
+    return error
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    layouts = "; ".join(f"{k}: {v}" for k, v in LAYOUT_HELP.items())
+    parser.description = ("Studies beyond the theorems.  " + "  ".join(f"{k}: {v}." for k, v in _STUDY_HELP.items())
+                          + "  Cells: mu* = M0 e_1, the means at r u_i around the origin (layouts: " + layouts
+                          + "), noise level t, step eta.  Defaults come from --budget.")
+    parser.error = _error(parser)
+    parser.add_argument("study", metavar="STUDY", help="one of " + ", ".join(STUDIES))
+    parser.add_argument("--budget", default="quick", help="quick (about 5 minutes a study on 2 cores; default) "
+                        "or full (states its cell count and expected time first)")
+    g = parser.add_argument_group("grid (lists replace the budget's values)")
+    g.add_argument("--n", nargs="+", metavar="N", help="numbers of means")
+    g.add_argument("--d", nargs="+", metavar="D", help="dimensions (d >= 2 far-apart cells are slow until the "
+                   "engine's speed work lands)")
+    g.add_argument("--M0", nargs="+", metavar="X", help="distances of the cluster's centre from mu* (mu* = M0 e_1)")
+    g.add_argument("--radius", nargs="+", metavar="R", help="cluster radii (noise, step)")
+    g.add_argument("--t", nargs="+", metavar="T", help="noise levels (radius, step; phase: for the (radius, eta) panel)")
+    g.add_argument("--eta", nargs="+", metavar="ETA", help="steps (noise, radius; phase: for the (radius, t) panel)")
+    g.add_argument("--radius-range", nargs="+", metavar="V", dest="radius_range",
+                   help="MIN MAX POINTS, log-spaced (radius: default exp(-M0^3) .. M0^(1/3) per M0; phase)")
+    g.add_argument("--radius-points", metavar="K", dest="radius_points",
+                   help="points of the default radius range (radius study)")
+    g.add_argument("--t-range", nargs="+", metavar="V", dest="t_range", help="MIN MAX POINTS, evenly spaced (noise, phase)")
+    g.add_argument("--eta-range", nargs="+", metavar="V", dest="eta_range", help="MIN MAX POINTS, log-spaced (step, phase)")
+    g.add_argument("--layout", nargs="+", metavar="L", help="layouts of the initial cluster: " + layouts)
+    g.add_argument("--convention", help="step convention: scaled (default; m_i <- m_i - eta dL/dm_i) or unscaled "
+                   "(mu_i <- mu_i - eta dL/dmu_i: at t = 10 the effective step is e^-20 eta)")
+    g.add_argument("--seeds", metavar="K", help="seeds 0..K-1 of the gaussian layout (the others use seed 0)")
+    g.add_argument("--steps", metavar="S", help="steps per cell before it counts as undecided")
+    g.add_argument("--max-steps", metavar="S", dest="max_steps",
+                   help="undecided cells are run again 4x longer, up to this many steps")
+    g.add_argument("--rounds", metavar="R", help="refinement rounds (bisection of each boundary)")
+    g.add_argument("--per-round", metavar="K", dest="per_round", help="points per boundary per round")
+    r = parser.add_argument_group("running")
+    r.add_argument("--out", metavar="DIR", help="write the table (CSV, Parquet), summary (JSON) and figures here "
+                   "(created if its parent exists); default: print the summary only")
+    r.add_argument("--cache", metavar="DIR", help=f"finished cells, one file each (default {DEFAULT_DIR})")
+    r.add_argument("--no-cache", action="store_true", dest="no_cache", help="keep nothing between runs")
+    r.add_argument("--workers", metavar="W", help="local processes (default: every core; 1 runs in this process)")
+    r.add_argument("--dask-scheduler", metavar="ADDRESS", dest="scheduler",
+                   help="run the cells on this Dask distributed scheduler (e.g. tcp://host:8786) instead")
+    r.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def _given(args) -> dict:
+    names = ("n", "d", "M0", "radius", "t", "eta", "radius_range", "radius_points", "t_range", "eta_range", "layout",
+             "convention", "seeds", "steps", "max_steps", "rounds", "per_round", "out", "cache", "workers", "scheduler")
+    return {k: getattr(args, k) for k in names}
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        if args.no_cache and args.cache is not None:
+            raise ValueError("--cache and --no-cache contradict each other")
+        opts = check_options(args.study, args.budget, _given(args))
+    except ValueError as exc:
+        print(f"verify explore: {exc}", file=sys.stderr)
+        return 2
+    cache = Cache(None if args.no_cache else (opts.cache or DEFAULT_DIR))
+    p = plan(opts)
+    if opts.budget == "full":
+        print(f"verify explore {opts.study} --budget full: {p['round_0_cells']} cells in round 0, at most "
+              f"{p['refinement_cells_at_most']} more in {opts.rounds} refinement rounds (plus re-runs of undecided "
+              f"cells); about {p['typical_seconds'] / 60:.0f} min on {p['workers']} worker(s), at most "
+              f"{p['upper_bound_seconds'] / 3600:.1f} h (d = 1 step costs; d >= 2 far-apart cells cost more); "
+              f"{len(cache)} cells already cached", file=sys.stderr)
+    pool = make_pool(opts.workers, opts.scheduler)
+    try:
+        result = run_study(opts, pool, cache, progress=not args.quiet)
+    finally:
+        pool.close()
+    summary = result.summary
+    if opts.out is not None:
+        out = Path(opts.out)
+        files = write_table(result.rows, out, f"explore_{opts.study}")
+        files.append(write_summary(summary, out / f"explore_{opts.study}.json"))
+        for name, draw in result.figures.items():
+            draw(out / name)
+            files.append(out / name)
+        print("wrote " + ", ".join(str(f) for f in files))
+    _print_headline(result)
+    return 0
+
+
+def _print_headline(result) -> None:
+    s = result.summary
+    print(f"verify explore {result.study}: {s['cells']} cells, outcomes {s['outcome_counts']}, "
+          f"{s['seconds']:.0f} s on {s['pool']}")
+    for e in s.get("t_c", []):
+        tc = e["t_c"]
+        print(f"  {e['series']}: t_c in {tc['bracket']} ({tc['status']}); Thm 2.1 sufficient t > "
+              f"{e['thm_2_1_sufficient_t']:.3f}; Thm 3.1 stationary point in range for t <= {e['thm_3_1_max_t']}")
+    for e in s.get("r_star", []):
+        print(f"  {e['series']}: r* in {e['r_star']['bracket']} ({e['r_star']['status']})")
+    for w in s.get("r_star_law", []):
+        if w.get("fitted"):
+            print(f"  law ({w['layout']}, n={w['n']}): beta = {w['beta']:.4f} +- {w['beta_err']:.4f}, "
+                  f"log10 C = {w['log10_C']:.3f} +- {w['log10_C_err']:.3f}")
+    for e in s.get("eta_max", []):
+        print(f"  {e['series']}: eta_max in {e['eta_max']['bracket']}; 2/lambda_max = {e.get('stability_limit')}; "
+              f"theorem step {e['theorem_step']:.4g}")
+    for p in s.get("panels", []):
+        print(f"  {p['panel']}: {p['counts']}")

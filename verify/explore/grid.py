@@ -1,0 +1,209 @@
+"""The options of a study, checked before any work, and the sizes of the two budgets.
+
+Every study runs cluster cells (:mod:`.runner`): mu* = M0 e_1, the means at r u_i around the
+origin in a stated layout, noise level t, step eta.  One parameter is swept (t for ``noise``,
+the radius for ``radius``, eta for ``step``; two for ``phase``), the others are lists whose
+product gives the series.  :func:`check_options` turns the command line's strings into an
+:class:`Options` or raises ValueError with one line naming the option.
+
+Sizes: :data:`BUDGETS`.  ``quick`` finishes each study in about 5 minutes on 2 cores with d = 1
+(the engine's k = 1 path, ~2-3 ms a step).  d >= 2 with far-apart means costs minutes per gradient
+until the engine's speed work lands (proofs_map.md, "The reference engine"); the tables keep
+d = (1,) and say where d >= 2 switches on.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from verify.analysis.layouts import LAYOUTS
+from verify.simulate.descent import CONVENTIONS
+
+__all__ = ["STUDIES", "BUDGETS", "Options", "check_options", "radius_range_for"]
+
+STUDIES = ("noise", "radius", "step", "phase")
+
+#: What each study sweeps, and the options that set a fixed value instead (a fixed value of the
+#: swept parameter contradicts the sweep).
+SWEEPS = {"noise": ("t_range",), "radius": ("radius_range",), "step": ("eta_range",),
+          "phase": ("radius_range", "t_range", "eta_range")}
+FIXED_OF = {"t_range": "t", "radius_range": "radius", "eta_range": "eta"}
+
+# d >= 2 far-apart cells wait for the engine's speed work (issue "engine speed for d >= 2"):
+# when it lands, set "d": (1, 2) (quick) and (1, 2, 3) (full) below; nothing else changes.
+_QUICK = {
+    "noise": dict(n=(3,), d=(1,), M0=(6.0,), radius=(1e-7,), layout=("gaussian",), eta=(0.05,),
+                  t_range=(0.0, 10.0, 11), seeds=2, steps=3000, max_steps=12000, rounds=4, per_round=2, width=0.05),
+    "radius": dict(n=(2,), d=(1,), M0=(3.0, 4.0, 5.0), t=(0.0,), eta=(0.05,),
+                   layout=("leader", "opposite", "gaussian"), radius_range=None, radius_points=8, seeds=2,
+                   steps=4000, max_steps=16000, rounds=4, per_round=3, width=0.1),
+    "step": dict(n=(2,), d=(1,), M0=(0.03, 1.0, 4.0), radius=(0.02,), t=(0.0,), layout=("gaussian",),
+                 eta_range=(0.01, 10.0, 7), seeds=2, steps=2000, max_steps=8000, rounds=4, per_round=2, width=0.1),
+    "phase": dict(n=(2,), d=(1,), M0=(4.0,), layout=("leader",), radius_range=(1e-10, 1.5, 8), t=(0.0,),
+                  t_range=(0.0, 5.0, 8), eta=(0.05,), eta_range=(0.01, 4.0, 7), seeds=1, steps=3000,
+                  max_steps=3000),
+}
+_FULL = {
+    "noise": dict(_QUICK["noise"], n=(3, 5), M0=(4.0, 6.0), layout=("gaussian", "leader"), seeds=8, steps=20000,
+                  max_steps=80000, rounds=6, width=0.02),
+    "radius": dict(_QUICK["radius"], n=(2, 3, 5), M0=(2.0, 3.0, 4.0, 5.0, 6.0), radius_points=12, seeds=8,
+                   steps=20000, max_steps=80000, rounds=6, width=0.05),
+    "step": dict(_QUICK["step"], n=(2, 3, 5), eta_range=(1e-3, 20.0, 14), seeds=8, steps=20000,
+                 max_steps=80000, rounds=6, width=0.05),
+    "phase": dict(_QUICK["phase"], n=(2, 3), layout=("leader", "gaussian"), radius_range=(1e-12, 1.6, 15),
+                  t_range=(0.0, 5.0, 11), eta_range=(0.005, 6.0, 11), seeds=4, steps=20000,
+                  max_steps=20000),
+}
+BUDGETS = {"quick": _QUICK, "full": _FULL}
+
+
+@dataclass(frozen=True)
+class Options:
+    study: str
+    budget: str
+    n: tuple
+    d: tuple
+    M0: tuple
+    layout: tuple
+    convention: str = "scaled"
+    radius: tuple = ()
+    t: tuple = ()
+    eta: tuple = ()
+    radius_range: tuple | None = None  # (min, max, points), log-spaced
+    radius_points: int = 8  # points per M0 when radius_range is None: exp(-M0^3) .. M0^(1/3)
+    t_range: tuple | None = None  # (min, max, points), evenly spaced
+    eta_range: tuple | None = None  # (min, max, points), log-spaced
+    seeds: int = 1
+    steps: int = 4000
+    max_steps: int = 16000  # undecided cells are run again, 4x longer each round, up to this
+    rounds: int = 4
+    per_round: int = 2
+    width: float = 0.1
+    out: Path | None = None
+    cache: Path | None = None
+    workers: int | None = None
+    scheduler: str | None = None
+    extra: dict = field(default_factory=dict)
+
+
+def radius_range_for(M0: float, points: int) -> tuple:
+    """The summary's sweep of the initialization scale: exp(-M0^3) to M0^(1/3) (floored at 1e-300,
+    float64's range; M0 = 0 gives 1e-8 to 1)."""
+    lo = max(math.exp(-M0**3), 1e-300) if M0 > 0 else 1e-8
+    hi = M0 ** (1 / 3) if M0 > 0 else 1.0
+    return (lo, max(hi, lo * 10), points)
+
+
+# -- checking the command line ---------------------------------------------------------------
+
+
+def _numbers(values, option: str, *, kind=float):
+    out = []
+    for v in values:
+        try:
+            x = kind(v)
+        except (TypeError, ValueError):
+            raise ValueError(f"{option} must be {'integers' if kind is int else 'numbers'}, got {v!r}") from None
+        if kind is float and not math.isfinite(x):
+            raise ValueError(f"{option} must be finite, got {v!r}")
+        out.append(x)
+    if not out:
+        raise ValueError(f"{option} is empty")
+    return tuple(out)
+
+
+def _range(values, option: str, *, log: bool, minimum: float):
+    if len(values) != 3:
+        raise ValueError(f"{option} takes MIN MAX POINTS, got {len(values)} values")
+    lo, hi = _numbers(values[:2], option)
+    (pts,) = _numbers(values[2:], option, kind=int)
+    if pts < 1:
+        raise ValueError(f"{option} POINTS must be >= 1, got {pts} (an empty grid)")
+    if lo < minimum or (log and lo <= 0):
+        raise ValueError(f"{option} MIN must be {'> 0' if log else '>= 0'}, got {lo}")
+    if hi < lo:
+        raise ValueError(f"{option} MAX must be >= MIN, got MIN {lo} > MAX {hi}")
+    if hi == lo and pts > 1:
+        raise ValueError(f"{option} has MIN = MAX = {lo} but {pts} points; give POINTS 1 or a wider range")
+    if hi > lo and pts < 2:
+        raise ValueError(f"{option} needs POINTS >= 2 for MIN < MAX, got {pts}")
+    return (lo, hi, pts)
+
+
+def _int(value, option: str, minimum: int) -> int:
+    (x,) = _numbers([value], option, kind=int)
+    if x < minimum:
+        raise ValueError(f"{option} must be >= {minimum}, got {x}")
+    return x
+
+
+def check_options(study: str, budget: str, given: dict) -> Options:
+    """Options for ``study`` at ``budget``, with the command line's ``given`` values (strings or
+    lists of strings, None when not given) replacing the budget's; ValueError names the option."""
+    if study not in STUDIES:
+        raise ValueError(f"study must be one of {STUDIES}, got {study!r}")
+    if budget not in BUDGETS:
+        raise ValueError(f"--budget must be one of {tuple(BUDGETS)}, got {budget!r}")
+    base = dict(BUDGETS[budget][study])
+    for rng, fixed in FIXED_OF.items():
+        # the phase study sweeps t and eta in one panel each and holds them fixed in the other
+        sweeps_it = rng in SWEEPS[study] and (study != "phase" or fixed == "radius")
+        if sweeps_it and given.get(fixed) is not None:
+            raise ValueError(f"--{fixed} fixes what the {study} study sweeps; give --{rng.replace('_', '-')}")
+        if rng not in SWEEPS[study] and given.get(rng) is not None:
+            raise ValueError(f"--{rng.replace('_', '-')} is not swept by the {study} study; give --{fixed} instead")
+    opts = dict(base)
+    for name, option, kind, check in (("n", "--n", int, lambda x: x >= 1), ("d", "--d", int, lambda x: x >= 1),
+                                      ("M0", "--M0", float, lambda x: x >= 0),
+                                      ("radius", "--radius", float, lambda x: x > 0),
+                                      ("t", "--t", float, lambda x: x >= 0), ("eta", "--eta", float, lambda x: x > 0)):
+        if given.get(name) is not None:
+            vals = _numbers(given[name], option, kind=kind)
+            bad = [v for v in vals if not check(v)]
+            if bad:
+                need = {"--n": ">= 1", "--d": ">= 1", "--M0": ">= 0", "--radius": "> 0", "--t": ">= 0 (a noise level)",
+                        "--eta": "> 0 (a step size)"}[option]
+                raise ValueError(f"{option} must be {need}, got {bad[0]}")
+            opts[name] = vals
+    if given.get("layout") is not None:
+        bad = [x for x in given["layout"] if x not in LAYOUTS]
+        if bad or not given["layout"]:
+            raise ValueError(f"--layout must be among {LAYOUTS}, got {bad[0] if bad else 'nothing'!r}")
+        opts["layout"] = tuple(dict.fromkeys(given["layout"]))
+    if given.get("convention") is not None:
+        if given["convention"] not in CONVENTIONS:
+            raise ValueError(f"--convention must be one of {CONVENTIONS}, got {given['convention']!r}")
+        opts["convention"] = given["convention"]
+    for rng, log, minimum in (("radius_range", True, 0.0), ("t_range", False, 0.0), ("eta_range", True, 0.0)):
+        if given.get(rng) is not None:
+            opts[rng] = _range(given[rng], f"--{rng.replace('_', '-')}", log=log, minimum=minimum)
+    for name, option, minimum in (("seeds", "--seeds", 1), ("steps", "--steps", 1), ("max_steps", "--max-steps", 1),
+                                  ("rounds", "--rounds", 0),
+                                  ("per_round", "--per-round", 1), ("radius_points", "--radius-points", 2)):
+        if given.get(name) is not None:
+            opts[name] = _int(given[name], option, minimum)
+    if opts["max_steps"] < opts["steps"]:
+        if given.get("max_steps") is not None:
+            raise ValueError(f"--max-steps ({opts['max_steps']}) must be >= --steps ({opts['steps']})")
+        opts["max_steps"] = opts["steps"]
+    if given.get("workers") is not None:
+        opts["workers"] = _int(given["workers"], "--workers", 1)
+    if "opposite" in opts["layout"] and min(opts["n"]) < 2:
+        raise ValueError("--layout opposite needs --n >= 2 (two opposite leaders)")
+    for path_opt in ("out", "cache"):
+        if given.get(path_opt) is not None:
+            p = Path(given[path_opt])
+            if not p.exists() and not p.parent.exists():
+                raise ValueError(f"--{path_opt} {p}: neither it nor its parent folder exists")
+            if p.exists() and not p.is_dir():
+                raise ValueError(f"--{path_opt} {p} exists and is not a folder")
+            opts[path_opt] = p
+    if given.get("scheduler") is not None:
+        if not str(given["scheduler"]).strip():
+            raise ValueError("--dask-scheduler is empty; give an address such as tcp://host:8786")
+        opts["scheduler"] = given["scheduler"]
+    known = {f for f in Options.__dataclass_fields__}
+    return replace(Options(study=study, budget=budget, n=(), d=(), M0=(), layout=()),
+                   **{k: v for k, v in opts.items() if k in known})

@@ -1,0 +1,73 @@
+"""The initialization-radius study: at fixed t, sweep the cluster's radius r from exp(-M0^3) to
+M0^(1/3) and find r*, the largest radius at which every seed converges; fit the law r*(M0, eta, n).
+
+Radii below what float64 resolves around a centre at distance ~M0 start with the proven linear
+phase (J) of :mod:`verify.analysis.cluster` and hand over to the engine once the deviations reach
+1e-6 (:func:`verify.analysis.cluster_runs.run_cluster`), so exp(-M0^3) costs no more than 1e-6.
+The bracket logic is the one :func:`verify.analysis.cluster_runs.radius_boundary` uses
+(:class:`verify.analysis.brackets.Bracket`); the law is fitted by
+:func:`verify.explore.boundaries.fit_radius_law` and compared with Theorem 3.2's radius
+exp(-10^6 n d M0^3) / (108 n d) (log10 reported; it is hundreds of thousands of decades smaller).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from verify.analysis.brackets import Bracket
+
+from .boundaries import bracket_entry, fit_radius_law, log_amplification, paper_radius_log10
+from .grid import radius_range_for
+from .sweeps import Series, seeds_for
+
+__all__ = ["build", "summarize"]
+
+
+def build(opts) -> list[Series]:
+    series = []
+    for n in opts.n:
+        for d in opts.d:
+            for M0 in opts.M0:
+                lo, hi, pts = opts.radius_range or radius_range_for(M0, opts.radius_points)
+                grid = tuple(float(x) for x in np.geomspace(lo, hi, pts)) if pts > 1 else (lo,)
+                for t in opts.t:
+                    for eta in opts.eta:
+                        for layout in opts.layout:
+                            base = dict(n=n, d=d, M0=M0, t=t, eta=eta, layout=layout, convention=opts.convention,
+                                        steps=opts.steps)
+                            br = Bracket("log", "low", (lo, max(hi, lo * 1.000001)), opts.width, 30.0, initial=grid,
+                                         max_points=pts + opts.rounds * 8)
+                            name = f"n={n} d={d} M0={M0:g} t={t:g} eta={eta:g} {layout}"
+                            series.append(Series(name, base, "radius", seeds_for(layout, opts.seeds), br,
+                                                 max_steps=opts.max_steps))
+    return series
+
+
+def summarize(series: list[Series]) -> tuple[list[dict], list[dict]]:
+    """(one entry per series: r* and its bracket; one law fit per group of series that differ only
+    in M0)."""
+    entries, groups = [], {}
+    for s in series:
+        b = s.base
+        la = log_amplification(b["M0"], b["n"], b["eta"], t=b["t"], convention=b["convention"])
+        st = bracket_entry(s.bracket.state(), scale="log")
+        e = {"series": s.name, **{k: b[k] for k in ("n", "d", "M0", "t", "eta", "layout", "convention")},
+             "seeds": list(s.seeds), "r_star": {**st, "definition": "largest r tried at which every seed converges "
+                                                                   "(and every smaller r tried)",
+                                                "fit": "bisection in log r, rounds of tasks"},
+             "log_amplification": la,
+             "paper_radius_log10": paper_radius_log10(b["M0"], b["n"], b["d"]) if b["t"] == 0 else None,
+             "range": [min(s.rows), max(s.rows)] if s.rows else None}
+        if st["bracket"]:
+            e["critical_linear_spread"] = st["estimate"] * math.exp(la)
+            if e["paper_radius_log10"] is not None:
+                e["r_star_over_paper_radius_log10"] = math.log10(st["estimate"]) - e["paper_radius_log10"]
+        entries.append(e)
+        key = tuple((k, b[k]) for k in ("n", "d", "t", "eta", "layout", "convention"))
+        groups.setdefault(key, []).append({"M0": b["M0"], "LA": la, "r_low": st["good"], "r_high": st["bad"]})
+    laws = []
+    for key, pts in groups.items():
+        laws.append({**dict(key), "M0": [p["M0"] for p in pts], **fit_radius_law(pts)})
+    return entries, laws

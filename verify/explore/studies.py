@@ -1,0 +1,101 @@
+"""Run a study end to end: its cells (and refinement rounds) on a pool, its summary and figures.
+
+:func:`run_study` returns a :class:`StudyResult`: every row (the tidy table), the summary (the
+options, the fitted boundaries with their brackets and the theorems' conditions), and figure
+drawers ``{file name: callable(path)}``.  :func:`plan` states the cell count and a time estimate
+before anything runs (``--budget full`` prints it).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+
+from . import noise, phase, radius, step
+from .cache import Cache, source_hash
+from .executors import run_cells
+from .figures import noise_figure, phase_figure, radius_figure, step_figure
+from .sweeps import EXTEND, refine
+
+__all__ = ["StudyResult", "run_study", "plan", "SECONDS_PER_STEP"]
+
+#: Seconds per gradient-descent step of a d = 1 cell (k = 1 engine path), measured on the shared
+#: 2-core machine (2.5-4.5 ms); used only for the estimate printed before a full run.  d >= 2
+#: far-apart cells cost far more until the engine's speed work lands (proofs_map.md).
+SECONDS_PER_STEP = 4e-3
+#: Cells stop early once decided; at budget quick they ran 5-30% of their largest step count.
+TYPICAL_FRACTION = 0.2
+
+_MODULES = {"noise": noise, "radius": radius, "step": step}
+
+
+@dataclass
+class StudyResult:
+    study: str
+    rows: list
+    summary: dict
+    figures: dict = field(default_factory=dict)
+
+
+def _options_summary(opts) -> dict:
+    d = asdict(opts)
+    d.pop("extra", None)
+    return d
+
+
+def plan(opts) -> dict:
+    """Cell count of round 0, the most cells the refinement rounds can add, and time estimates."""
+    if opts.study == "phase":
+        first = sum(len(p.cells()) for p in phase.build(opts))
+        more = 0
+    else:
+        series = _MODULES[opts.study].build(opts)
+        first = sum(len(s.bracket.initial) * len(s.seeds) for s in series)
+        more = sum(opts.rounds * opts.per_round * len(s.seeds) for s in series)
+    steps = opts.steps
+    workers = opts.workers or 1
+    upper = (first + more) * opts.max_steps * SECONDS_PER_STEP / workers
+    typical = (first + more) * steps * SECONDS_PER_STEP * TYPICAL_FRACTION / workers
+    return {"round_0_cells": first, "refinement_cells_at_most": more, "upper_bound_seconds": upper,
+            "typical_seconds": typical, "workers": workers}
+
+
+def run_study(opts, pool, cache: Cache, *, progress: bool = True) -> StudyResult:
+    t0 = time.perf_counter()
+    head = {"study": opts.study, "budget": opts.budget, "options": _options_summary(opts),
+            "source_hash": source_hash(), "pool": pool.name}
+    figures = {}
+    if opts.study == "phase":
+        panels = phase.build(opts)
+        cells = [c for p in panels for c in p.cells()]
+        rows = run_cells(cells, pool, cache, label="phase", progress=progress)
+        i = 0
+        for p in panels:
+            m = len(p.cells())
+            p.rows = rows[i:i + m]
+            i += m
+        summaries = phase.summarize(panels)
+        body = {"panels": summaries}
+        figures["phase_diagram.png"] = lambda path: phase_figure(panels, summaries, path)
+    else:
+        mod = _MODULES[opts.study]
+        series = mod.build(opts)
+        rounds = refine(series, pool, cache, rounds=opts.rounds, per_round=opts.per_round, label=opts.study,
+                        progress=progress)
+        rows = [r for s in series for r in s.all_rows()]
+        body = {"rounds": rounds, "undecided_rerun_factor": EXTEND}
+        if opts.study == "noise":
+            body["t_c"] = noise.summarize(series)
+            figures["noise_threshold.png"] = lambda path: noise_figure(series, body["t_c"], path)
+        elif opts.study == "radius":
+            body["r_star"], body["r_star_law"] = radius.summarize(series)
+            figures["radius_boundary.png"] = lambda path: radius_figure(body["r_star"], body["r_star_law"], path)
+        else:
+            body["eta_max"] = step.summarize(series)
+            figures["step_limits.png"] = lambda path: step_figure(series, body["eta_max"], path)
+    counts = {}
+    for r in rows:
+        counts[r["outcome"]] = counts.get(r["outcome"], 0) + 1
+    summary = {**head, **body, "cells": len(rows), "outcome_counts": counts,
+               "seconds": time.perf_counter() - t0, "cell_seconds": sum(r["seconds"] for r in rows)}
+    return StudyResult(opts.study, rows, summary, figures)
