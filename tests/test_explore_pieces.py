@@ -139,7 +139,7 @@ def test_an_engine_that_cannot_certify_makes_the_cell_undecided(monkeypatch):
 
     monkeypatch.setattr(cluster_runs, "gradient_descent", refuses)
     cells = [runner.Cell(n=2, d=1, M0=6.0, radius=1e-7, t=10.0, eta=0.05, layout="gaussian", seed=s) for s in (0, 1)]
-    rows = run_cells(cells, InProcess(), progress=False)  # the sweep goes on past the first refusal
+    rows = run_cells(cells, InProcess())  # the sweep goes on past the first refusal
     assert [r["outcome"] for r in rows] == [outcomes.UNDECIDED] * 2
     assert all("AccuracyError" in r["reason"] and "estimated cost" in r["reason"] for r in rows)
 
@@ -157,9 +157,9 @@ def test_cache_runs_only_missing_cells_and_keys_on_the_source(tmp_path, monkeypa
     cells = [runner.Cell(n=2, d=1, M0=6.0, radius=1e-7, t=t, eta=0.05) for t in (9.0, 10.0)]
     cache = Cache(tmp_path)
     pool = _Counting()
-    first = run_cells(cells, pool, cache, progress=False)
+    first = run_cells(cells, pool, cache)
     more = cells + [runner.Cell(n=2, d=1, M0=6.0, radius=1e-7, t=8.0, eta=0.05)]
-    second = run_cells(more, pool, cache, progress=False)
+    second = run_cells(more, pool, cache)
     assert len(pool.ran) == 3 and pool.ran[-1].t == 8.0  # the enlarged sweep ran only the new cell
     assert second[:2] == first and len(cache) == 3
     # another source (engine) hash: nothing is reused

@@ -1,17 +1,22 @@
 """``verify explore noise|radius|step|phase``: the studies beyond the theorems, locally or on Dask.
 
-Every option is checked before any work (:func:`verify.explore.grid.check_options`); a bad one
-gets one line naming it and exit status 2, no traceback.  Exit status 0 when the study ran
+Every option is checked before any work (while parsing, :mod:`verify.console.arguments`, and as
+a whole by :func:`verify.explore.grid.check_options`: empty or contradictory grids, signs); a bad
+one gets one line naming it and exit status 2, no traceback.  Exit status 0 when the study ran
 (whatever it found: the studies measure, they do not judge), 2 when it could not run.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import sys
 from pathlib import Path
 
-from verify.analysis.layouts import LAYOUT_HELP
+from verify.analysis.layouts import LAYOUT_HELP, LAYOUTS
+from verify.console import arguments
+from verify.console.progress import Progress
+from verify.simulate.descent import CONVENTIONS
 
 from .cache import DEFAULT_DIR, Cache
 from .executors import make_pool
@@ -30,21 +35,14 @@ _STUDY_HELP = {
 }
 
 
-def _error(parser):
-    def error(message):  # one line, exit 2 (argparse would add the usage block)
-        print(f"verify explore: {message}", file=sys.stderr)
-        raise SystemExit(2)
-    return error
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     layouts = "; ".join(f"{k}: {v}" for k, v in LAYOUT_HELP.items())
     parser.description = ("Studies beyond the theorems.  " + "  ".join(f"{k}: {v}." for k, v in _STUDY_HELP.items())
                           + "  Cells: mu* = M0 e_1, the means at r u_i around the origin (layouts: " + layouts
                           + "), noise level t, step eta.  Defaults come from --budget.")
-    parser.error = _error(parser)
-    parser.add_argument("study", metavar="STUDY", help="one of " + ", ".join(STUDIES))
-    parser.add_argument("--budget", default="quick", help="quick (about 5 minutes a study on 2 cores; default) "
+    parser.add_argument("study", metavar="STUDY", type=arguments.one_of(STUDIES, "study"),
+                        help="one of " + ", ".join(STUDIES))
+    parser.add_argument("--budget", default="quick", type=arguments.one_of(tuple(BUDGETS), "budget"), help="quick (about 5 minutes a study on 2 cores; default) "
                         "or full (states its cell count and expected time first)")
     g = parser.add_argument_group("grid (lists replace the budget's values)")
     g.add_argument("--n", nargs="+", metavar="N", help="numbers of means")
@@ -56,25 +54,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--eta", nargs="+", metavar="ETA", help="steps (noise, radius; phase: for the (radius, t) panel)")
     g.add_argument("--radius-range", nargs="+", metavar="V", dest="radius_range",
                    help="MIN MAX POINTS, log-spaced (radius: default exp(-M0^3) .. M0^(1/3) per M0; phase)")
-    g.add_argument("--radius-points", metavar="K", dest="radius_points",
+    g.add_argument("--radius-points", metavar="K", dest="radius_points", type=arguments.count(2, "--radius-points"),
                    help="points of the default radius range (radius study)")
     g.add_argument("--t-range", nargs="+", metavar="V", dest="t_range", help="MIN MAX POINTS, evenly spaced (noise, phase)")
     g.add_argument("--eta-range", nargs="+", metavar="V", dest="eta_range", help="MIN MAX POINTS, log-spaced (step, phase)")
-    g.add_argument("--layout", nargs="+", metavar="L", help="layouts of the initial cluster: " + layouts)
-    g.add_argument("--convention", help="step convention: scaled (default; m_i <- m_i - eta dL/dm_i) or unscaled "
+    g.add_argument("--layout", nargs="+", metavar="L", type=arguments.one_of(LAYOUTS, "layout"), help="layouts of the initial cluster: " + layouts)
+    g.add_argument("--convention", type=arguments.one_of(CONVENTIONS, "convention"), help="step convention: scaled (default; m_i <- m_i - eta dL/dm_i) or unscaled "
                    "(mu_i <- mu_i - eta dL/dmu_i: at t = 10 the effective step is e^-20 eta)")
-    g.add_argument("--seeds", metavar="K", help="seeds 0..K-1 of the gaussian layout (the others use seed 0)")
-    g.add_argument("--steps", metavar="S", help="steps per cell before it counts as undecided")
-    g.add_argument("--max-steps", metavar="S", dest="max_steps",
+    g.add_argument("--seeds", metavar="K", type=arguments.count(1, "--seeds"), help="seeds 0..K-1 of the gaussian layout (the others use seed 0)")
+    g.add_argument("--steps", metavar="S", type=arguments.count(1, "--steps"), help="steps per cell before it counts as undecided")
+    g.add_argument("--max-steps", metavar="S", dest="max_steps", type=arguments.count(1, "--max-steps"),
                    help="undecided cells are run again 4x longer, up to this many steps")
-    g.add_argument("--rounds", metavar="R", help="refinement rounds (bisection of each boundary)")
-    g.add_argument("--per-round", metavar="K", dest="per_round", help="points per boundary per round")
+    g.add_argument("--rounds", metavar="R", type=arguments.count(0, "--rounds"), help="refinement rounds (bisection of each boundary)")
+    g.add_argument("--per-round", metavar="K", dest="per_round", type=arguments.count(1, "--per-round"), help="points per boundary per round")
     r = parser.add_argument_group("running")
-    r.add_argument("--out", metavar="DIR", help="write the table (CSV, Parquet), summary (JSON) and figures here "
+    r.add_argument("--out", metavar="DIR", type=arguments.output_dir, help="write the table (CSV, Parquet), summary (JSON) and figures here "
                    "(created if its parent exists); default: print the summary only")
-    r.add_argument("--cache", metavar="DIR", help=f"finished cells, one file each (default {DEFAULT_DIR})")
+    r.add_argument("--cache", metavar="DIR", type=arguments.output_dir, help=f"finished cells, one file each (default {DEFAULT_DIR})")
     r.add_argument("--no-cache", action="store_true", dest="no_cache", help="keep nothing between runs")
-    r.add_argument("--workers", metavar="W", help="local processes (default: every core; 1 runs in this process)")
+    r.add_argument("--workers", metavar="W", type=arguments.count(1, "--workers"), help="local processes (default: every core; 1 runs in this process)")
     r.add_argument("--dask-scheduler", metavar="ADDRESS", dest="scheduler",
                    help="run the cells on this Dask distributed scheduler (e.g. tcp://host:8786) instead")
     r.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -92,8 +90,7 @@ def run(args: argparse.Namespace) -> int:
             raise ValueError("--cache and --no-cache contradict each other")
         opts = check_options(args.study, args.budget, _given(args))
     except ValueError as exc:
-        print(f"verify explore: {exc}", file=sys.stderr)
-        return 2
+        return arguments.fail("verify explore", str(exc))
     cache = Cache(None if args.no_cache else (opts.cache or DEFAULT_DIR))
     p = plan(opts)
     if opts.budget == "full":
@@ -103,8 +100,11 @@ def run(args: argparse.Namespace) -> int:
               f"{p['upper_bound_seconds'] / 3600:.1f} h (d = 1 step costs; d >= 2 far-apart cells cost more); "
               f"{len(cache)} cells already cached", file=sys.stderr)
     pool = make_pool(opts.workers, opts.scheduler)
+    rounds = 1 if opts.study == "phase" else opts.rounds + 1
     try:
-        result = run_study(opts, pool, cache, progress=not args.quiet)
+        with Progress(f"verify explore {opts.study}", total=rounds, unit="round",
+                      stream=io.StringIO() if args.quiet else None) as progress:
+            result = run_study(opts, pool, cache, progress=progress)
     finally:
         pool.close()
     summary = result.summary
@@ -126,8 +126,9 @@ def _print_headline(result) -> None:
           f"{s['seconds']:.0f} s on {s['pool']}")
     for e in s.get("t_c", []):
         tc = e["t_c"]
+        t31 = "n/a (n < 3)" if e["thm_3_1_max_t"] is None else f"{e['thm_3_1_max_t']:.3f}"
         print(f"  {e['series']}: t_c in {tc['bracket']} ({tc['status']}); Thm 2.1 sufficient t > "
-              f"{e['thm_2_1_sufficient_t']:.3f}; Thm 3.1 stationary point in range for t <= {e['thm_3_1_max_t']}")
+              f"{e['thm_2_1_sufficient_t']:.3f}; Thm 3.1 stationary point in range for t <= {t31}")
     for e in s.get("r_star", []):
         print(f"  {e['series']}: r* in {e['r_star']['bracket']} ({e['r_star']['status']})")
     for w in s.get("r_star_law", []):

@@ -2,7 +2,8 @@
 
 :func:`run_cells` takes a list of cells, returns their rows in the same order, and on the way
 takes finished rows from the cache, runs only the missing cells, writes each row to the cache as
-it arrives and shows progress (i of N, elapsed, estimate left; on stderr).  The pools:
+it arrives and shows progress (i of N, elapsed, estimate left; on stderr, through the package's
+one progress helper :class:`verify.console.progress.Progress`).  The pools:
 
 * :class:`InProcess` -- one cell after another here (``--workers 1``; tests and findings);
 * :class:`LocalPool` -- a :class:`concurrent.futures.ProcessPoolExecutor` over the machine's cores
@@ -19,10 +20,7 @@ one round of tasks each, on the same pool.
 from __future__ import annotations
 
 import os
-import sys
 from concurrent.futures import ProcessPoolExecutor, as_completed
-
-from tqdm import tqdm
 
 from .cache import Cache, source_hash
 from .runner import run_cell
@@ -99,8 +97,10 @@ def make_pool(workers: int | None = None, scheduler=None):
     return LocalPool(workers)
 
 
-def run_cells(cells, pool, cache: Cache | None = None, *, label: str = "cells", progress: bool = True) -> list[dict]:
-    """Rows of ``cells`` in order: cached rows as they are, the others run on ``pool`` (module doc)."""
+def run_cells(cells, pool, cache: Cache | None = None, *, label: str = "cells", progress=None) -> list[dict]:
+    """Rows of ``cells`` in order: cached rows as they are, the others run on ``pool`` (module doc).
+    ``progress``: a :class:`verify.console.progress.Progress` (this batch is one of its items, with
+    i of N cells as they finish), or None for silence."""
     cache = Cache(None) if cache is None else cache  # (an empty Cache is falsy: it has a length)
     rows: list = [None] * len(cells)
     missing = []
@@ -109,14 +109,16 @@ def run_cells(cells, pool, cache: Cache | None = None, *, label: str = "cells", 
         if rows[i] is None:
             missing.append(i)
     todo = [cells[i] for i in missing]
-    bar = tqdm(total=len(cells), initial=len(cells) - len(todo), desc=label, unit="cell", file=sys.stderr,
-               disable=not progress or not todo, leave=False)
-    try:
-        for j, row in pool.imap_unordered(todo):
-            i = missing[j]
-            rows[i] = row
-            cache.put(cells[i], row)
-            bar.update(1)
-    finally:
-        bar.close()
+    if progress is not None:
+        progress.start(f"{label}: {len(todo)} of {len(cells)} cells to run ({len(cells) - len(todo)} cached)")
+    done = 0
+    for j, row in pool.imap_unordered(todo):
+        i = missing[j]
+        rows[i] = row
+        cache.put(cells[i], row)
+        done += 1
+        if progress is not None:
+            progress.update(done, len(todo), "cells")
+    if progress is not None:
+        progress.finish()
     return rows

@@ -33,7 +33,7 @@ __all__ = ["noise_threshold", "radius_law", "extreme_cells", "extremes_problems"
 
 def noise_threshold(*, n: int = 3, M0: float = 6.0, radius: float = 1e-7, eta: float = 0.05, seeds: int = 1,
                     t_max: float = 2.0, rounds: int = 3, steps: int = 3000, max_steps: int = 12000,
-                    cache: Cache | None = None, progress: bool = False) -> dict:
+                    cache: Cache | None = None, progress=None) -> dict:
     """t_c at a small size (module doc), in this process; returns the finding as a dict."""
     opts = check_options("noise", "quick", {
         "n": [str(n)], "d": ["1"], "M0": [str(M0)], "radius": [str(radius)], "eta": [str(eta)],

@@ -192,14 +192,9 @@ def check_options(study: str, budget: str, given: dict) -> Options:
         opts["workers"] = _int(given["workers"], "--workers", 1)
     if "opposite" in opts["layout"] and min(opts["n"]) < 2:
         raise ValueError("--layout opposite needs --n >= 2 (two opposite leaders)")
-    for path_opt in ("out", "cache"):
+    for path_opt in ("out", "cache"):  # checked while parsing (verify.console.arguments.output_dir)
         if given.get(path_opt) is not None:
-            p = Path(given[path_opt])
-            if not p.exists() and not p.parent.exists():
-                raise ValueError(f"--{path_opt} {p}: neither it nor its parent folder exists")
-            if p.exists() and not p.is_dir():
-                raise ValueError(f"--{path_opt} {p} exists and is not a folder")
-            opts[path_opt] = p
+            opts[path_opt] = Path(given[path_opt])
     if given.get("scheduler") is not None:
         if not str(given["scheduler"]).strip():
             raise ValueError("--dask-scheduler is empty; give an address such as tcp://host:8786")

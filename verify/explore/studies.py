@@ -60,7 +60,8 @@ def plan(opts) -> dict:
             "typical_seconds": typical, "workers": workers}
 
 
-def run_study(opts, pool, cache: Cache, *, progress: bool = True) -> StudyResult:
+def run_study(opts, pool, cache: Cache, *, progress=None) -> StudyResult:
+    """``progress``: a :class:`verify.console.progress.Progress` with one item per round (None: silent)."""
     t0 = time.perf_counter()
     head = {"study": opts.study, "budget": opts.budget, "options": _options_summary(opts),
             "source_hash": source_hash(), "pool": pool.name}

@@ -83,8 +83,7 @@ class Series:
         return [r for x in sorted(self.rows) for r in self.rows[x]]
 
 
-def refine(series: list[Series], pool, cache, *, rounds: int, per_round: int, label: str,
-           progress: bool = True) -> int:
+def refine(series: list[Series], pool, cache, *, rounds: int, per_round: int, label: str, progress=None) -> int:
     """Round 0 and up to ``rounds`` refinement rounds over every series (module doc); returns the
     number of rounds run."""
     done = 0
