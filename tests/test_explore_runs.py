@@ -158,6 +158,11 @@ def test_noise_threshold_finding_at_a_small_size():
     assert f["thm_3_1_max_t"] == pytest.approx(math.log(f["M"] / 2.5505509886412239), rel=1e-12)
     if f["bracket"]:
         assert f["bracket"][1] < f["thm_2_1_sufficient_t"]
+    # what the thm-3.1 claim attaches is a valid Finding
+    from verify.claims.base import Finding
+
+    found = Finding(**findings.noise_threshold_finding(n=3, t_max=2.0, rounds=1, steps=600, max_steps=600))
+    assert found.name.startswith("noise threshold t_c") and "Theorem 3.1" in found.note
 
 
 def test_radius_law_finding_from_measured_boundaries():
@@ -169,3 +174,8 @@ def test_radius_law_finding_from_measured_boundaries():
     assert f["paper_radius_log10"]["3"] < -1e7
     assert not findings.radius_law(rows[:1], n=2, d=1, eta=0.05)["fitted"]
     assert np.isfinite(f["log10_C"])
+    from verify.claims.base import Finding
+
+    (beta,) = [Finding(**x) for x in findings.radius_law_findings(rows, n=2, d=1, eta=0.05)]
+    assert beta.value == pytest.approx(f["beta"], abs=1e-4) and findings.radius_law_findings(rows[:1], n=2, d=1,
+                                                                                              eta=0.05) == []

@@ -33,6 +33,7 @@ from verify.analysis import stationary as sp
 from verify.checks import certificate
 from verify.engine import reference
 from verify.claims.base import ClaimResult, Finding, budget_config, register
+from verify.explore.findings import noise_threshold_finding
 
 STATEMENT = (
     "For n >= 3, the scaled means (s* e_1, -s* e_1, mu*, ..., mu*) with s* the maximiser of the loss on the "
@@ -63,7 +64,7 @@ def _digits(x) -> float:
 def run(budget="quick", seed=0, progress=None, **overrides) -> ClaimResult:
     """Run the Theorem 3.1 checks at ``budget`` ("quick" ~ 1 min, "full" ~ 10 min)."""
     cfg, progress = budget_config(BUDGETS, budget, progress, overrides)
-    total = 6
+    total = 7
     ev: dict = {}
     problems: list[str] = []
     t0 = time.time()
@@ -189,12 +190,18 @@ def run(budget="quick", seed=0, progress=None, **overrides) -> ClaimResult:
     # t <= log M - log s*; no conflict iff s* > e^{-2} / n, i.e. n e^2 s* > 1.
     ev["consistency_with_thm_2_1_n_e2_s_star"] = {str(n): n * np.e**2 * float(table[n]["s_star"]) for n in table}
 
+    noise = None
+    if cfg["s_star"] is None:  # t_c of the exact dynamics beside t <= log(M/s*) (verify explore noise, small size)
+        progress(6, total, "noise threshold t_c (n = 3, d = 1)")
+        noise = Finding(**noise_threshold_finding())
     ev["seconds"] = round(time.time() - t0, 1)
     progress(total, total, "done")
     size = (f"n in {list(cfg['ns'])} (gradient d = 2), certificate n in {list(cfg['certify'])}, Hessian (n, d) in "
             f"{[tuple(x) for x in cfg['hessian']]}; each n its own computer-assisted proof")
     figures = {"thm_3_1_path_loss.png": _figure}
     found = findings(table, hess, search, ev)
+    if noise is not None:
+        found.append(noise)
     if problems:
         return ClaimResult("fails", "; ".join(problems), ev, size, figures, found)
     ns = ", ".join(str(n) for n in cfg["certify"])

@@ -1,8 +1,9 @@
 """Small-size studies for ``verify report``'s findings, and the check of the classes at the extremes.
 
-* :func:`noise_threshold` -- the noise sweep at a small size (n = 3, d = 1, one seed): t_c's value
-  and bracket beside Theorem 2.1's sufficient t and Theorem 3.1's largest t with the stationary
-  point in range; for the thm-2.1 (or thm-3.1) claim to attach as a finding.
+* :func:`noise_threshold` -- the noise sweep at a small size (n = 3, d = 1, one seed, ~15 s): t_c's
+  value and bracket beside Theorem 2.1's sufficient t and Theorem 3.1's largest t with the
+  stationary point in range; the thm-3.1 claim attaches it as a finding.  t_c depends on the step:
+  at eta >= 0.2 every t >= 0 converges from this start (large steps jump the amplification).
 * :func:`radius_law` -- the law r* = C exp(-beta LA) fitted to boundaries a claim has already
   measured (thm-3.2's ``boundary_table`` rows): the same fit as ``verify explore radius``, not a
   second one, set beside Theorem 3.2's radius.
@@ -28,11 +29,12 @@ from .noise import build as build_noise
 from .runner import Cell
 from .sweeps import refine
 
-__all__ = ["noise_threshold", "radius_law", "extreme_cells", "extremes_problems"]
+__all__ = ["noise_threshold", "noise_threshold_finding", "radius_law", "radius_law_findings", "extreme_cells",
+           "extremes_problems"]
 
 
 def noise_threshold(*, n: int = 3, M0: float = 6.0, radius: float = 1e-7, eta: float = 0.05, seeds: int = 1,
-                    t_max: float = 2.0, rounds: int = 3, steps: int = 3000, max_steps: int = 12000,
+                    t_max: float = 1.0, rounds: int = 2, steps: int = 2000, max_steps: int = 8000,
                     cache: Cache | None = None, progress=None) -> dict:
     """t_c at a small size (module doc), in this process; returns the finding as a dict."""
     opts = check_options("noise", "quick", {
@@ -64,6 +66,42 @@ def radius_law(boundaries: list[dict], *, n: int, d: int, eta: float) -> dict:
     fit["paper_radius_log10"] = {f"{p['M0']:g}": paper_radius_log10(p["M0"], n, d) for p in pts}
     fit["size"] = f"n = {n}, d = {d}, eta = {eta:g}, t = 0, M0 in {[p['M0'] for p in pts]}"
     return fit
+
+
+def noise_threshold_finding(**kw) -> dict:
+    """:func:`noise_threshold` as the fields of a claim's ``Finding`` (name, value, uncertainty, window,
+    law, relation, note); the claim builds the Finding (this layer sits below the claims)."""
+    f = noise_threshold(**kw)
+    lo, hi = f["bracket"] or (None, None)
+    where = "inside" if f["status"] == "bracketed" else f"not bracketed ({f['status']})"
+    rel = "below" if f["value"] is not None and f["value"] < f["thm_3_1_max_t"] else "not below"
+    t21 = f["thm_2_1_sufficient_t"]
+    gap = "" if f["value"] is None else f" ({t21 - f['value']:+.3f} from t_c)"
+    return {"name": "noise threshold t_c (every seed converges from t_c on)", "value": f["value"],
+            "uncertainty": None if lo is None else hi - lo, "window": f["size"],
+            "law": "all means converge for t >= t_c; in the scaled convention the run at t is the run at t = 0 "
+                   "from e^-t times the start",
+            "relation": "measures",
+            "note": f"t_c {where} [{lo}, {hi}]; Theorem 2.1's sufficient t > {t21:.3f}{gap} "
+                    f"(M = {f['M']:.6g}); t_c is {rel} Theorem 3.1's t <= {f['thm_3_1_max_t']:.3f}, "
+                    f"where the stationary point with L > 0 lies in the initial range"
+                    + ("" if not f["undecided_inside"] else "; undecided cells inside the bracket")}
+
+
+def radius_law_findings(boundaries: list[dict], *, n: int, d: int, eta: float) -> list[dict]:
+    """:func:`radius_law` as the fields of a claim's ``Finding`` objects (empty when it cannot be fitted)."""
+    f = radius_law(boundaries, n=n, d=d, eta=eta)
+    if not f.get("fitted"):
+        return []
+    paper = f["paper_radius_log10"]
+    worst = min(paper.values())
+    return [{"name": "r* law: exponent beta in r* = C exp(-beta LA)", "value": round(f["beta"], 4),
+             "uncertainty": float(f"{f['beta_err']:.2g}"), "window": f["size"],
+             "law": "r* = C exp(-beta LA), LA = log of the linear amplification of the spread (~ M0^2)",
+             "relation": "measures",
+             "note": f"log10 C = {f['log10_C']:.3f} +- {f['log10_C_err']:.2g} (the critical spread at the hand-off); "
+                     f"beta = 1 is the linear prediction; the paper's radius is 10^({worst:.4g}) or smaller here, "
+                     f"so r* lies that many decades above it (verify explore radius: other n, layouts)"}]
 
 
 def extreme_cells(n: int = 2) -> dict[str, Cell]:

@@ -35,14 +35,14 @@ FIXED_OF = {"t_range": "t", "radius_range": "radius", "eta_range": "eta"}
 # when it lands, set "d": (1, 2) (quick) and (1, 2, 3) (full) below; nothing else changes.
 _QUICK = {
     "noise": dict(n=(3,), d=(1,), M0=(6.0,), radius=(1e-7,), layout=("gaussian",), eta=(0.05,),
-                  t_range=(0.0, 10.0, 11), seeds=2, steps=3000, max_steps=12000, rounds=4, per_round=2, width=0.05),
+                  t_range=(0.0, 10.0, 11), seeds=2, steps=3000, max_steps=12000, rounds=8, per_round=2, width=0.05),
     "radius": dict(n=(2,), d=(1,), M0=(3.0, 4.0, 5.0), t=(0.0,), eta=(0.05,),
                    layout=("leader", "opposite", "gaussian"), radius_range=None, radius_points=8, seeds=2,
                    steps=4000, max_steps=16000, rounds=4, per_round=3, width=0.1),
     "step": dict(n=(2,), d=(1,), M0=(0.03, 1.0, 4.0), radius=(0.02,), t=(0.0,), layout=("gaussian",),
                  eta_range=(0.01, 10.0, 7), seeds=2, steps=2000, max_steps=8000, rounds=4, per_round=2, width=0.1),
     "phase": dict(n=(2,), d=(1,), M0=(4.0,), layout=("leader",), radius_range=(1e-10, 1.5, 8), t=(0.0,),
-                  t_range=(0.0, 5.0, 8), eta=(0.05,), eta_range=(0.01, 4.0, 7), seeds=1, steps=3000,
+                  t_range=(0.0, 1.4, 8), eta=(0.05,), eta_range=(0.01, 4.0, 7), seeds=1, steps=3000,
                   max_steps=3000),
 }
 _FULL = {
