@@ -26,7 +26,6 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.colors import ListedColormap  # noqa: E402
-from matplotlib.patches import Patch  # noqa: E402
 
 from verify.simulate import outcomes  # noqa: E402
 
@@ -43,8 +42,9 @@ def _save(fig, path) -> None:
     plt.close(fig)
 
 
-def _legend_patches():
-    return [Patch(color=COLOURS[o], label=o.replace("_", " ")) for o in _ORDER]
+def _outcome_keys(marker: str):
+    """Legend entries naming each outcome's colour, drawn as the figure draws its cells."""
+    return [plt.Line2D([], [], color=COLOURS[o], marker=marker, ls="None", label=o.replace("_", " ")) for o in _ORDER]
 
 
 def _cell_outcome(rows) -> tuple[int, str]:
@@ -74,7 +74,8 @@ def phase_figure(panels, summaries, path) -> None:
                 grid[i, j], label = _cell_outcome(rows)
                 if label:
                     ax.text(lr[j], yplot[i], label, ha="center", va="center", fontsize=7, color="white")
-        ax.pcolormesh(_edges(lr), _edges(yplot), grid, cmap=cmap, vmin=-0.5, vmax=len(_ORDER) - 0.5, shading="flat")
+        mesh = ax.pcolormesh(_edges(lr), _edges(yplot), grid, cmap=cmap, vmin=-0.5, vmax=len(_ORDER) - 0.5,
+                             shading="flat")
         th = s["theorems"]
         if p.y == "t":
             ax.plot(lr, th["thm_2_1_t"], "k--", lw=1.5, label="Thm 2.1: t > log n + log M + 2 (above)")
@@ -95,7 +96,9 @@ def phase_figure(panels, summaries, path) -> None:
             f"Thm 3.2's radius: 10^({th['thm_3_2_radius_log10']:.3g}) (off the axis, far left)"
         ax.set_title(f"{p.name}\n{note}", fontsize=8)
         ax.legend(fontsize=6.5, loc="upper left")
-    fig.legend(handles=_legend_patches(), loc="outside lower center", ncol=5, fontsize=8)
+    bar = fig.colorbar(mesh, ax=list(axes[0]), ticks=range(len(_ORDER)), shrink=0.9)
+    bar.ax.set_yticklabels([o.replace("_", " ") for o in _ORDER], fontsize=7)
+    bar.set_label("outcome (a cell's worst seed)")
     fig.suptitle("Outcome of gradient descent from a cluster of means (numbers: survivors)", fontsize=11)
     _save(fig, path)
 
@@ -142,8 +145,10 @@ def radius_figure(entries, laws, path) -> None:
             lo = np.array([p[1][0] for p in pts])
             hi = np.array([p[1][1] for p in pts])
             mid = np.sqrt(lo * hi)
-            ax.errorbar(la, mid, yerr=[mid - lo, hi - mid], fmt="o", color=colour, capsize=3,
-                        label=f"r* (bracket) n={key[0]} d={key[1]} t={key[2]:g} eta={key[3]:g} {key[4]}")
+            # the bracket as a bar without caps (caps are unlabelled lines), the estimate as a point
+            ax.errorbar(la, mid, yerr=[mid - lo, hi - mid], fmt="none", ecolor=colour, capsize=0)
+            ax.plot(la, mid, "o", color=colour,
+                    label=f"r* (bracket) n={key[0]} d={key[1]} t={key[2]:g} eta={key[3]:g} {key[4]}")
         law = next((w for w in laws if (w["n"], w["d"], w["t"], w["eta"], w["layout"]) == key), None)
         if law and law.get("fitted"):
             xs = np.linspace(0, max(e["log_amplification"] for e in es) * 1.05, 50)
@@ -173,8 +178,9 @@ def step_figure(series, entries, path) -> None:
         ax.plot([e["theorem_step"]] * 2, [k - 0.35, k + 0.35], "k--", lw=1.5)
     ax.set_xscale("log")
     ax.set_yticks(range(len(series)), [s.name for s in series], fontsize=7)
+    ax.set_ylabel("series (n, d, M0, radius, t, layout)")
     ax.set_xlabel("step eta (" + (series[0].base["convention"] if series else "scaled") + " convention)")
-    handles = _legend_patches() + [
+    handles = _outcome_keys("s") + [
         plt.Line2D([], [], color="k", lw=3, label="eta_max bracket"),
         plt.Line2D([], [], color="k", ls="-.", label="2/lambda_max at the limit point"),
         plt.Line2D([], [], color="k", ls="--", label="Thm 2.1's step 1/(n^4 d^2)")]
