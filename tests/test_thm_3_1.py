@@ -286,6 +286,9 @@ def test_claim_holds_at_a_small_size():
     r = all_claims()["thm-3.1"](**SMALL)
     assert r.verdict == "holds", r.reason
     assert any(f.name.startswith("L(s*)") for f in r.findings)
+    # the noise threshold of the exact dynamics beside Theorem 3.1's t <= log(M/s*) (verify explore noise)
+    (tc,) = [f for f in r.findings if f.name.startswith("noise threshold t_c")]
+    assert tc.value is not None and 0 < tc.value < 0.855 and "Theorem 3.1's t <= 0.855" in tc.note
 
 
 def test_claim_fails_with_a_wrong_stationary_radius():
