@@ -94,6 +94,29 @@ def test_radius_law_fit_recovers_the_law_and_rejects_another():
     assert not fit_radius_law(_law_points(1.0, 0.0, [5.0]))["fitted"]
 
 
+def _law_entries(logC_of_eta, LAs=(7.6, 12.2, 17.2), rel=0.05):
+    # entries as radius.summarize writes them, one per (eta, LA); the law's C may depend on eta
+    out = []
+    for eta, logC in logC_of_eta.items():
+        for M0, p in zip((3.0, 4.0, 5.0), _law_points(1.0, logC, [la + eta for la in LAs], rel)):
+            out.append({"n": 2, "d": 1, "M0": M0, "t": 0.0, "eta": eta, "layout": "leader", "convention": "scaled",
+                        "log_amplification": p["LA"], "r_star": {"good": p["r_low"], "bad": p["r_high"]}})
+    return out
+
+
+def test_pooled_radius_law_sees_whether_one_c_serves_every_eta():
+    from verify.explore.radius import pooled_laws
+
+    (same,) = pooled_laws(_law_entries({0.02: math.log(33), 0.2: math.log(33)}))
+    assert same["over_n_t_eta"] == [[2, 0.0, 0.02], [2, 0.0, 0.2]]
+    assert abs(same["beta"] - 1) <= 3 * same["beta_err"] and same["chi2_per_dof"] < 1e-6  # exact synthetic data
+    # negative control: C three times larger at eta = 0.2 -- the pooled fit's chi^2 / dof says so
+    (moved,) = pooled_laws(_law_entries({0.02: math.log(33), 0.2: math.log(99)}))
+    assert moved["chi2_per_dof"] > 10
+    # one (n, t, eta) only: nothing to pool
+    assert pooled_laws(_law_entries({0.05: math.log(33)})) == []
+
+
 # -- the stability limit -----------------------------------------------------------------------------
 
 

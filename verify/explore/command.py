@@ -133,8 +133,14 @@ def _print_headline(result) -> None:
         print(f"  {e['series']}: r* in {e['r_star']['bracket']} ({e['r_star']['status']})")
     for w in s.get("r_star_law", []):
         if w.get("fitted"):
-            print(f"  law ({w['layout']}, n={w['n']}): beta = {w['beta']:.4f} +- {w['beta_err']:.4f}, "
+            print(f"  law ({w['layout']}, n={w['n']}, d={w['d']}, t={w['t']:g}, eta={w['eta']:g}): "
+                  f"beta = {w['beta']:.4f} +- {w['beta_err']:.4f}, "
                   f"log10 C = {w['log10_C']:.3f} +- {w['log10_C_err']:.3f}")
+    for w in s.get("r_star_law_pooled", []):
+        if w.get("fitted"):
+            print(f"  law ({w['layout']}, d={w['d']}) pooled over (n, t, eta) in {w['over_n_t_eta']}: beta = "
+                  f"{w['beta']:.4f} +- {w['beta_err']:.4f}, log10 C = {w['log10_C']:.3f} +- {w['log10_C_err']:.3f}, "
+                  f"chi2/dof = {w['chi2_per_dof']:.3g}")
     for e in s.get("eta_max", []):
         print(f"  {e['series']}: eta_max in {e['eta_max']['bracket']}; 2/lambda_max = {e.get('stability_limit')}; "
               f"theorem step {e['theorem_step']:.4g}")

@@ -1,5 +1,7 @@
 """The initialization-radius study: at fixed t, sweep the cluster's radius r from exp(-M0^3) to
-M0^(1/3) and find r*, the largest radius at which every seed converges; fit the law r*(M0, eta, n).
+M0^(1/3) and find r*, the largest radius at which every seed converges; fit the law r*(M0, eta, n):
+per group of series that differ only in M0 (:func:`summarize`), and pooled over n, t and eta
+(:func:`pooled_laws`), which tests whether LA carries the whole dependence on them (one C, one beta).
 
 Radii below what float64 resolves around a centre at distance ~M0 start with the proven linear
 phase (J) of :mod:`verify.analysis.cluster` and hand over to the engine once the deviations reach
@@ -22,7 +24,7 @@ from .boundaries import bracket_entry, fit_radius_law, log_amplification, paper_
 from .grid import radius_range_for
 from .sweeps import Series, seeds_for
 
-__all__ = ["build", "summarize"]
+__all__ = ["build", "summarize", "pooled_laws"]
 
 
 def build(opts) -> list[Series]:
@@ -71,3 +73,25 @@ def summarize(series: list[Series]) -> tuple[list[dict], list[dict]]:
     for key, pts in groups.items():
         laws.append({**dict(key), "M0": [p["M0"] for p in pts], **fit_radius_law(pts)})
     return entries, laws
+
+
+def pooled_laws(entries: list[dict]) -> list[dict]:
+    """One fit of r* = C exp(-beta LA) per (d, layout, convention) over every n, t and eta swept (only
+    where more than one (n, t, eta) was).  LA depends on M0, eta, n and t, so if the law's C and beta
+    did not depend on them, the pooled fit's chi^2 / dof would stay near the per-group fits'; a large
+    one says C (or beta) moves with (n, t, eta) (the per-group fits say how)."""
+    groups = {}
+    for e in entries:
+        st = e["r_star"]
+        key = tuple((k, e[k]) for k in ("d", "layout", "convention"))
+        groups.setdefault(key, []).append({"M0": e["M0"], "n": e["n"], "t": e["t"], "eta": e["eta"],
+                                           "LA": e["log_amplification"], "r_low": st["good"], "r_high": st["bad"]})
+    out = []
+    for key, pts in groups.items():
+        over = sorted({(p["n"], p["t"], p["eta"]) for p in pts})
+        if len(over) > 1:
+            fit = fit_radius_law(pts)
+            if fit.get("fitted"):
+                fit["chi2_per_dof"] = fit["chi2"] / fit["dof"] if fit["dof"] else None
+            out.append({**dict(key), "over_n_t_eta": [list(x) for x in over], **fit})
+    return out

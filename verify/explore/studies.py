@@ -90,6 +90,7 @@ def run_study(opts, pool, cache: Cache, *, progress=None) -> StudyResult:
             figures["noise_threshold.png"] = lambda path: noise_figure(series, body["t_c"], path)
         elif opts.study == "radius":
             body["r_star"], body["r_star_law"] = radius.summarize(series)
+            body["r_star_law_pooled"] = radius.pooled_laws(body["r_star"])
             figures["radius_boundary.png"] = lambda path: radius_figure(body["r_star"], body["r_star_law"], path)
         else:
             body["eta_max"] = step.summarize(series)
