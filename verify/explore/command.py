@@ -120,6 +120,18 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+#: What a boundary's status means when it is not bracketed (verify.analysis.brackets.Bracket.state).
+_NOT_BRACKETED = {"above": "every value tried is on the good side", "below": "no value tried is on the good side",
+                  "undecided": "undecided cells where the boundary lies", "empty": "nothing was run"}
+
+
+def _boundary(name: str, entry: dict) -> str:
+    if entry["status"] == "bracketed":
+        lo, hi = entry["bracket"]
+        return f"{name} in [{lo:.6g}, {hi:.6g}]" + (" (undecided cells inside)" if entry["undecided_inside"] else "")
+    return f"{name} not bracketed: {_NOT_BRACKETED.get(entry['status'], entry['status'])}"
+
+
 def _print_headline(result) -> None:
     s = result.summary
     print(f"verify explore {result.study}: {s['cells']} cells, outcomes {s['outcome_counts']}, "
@@ -127,10 +139,10 @@ def _print_headline(result) -> None:
     for e in s.get("t_c", []):
         tc = e["t_c"]
         t31 = "n/a (n < 3)" if e["thm_3_1_max_t"] is None else f"{e['thm_3_1_max_t']:.3f}"
-        print(f"  {e['series']}: t_c in {tc['bracket']} ({tc['status']}); Thm 2.1 sufficient t > "
+        print(f"  {e['series']}: {_boundary('t_c', tc)}; Thm 2.1 sufficient t > "
               f"{e['thm_2_1_sufficient_t']:.3f}; Thm 3.1 stationary point in range for t <= {t31}")
     for e in s.get("r_star", []):
-        print(f"  {e['series']}: r* in {e['r_star']['bracket']} ({e['r_star']['status']})")
+        print(f"  {e['series']}: {_boundary('r*', e['r_star'])}")
     for w in s.get("r_star_law", []):
         if w.get("fitted"):
             print(f"  law ({w['layout']}, n={w['n']}, d={w['d']}, t={w['t']:g}, eta={w['eta']:g}): "
@@ -142,7 +154,7 @@ def _print_headline(result) -> None:
                   f"{w['beta']:.4f} +- {w['beta_err']:.4f}, log10 C = {w['log10_C']:.3f} +- {w['log10_C_err']:.3f}, "
                   f"chi2/dof = {w['chi2_per_dof']:.3g}")
     for e in s.get("eta_max", []):
-        print(f"  {e['series']}: eta_max in {e['eta_max']['bracket']}; 2/lambda_max = {e.get('stability_limit')}; "
+        print(f"  {e['series']}: {_boundary('eta_max', e['eta_max'])}; 2/lambda_max = {e.get('stability_limit')}; "
               f"theorem step {e['theorem_step']:.4g}")
     for p in s.get("panels", []):
         print(f"  {p['panel']}: {p['counts']}")
