@@ -203,3 +203,31 @@ def test_radius_boundary_takes_layouts_and_the_upper_end_m0_cube_root():
     lead = run_cluster(4.0, 1.0e-4, 2, 0.05, layout="leader").outcome
     opp = run_cluster(4.0, 1.0e-4, 2, 0.05, layout="opposite").outcome
     assert (lead, opp) == (outcomes.ALL_CONVERGE, outcomes.PARTIAL_RECOVERY)
+
+
+# -- registration of the studies -------------------------------------------------------------------
+
+
+def _registration_problems(studies, series_studies, sweeps, budgets, help_lines) -> list[str]:
+    problems = [f"{s}: not a series study nor phase" for s in studies if s not in series_studies and s != "phase"]
+    problems += [f"{s}: in SERIES_STUDIES but not in STUDIES" for s in series_studies if s not in studies]
+    for s in studies:
+        problems += [f"{s}: no {what}" for what, table in (("SWEEPS entry", sweeps), ("help line", help_lines))
+                     if s not in table]
+        problems += [f"{s}: no {b} budget" for b, sizes in budgets.items() if s not in sizes]
+    problems += [f"{s}: module lacks {f}" for s, m in series_studies.items() for f in ("build", "report")
+                 if not callable(getattr(m, f, None))]
+    return problems
+
+
+def test_every_study_is_registered_in_each_table():
+    from verify.explore import command, grid
+    from verify.explore.studies import SERIES_STUDIES
+
+    tables = (grid.STUDIES, SERIES_STUDIES, grid.SWEEPS, grid.BUDGETS, command._STUDY_HELP)
+    assert _registration_problems(*tables) == []
+    # negative control: a study named in STUDIES only, and a module without report()
+    broken = ({**SERIES_STUDIES, "mixture": object()},)
+    assert _registration_problems(grid.STUDIES + ("mixture",), *broken, *tables[2:]) == [
+        "mixture: no SWEEPS entry", "mixture: no help line", "mixture: no quick budget", "mixture: no full budget",
+        "mixture: module lacks build", "mixture: module lacks report"]

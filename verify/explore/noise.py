@@ -23,9 +23,10 @@ from verify.analysis.stationary.path import max_noise_level
 from verify.simulate import outcomes
 
 from .boundaries import bracket_entry
+from .figures import noise_figure
 from .sweeps import Series, seeds_for
 
-__all__ = ["build", "summarize"]
+__all__ = ["build", "summarize", "report"]
 
 
 def build(opts) -> list[Series]:
@@ -75,3 +76,9 @@ def summarize(series: list[Series]) -> list[dict]:
                                   for x in sorted(s.rows)}
         out.append(entry)
     return out
+
+
+def report(series: list[Series]) -> tuple[dict, dict]:
+    """The summary's entries and the figures (:mod:`.studies` registers this study)."""
+    entries = summarize(series)
+    return {"t_c": entries}, {"noise_threshold.png": lambda path: noise_figure(series, entries, path)}

@@ -21,10 +21,11 @@ import numpy as np
 from verify.analysis.brackets import Bracket
 
 from .boundaries import bracket_entry, fit_radius_law, log_amplification, paper_radius_log10
+from .figures import radius_figure
 from .grid import radius_range_for
 from .sweeps import Series, seeds_for
 
-__all__ = ["build", "summarize", "pooled_laws"]
+__all__ = ["build", "summarize", "pooled_laws", "report"]
 
 
 def build(opts) -> list[Series]:
@@ -95,3 +96,10 @@ def pooled_laws(entries: list[dict]) -> list[dict]:
                 fit["chi2_per_dof"] = fit["chi2"] / fit["dof"] if fit["dof"] else None
             out.append({**dict(key), "over_n_t_eta": [list(x) for x in over], **fit})
     return out
+
+
+def report(series: list[Series]) -> tuple[dict, dict]:
+    """The summary's entries and the figure (:mod:`.studies` registers this study)."""
+    entries, laws = summarize(series)
+    body = {"r_star": entries, "r_star_law": laws, "r_star_law_pooled": pooled_laws(entries)}
+    return body, {"radius_boundary.png": lambda path: radius_figure(entries, laws, path)}

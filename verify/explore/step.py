@@ -20,9 +20,10 @@ from verify.analysis.large_noise import theorem_step
 from verify.simulate import outcomes
 
 from .boundaries import bracket_entry
+from .figures import step_figure
 from .sweeps import Series, seeds_for
 
-__all__ = ["build", "summarize", "SETTLED"]
+__all__ = ["build", "summarize", "report", "SETTLED"]
 
 #: Outcomes in which the dynamics settle (the step study's "good").
 SETTLED = frozenset({outcomes.ALL_CONVERGE, outcomes.PARTIAL_RECOVERY})
@@ -90,3 +91,9 @@ def summarize(series: list[Series]) -> list[dict]:
                 e["eta_max_over_stability_limit"] = em["value"] / e["stability_limit"]
         out.append(e)
     return out
+
+
+def report(series: list[Series]) -> tuple[dict, dict]:
+    """The summary's entries and the figure (:mod:`.studies` registers this study)."""
+    entries = summarize(series)
+    return {"eta_max": entries}, {"step_limits.png": lambda path: step_figure(series, entries, path)}

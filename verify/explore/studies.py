@@ -4,6 +4,11 @@
 options, the fitted boundaries with their brackets and the theorems' conditions), and figure
 drawers ``{file name: callable(path)}``.  :func:`plan` states the cell count and a time estimate
 before anything runs (``--budget full`` prints it).
+
+Adding a study that refines boundaries in rounds: a module with ``build(opts) -> [Series]`` and
+``report(series) -> (summary entries, {figure file: draw(path)})`` (see :mod:`.noise`), listed in
+:data:`SERIES_STUDIES`; its name, swept options and budget sizes in :mod:`.grid` (``STUDIES``,
+``SWEEPS``, ``BUDGETS``) and a line of help in :mod:`.command`.  Nothing else dispatches on names.
 """
 
 from __future__ import annotations
@@ -14,10 +19,10 @@ from dataclasses import asdict, dataclass, field
 from . import noise, phase, radius, step
 from .cache import Cache, source_hash
 from .executors import run_cells
-from .figures import noise_figure, phase_figure, radius_figure, step_figure
+from .figures import phase_figure
 from .sweeps import EXTEND, refine
 
-__all__ = ["StudyResult", "run_study", "plan", "SECONDS_PER_STEP"]
+__all__ = ["StudyResult", "run_study", "plan", "SECONDS_PER_STEP", "SERIES_STUDIES"]
 
 #: Seconds per gradient-descent step of a d = 1 cell (k = 1 engine path), measured on the shared
 #: 2-core machine (2.5-4.5 ms); used only for the estimate printed before a full run.  d >= 2
@@ -26,7 +31,8 @@ SECONDS_PER_STEP = 4e-3
 #: Cells stop early once decided; at budget quick they ran 5-30% of their largest step count.
 TYPICAL_FRACTION = 0.2
 
-_MODULES = {"noise": noise, "radius": radius, "step": step}
+#: Studies whose series are refined in rounds (module doc); ``phase`` runs one fixed grid instead.
+SERIES_STUDIES = {"noise": noise, "radius": radius, "step": step}
 
 
 @dataclass
@@ -49,7 +55,7 @@ def plan(opts) -> dict:
         first = sum(len(p.cells()) for p in phase.build(opts))
         more = 0
     else:
-        series = _MODULES[opts.study].build(opts)
+        series = SERIES_STUDIES[opts.study].build(opts)
         first = sum(len(s.bracket.initial) * len(s.seeds) for s in series)
         more = sum(opts.rounds * opts.per_round * len(s.seeds) for s in series)
     steps = opts.steps
@@ -79,22 +85,13 @@ def run_study(opts, pool, cache: Cache, *, progress=None) -> StudyResult:
         body = {"panels": summaries}
         figures["phase_diagram.png"] = lambda path: phase_figure(panels, summaries, path)
     else:
-        mod = _MODULES[opts.study]
+        mod = SERIES_STUDIES[opts.study]
         series = mod.build(opts)
         rounds = refine(series, pool, cache, rounds=opts.rounds, per_round=opts.per_round, label=opts.study,
                         progress=progress)
         rows = [r for s in series for r in s.all_rows()]
-        body = {"rounds": rounds, "undecided_rerun_factor": EXTEND}
-        if opts.study == "noise":
-            body["t_c"] = noise.summarize(series)
-            figures["noise_threshold.png"] = lambda path: noise_figure(series, body["t_c"], path)
-        elif opts.study == "radius":
-            body["r_star"], body["r_star_law"] = radius.summarize(series)
-            body["r_star_law_pooled"] = radius.pooled_laws(body["r_star"])
-            figures["radius_boundary.png"] = lambda path: radius_figure(body["r_star"], body["r_star_law"], path)
-        else:
-            body["eta_max"] = step.summarize(series)
-            figures["step_limits.png"] = lambda path: step_figure(series, body["eta_max"], path)
+        entries, figures = mod.report(series)
+        body = {"rounds": rounds, "undecided_rerun_factor": EXTEND, **entries}
     counts = {}
     for r in rows:
         counts[r["outcome"]] = counts.get(r["outcome"], 0) + 1
