@@ -92,6 +92,11 @@ def test_radius_law_fit_recovers_the_law_and_rejects_another():
     other = fit_radius_law(_law_points(2.0, math.log(33), [7.6, 12.2, 17.2]))
     assert abs(other["beta"] - 1) > 20 * other["beta_err"]
     assert not fit_radius_law(_law_points(1.0, 0.0, [5.0]))["fitted"]
+    # unbracketed boundaries (no bad radius: inf or NaN; no good one: 0 or None) are left out, not fitted
+    loose = [{"LA": 20.0, "r_low": 1e-9, "r_high": math.inf}, {"LA": 21.0, "r_low": 1e-9, "r_high": float("nan")},
+             {"LA": 22.0, "r_low": 0.0, "r_high": 1e-9}, {"LA": 23.0, "r_low": None, "r_high": 1e-9}]
+    assert fit_radius_law(_law_points(1.0, math.log(33), [7.6, 12.2, 17.2]) + loose)["points"] == 3
+    assert not fit_radius_law(loose)["fitted"]
 
 
 def _law_entries(logC_of_eta, LAs=(7.6, 12.2, 17.2), rel=0.05):

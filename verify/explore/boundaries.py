@@ -57,7 +57,9 @@ def fit_radius_law(points: list[dict]) -> dict:
     """Fit log r* = log C - beta LA (module doc).  ``points``: dicts with ``LA``, ``r_low`` (good
     end), ``r_high`` (bad end).  Needs two points with distinct LA; returns beta, log10 C, their
     standard errors, chi^2, dof and the residuals (in log10 r)."""
-    pts = [p for p in points if p["r_low"] and p["r_high"] and p["r_low"] > 0 and p["r_high"] > p["r_low"]]
+    # an unbracketed boundary (no bad radius found: r_high NaN or inf; none good: r_low NaN or 0) is no point
+    pts = [p for p in points if p["r_low"] is not None and p["r_high"] is not None
+           and 0 < p["r_low"] < p["r_high"] < math.inf]
     if len({round(p["LA"], 12) for p in pts}) < 2:
         return {"fitted": False, "reason": f"{len(pts)} bracketed points; the law needs two with different LA"}
     x = np.array([p["LA"] for p in pts])
