@@ -179,3 +179,40 @@ def test_radius_law_finding_from_measured_boundaries():
     (beta,) = [Finding(**x) for x in findings.radius_law_findings(rows, n=2, d=1, eta=0.05)]
     assert beta.value == pytest.approx(f["beta"], abs=1e-4) and findings.radius_law_findings(rows[:1], n=2, d=1,
                                                                                               eta=0.05) == []
+
+
+# -- --budget full states its size first ------------------------------------------------------------
+
+
+class _Stop(Exception):
+    pass
+
+
+@pytest.mark.parametrize("study", ["noise", "phase"])
+def test_full_budget_states_its_cells_and_time_before_any_work(study, monkeypatch, capsys):
+    from verify.explore import command, grid, phase, studies
+
+    def stop(*args, **kw):  # the first thing after the statement: no cell has run
+        raise _Stop
+
+    monkeypatch.setattr(command, "make_pool", stop)
+    with pytest.raises(_Stop):
+        command.run(cli.build_parser().parse_args(["explore", study, "--budget", "full", "--no-cache"]))
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    opts = grid.check_options(study, "full", {})
+    first = (sum(len(p.cells()) for p in phase.build(opts)) if study == "phase"
+             else sum(len(s.bracket.initial) * len(s.seeds) for s in studies.SERIES_STUDIES[study].build(opts)))
+    assert f"--budget full: {first} cells in round 0" in line and " min on " in line and " h (" in line
+
+
+def test_full_budget_estimate_is_for_the_workers_that_will_run():
+    import os
+
+    from verify.explore import grid, studies
+
+    every_core = studies.plan(grid.check_options("step", "full", {}))
+    one = studies.plan(grid.check_options("step", "full", {"workers": "1"}))
+    dask = studies.plan(grid.check_options("step", "full", {"scheduler": "tcp://127.0.0.1:8786"}))
+    assert every_core["workers"] == (os.cpu_count() or 1) and one["workers"] == 1
+    assert one["typical_seconds"] == pytest.approx(every_core["typical_seconds"] * every_core["workers"])
+    assert dask["on"].startswith("one Dask worker") and dask["typical_seconds"] == one["typical_seconds"]

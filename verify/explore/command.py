@@ -96,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
     if opts.budget == "full":
         print(f"verify explore {opts.study} --budget full: {p['round_0_cells']} cells in round 0, at most "
               f"{p['refinement_cells_at_most']} more in {opts.rounds} refinement rounds (plus re-runs of undecided "
-              f"cells); about {p['typical_seconds'] / 60:.0f} min on {p['workers']} worker(s), at most "
+              f"cells); about {p['typical_seconds'] / 60:.0f} min on {p['on']}, at most "
               f"{p['upper_bound_seconds'] / 3600:.1f} h (d = 1 step costs; d >= 2 far-apart cells cost more); "
               f"{len(cache)} cells already cached", file=sys.stderr)
     pool = make_pool(opts.workers, opts.scheduler)

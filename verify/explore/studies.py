@@ -13,6 +13,7 @@ Adding a study that refines boundaries in rounds: a module with ``build(opts) ->
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import asdict, dataclass, field
 
@@ -59,11 +60,15 @@ def plan(opts) -> dict:
         first = sum(len(s.bracket.initial) * len(s.seeds) for s in series)
         more = sum(opts.rounds * opts.per_round * len(s.seeds) for s in series)
     steps = opts.steps
-    workers = opts.workers or 1
+    if opts.scheduler is not None:  # a Dask cluster's size is not known here: the time for one worker
+        workers, on = 1, "one Dask worker (divide by the cluster's workers)"
+    else:  # the local pool's default is every core (executors.LocalPool)
+        workers = opts.workers or os.cpu_count() or 1
+        on = f"{workers} local worker(s)"
     upper = (first + more) * opts.max_steps * SECONDS_PER_STEP / workers
     typical = (first + more) * steps * SECONDS_PER_STEP * TYPICAL_FRACTION / workers
     return {"round_0_cells": first, "refinement_cells_at_most": more, "upper_bound_seconds": upper,
-            "typical_seconds": typical, "workers": workers}
+            "typical_seconds": typical, "workers": workers, "on": on}
 
 
 def run_study(opts, pool, cache: Cache, *, progress=None) -> StudyResult:
