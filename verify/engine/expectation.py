@@ -41,6 +41,7 @@ import mpmath
 import numpy as np
 
 from .backend import FLOAT64, Backend
+from .nested import nested_expectations, use_nested
 from .quadrature import SMOOTH_SLOPE, integrate_gaussian
 from .time_limit import check_time
 from .tolerances import AccuracyError, gradient_scale
@@ -261,12 +262,15 @@ class Expectations:
 
 
 def population_expectations(red: Reduced, *, tol, backend: Backend = FLOAT64, with_grad: bool = True,
-                            max_boxes: int = 4000, plan=None) -> Expectations:
+                            max_boxes: int = 4000, plan=None, scales=None, max_nodes: int | None = None) -> Expectations:
     """L_t and (optionally) dL_t/dm_i to relative accuracy ``tol`` (see :mod:`verify.engine.reference`).
 
     With ``plan`` (returned by an earlier call at a nearby configuration) the
     same rule is applied without an error estimate (errors are NaN): the fast
-    path of :func:`verify.simulate.descent.gradient_descent`.
+    path of :func:`verify.simulate.descent.gradient_descent`.  ``scales`` = (|L|, gradient scale)
+    of a nearby earlier result, if known, saves the nested path its pilot evaluation.  Work
+    budgets: ``max_boxes`` (the adaptive boxes of :mod:`.quadrature`), ``max_nodes`` (integrand
+    evaluations of the nested path, :mod:`.nested`).
     """
     n, d, k = red.n, red.d, red.k
     amax = red.amax
@@ -321,10 +325,17 @@ def population_expectations(red: Reduced, *, tol, backend: Backend = FLOAT64, wi
             L = min(L, float(gradient_scale(value[1:-n - 1], L / 2, amax)))
         return 0.1 * float(tol) * L
 
-    f = integrand(red, backend, with_grad)
     try:
-        res = integrate_gaussian(f, red.B, red.C, backend=backend, accept=accept, bound_scale=bound_scale,
-                                 tail_target=tail_target, max_boxes=max_boxes, plan=plan, hopeless=hopeless)
+        if use_nested(red, backend, plan):
+            # sharp axes in float64: nested graded lines, compiled (engine/nested.py)
+            res = nested_expectations(red, tol=tol, with_grad=with_grad, accept=accept, hopeless=hopeless,
+                                      tail_target=tail_target, plan=plan, scales=scales,
+                                      centred=_use_centred(red),
+                                      **({} if max_nodes is None else {"max_nodes": max_nodes}))
+        else:
+            f = integrand(red, backend, with_grad)
+            res = integrate_gaussian(f, red.B, red.C, backend=backend, accept=accept, bound_scale=bound_scale,
+                                     tail_target=tail_target, max_boxes=max_boxes, plan=plan, hopeless=hopeless)
     except AccuracyError as exc:
         raise AccuracyError(f"{exc} (n={n}, d={d}, k={k}, tol={float(tol):.1e})") from None
     loss, loss_err, G, Ge = split(res.value, res.error)

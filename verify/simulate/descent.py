@@ -113,7 +113,9 @@ class ExactGradient(GradientSource):
     def at(self, step, mu, record):
         red = reduce_float(mu, self.mu_star, self.t)
         full = record or self._plan is None or self._since >= self.verify_every
-        ex = population_expectations(red, tol=self.tol, plan=None if full else self._plan)
+        # a full evaluation starts from the last one's scales (the nested path then skips its pilot)
+        ex = population_expectations(red, tol=self.tol, plan=None if full else self._plan,
+                                     scales=getattr(self._plan, "scales", None))
         self.nodes += ex.nodes
         if full:
             self._plan, self._since = ex.plan, 0

@@ -1,0 +1,176 @@
+"""The quadrature primitives and their error estimates, on integrands whose rule error is far
+above rounding (so an estimate that is too small shows), for both paths of the engine:
+
+* the nested lines (verify.engine.nested_lines, verify.engine.nested): the Gauss-Kronrod table, the panel estimate
+  |K - G| against the error of G_10 computed independently, the closed-form cells' bound,
+  honesty of the whole rule at a loose tolerance against the polar discretization;
+* the quadrature of verify.engine.quadrature (still the mpmath path and the all-smooth float64 path):
+  the line-panel estimate against the error of the N-node rule (what reusing a rule between
+  verifications relies on), the adaptive boxes' estimate against the polar discretization,
+  and the grading property of its line panels.
+"""
+
+import math
+
+import mpmath
+import numpy as np
+
+from verify.checks.grids import polar_expectations
+from verify.engine.backend import FLOAT64
+from verify.engine.expectation import _use_centred, integrand, population_expectations, reduce_float
+from verify.engine.gauss_kronrod import gauss_kronrod, gauss_kronrod_float
+from verify.engine.junctions import features
+from verify.engine.kernels import cell_values, model_arrays
+from verify.engine.lines import _line_points, integrate_lines, tail_bound
+from verify.engine.nested_lines import integrate_nested
+from verify.engine.quadrature import _integrate_box
+
+
+def test_kronrod_table_is_the_computed_rule_and_has_its_degrees():
+    x, kw, gw = gauss_kronrod_float(10)
+    X, KW, GW = gauss_kronrod(10)
+    assert np.max(np.abs(x - np.array([float(v) for v in X]))) < 1e-16
+    assert np.max(np.abs(kw - np.array([float(v) for v in KW]))) < 1e-16
+    assert np.max(np.abs(gw - np.array([float(v) for v in GW]))) < 1e-16
+    # K21 is exact to degree 31, G10 to degree 19 (and not beyond: the controls)
+    assert abs(kw @ x**30 - 2 / 31) < 1e-15 and abs(gw @ x**18 - 2 / 19) < 1e-15
+    assert abs(kw @ x**32 - 2 / 33) > 1e-13 and abs(gw @ x**20 - 2 / 21) > 1e-8
+
+
+def _one_line(mu, mu_star, *, tau, skip_nats, base, radius=9.0):
+    red = reduce_float(np.asarray(mu, float), np.asarray(mu_star, float), 0.0)
+    M = model_arrays(red, np.eye(red.k), with_grad=True, centred=_use_centred(red))
+    Fc = cell_values(red, True)
+    mc = 1 + red.n * red.d
+    out = integrate_nested(M, features(M.B, M.C), Fc, tau=np.full((red.k, mc), tau), Kb=1e3, skip_nats=skip_nats,
+                           radius=radius, base=base, margin=30.0, rule=gauss_kronrod_float(10))
+    return red, out
+
+
+def test_panel_estimate_is_the_error_of_the_gauss_rule():
+    """One mean near m*, one 40 away: inside the box the loss integrand is |a_0|^2 phi(y), and on
+    the panels [-9, 0], [0, 9] (no halving, no closed form) G_10 errs by ~1e-7 relative.  The
+    panel estimate |K - G| must cover that error (it is what a reused rule relies on) and the
+    kept K value must be within it; a tenth of it must not cover it (negative control)."""
+    R = 9.0
+    red, (val, err, _, _, _) = _one_line([[1.0], [41.0]], [0.0], tau=1e300, skip_nats=1e300, base=R, radius=R)
+    exact = 1.0 * (1 - math.erfc(R / math.sqrt(2)))  # |a_0|^2 times the Gaussian mass of [-R, R]
+    xg, wg = np.polynomial.legendre.leggauss(10)
+    g10 = sum(h * (wg @ (np.exp(-0.5 * (c + h * xg) ** 2) / math.sqrt(2 * math.pi))) for c, h in ((-R / 2, R / 2), (R / 2, R / 2)))
+    est = err[0, 0]
+    assert abs(g10 - exact) > 1e-10  # the rule error is far above rounding here
+    assert abs(g10 - exact) <= est <= 2 * abs(g10 - exact) + 1e-15
+    assert abs(val[0] - exact) <= est
+    assert not abs(g10 - exact) <= est / 10
+
+
+def test_closed_form_cells_drop_no_more_than_their_bound():
+    """A far loser: panels deep in the winner's cell are taken in closed form.  Against the same
+    line integrated node by node, the difference is within the dropped-cell bound plus both
+    estimates."""
+    mu, star = [[0.3], [14.0], [-9.0]], [0.0]
+    _, (v1, e1, _, s1, c1) = _one_line(mu, star, tau=1e-14, skip_nats=30.0, base=1.0)
+    _, (v2, e2, _, s2, c2) = _one_line(mu, star, tau=1e-14, skip_nats=1e300, base=1.0)
+    assert s1 > 0 and s2 == 0 and c1[0] < c2[0]  # some panels were skipped, and it saved nodes
+    diff = np.abs(v1 - v2)[:7]
+    assert np.all(diff <= s1 + e1.sum(axis=0)[:7] + e2.sum(axis=0)[:7] + 1e-15)
+
+
+def test_nested_estimate_is_honest_at_a_loose_tolerance():
+    """Sharp k = 2 at tol 1e-6 (estimates far above rounding): measured error against the polar
+    discretization (error ~1e-14) within the engine's estimate."""
+    mu, star = np.array([[0.0, 0.0], [2.0, 3.0], [-2.0, 2.5]]), np.zeros(2)
+    red = reduce_float(mu, star, 0.0)
+    ex = population_expectations(red, tol=1e-6)
+    v, e = polar_expectations(red, tol=1e-13)
+    assert abs(ex.loss - v[0]) <= ex.loss_err + 2 * e[0]
+    assert np.all(np.abs(ex.grad_scaled - 2 * v[1:].reshape(mu.shape)) <= ex.grad_scaled_err + 4 * e[1:].reshape(mu.shape))
+    assert ex.loss_err <= 1e-6 * ex.loss
+
+
+# -- verify.engine.quadrature (the mpmath path and the all-smooth float64 path) -------------------------
+
+
+def test_line_panel_estimate_covers_the_n_node_rule():
+    """The lines' estimate sum |Q_N - Q_2N| bounds the error of the N-node rule (the rule a reused
+    plan applies), on an integrand whose N-node error is ~1e-6: a Lorentzian of half-width 0.3
+    times the density, on the unit panels (one mean, so no transition grades them).  Negative
+    control: a tenth of the estimate does not bound it."""
+    eps, c = 0.3, 0.37
+
+    def f(Z, dens_axes):
+        z = Z[:, 0]
+        out = 1.0 / (1.0 + ((z - c) / eps) ** 2)
+        if dens_axes:
+            out = out * np.exp(-z * z / 2) / math.sqrt(2 * math.pi)
+        return out[:, None]
+
+    with mpmath.workdps(30):
+        exact = float(mpmath.quad(lambda z: mpmath.npdf(z) / (1 + ((z - c) / eps) ** 2), [-9, c, 9]))
+    B, C, P = np.zeros((1, 1)), np.zeros(1), np.empty((1, 0))
+    v, e, _, _ = integrate_lines(f, B, C, P, 9.0, FLOAT64, 200_000)
+    vn, _, _, _ = integrate_lines(f, B, C, P, 9.0, FLOAT64, 200_000, fast=True)
+    err_n = abs(vn[0, 0] - exact)
+    assert err_n > 1e-9  # far above rounding
+    assert err_n <= e[0, 0] and abs(v[0, 0] - exact) <= e[0, 0]
+    assert not err_n <= e[0, 0] / 10
+
+
+def _grading_violations(edges, centre, width):
+    bad = 0
+    for a, b in zip(edges[:-1], edges[1:]):
+        dist = max(a - centre, centre - b, 0.0)
+        if dist > width and (b - a) > dist * (1 + 1e-12):
+            bad += 1
+    return bad
+
+
+def test_line_panels_are_graded_toward_each_transition():
+    """verify.engine.quadrature's promise: panels farther than one width from an active transition are no
+    longer than their distance to it.  Negative control: the same edges without the outermost
+    graded pair (one grading level fewer) violate it somewhere."""
+    rng = np.random.default_rng(3)
+    checked, control_violations = 0, 0
+    for _ in range(6):
+        mu = rng.normal(size=(3, 2)) * 4
+        red = reduce_float(mu, np.zeros(2), 0.0)
+        P = rng.normal(size=(4, 1))
+        pts = _line_points(red.B, red.C, P, 9.0, FLOAT64)
+        for line in range(P.shape[0]):
+            edges = np.unique(pts[line])
+            for i in range(3):
+                for j in range(i + 1, 3):
+                    db = red.B[i, 0] - red.B[j, 0]
+                    s = (red.C[i] - red.C[j] - (red.B[i, 1:] - red.B[j, 1:]) @ P[line]) / db
+                    lg = red.B @ np.concatenate([[s], P[line]]) - red.C
+                    w = 1 / abs(db)
+                    if lg.max() - lg[i] > FLOAT64.active_margin or abs(s) > 8 or w > 0.5:
+                        continue
+                    checked += 1
+                    assert _grading_violations(edges, s, w) == 0
+                    m = max(0, min(math.ceil(math.log2(1 / w)), math.floor(math.log2(18 / w))))
+                    outer = np.isclose(np.abs(edges - s), w * 2**m, rtol=1e-9, atol=0)
+                    control_violations += _grading_violations(edges[~outer], s, w)
+    assert checked >= 10 and control_violations > 0
+
+
+def test_box_estimate_is_honest_on_a_sharp_k2_configuration():
+    """The adaptive boxes of verify.engine.quadrature (forced here; float64 now takes the nested path) at
+    a loose tolerance: measured error against the polar discretization within the estimate."""
+    mu, star = np.array([[0.0, 0.0], [2.0, 1.5], [-1.5, 1.8]]), np.zeros(2)
+    red = reduce_float(mu, star, 0.0)
+    f = integrand(red, FLOAT64, True)
+    amax = red.amax
+    bound_scale = max(amax**2, amax + 2 * amax**3, 2 * amax**2)
+    tol = 1e-7
+    v, e = polar_expectations(red, tol=1e-13)
+    ncol = 1 + red.n * red.d
+
+    def accept(value, error):
+        return bool(np.all(error[:ncol] <= tol * np.maximum(np.abs(value[:ncol]), abs(value[0]))))
+
+    res = _integrate_box(f, red.B, red.C, 2, 9.0, bound_scale * tail_bound(9.0, 2), FLOAT64, accept, 4000,
+                         200_000, lambda value: 1.0)
+    assert res.error[0] > 1e-14  # an estimate far above rounding
+    # the box columns are [loss, G (half gradient), rounding bounds]; polar's are [loss, G]
+    assert np.all(np.abs(res.value[:ncol] - v) <= res.error[:ncol] + np.abs(res.value[ncol]) + 2 * e)

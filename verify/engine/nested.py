@@ -1,0 +1,355 @@
+"""The expectations by nested lines: graded adaptive panels inside, Gauss-Hermite or panels outside.
+
+The Gaussian integral over the k-dimensional span (see :mod:`verify.engine.expectation`) is
+computed as k nested one-dimensional integrals (:mod:`verify.engine.nested_lines`):
+
+* level 0 (the sharpest axis) by Gauss-Kronrod panels split at the softmax transitions
+  (closed form, :mod:`verify.engine.junctions`), halved where their estimate exceeds their share
+  of the tolerance, and in closed form inside a cell (with a bound of what that drops);
+* each outer level q by Gauss-Hermite when nothing sharp is left at that level after the
+  inner levels are integrated out (no junction crossing narrower than ``SMOOTH_WIDTH``
+  near the Gaussian bulk), else by the same adaptive panels.  Integrating out the inner
+  axis smooths every transition it crosses at a good angle, so far-apart means in
+  several directions still give smooth outer levels (measured: Gauss-Hermite of order
+  24 reaches 1e-12 at k = 3, means 6-14 apart).
+
+Error estimate = level 0's and the panel levels' sums of |K - G| + for each
+Gauss-Hermite level the change when its order alone is raised + the rounding bound
+integrated over the nodes + 16 k eps sum |w f| (the sums themselves) + the bound of the
+closed-form cells + the Gaussian tail bound outside the box [-R, R]^k.
+
+The absolute tolerance each panel is held to needs the size of the result; a pilot at a
+loose tolerance provides it (or the caller, e.g. gradient descent, passes the previous
+step's).  A configuration whose next attempt would exceed the work budget is refused
+with :class:`verify.engine.tolerances.AccuracyError` naming the estimated cost.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .backend import gauss_hermite
+from .gauss_kronrod import gauss_kronrod_float
+from .junctions import features
+from .kernels import cell_values, model_arrays
+from .lines import radius_for, tail_bound
+from .nested_lines import integrate_nested
+from .quadrature import SMOOTH_SLOPE, _axis_slopes, _gh_order
+from .time_limit import check_time
+from .tolerances import AccuracyError
+
+__all__ = ["NestedPlan", "nested_expectations", "use_nested", "SMOOTH_WIDTH", "MAX_NODES"]
+
+#: A junction crossing narrower than this (in the outer coordinate) within SHARP_RADIUS of the
+#: origin makes a level "sharp": panels instead of Gauss-Hermite.  Measured at k = 3 (means 6
+#: apart, losers 0.7-4 apart): kinks of width 0.45-0.5 at radius ~3 need Gauss-Hermite orders
+#: above 96 for 1e-10, where panels take ~650 nodes per line; at radius 5 order 32 does.
+SMOOTH_WIDTH = 0.6
+SHARP_RADIUS = 4.5
+#: Gauss-Hermite orders tried on a smooth level (each estimated by the next one), starting from
+#: the one :mod:`verify.engine.quadrature` picks for the level's slope spread (or 12 beyond it).
+GH_MAX = 64
+
+
+def _gh_next(o: int) -> int:
+    return o + max(2, o // 2)
+
+
+def _gh_start(slope: float) -> int:
+    # the orders _gh_order picks are for the whole integrand; integrated over the inner axis the
+    # level is smoother, so they serve only to start below 12 where the level is nearly flat
+    return min(12, _gh_order(slope)) if slope <= SMOOTH_SLOPE else 12
+#: Work budget of one evaluation, in integrand evaluations, and their measured cost (seconds per
+#: evaluation, loaded machine) for the message of a refusal.
+MAX_NODES = 30_000_000
+NODE_SECONDS = 4e-7
+#: A pilot gets this fraction of the budget; the first full-tolerance run is predicted to cost
+#: PILOT_GROWTH pilots (measured 1.5-3 at k = 2, 3 between tol 1e-4 and 1e-10).
+PILOT_FRACTION = 0.1
+PILOT_GROWTH = 3.0
+#: Base panel length on every panel level (the halving refines it where the estimate asks).
+BASE_PANEL = 2.0
+#: Transitions dominated by more than this many nats get no breakpoint (their structure is
+#: below e^-30 of the integrand there; the halving still sees it if it matters).
+MARGIN = 30.0
+#: see :func:`_tau`
+SLACK = 10.0
+_DEBUG = False
+
+
+@dataclass
+class NestedPlan:
+    """The rule an accepted evaluation settled on, reusable at nearby configurations."""
+
+    kind: str = "nested"
+    frame: np.ndarray | None = None
+    orders: tuple = ()  # Gauss-Hermite order per level (0 = panels); level 0 always panels
+    radius: float = 0.0
+    scales: tuple = (1.0, 1.0)  # (|L|, gradient scale) the tolerance was set from
+    extra: dict = field(default_factory=dict)
+
+
+@dataclass
+class _Setup:
+    red: object
+    model: object
+    feats: object
+    Fcell: np.ndarray
+    Kb: float
+    skip_nats: float
+    radius: float
+    bound_scale: float
+    mc: int
+
+
+def _setup(red, frame, with_grad, centred, radius):
+    model = model_arrays(red, frame, with_grad=with_grad, centred=centred)
+    feats = features(model.B, model.C)
+    Fc = cell_values(red, with_grad)
+    eps = 2.0**-52
+    # the closed-form cells' own rounding: |a_i|^2 and a_i to a few ulps
+    if with_grad:
+        n, d = red.n, red.d
+        Fc[:, 1 + n * d] = 4 * eps * Fc[:, 0]
+        for i in range(n):
+            Fc[i, 2 + n * d + i] = 4 * eps * float(np.linalg.norm(red.a[i]))
+    else:
+        Fc[:, 1] = 4 * eps * Fc[:, 0]
+    amax = red.amax
+    dmax = float(np.max(np.linalg.norm(red.a[:, None, :] - red.a[None, :, :], axis=2)))
+    zmax = radius * math.sqrt(red.k)
+    # |F - F_m| <= Kb (1 - w_m) on the box: loss 2 amax dmax; mean i != m: w_i (amax + 2 amax^2 (|z| + amax));
+    # mean m: (1 - w_m)(dmax + amax) + |s_m| (|z| + amax), |s_m| <= amax dmax (1 - w_m)
+    Kb = max(2 * amax * dmax, amax + 2 * amax**2 * (zmax + amax), dmax + amax + amax * dmax * (zmax + amax), 1e-300)
+    # a cell is taken in closed form where every other logit is this far below: (n - 1) e^-gap Kb
+    # is then below 1e-17 of the integrand bound on the whole box
+    skip_nats = math.log(Kb * red.n) + 40.0
+    bound_scale = max(amax**2, amax + 2 * amax**3, 2 * amax**2)
+    mc = 1 + red.n * red.d if with_grad else 1
+    return _Setup(red, model, feats, Fc, Kb, skip_nats, radius, bound_scale, mc)
+
+
+def _narrowest(feats, B, C, radius_bulk=SHARP_RADIUS):
+    """Per level q >= 1: the narrowest junction crossing near the bulk (see _sharp_levels)."""
+    k = feats.k
+    out = [np.inf] * k
+    for q in range(1, k):
+        for j in range(feats.x_count[q]):
+            if feats.x_width[q, j] >= out[q]:
+                continue
+            S = [c for c in feats.x_cells[q, j] if c >= 0]
+            N = B[S[1:]] - B[S[0]]
+            h = C[S[1:]] - C[S[0]]
+            y = np.linalg.lstsq(N, h, rcond=None)[0]  # min-norm point of the junction
+            if np.linalg.norm(y) > radius_bulk:
+                continue
+            lg = B @ y - C
+            others = [i for i in range(B.shape[0]) if i not in S]
+            if not others or max(lg[others]) - lg[S[0]] <= MARGIN:
+                out[q] = feats.x_width[q, j]
+    return out
+
+
+def _sharp_levels(feats, B, C):
+    """Levels q >= 1 with a junction crossing narrower than SMOOTH_WIDTH whose junction passes
+    within SHARP_RADIUS of the origin with its cells on top there (nearest point tested)."""
+    return [q for q, w in enumerate(_narrowest(feats, B, C)) if q >= 1 and w < SMOOTH_WIDTH]
+
+
+def _run(st, tau, orders, max_nodes=MAX_NODES):
+    check_time()  # every run of the compiled rule: a run inside a time limit stops here (engine/time_limit.py)
+    gh = {q: gauss_hermite(o) for q, o in enumerate(orders) if q >= 1 and o > 0}
+    return integrate_nested(st.model, st.feats, st.Fcell, tau=tau, Kb=st.Kb, skip_nats=st.skip_nats,
+                            radius=st.radius, base=BASE_PANEL, margin=MARGIN, rule=gauss_kronrod_float(10),
+                            gh=gh, max_nodes=max_nodes)
+
+
+def _tau(st, tol, scales, slack=1.0, gh_levels=False):
+    """Per-level absolute tolerances for the panels' halving test.  Half the tolerance goes to the
+    quadrature, shared among the levels (the other half to the rounding, tail and closed-form
+    bounds).  ``slack`` > 1 lets each panel take that many times its share: accepted panels are
+    mostly far below their share (measured: level sums 10-100x below the budget at k = 3), and the
+    acceptance test is on the summed estimate, so a rule that needs the full share is redone."""
+    k = st.model.k
+    L, gs = scales
+    tau = np.empty((k, st.mc))
+    tau[:, 0] = 0.5 * tol * L / k * slack
+    tau[:, 1:] = 0.5 * tol * gs / k * slack
+    if gh_levels:
+        # the Gauss-Hermite estimate compares two runs; their inner errors must sit well below
+        # the tolerance for the difference to resolve the outer rule's error
+        tau *= 0.25
+    return tau
+
+
+def _scales(value, mc, lscale):
+    L = abs(float(value[0]))
+    if mc == 1:
+        return (L, 1.0)
+    return (L, max(float(np.max(np.abs(value[1:mc]))), L / lscale))
+
+
+@dataclass
+class NestedIntegral:
+    value: np.ndarray
+    error: np.ndarray
+    nodes: int
+    radius: float
+    plan: NestedPlan | None
+
+
+def use_nested(red, backend, plan) -> bool:
+    """The nested path for float64 whenever some axis is sharp (the Gauss-Hermite grid of
+    :mod:`verify.engine.quadrature` stays the cheaper rule when every axis is smooth); a plan made by
+    one path is reused by the same path."""
+    if backend.is_mp or red.k == 0:
+        return False
+    if plan is not None:
+        return isinstance(plan, NestedPlan)
+    return bool(np.max(_axis_slopes(red.B)) > SMOOTH_SLOPE)
+
+
+def _pilot_vector(scales, st):
+    v = np.zeros(st.model.m)
+    v[0] = scales[0]
+    if st.mc > 1:
+        v[1] = scales[1]
+    return v
+
+
+def _check_budget(counts, k, max_nodes, sharp, levels_gh):
+    if counts[k] > 0:
+        raise AccuracyError(f"more than {max_nodes:.1e} integrand evaluations would be needed (k={k}; "
+                            f"outer levels by panels: {sharp}, by Gauss-Hermite: {levels_gh})")
+
+
+def _grid(orders, levels_gh):
+    return float(np.prod([orders[q] for q in levels_gh])) if levels_gh else 1.0
+
+
+def _refuse_ahead(predicted, nodes, max_nodes, k, what):
+    """Refuse before a run whose predicted cost would exceed the budget (never minutes of work
+    that end in a refusal).  Predictions: a run costs its predecessor times the growth of the
+    Gauss-Hermite grid; the first one costs PILOT_GROWTH pilots per grid point."""
+    if nodes + predicted > max_nodes:
+        raise AccuracyError(f"this configuration needs about {nodes + predicted:.1e} integrand evaluations "
+                            f"(~{(nodes + predicted) * NODE_SECONDS:.0f} s) for {what}, above the budget of "
+                            f"{max_nodes:.1e} (k={k}); refused before doing them")
+
+
+def nested_expectations(red, *, tol, with_grad=True, accept, hopeless, tail_target, plan=None, scales=None,
+                        centred=False, max_nodes=MAX_NODES):
+    """A :class:`NestedIntegral` (value, error, nodes, radius, plan) over the columns of the integrand (see
+    :mod:`verify.engine.kernels`).  With a ``plan`` the same outer rule is applied once, without the
+    Gauss-Hermite estimate (error NaN)."""
+    k = red.k
+    lscale = 2 * max(1.0, red.amax)
+    if plan is not None:
+        # the same outer rule (orders, radius, tolerances); the panels still adapt, so only the
+        # Gauss-Hermite levels go unestimated until the next full evaluation
+        st = _setup(red, plan.frame, with_grad, centred, plan.radius)
+        tau = _tau(st, tol, plan.scales)
+        val, _, _, _, counts = _run(st, tau, plan.orders, max_nodes=max_nodes)
+        if counts[k] == 0:
+            return NestedIntegral(val, np.full(val.shape, np.nan), int(counts[:k].sum()), plan.radius, plan)
+        plan = None  # the rule no longer fits (edge overflow or budget): a full evaluation follows
+    radius = radius_for(max(red.amax**2, red.amax + 2 * red.amax**3, 2 * red.amax**2), tail_target(None), k)
+    frame = np.eye(k)
+    st = _setup(red, frame, with_grad, centred, radius)
+    sharp = _sharp_levels(st.feats, st.model.B, st.model.C)
+    levels_gh = [q for q in range(1, k) if q not in sharp]
+    slopes = _axis_slopes(st.model.B)
+    start = {q: _gh_start(float(slopes[q])) for q in range(1, k)}
+    nodes = 0
+    unit = None  # predicted evaluations per Gauss-Hermite grid point of a full-tolerance run
+    phases = []  # (what, orders, nodes): where the work went, kept in plan.extra
+    if scales is None:
+        # pilot: loose absolute tolerance from the integrand bound, then from its own result
+        scales = (st.bound_scale, st.bound_scale)
+        for _ in range(3):
+            orders = [0] + [_gh_next(start[q]) if q in levels_gh else 0 for q in range(1, k)]
+            val, err, _, _, counts = _run(st, _tau(st, 1e-4, scales), orders, max_nodes=int(max_nodes * PILOT_FRACTION))
+            nodes += int(counts[:k].sum())
+            unit = PILOT_GROWTH * int(counts[:k].sum()) / _grid(orders, levels_gh)
+            phases.append(("pilot", tuple(orders), int(counts[:k].sum())))
+            new = _scales(val, st.mc, lscale)
+            if counts[k] > 0:
+                raise AccuracyError(f"the pilot evaluation at tolerance 1e-4 alone exceeds {max_nodes * PILOT_FRACTION:.1e} "
+                                    f"integrand evaluations, so the requested tolerance would need more than "
+                                    f"{max_nodes:.1e} (~{max_nodes * NODE_SECONDS:.0f} s); refused (k={k})")
+            if float(np.sum(err[:, 0])) <= 1e-2 * new[0] and new[0] > 0:
+                scales = new
+                break
+            scales = new if new[0] > 0 else (scales[0] * 1e-6, scales[1] * 1e-6)
+    # the truncation radius the result needs (the first guess assumed the loss is ~ amax^2)
+    need = radius_for(st.bound_scale, tail_target(_pilot_vector(scales, st)), k)
+    if need > st.radius:
+        st = _setup(red, frame, with_grad, centred, need)
+    lo = dict(start)
+    # slack only without Gauss-Hermite levels: their estimate compares two runs, whose inner
+    # errors it cannot resolve below (measured: orders raised in vain with slack 10)
+    slack = SLACK if not levels_gh else 1.0
+    low = None  # (value, orders) of the lower Gauss-Hermite orders, once computed
+    while True:
+        tail = st.bound_scale * tail_bound(st.radius, k)
+        lo_orders = [0] + [lo[q] if q in levels_gh else 0 for q in range(1, k)]
+        orders = [0] + [_gh_next(lo[q]) if q in levels_gh else 0 for q in range(1, k)]
+        tau = _tau(st, tol, scales, slack, bool(levels_gh))
+        if unit is not None:
+            # evaluations per point of the Gauss-Hermite grid, from the pilot or the last run
+            grid = _grid(orders, levels_gh) + (_grid(lo_orders, levels_gh) if levels_gh and low is None else 0)
+            _refuse_ahead(unit * grid, nodes, max_nodes, k, f"Gauss-Hermite orders {orders[1:]}, panels on {sharp}")
+        if levels_gh and low is None:
+            v_lo, _, _, _, c_lo = _run(st, tau, lo_orders, max_nodes=max_nodes - nodes)
+            nodes += int(c_lo[:k].sum())
+            phases.append(("lower orders", tuple(lo_orders), int(c_lo[:k].sum())))
+            _check_budget(c_lo, k, max_nodes, sharp, levels_gh)
+            low = v_lo
+        val, err, absval, skipb, counts = _run(st, tau, orders, max_nodes=max_nodes - nodes)
+        nodes += int(counts[:k].sum())
+        last = int(counts[:k].sum())
+        unit = last / _grid(orders, levels_gh)
+        phases.append(("value", tuple(orders), last))
+        _check_budget(counts, k, max_nodes, sharp, levels_gh)
+        # Gauss-Hermite levels: the change from the lower orders estimates the lower rule's error,
+        # a conservative estimate for the value kept (the higher orders)
+        gh_err = np.abs(val - low) if levels_gh else np.zeros_like(val)
+        eps = 2.0**-52
+        error = err.sum(axis=0) + gh_err + 16 * k * eps * absval + skipb + tail
+        if hopeless(val):
+            raise AccuracyError("the rounding bound of this precision alone exceeds the requested tolerance "
+                                "(cancellation at these coordinates); ask for a larger tol or use the mpmath functions")
+        new_scales = _scales(val, st.mc, lscale)
+        if tail > tail_target(val) and st.radius < 60:
+            st = _setup(red, frame, with_grad, centred, radius_for(st.bound_scale, tail_target(val), k))
+            scales, low = new_scales, None
+            continue
+        if _DEBUG:
+            print("nested round", orders, "gh_err", gh_err[:st.mc].max(), "err", error[:st.mc].max(), "tail", tail,
+                  "scales", scales, "new", new_scales)
+        if accept(val, error):
+            plan = NestedPlan("nested", frame, tuple(orders), st.radius, new_scales, {"phases": phases})
+            return NestedIntegral(val, error, nodes, st.radius, plan)
+        if new_scales[0] < 0.5 * scales[0] or new_scales[1] < 0.5 * scales[1]:
+            scales, low = new_scales, None  # the pilot overrated the result: tighten and redo
+            continue
+        if slack > 1 and not accept(val, 2 * err.sum(axis=0)):
+            slack, low = 1.0, None  # the panels used their slack: hold each to its share and redo
+            phases.append(("no slack", tuple(orders), 0))
+            continue
+        if not levels_gh:
+            raise AccuracyError(f"the nested rule reached error {float(np.max(error)):.2e} (max component) "
+                                f"with {nodes:.1e} evaluations; the requested tolerance cannot be met (k={k})")
+        if max(_gh_next(lo[q]) for q in levels_gh) > GH_MAX:
+            # Gauss-Hermite does not converge on some level: panels on the innermost one, start again
+            sharp.append(levels_gh.pop(0))
+            lo, low, unit = dict(start), None, None  # panels cost what they cost: no prediction
+            slack = SLACK if not levels_gh else 1.0
+            phases.append(("switch to panels", tuple(sharp), 0))
+            continue
+        lo = {q: _gh_next(lo[q]) for q in levels_gh}
+        low = val
+
