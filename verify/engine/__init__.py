@@ -3,7 +3,10 @@
 Public entry points: :mod:`verify.engine.reference` (the loss and gradient, with error
 estimates, in float64 and mpmath) and :mod:`verify.engine.model` (the integrands at given
 points).  Behind them: :mod:`.expectation` (reduction to the span of the means),
-:mod:`.quadrature` (Gaussian integrals with error estimates), :mod:`.backend` (float64 and
+:mod:`.quadrature` (Gaussian integrals with error estimates: Gauss-Hermite where smooth, graded
+lines and adaptive boxes, and the mpmath path), :mod:`.nested` (float64 where some axis is sharp:
+nested graded lines, with :mod:`.nested_lines`, :mod:`.junctions`, :mod:`.kernels` compiled by numba
+and :mod:`.gauss_kronrod`), :mod:`.backend` (float64 and
 mpmath arithmetic, Gauss-Legendre and Gauss-Hermite rules), :mod:`.tolerances` (default
 accuracies and the gradient scale) and :mod:`.validation` (argument checks).
 """
