@@ -31,8 +31,10 @@ SWEEPS = {"noise": ("t_range",), "radius": ("radius_range",), "step": ("eta_rang
           "phase": ("radius_range", "t_range", "eta_range")}
 FIXED_OF = {"t_range": "t", "radius_range": "radius", "eta_range": "eta"}
 
-# d >= 2 far-apart cells wait for the engine's speed work (issue "engine speed for d >= 2"):
-# when it lands, set "d": (1, 2) (quick) and (1, 2, 3) (full) below; nothing else changes.
+# d = (1,) in both budgets: with the compiled engine an n = 2, d = 2 cell costs what d = 1 does
+# (~3-8 ms a step) and n = 3, 5 in d = 3 ~6-40 ms, but an n = 3, d = 2 cell whose losers recede in
+# two directions costs ~0.17 s a step (minutes a cell), and the product grids would hold many
+# (proofs_map.md, "Studies beyond the theorems"); --d 2 runs them on request.
 _QUICK = {
     "noise": dict(n=(3,), d=(1,), M0=(6.0,), radius=(1e-7,), layout=("gaussian",), eta=(0.05,),
                   t_range=(0.0, 10.0, 11), seeds=2, steps=3000, max_steps=12000, rounds=8, per_round=2, width=0.05),
