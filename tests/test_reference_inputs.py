@@ -35,15 +35,48 @@ MP_FUNCS = [reference.loss_mp, reference.grad_mp, reference.grad_scaled_mp, refe
     ],
 )
 def test_bad_model_input_names_the_argument(fn, mu, mu_star, t, match):
-    with pytest.raises((ValueError, TypeError), match=match):
+    with pytest.raises(ValueError, match=match):
+        fn(mu, mu_star, t)
+
+
+@pytest.mark.parametrize("fn", FLOAT_FUNCS + MP_FUNCS, ids=lambda f: f.__name__)
+@pytest.mark.parametrize(
+    "mu, mu_star, t, match",
+    [
+        (GOOD_MU, GOOD_STAR, "abc", "t must be a"),  # a non-numeric t is a bad value: ValueError, as the README says
+        (GOOD_MU, GOOD_STAR, None, "t must be a real number"),
+        (GOOD_MU, GOOD_STAR, 0.5j, "t must be a real number, got complex"),
+        (GOOD_MU, GOOD_STAR, np.complex128(0.5), "t must be a real number, got complex"),
+        ([[1.0 + 1e-9j, 0.0], [1.0, 0.0]], GOOD_STAR, 0.1, "mu must be real"),
+        (GOOD_MU, [0.5, 0.5j], 0.1, "mu_star must be real"),
+        ("mu", GOOD_STAR, 0.1, "mu must be"),
+    ],
+)
+def test_wrong_types_and_complex_input_are_value_errors_naming_the_argument(fn, mu, mu_star, t, match):
+    # complex input is refused, never cut to its real part with a ComplexWarning
+    with pytest.raises(ValueError, match=match):
         fn(mu, mu_star, t)
 
 
 @pytest.mark.parametrize("fn", FLOAT_FUNCS, ids=lambda f: f.__name__)
-@pytest.mark.parametrize("tol", [0.0, -1e-3, float("nan"), 1e-20])
+@pytest.mark.parametrize("tol", [0.0, -1e-3, float("nan"), "1e-8", 1e-3j])
 def test_bad_tolerance_names_tol(fn, tol):
     with pytest.raises(ValueError, match="tol"):
         fn(GOOD_MU, GOOD_STAR, 0.1, tol=tol)
+
+
+@pytest.mark.parametrize("fn", FLOAT_FUNCS, ids=lambda f: f.__name__)
+def test_a_tolerance_float64_cannot_certify_is_an_accuracy_error(fn):
+    # README: "A tolerance that cannot be certified raises AccuracyError"; it is not a ValueError
+    with pytest.raises(reference.AccuracyError, match="tol = 1e-20 is below what float64 can certify"):
+        fn(GOOD_MU, GOOD_STAR, 0.1, tol=1e-20)
+    # the control: the default tolerance is certified at the same point
+    fn(GOOD_MU, GOOD_STAR, 0.1, tol=reference.DEFAULT_TOL)
+
+
+def test_a_tolerance_beyond_the_working_precision_is_an_accuracy_error():
+    with pytest.raises(reference.AccuracyError, match="below what dps = 30 can certify"):
+        reference.loss_mp(GOOD_MU, GOOD_STAR, "0.1", dps=30, tol=1e-60)
 
 
 @pytest.mark.parametrize("fn", MP_FUNCS, ids=lambda f: f.__name__)
@@ -55,7 +88,7 @@ def test_dps_too_low(fn, dps):
 
 @pytest.mark.parametrize("dps", [30.5, "50"])
 def test_dps_not_an_integer(dps):
-    with pytest.raises(TypeError, match="dps"):
+    with pytest.raises(ValueError, match="dps"):
         reference.loss_mp(GOOD_MU, GOOD_STAR, 0.1, dps=dps)
 
 
@@ -91,12 +124,12 @@ def test_mp_rejects_non_numbers_and_ragged_rows():
 def test_bad_dynamics_input(kwargs, match):
     args = dict(mu0=GOOD_MU, mu_star=GOOD_STAR, t=0.1, eta=0.1, steps=3)
     args.update(kwargs)
-    with pytest.raises((ValueError, TypeError), match=match):
+    with pytest.raises(ValueError, match=match):
         dynamics.gradient_descent(**args)
 
 
 def test_steps_must_be_integer():
-    with pytest.raises(TypeError, match="steps"):
+    with pytest.raises(ValueError, match="steps"):
         dynamics.gradient_descent(GOOD_MU, GOOD_STAR, 0.1, 0.1, 2.5)
 
 

@@ -124,7 +124,7 @@ def _t_mp(t):
             t = mpmath.mpf(t)
         except ValueError:
             raise ValueError(f"t must be a number, got {t!r}") from None
-    check_noise_level(t if not isinstance(t, mpmath.mpf) else t)
+    check_noise_level(t)
     return mpmath.mpf(t)
 
 
@@ -141,7 +141,7 @@ def evaluate_mp(mu, mu_star, t, *, dps: int = DEFAULT_DPS, tol=None, with_grad: 
     with mpmath.workdps(dps + guard):
         tol_v = mpmath.mpf(10) ** (-(dps - 5)) if tol is None else mpmath.mpf(check_tol(tol))
         if tol_v < mpmath.mpf(10) ** (-(dps + guard - 3)):
-            raise ValueError(f"tol = {tol!r} is below what dps = {dps} can deliver")
+            raise AccuracyError(f"tol = {tol!r} is below what dps = {dps} can certify; raise dps")
         m, s = means_mp(mu, mu_star)
         tt = _t_mp(t)
         red = reduce_mp(m, s, tt)

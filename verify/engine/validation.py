@@ -1,8 +1,11 @@
 """Argument checking shared by every public function.
 
-Bad input raises :class:`ValueError` (or :class:`TypeError` for a wrong
-type) whose message names the argument.  Nothing is clipped, broadcast or
-converted silently: a (d,) array passed as ``mu`` is an error, not one mean.
+Bad input raises :class:`ValueError` whose message names the argument: a wrong value and a
+wrong type alike (a string where a number belongs, a complex number, NaN, a wrong shape).
+Nothing is clipped, broadcast or converted silently: a (d,) array passed as ``mu`` is an
+error, not one mean, and a complex entry is refused rather than cut to its real part.  A
+tolerance below what the precision can certify is not malformed but unattainable: it raises
+:class:`~verify.engine.tolerances.AccuracyError`, as every accuracy that cannot be delivered.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import numbers
 import mpmath
 import numpy as np
 
-from .tolerances import MIN_DPS
+from .tolerances import MIN_DPS, AccuracyError
 
 __all__ = [
     "check_means",
@@ -29,11 +32,20 @@ __all__ = [
 
 def _as_float_array(value, name: str, ndim: int) -> np.ndarray:
     if isinstance(value, (str, bytes)):
-        raise TypeError(f"{name} must be an array of numbers, got a string")
+        raise ValueError(f"{name} must be an array of numbers, got a string")
     try:
-        arr = np.asarray(value, dtype=np.float64)
+        raw = np.asarray(value)
+    except (TypeError, ValueError) as exc:  # ragged rows and the like
+        raise ValueError(f"{name} must be an array of real numbers: {exc}") from None
+    if raw.dtype.kind == "c" or (raw.dtype == object and any(isinstance(x, (complex, mpmath.mpc))
+                                                             for x in raw.ravel())):
+        raise ValueError(f"{name} must be real, got complex entries")
+    if raw.dtype.kind in "SUVMmb":
+        raise ValueError(f"{name} must be an array of real numbers, got dtype {raw.dtype}")
+    try:
+        arr = raw.astype(np.float64)
     except (TypeError, ValueError) as exc:
-        raise TypeError(f"{name} must be an array of real numbers: {exc}") from None
+        raise ValueError(f"{name} must be an array of real numbers: {exc}") from None
     if arr.ndim != ndim:
         shape = "(n, d)" if ndim == 2 else "(d,)"
         raise ValueError(f"{name} must have shape {shape}, got shape {arr.shape}")
@@ -60,10 +72,17 @@ def check_means(mu, mu_star) -> tuple[np.ndarray, np.ndarray]:
     return mu, mu_star
 
 
+def _real(x, name: str, what: str = "a real number"):
+    """``x`` if it is a real number (not a bool, a string or a complex); else ValueError naming ``name``."""
+    if isinstance(x, bool) or not isinstance(x, (numbers.Real, np.floating, np.integer, mpmath.mpf)):
+        kind = "complex" if isinstance(x, (complex, np.complexfloating, mpmath.mpc)) else type(x).__name__
+        raise ValueError(f"{name} must be {what}, got {kind} {x!r}")
+    return x
+
+
 def check_noise_level(t, name: str = "t") -> float:
     """The noise level t must be a finite real number >= 0."""
-    if isinstance(t, bool) or not isinstance(t, (numbers.Real, np.floating, mpmath.mpf)):
-        raise TypeError(f"{name} must be a real number, got {type(t).__name__}")
+    _real(t, name)
     tf = float(t)
     if not math.isfinite(tf):
         raise ValueError(f"{name} must be finite, got {t!r}")
@@ -74,8 +93,7 @@ def check_noise_level(t, name: str = "t") -> float:
 
 def check_step(eta, name: str = "eta") -> float:
     """A step size must be a finite real number > 0."""
-    if isinstance(eta, bool) or not isinstance(eta, (numbers.Real, np.floating, mpmath.mpf)):
-        raise TypeError(f"{name} must be a real number, got {type(eta).__name__}")
+    _real(eta, name)
     ef = float(eta)
     if not math.isfinite(ef):
         raise ValueError(f"{name} must be finite, got {eta!r}")
@@ -87,7 +105,7 @@ def check_step(eta, name: str = "eta") -> float:
 def check_int(value, name: str, minimum: int) -> int:
     """An integer count (steps, samples, ...) of at least ``minimum``."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer, got {value!r}")
+        raise ValueError(f"{name} must be an integer, got {value!r}")
     if value < minimum:
         raise ValueError(f"{name} must be >= {minimum}, got {value}")
     return int(value)
@@ -107,20 +125,22 @@ def check_step_numbers(values, name: str, *, last: int | None = None) -> set[int
 
 def check_dps(dps, name: str = "dps") -> int:
     if isinstance(dps, bool) or not isinstance(dps, numbers.Integral):
-        raise TypeError(f"{name} must be an integer number of decimal digits, got {dps!r}")
+        raise ValueError(f"{name} must be an integer number of decimal digits, got {dps!r}")
     if dps < MIN_DPS:
         raise ValueError(f"{name} must be >= {MIN_DPS} (below that use the float64 functions), got {dps}")
     return int(dps)
 
 
 def check_tol(tol, name: str = "tol", *, floor: float = 0.0) -> float:
-    if isinstance(tol, bool) or not isinstance(tol, (numbers.Real, np.floating, mpmath.mpf)):
-        raise TypeError(f"{name} must be a real number, got {type(tol).__name__}")
+    """A relative tolerance: a finite number > 0 (ValueError otherwise); below ``floor``, what the
+    precision can certify, :class:`AccuracyError` (an accuracy that cannot be delivered)."""
+    _real(tol, name)
     tf = float(tol) if not isinstance(tol, mpmath.mpf) else tol
     if not (tf > 0) or (isinstance(tf, float) and not math.isfinite(tf)):
         raise ValueError(f"{name} must be a finite number > 0, got {tol!r}")
     if tf < floor:
-        raise ValueError(f"{name} = {tol!r} is below what this precision can deliver ({floor:g})")
+        raise AccuracyError(f"{name} = {tol!r} is below what float64 can certify ({floor:g}: the rounding "
+                            f"bound alone is larger); use the mpmath functions (loss_mp, ...) for more digits")
     return tf
 
 
@@ -131,7 +151,9 @@ def _mpf_exact(x, name: str):
     floats and ints are exact binary values; mpf are re-rounded.
     """
     if isinstance(x, bool):
-        raise TypeError(f"{name} has a boolean entry")
+        raise ValueError(f"{name} has a boolean entry")
+    if isinstance(x, (complex, np.complexfloating, mpmath.mpc)):
+        raise ValueError(f"{name} must be real, got a complex entry {x!r}")
     if isinstance(x, (mpmath.mpf, str, numbers.Integral, float, np.floating, np.integer)):
         try:
             v = mpmath.mpf(x) if not isinstance(x, (np.floating, np.integer)) else mpmath.mpf(float(x))
@@ -140,7 +162,7 @@ def _mpf_exact(x, name: str):
     elif isinstance(x, numbers.Rational):
         v = mpmath.mpf(x.numerator) / x.denominator
     else:
-        raise TypeError(f"{name} has an entry of type {type(x).__name__}; use mpf, str, int or float")
+        raise ValueError(f"{name} has an entry of type {type(x).__name__}; use mpf, str, int or float")
     if not mpmath.isfinite(v):
         raise ValueError(f"{name} has a non-finite entry {x!r}")
     return v
