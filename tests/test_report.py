@@ -40,7 +40,7 @@ def _draw(path):
     from verify.claims.figures import loglog_with_slopes
 
     tau = np.arange(1.0, 200.0)
-    loglog_with_slopes(path, tau, 1 / tau, xlabel="tau", ylabel="L", predicted_slope=-1.0)
+    loglog_with_slopes(path, tau, 1 / tau, xlabel="tau", ylabel="L", title="a fake loss", predicted_slope=-1.0)
 
 
 def _holds(budget, seed, progress):

@@ -368,10 +368,11 @@ def run(budget="quick", seed=0, progress=None, **overrides) -> ClaimResult:
 
 
 def _figure(path, runs) -> None:
-    """max_i |m_i - m*| and L_t against tau (log-log, top) and their local slopes (bottom)."""
+    """max_i |m_i - m*| and L_t against tau (log-log, top) and their local slopes (bottom); the
+    theorem's bound exponent -1/2 on the loss, and the linearisation's exponents (findings)."""
     from verify.claims import figures
 
-    fig, axes = figures.plt.subplots(2, 2, figsize=(11, 6.5), sharex="col", height_ratios=(2, 1),
+    fig, axes = figures.plt.subplots(2, 2, figsize=(11, 7), sharex="col", height_ratios=(2, 1),
                                      layout="constrained")
     for r in runs:
         tr = r.trajectory
@@ -383,18 +384,22 @@ def _figure(path, runs) -> None:
             xm, sl = rates.local_slopes(tau[pos], y[pos], per_decade=6)
             axes[1, col].semilogx(xm, sl, marker=".", color=line.get_color())
             axes[0, col].axvline(r.steps / RATIO**WINDOWS, color=line.get_color(), lw=0.6, ls=":")
-    axes[1, 0].axhline(PARAM_EXPONENT, color="k", ls="--", lw=1, label="-1/2 (linearisation)")
-    axes[1, 1].axhline(DERIVED_LOSS_EXPONENT, color="k", ls="--", lw=1, label="-2 (linearisation)")
-    axes[1, 1].axhline(BOUND_EXPONENT, color="r", ls="--", lw=1, label="-1/2 (theorem's bound)")
-    axes[0, 0].set_ylabel("max_i |m_i - m*| (scaled)")
+    slope_key = figures.style_key("local slope (colour: run)", "-", ".")
+    axes[1, 0].axhline(PARAM_EXPONENT, color="k", ls="--", lw=1, label="-1/2: linearisation (a finding)")
+    axes[1, 1].axhline(DERIVED_LOSS_EXPONENT, color="k", ls="--", lw=1, label="-2: linearisation (a finding)")
+    axes[1, 1].axhline(BOUND_EXPONENT, color="r", ls="--", lw=1, label="-1/2: the theorem's bound (paper)")
+    axes[0, 0].set_ylabel("max_i |m_i - m*|")
     axes[0, 1].set_ylabel("L_t")
-    axes[0, 0].set_title("Theorem 2.1: parameters (dotted: start of the slope windows)")
-    axes[0, 1].set_title("loss")
+    figures.set_title(axes[0, 0], "parameters")
+    figures.set_title(axes[0, 1], "loss")
     for ax in axes[1]:
         ax.set_xlabel("tau (steps)")
         ax.set_ylabel("local slope")
-        ax.legend(fontsize=7)
-    axes[0, 1].legend(fontsize=7)
+        ax.legend(handles=[slope_key] + ax.get_lines()[-(2 if ax is axes[1, 1] else 1):], fontsize=7)
+    handles, _ = axes[0, 1].get_legend_handles_labels()
+    axes[0, 1].legend(handles=handles + [figures.style_key("start of the slope windows", ":")], fontsize=7)
     for ax in axes.ravel():
         ax.grid(True, which="major", alpha=0.3)
+    figures.suptitle(fig, "Theorem 2.1 (large noise): every mean converges to m*, and L_t = O(tau^-1/2) "
+                          "(the loss's slope must end below -1/2)")
     figures.save(fig, path)

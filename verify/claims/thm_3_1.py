@@ -207,7 +207,7 @@ def run(budget="quick", seed=0, progress=None, **overrides) -> ClaimResult:
     ns = ", ".join(str(n) for n in cfg["certify"])
     return ClaimResult(
         "holds",
-        f"for n = {ns} an interval of width {cfg['half_width']}x2 around s* is certified (Arb + SymPy) to contain a "
+        f"for n = {ns} the interval s* +- {cfg['half_width']} is certified (Arb + SymPy) to contain a "
         f"stationary point with L > 0" + ("; it is a saddle with the predicted zero modes" if hess else "")
         + (f"; the collinear search also finds stationary points with L > 0 of another form: "
            + "; ".join(f"n = {n}: " + ", ".join("(" + ", ".join(m[:8] for m in p["means"]) + f") L = {p['loss'][:8]}"
@@ -244,11 +244,12 @@ def findings(table, hess, search, ev) -> list[Finding]:
 
 
 def _figure(path) -> None:
-    """Loss on the symmetric path, s -> L(s), n = 3..8, with s*(n) marked."""
+    """Loss on the symmetric path, s -> L(s), n = 3..8, with the stationary point s*(n) marked."""
     from verify.claims import figures
 
-    fig, ax = figures.new_axes(xlabel="s (scaled distance of a_1, a_2 from mu*)", ylabel="L(s) on the path",
-                               title="Theorem 3.1: loss on the symmetric path")
+    fig, ax = figures.new_axes(xlabel="s = |m_1 - m*| = |m_2 - m*| (scaled means)", ylabel="L on the path",
+                               title="Theorem 3.1: the loss on the path (s e_1, -s e_1, m*, ..., m*) and its "
+                                     "stationary point s*(n)")
     s_grid = np.linspace(0.0, 7.0, 141)
     table = sp.reference_table()
     for n in sorted(table):
@@ -256,5 +257,6 @@ def _figure(path) -> None:
         line, = ax.plot(s_grid, losses, label=f"n = {n}")
         s_star = float(table[n]["s_star"])
         ax.plot([s_star], [float(table[n]["loss"])], "o", color=line.get_color())
-    ax.legend(title="dots: s*(n)")
+    handles, _ = ax.get_legend_handles_labels()
+    ax.legend(handles=handles + [figures.style_key("s*(n): stationary point, L > 0", "None", "o")], fontsize=8)
     figures.save(fig, path)

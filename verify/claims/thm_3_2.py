@@ -212,15 +212,25 @@ def run(budget="quick", seed=0, progress=None, **overrides) -> ClaimResult:
 
 
 def _figure(path, rows, amp):
+    """The measured boundary r*(M0), the linear phase's prediction of it, Theorem 3.4's start (the
+    cross-check) and, as text, the theorem's own radius (far below any axis)."""
     from verify.claims import figures
 
-    fig, ax = figures.new_axes(xlabel="M0 = |mu*|", ylabel="initial radius r",
-                               title=f"Largest initial radius with all means converging (n = {N}, eta = {ETA})")
+    fig, ax = figures.new_axes(xlabel="M0 = |mu*|", ylabel="initial radius r", figsize=(7, 4.6),
+                               title=f"Theorem 3.2: the largest initial radius r* from which every mean converges "
+                                     f"(n = {N}, d = {D}, eta = {ETA}, t = 0)")
     M = [r["M0"] for r in rows]
-    ax.semilogy(M, [r["r_star"] for r in rows], "o-", label="measured r* (bisection)")
+    ax.semilogy(M, [r["r_star"] for r in rows], "o-", label=f"r* measured (bisection, {len(M)} values of M0)")
     Ms = np.linspace(min(M) - 0.5, max(M) + 0.5, 50)
-    ax.semilogy(Ms, np.exp(-Ms / 100), "--", label="exp(-M0/100) (Theorem 3.4)")
-    lin = [30 * math.exp(-cl.linear_amplification(m, N, ETA)["log_amplification"]) for m in Ms]
-    ax.semilogy(Ms, lin, ":", label="30 / linear amplification")
-    ax.legend(fontsize=8)
+    spreads = [r["critical_linear_spread"] for r in rows if r["critical_linear_spread"]]
+    if spreads:
+        c = float(np.median(spreads))  # the spread, amplified by the linear phase, at which a mean escapes
+        lin = [c * math.exp(-cl.linear_amplification(m, N, ETA)["log_amplification"]) for m in Ms]
+        ax.semilogy(Ms, lin, ":", label=f"c / linear amplification to hand-off (c = {c:.3g}: the measured "
+                                        f"escaping spread)")
+    ax.semilogy(Ms, np.exp(-Ms / 100), "--", label="exp(-M0/100): Theorem 3.4's start (r* must lie below it)")
+    log10_r0 = cl.theorem_radius_log10(min(M), N, D)
+    ax.text(0.02, 0.03, f"the theorem's radius exp(-10^6 n d M0^3)/(108 n d) is 10^({log10_r0:.3g}) at M0 = "
+                        f"{min(M):g}: far below this axis", transform=ax.transAxes, fontsize=7)
+    ax.legend(fontsize=7, loc="center right")
     figures.save(fig, path)

@@ -192,10 +192,16 @@ def run(budget="quick", seed=0, progress=None, **overrides) -> ClaimResult:
         f"{max(r['tau1'] for r in rows if not r['near_tie'])} steps (<= 2 x log(8 M0^4)/log 2) and a strictly increasing smallest loser "
         f"distance; at the theorem's M0 = 1.03e12 (n = 2) the winner reaches 1/(8 M0^3) at step {th['tau1']} "
         f"(predicted {th['tau1_predicted_winner_alone']}), the loser's gradient points outward with log10|g| = "
-        f"{g_end['log10_abs_grad']} and its stage-1 displacement is below 10^({th['log10_loser_displacement_bound']}); "
+        f"{_short(g_end['log10_abs_grad'])} and its stage-1 displacement is below "
+        f"10^({_short(th['log10_loser_displacement_bound'])}); "
         "divergence to infinity and the probability at the theorem's M0 are not established (see proofs_map)",
         ev, size, figures,
     )
+
+
+def _short(x) -> str:
+    """A number for a sentence, to 3 digits: '-5.7592876981409e+22' -> '-5.76e22' (the evidence keeps all)."""
+    return mpmath.nstr(mpmath.mpf(x), 3).replace("e+", "e")
 
 
 def probability_check(n: int, M0: float, seeds: int, *, first_seed: int = 0, level: float = LEVEL, eta: float = ETA):
@@ -275,22 +281,41 @@ def run_corollary(budget="quick", seed=0, progress=None, **overrides) -> ClaimRe
 
 
 def _figure_stages(path, seed) -> None:
+    _, tr = moderate_stages(3, seed + 1, stage2_steps=200)
+    _draw_stages(path, tr, M0_MODERATE)
+
+
+def _draw_stages(path, tr, M0: float) -> None:
+    """Each mean's distance from m*, with the two stages' predictions: the winner within 1/(8 M0^3)
+    by the stage-1 bound on the step count, the losers' smallest distance increasing after it."""
     from verify.claims import figures
 
-    _, tr = moderate_stages(3, seed + 1, stage2_steps=200)
-    fig, ax = figures.new_axes(xlabel="step tau", ylabel="|mu_i(tau) - mu*|",
-                               title=f"Theorem 3.5 stages, n = 3, d = 1, M0 = {M0_MODERATE}, eta = {ETA}")
-    for j in range(tr.distances.shape[1]):
+    n = tr.distances.shape[1]
+    fig, ax = figures.new_axes(xlabel="step tau", ylabel="|m_i - m*|",
+                               title=f"Theorem 3.5: stage 1, one mean reaches 1/(8 M0^3) in O(log M0 / eta) steps; "
+                                     f"stage 2, the others recede (n = {n}, d = 1, M0 = {M0:g}, eta = {ETA})")
+    for j in range(n):
         ax.semilogy(tr.steps, np.maximum(tr.distances[:, j], 1e-300), label=f"mean {j}")
-    ax.axhline(1 / (8 * M0_MODERATE**3), linestyle="--", color="k", label="1/(8 M0^3)")
-    ax.legend()
+    ax.axhline(1 / (8 * M0**3), linestyle="--", color="k", label="1/(8 M0^3): stage 1's target")
+    ax.axvline(2 * math.log(8 * M0**4) / math.log(2), linestyle=":", color="k",
+               label="2 log2(8 M0^4) steps: stage 1's bound as checked")
+    ax.legend(fontsize=8)
     figures.save(fig, path)
 
 
-def _figure_ltau(path, tr) -> None:
+def _figure_ltau(path, tr, start: int = 256) -> None:
+    """L(tau) tau against tau: the corollary's L = O(1/tau) says it stays bounded; its largest value
+    from ``start`` on (the window the claim judges) is drawn."""
     from verify.claims import figures
 
     fig, ax = figures.new_axes(xlabel="step tau", ylabel="L(tau) tau",
-                               title=f"Corollary 3.6: L tau, n = 2, d = 1, M0 = {M0_SLOPE}, eta = {ETA}")
-    ax.semilogx(tr.steps[1:], tr.loss[1:] * tr.steps[1:])
+                               title=f"Corollary 3.6: L = O(1/tau), so L(tau) tau stays bounded (n = 2, d = 1, "
+                                     f"M0 = {M0_SLOPE}, eta = {ETA})")
+    Lt = tr.loss[1:] * tr.steps[1:]
+    ax.semilogx(tr.steps[1:], Lt, label="L(tau) tau")
+    tail = tr.steps[1:] >= start
+    if np.any(tail):
+        ax.hlines(float(Lt[tail].max()), start, tr.steps[-1], colors="k", linestyles="--",
+                  label=f"its largest value for tau >= {start}")
+    ax.legend(fontsize=8)
     figures.save(fig, path)

@@ -137,5 +137,7 @@ def _figure(path, tr) -> None:
     from verify.claims import figures
 
     figures.loglog_with_slopes(path, tr.steps[1:], tr.loss[1:], xlabel="step tau", ylabel="L(tau)",
-                               title=f"Theorem 3.7: n = 2, d = 1, M0 = {M0}, eta = {ETA}", predicted_slope=-1.0,
+                               title=f"Theorem 3.7: L(tau) >= c / tau^(1+eps) for every eps > 0, so the local "
+                                     f"slope cannot settle below -1 (n = 2, d = 1, M0 = {M0}, eta = {ETA})",
+                               predicted_slope=-1.0, predicted_label="-1: the slope the bound allows, in the limit",
                                per_decade=6)
