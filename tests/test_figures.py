@@ -15,7 +15,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from verify.claims import fig_1, fig_1_figures, thm_2_1, thm_3_1, thm_3_2, thm_3_4, thm_3_5, thm_3_7
+from verify.claims import fig_1, fig_1_figures, thm_2_1, thm_2_1_figures, thm_3_1, thm_3_2, thm_3_4, thm_3_5, thm_3_7
 from verify.claims import figures as F
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -81,7 +81,7 @@ def test_every_figure_a_claim_draws_is_covered_here():
     from verify.claims import thm_3_5 as t35
 
     names = set()
-    for module in (thm_2_1, thm_3_1, thm_3_2, thm_3_4, t35, thm_3_7, fig_1_figures):
+    for module in (thm_2_1, thm_3_1, thm_3_2, thm_3_4, t35, thm_3_7, fig_1_figures, thm_2_1_figures):
         names |= set(re.findall(r'"(\w+\.png)"', inspect.getsource(module)))
     assert names == set(DRAWINGS)
 

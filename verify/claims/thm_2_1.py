@@ -368,38 +368,7 @@ def run(budget="quick", seed=0, progress=None, **overrides) -> ClaimResult:
 
 
 def _figure(path, runs) -> None:
-    """max_i |m_i - m*| and L_t against tau (log-log, top) and their local slopes (bottom); the
-    theorem's bound exponent -1/2 on the loss, and the linearisation's exponents (findings)."""
-    from verify.claims import figures
+    from verify.claims import thm_2_1_figures
 
-    fig, axes = figures.plt.subplots(2, 2, figsize=(11, 7), sharex="col", height_ratios=(2, 1),
-                                     layout="constrained")
-    for r in runs:
-        tr = r.trajectory
-        tau = tr.steps.astype(float)
-        pos = tau > 0
-        lab = f"n={r.n} d={r.d} eta={r.eta:.3g}"
-        for col, y in enumerate((tr.distances.max(axis=1), tr.loss)):
-            line, = axes[0, col].loglog(tau[pos], y[pos], label=lab)
-            xm, sl = rates.local_slopes(tau[pos], y[pos], per_decade=6)
-            axes[1, col].semilogx(xm, sl, marker=".", color=line.get_color())
-            axes[0, col].axvline(r.steps / RATIO**WINDOWS, color=line.get_color(), lw=0.6, ls=":")
-    slope_key = figures.style_key("local slope (colour: run)", "-", ".")
-    axes[1, 0].axhline(PARAM_EXPONENT, color="k", ls="--", lw=1, label="-1/2: linearisation (a finding)")
-    axes[1, 1].axhline(DERIVED_LOSS_EXPONENT, color="k", ls="--", lw=1, label="-2: linearisation (a finding)")
-    axes[1, 1].axhline(BOUND_EXPONENT, color="r", ls="--", lw=1, label="-1/2: the theorem's bound (paper)")
-    axes[0, 0].set_ylabel("max_i |m_i - m*|")
-    axes[0, 1].set_ylabel("L_t")
-    figures.set_title(axes[0, 0], "parameters")
-    figures.set_title(axes[0, 1], "loss")
-    for ax in axes[1]:
-        ax.set_xlabel("tau (steps)")
-        ax.set_ylabel("local slope")
-        ax.legend(handles=[slope_key] + ax.get_lines()[-(2 if ax is axes[1, 1] else 1):], fontsize=7)
-    handles, _ = axes[0, 1].get_legend_handles_labels()
-    axes[0, 1].legend(handles=handles + [figures.style_key("start of the slope windows", ":")], fontsize=7)
-    for ax in axes.ravel():
-        ax.grid(True, which="major", alpha=0.3)
-    figures.suptitle(fig, "Theorem 2.1 (large noise): every mean converges to m*, and L_t = O(tau^-1/2) "
-                          "(the loss's slope must end below -1/2)")
-    figures.save(fig, path)
+    thm_2_1_figures.draw(path, runs, window_start_ratio=RATIO**WINDOWS, param_exponent=PARAM_EXPONENT,
+                         loss_exponent=DERIVED_LOSS_EXPONENT, bound_exponent=BOUND_EXPONENT)
