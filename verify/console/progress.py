@@ -172,36 +172,36 @@ class Progress:
             what = f"{label} " if label else ""
             parts.append(f"{what}({_count(done)} of {_count(total)})" if total else (label or _count(done)))
         parts.append(f"{duration(now - self.begun)} elapsed")
-        left = self.remaining(now)
-        if left is not None:
-            parts.append(f"about {duration(left)} left")
-        else:
-            whole = self.item_estimate(now)
-            if whole is not None:
-                parts.append(f"about {duration(max(whole - (now - self.item_begun), 0.0))} left in this {self.unit}")
+        this, later = self._rest_of_item(now), self._rest_after_item()
+        if this is not None and later is not None:
+            parts.append(f"about {duration(this + later)} left")
+        elif this is not None:
+            parts.append(f"about {duration(this)} left in this {self.unit}")
+        elif later:  # the running item reports no progress: say only what follows it
+            waiting = self.total - self.index
+            parts.append(f"this {self.unit} {duration(now - self.item_begun)} so far, then about {duration(later)} "
+                         f"for the {waiting} after it")
         return ", ".join(p for p in parts if p)
 
     def remaining(self, now: float | None = None) -> float | None:
-        """Seconds left: the running item's rest (from its done/total) plus, for each item not yet
-        started, the mean time of the finished ones; None when there is no basis for a number."""
+        """Seconds left: the running item's rest (from its own done/total) plus, for each item not yet
+        started, the mean time of the finished ones; None when either part has no basis."""
         now = self.clock() if now is None else now
-        mean = sum(self.finished) / len(self.finished) if self.finished else None
-        rest = 0.0
-        if self.name:
-            spent = now - self.item_begun
-            if self.inner is not None and self.inner[1] and self.inner[0] > 0:
-                done, total, _ = self.inner
-                rest = spent * max(total - done, 0.0) / done
-            elif mean is not None:
-                rest = max(mean - spent, 0.0)
-            else:
-                return None
+        this = self._rest_of_item(now) if self.name else 0.0
+        later = self._rest_after_item()
+        return None if this is None or later is None else this + later
+
+    def _rest_of_item(self, now: float) -> float | None:
+        whole = self.item_estimate(now)
+        return None if whole is None else max(whole - (now - self.item_begun), 0.0)
+
+    def _rest_after_item(self) -> float | None:
         waiting = self.total - self.index
-        if waiting > 0:
-            if mean is None:
-                return None
-            rest += waiting * mean
-        return rest
+        if waiting <= 0:
+            return 0.0
+        if not self.finished:
+            return None
+        return waiting * sum(self.finished) / len(self.finished)
 
     def item_estimate(self, now: float | None = None) -> float | None:
         """Estimated total seconds of the running item, from the share of it done (None: unknown)."""
