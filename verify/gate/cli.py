@@ -11,9 +11,10 @@ Every call into the implementation runs in a worker process with a time limit
 row says so with the time spent, and the gate goes on.  Progress (each check, the
 configuration it is at, elapsed time, an estimate) goes to stderr.
 
-How long it takes (shipped examples, 2 cores; docs/gate.md has the table): ``--quick``
-seconds to a minute; the default mode a few minutes, at most 10; a call that runs out of time
-adds its limit once per configuration.
+How long it takes (the shipped examples on a loaded 2-core machine; docs/gate.md has the
+table): ``--quick`` 1 s to 2 minutes; the default mode 2 s to 4 minutes, at most 10
+(``wrong:HalfLoss``: 143 s, FAIL); a call that runs out of time adds its limit once per
+configuration.
 """
 
 from __future__ import annotations
@@ -40,8 +41,8 @@ CHECK_NAMES = ("reference_values", "generated_values", "invariance", "self_consi
 def add_arguments(parser) -> None:
     parser.description = (
         "Check another implementation of the loss and gradient against the reference. Time on 2 cores "
-        "(shipped examples): --quick under a minute; the default mode a few minutes, at most 10 "
-        "(see docs/gate.md); each call into the implementation is stopped after --time-limit seconds.")
+        "(the shipped examples, measured on a loaded machine): --quick up to 2 minutes; the default mode "
+        "up to 4, at most 10 (wrong:HalfLoss 2 min 23 s, FAIL; docs/gate.md has each); each call into the implementation is stopped after --time-limit seconds.")
     parser.add_argument("implementation", nargs="?", metavar="MODULE:ATTR", type=arguments.module_spec,
                         help="the implementation: a module, an object, or a class (instantiated without arguments) "
                              "with loss(mu, mu_star, t) and grad(mu, mu_star, t); e.g. "
@@ -54,7 +55,7 @@ def add_arguments(parser) -> None:
                         type=arguments.one_of(CHECK_NAMES, "check"),
                         help="run only this check (repeatable): " + ", ".join(CHECK_NAMES))
     parser.add_argument("--quick", action="store_true",
-                        help="the quick subset of configurations (one or more per regime): seconds to a minute")
+                        help="the quick subset of configurations (one or more per regime): up to 2 minutes")
     parser.add_argument("--repeats", type=_repeats, default=tl.REPEATS,
                         help=f"seeds per configuration for stochastic implementations, 1 or >= 3 "
                              f"(default {tl.REPEATS})")
