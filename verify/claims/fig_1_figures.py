@@ -74,7 +74,7 @@ def _draw_distances(path, trajs):
         ax.set_xlabel("iteration tau")
         ax.set_ylabel("|m_i - m*|")
         ax.grid(True, which="major", alpha=0.3)
-    axes[1].legend(handles=_colour_keys(plots, [f"mean {i}" for i in range(n_means)])
+    axes[1].legend(handles=_colour_keys(plots, [f"mean {i + 1}" for i in range(n_means)])
                    + [plots.style_key("exact gradient", "-"), plots.style_key("sampled gradient", "--")],
                    fontsize=7)
     plots.suptitle(fig, f"Paper's Figure 1, distance of each mean from m* ({_horizon(trajs)})")
@@ -168,7 +168,7 @@ def _draw_difference(path, trajs):
         ax.set_xlabel("iteration tau")
         ax.set_ylabel("|m_i - m*| sampled minus exact")
         ax.grid(True, which="major", alpha=0.3)
-    axes[1].legend(handles=_colour_keys(plots, [f"mean {i}" for i in range(n_means)])
+    axes[1].legend(handles=_colour_keys(plots, [f"mean {i + 1}" for i in range(n_means)])
                    + [plots.style_key(f"seed {s}", styles[s % len(styles)]) for s in seeds_seen], fontsize=7)
     plots.suptitle(fig, f"Paper's Figure 1: sampled minus exact gradient runs from the same start ({_horizon(trajs)})")
     plots.save(fig, path)

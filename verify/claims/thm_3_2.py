@@ -230,7 +230,8 @@ def _figure(path, rows, amp):
                                         f"escaping spread)")
     ax.semilogy(Ms, np.exp(-Ms / 100), "--", label="exp(-M0/100): Theorem 3.4's start (r* must lie below it)")
     log10_r0 = cl.theorem_radius_log10(min(M), N, D)
-    ax.text(0.02, 0.03, f"the theorem's radius exp(-10^6 n d M0^3)/(108 n d) is 10^({log10_r0:.3g}) at M0 = "
-                        f"{min(M):g}: far below this axis", transform=ax.transAxes, fontsize=7)
-    ax.legend(fontsize=7, loc="center right")
+    # the legend (and the theorem's own radius, its title) below the axes: inside, they covered the points
+    fig.legend(fontsize=7, title_fontsize=7, loc="outside lower center",
+               title=f"the theorem's radius exp(-10^6 n d M0^3)/(108 n d) is 10^({log10_r0:.3g}) at M0 = "
+                     f"{min(M):g}: far below this axis")
     figures.save(fig, path)

@@ -295,7 +295,7 @@ def _draw_stages(path, tr, M0: float) -> None:
                                title=f"Theorem 3.5: stage 1, one mean reaches 1/(8 M0^3) in O(log M0 / eta) steps; "
                                      f"stage 2, the others recede (n = {n}, d = 1, M0 = {M0:g}, eta = {ETA})")
     for j in range(n):
-        ax.semilogy(tr.steps, np.maximum(tr.distances[:, j], 1e-300), label=f"mean {j}")
+        ax.semilogy(tr.steps, np.maximum(tr.distances[:, j], 1e-300), label=f"mean {j + 1}")
     ax.axhline(1 / (8 * M0**3), linestyle="--", color="k", label="1/(8 M0^3): stage 1's target")
     ax.axvline(2 * math.log(8 * M0**4) / math.log(2), linestyle=":", color="k",
                label="2 log2(8 M0^4) steps: stage 1's bound as checked")
