@@ -53,7 +53,13 @@ class FigureError(ValueError):
 def _wrapped(text: str, inches: float, fontsize: float) -> str:
     # an average character is ~0.55 em wide; keep a margin so the widest line still fits
     chars = max(20, int(inches * 72 / (0.6 * fontsize)))
-    return "\n".join(textwrap.wrap(text, chars, break_long_words=False, break_on_hyphens=False))
+    lines = textwrap.wrap(text, chars, break_long_words=False, break_on_hyphens=False)
+    # as many lines as needed, of even length: no last line holding one orphaned word
+    for even in range(-(-len(text) // max(len(lines), 1)), chars):
+        balanced = textwrap.wrap(text, even, break_long_words=False, break_on_hyphens=False)
+        if len(balanced) <= len(lines):
+            return "\n".join(balanced)
+    return "\n".join(lines)
 
 
 def set_title(ax, text: str, fontsize: float = 11.0):
