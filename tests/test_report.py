@@ -382,6 +382,33 @@ def test_a_claim_past_its_time_limit_is_inconclusive_with_its_estimated_cost(mon
     assert json.loads(path.read_text())["claims"][0]["verdict"] == "holds"
 
 
+def _stuck_in_first_part(budget, seed, progress):
+    from verify.engine.time_limit import check_time
+
+    progress(0, 4, "first part")
+    for _ in range(2000):
+        time.sleep(0.005)
+        check_time()
+    return ClaimResult("holds", "finished", {}, size="4 parts")
+
+
+def test_a_claim_stopped_in_its_first_part_gets_a_lower_bound_on_its_cost(monkeypatch, tmp_path):
+    monkeypatch.setattr(verify.claims, "all_claims",
+                        lambda: {"fake-stuck": Claim("fake-stuck", "Stuck.", _stuck_in_first_part)})
+    path = tmp_path / "report.json"
+    assert main(["report", "--time-limit", "0.2", "--json", str(path)]) == 0
+    row = json.loads(path.read_text())["claims"][0]
+    assert row["verdict"] == "inconclusive", row
+    # none of the 4 parts finished within 0.2 s: more than 4 x 0.2 s if the parts cost alike
+    assert "none of its parts finished, so the whole claim needs more than 0.8 s" in row["reason"], row["reason"]
+    assert row["evidence"]["parts_done"] == 0 and row["evidence"]["estimated_seconds"] is None
+    # negative control: a claim that reports no progress at all gets no bound
+    monkeypatch.setattr(verify.claims, "all_claims", lambda: {"fake-silent": Claim(
+        "fake-silent", "Silent.", lambda budget, seed, progress: _stuck_in_first_part(budget, seed, lambda *a: None))})
+    assert main(["report", "--time-limit", "0.2", "--json", str(path)]) == 0
+    assert "its total cost is not known" in json.loads(path.read_text())["claims"][0]["reason"]
+
+
 def test_help_from_the_command_line():
     done = subprocess.run([sys.executable, "-m", "verify.cli", "report", "--help"], cwd=REPO,
                           capture_output=True, text=True, timeout=120)

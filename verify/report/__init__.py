@@ -177,8 +177,14 @@ def _out_of_time(exc, progress, seconds) -> dict:
     where = ""
     if done is not None and done[1]:
         where = f" after {done[0]:g} of its {done[1]:g} parts ({done[2] or 'no label'})"
-    cost = (f"; the whole claim would take about {duration(estimate)}" if estimate is not None
-            else "; its total cost is not known (it reported no progress)")
+    if estimate is not None:
+        cost = f"; the whole claim would take about {duration(estimate)}"
+    elif done is not None and done[1] and done[0] == 0:
+        # its first part alone outlasted the limit: a lower bound, if the parts cost alike
+        cost = (f"; none of its parts finished, so the whole claim needs more than "
+                f"{duration(exc.limit * done[1])} if its parts cost alike")
+    else:
+        cost = "; its total cost is not known (it reported no progress)"
     reason = (f"stopped at the time limit of {duration(exc.limit)} per claim{where}{cost}; "
               f"run it alone with a larger --time-limit (or 0 for none) to decide it")
     evidence = {"time_limit_seconds": exc.limit, "seconds_spent": round(exc.spent, 2),
