@@ -110,7 +110,7 @@ def _draw_loss(path, trajs, window_slopes):
         if M == 6:
             bottom.axhline(-1, ls=":", color="k", label="paper: slope about -1")
             bottom_keys.append(bottom.get_lines()[-1])
-        bottom.legend(handles=bottom_keys, fontsize=7)
+        bottom.legend(handles=bottom_keys, fontsize=7, handlelength=4)  # long enough to show the dashes beside the marker
         plots.set_title(top, f"M = {M}: loss ({_PAPER[M]})")
         top.set_ylabel("L(tau)")
         top.grid(True, which="major", alpha=0.3)
@@ -168,7 +168,7 @@ def _draw_difference(path, trajs):
         ax.set_yscale("symlog", linthresh=1e-6)
         plots.set_title(ax, f"M = {M}")
         ax.set_xlabel("iteration tau")
-        ax.set_ylabel("|m_i - m*| sampled minus exact")
+        ax.set_ylabel("|m_i - m*| (sampled run) - |m_i - m*| (exact)")
         ax.grid(True, which="major", alpha=0.3)
     axes[1].legend(handles=_colour_keys(plots, [f"mean {i + 1}" for i in range(n_means)])
                    + [plots.style_key(f"seed {s}", styles[s % len(styles)]) for s in seeds_seen], fontsize=7)
