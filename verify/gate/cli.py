@@ -12,9 +12,9 @@ row says so with the time spent, and the gate goes on.  Progress (each check, th
 configuration it is at, elapsed time, an estimate) goes to stderr.
 
 How long it takes (the shipped examples on a loaded 2-core machine; docs/gate.md has the
-table): ``--quick`` 1 s to 2 minutes; the default mode 2 s to 4 minutes, at most 10
-(``wrong:HalfLoss``: 143 s, FAIL); a call that runs out of time adds its limit once per
-configuration.
+table): ``--quick`` under 20 s for an implementation wrapping the reference, up to 2 minutes
+for the sampling ones; the default mode up to 2.5 and 3 minutes (``wrong:HalfLoss``: 43 to
+130 s, FAIL), at most 10; a call that runs out of time adds its limit once per configuration.
 """
 
 from __future__ import annotations
@@ -42,7 +42,8 @@ def add_arguments(parser) -> None:
     parser.description = (
         "Check another implementation of the loss and gradient against the reference. Time on 2 cores "
         "(the shipped examples, measured on a loaded machine): --quick up to 2 minutes; the default mode "
-        "up to 4, at most 10 (wrong:HalfLoss 2 min 23 s, FAIL; docs/gate.md has each); each call into the implementation is stopped after --time-limit seconds.")
+        "up to 3, at most 10 (wrong:HalfLoss 43 to 130 s, FAIL; docs/gate.md has each); "
+        "each call into the implementation is stopped after --time-limit seconds.")
     parser.add_argument("implementation", nargs="?", metavar="MODULE:ATTR", type=arguments.module_spec,
                         help="the implementation: a module, an object, or a class (instantiated without arguments) "
                              "with loss(mu, mu_star, t) and grad(mu, mu_star, t); e.g. "
