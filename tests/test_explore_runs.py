@@ -216,3 +216,50 @@ def test_full_budget_estimate_is_for_the_workers_that_will_run():
     assert every_core["workers"] == (os.cpu_count() or 1) and one["workers"] == 1
     assert one["typical_seconds"] == pytest.approx(every_core["typical_seconds"] * every_core["workers"])
     assert dask["on"].startswith("one Dask worker") and dask["typical_seconds"] == one["typical_seconds"]
+
+
+# -- every study's figure passes the report's figure check --------------------------------------------
+
+
+def _drawn_and_checked(tmp_path, monkeypatch, studies) -> dict:
+    """Each study at a tiny size through the command line; every figure checked as it is saved."""
+    from verify.claims import figures as checker  # the claims' check: title, labelled axes, legend or colour bar
+    from verify.explore import figures
+
+    found = {}
+    save = figures._save
+
+    def checked(fig, path):
+        found[path.name] = checker.figure_problems(fig)
+        save(fig, path)
+
+    monkeypatch.setattr(figures, "_save", checked)
+    common = ["--seeds", "1", "--steps", "300", "--max-steps", "300", "--rounds", "0", "--workers", "1",
+              "--no-cache", "--quiet", "--out", str(tmp_path)]
+    tiny = {"noise": ["--n", "2", "--t-range", "0", "10", "2"],
+            "step": ["--M0", "1", "--eta-range", "0.1", "30", "3"],
+            "radius": ["--M0", "3", "4", "--radius-points", "3", "--layout", "leader"],
+            "phase": ["--radius-range", "1e-8", "1", "2", "--t-range", "0", "2", "2", "--eta-range", "0.1", "10", "2"]}
+    for study in studies:
+        assert cli.main(["explore", study, *tiny[study], *common]) == 0
+    return found
+
+
+def test_every_study_figure_passes_the_figure_check(tmp_path, monkeypatch):
+    found = _drawn_and_checked(tmp_path, monkeypatch, ("noise", "step", "radius", "phase"))
+    assert found == {"noise_threshold.png": [], "step_limits.png": [], "radius_boundary.png": [],
+                     "phase_diagram.png": []}
+
+
+def test_figure_check_rejects_a_phase_diagram_without_its_colour_bar(tmp_path, monkeypatch):
+    import matplotlib.figure
+
+    class NoBar:  # what the phase figure calls on its colour bar, drawing nothing
+        ax = type("Axes", (), {"set_yticklabels": lambda self, *a, **k: None})()
+
+        def set_label(self, *a, **k):
+            return None
+
+    monkeypatch.setattr(matplotlib.figure.Figure, "colorbar", lambda self, *a, **k: NoBar())
+    found = _drawn_and_checked(tmp_path, monkeypatch, ("phase",))
+    assert any("without a colour bar" in p for p in found["phase_diagram.png"])
