@@ -73,6 +73,17 @@ def test_each_claims_figure_passes_the_check_and_is_written(name, tmp_path):
     assert (tmp_path / name).read_bytes()[:8] == PNG
 
 
+def test_thm_2_1_figure_with_the_full_budgets_23_runs_passes_the_check(tmp_path):
+    # full runs 23 cases (n = 2..6, d = 1..4, two step rules): one legend entry per run would pass
+    # the legend limit, so the colour becomes n (a colour bar) and the style the step rule
+    cases = thm_2_1.BUDGETS["full"]["cases"]
+    runs = [SimpleNamespace(trajectory=_trajectory(2000, n), n=n, d=d, eta=(n / 2 if rule == "n/2" else 0.05),
+                            steps=2000) for n, d, rule, _ in cases]
+    assert len(runs) > F.MAX_LEGEND
+    thm_2_1._figure(tmp_path / "thm_2_1_rates.png", runs)
+    assert (tmp_path / "thm_2_1_rates.png").read_bytes()[:8] == PNG
+
+
 def test_every_figure_a_claim_draws_is_covered_here():
     # the figure names the claims register (read from their sources) are all drawn above
     import inspect
