@@ -25,7 +25,7 @@ from verify.gate import checks, configs, protocol
 from verify.gate import tolerances as tl
 from verify.gate.examples import wrong
 from verify.gate.examples.sampler import SampleImplementation
-from verify.gate.export import load_reference_values, reference_values_text
+from verify.gate.export import VERSION, load_reference_values, reference_values_text
 
 
 def _gate(spec_or_obj, which=None, *, quick=True, **kw):
@@ -171,7 +171,7 @@ def test_stochastic_tolerance_bonferroni_and_cap():
 
 def test_published_values_match_the_configurations():
     data = load_reference_values()
-    assert data["format"] == "verify-gate-reference-values" and data["version"] == 1
+    assert data["format"] == "verify-gate-reference-values" and data["version"] == VERSION
     published = {e["name"]: e for e in data["configurations"]}
     assert list(published) == [c.name for c in configs.REGRESSION_CONFIGURATIONS]
     for c in configs.REGRESSION_CONFIGURATIONS:
@@ -220,7 +220,7 @@ def test_export_prints_the_shipped_file(capsys):
     assert verify_main(["gate", "--export"]) == 0
     out = capsys.readouterr().out
     assert out == reference_values_text()
-    assert json.loads(out)["version"] == 1
+    assert json.loads(out)["version"] == VERSION
 
 
 # ----------------------------------------------------------------------------- the sampler

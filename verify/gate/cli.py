@@ -30,8 +30,8 @@ from . import tolerances as tl
 __all__ = ["add_arguments", "run", "TIME_LIMIT"]
 
 #: Default time limit per call into the implementation (seconds).  The reference engine takes
-#: at most a few seconds at every published configuration but one (far_apart_n3_d2, k = 2 with
-#: scaled distances ~10, minutes); 60 s leaves a slow implementation room and keeps the default
+#: at most a few seconds at every published configuration (far_apart_n3_d2, k = 2 with scaled
+#: distances ~10, took minutes before the nested path); 60 s leaves a slow implementation room and keeps the default
 #: mode of every shipped example within 10 minutes on 2 cores (measured: docs/gate.md).
 TIME_LIMIT = 60.0
 

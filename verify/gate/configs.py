@@ -80,7 +80,9 @@ REGRESSION_CONFIGURATIONS: tuple[Configuration, ...] = (
     _cfg("nearly_collapsed_n2_d1", "nearly collapsed (1e-6)", [[0.8], [0.8 + 1e-6]], [-0.5], 0.0, quick=True),
     # --- far apart --------------------------------------------------------------------
     _cfg("far_apart_n3_d1", "far-apart means", [[12.0], [-9.0], [25.0]], [0.5], 0.0, quick=True),
-    _cfg("far_apart_n3_d2", "far-apart means, k = 2", [[6.0, 0.0], [-3.0, 5.0], [-3.0, -5.0]], [0.0, 0.0], 0.2),
+    # (quick since the engine's nested path: ~0.5 s, was minutes by adaptive boxes)
+    _cfg("far_apart_n3_d2", "far-apart means, k = 2", [[6.0, 0.0], [-3.0, 5.0], [-3.0, -5.0]], [0.0, 0.0], 0.2,
+         quick=True),
     # --- Theorem 3.1 stationary point (n = 3) -----------------------------------------
     _cfg("thm3.1_stationary_t0", "Theorem 3.1 stationary point", *_thm31(0.0), 0.0, quick=True),
     _cfg("thm3.1_stationary_t1", "Theorem 3.1 stationary point, t = 1", *_thm31(1.0), 1.0),

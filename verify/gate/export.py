@@ -55,7 +55,7 @@ __all__ = ["FORMAT", "VERSION", "DPS", "build", "load_reference_values", "refere
 
 FORMAT = "verify-gate-reference-values"
 #: bump when configurations, conventions or fields change
-VERSION = 1
+VERSION = 2  # 2: far_apart_n3_d2 quick; k >= 2 values from the nested path
 #: working digits of the mpmath path for k <= 1
 DPS = 30
 DATA_FILE = "reference_values.json"
