@@ -155,3 +155,12 @@ def test_model_pointwise_rejects_bad_x():
 def test_strategy_bounds_are_checked_at_once(kwargs, match):
     with pytest.raises(ValueError, match=match):
         strategies.configurations(**kwargs)
+
+
+def test_a_wrong_shape_is_named_with_the_shape_expected():
+    """The message says which shape was expected: (n, d) for the means, (d,) for mu*.  (Found by
+    mutation testing: swapping the two went unnoticed.)"""
+    with pytest.raises(ValueError, match=r"^mu must have shape \(n, d\), got shape \(3,\)$"):
+        reference.loss(np.zeros(3), np.zeros(3), 0.0)
+    with pytest.raises(ValueError, match=r"^mu_star must have shape \(d,\), got shape \(3, 1\)$"):
+        reference.loss(np.zeros((2, 3)), np.zeros((3, 1)), 0.0)
