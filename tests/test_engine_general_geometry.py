@@ -8,7 +8,7 @@ independent computations, with its estimates shown honest (measured error <= est
   than the budget: the nested rule needs the frame it chooses.)  Negative control: the same
   comparison against a configuration with one loser moved by 1e-7 is rejected.
 * k = 2, sharp (means (0,0), (2,3), (-2,2.5)) at tol 1e-12: against the polar discretization of
-  verify.independent.
+  verify.checks.grids.
 * a k = 2 configuration embedded in d = 3 (a turned plane): same reduced integral, checked
   against polar in its own basis.
 """
