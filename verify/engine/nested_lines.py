@@ -28,6 +28,9 @@ import math
 import numpy as np
 from numba import njit
 
+# numba's on-disk cache of the functions below is stamped with this file only: after a change of
+# kernels.py, delete the *.nbi / *.nbc files in verify/engine/__pycache__, or the compiled rule
+# keeps calling the old integrand (found by mutation testing, tools/mutate.py).
 from .kernels import integrand
 
 __all__ = ["integrate_nested", "EDGE_CAP"]
