@@ -38,6 +38,7 @@ import numpy as np
 
 from .backend import mp_backend
 from .expectation import population_expectations, reduce_float, reduce_mp
+from .time_average import Averaged, averaged_expectations, check_window, weighting_function
 from .tolerances import DEFAULT_DPS, DEFAULT_TOL, MIN_TOL, AccuracyError
 from .validation import check_dps, check_means, check_noise_level, check_tol, means_mp
 
@@ -51,6 +52,13 @@ __all__ = [
     "grad_scaled_mp",
     "evaluate_mp",
     "Evaluation",
+    "loss_avg",
+    "grad_avg",
+    "evaluate_avg",
+    "loss_avg_mp",
+    "grad_avg_mp",
+    "evaluate_avg_mp",
+    "Averaged",
     "AccuracyError",
     "DEFAULT_TOL",
     "MIN_TOL",
@@ -118,13 +126,13 @@ def grad_scaled(mu, mu_star, t, *, tol=DEFAULT_TOL, error: bool = False):
 # -- mpmath ---------------------------------------------------------------------
 
 
-def _t_mp(t):
+def _t_mp(t, name="t"):
     if isinstance(t, str):
         try:
             t = mpmath.mpf(t)
         except ValueError:
-            raise ValueError(f"t must be a number, got {t!r}") from None
-    check_noise_level(t)
+            raise ValueError(f"{name} must be a number, got {t!r}") from None
+    check_noise_level(t, name)
     return mpmath.mpf(t)
 
 
@@ -182,3 +190,79 @@ def grad_scaled_mp(mu, mu_star, t, *, dps: int = DEFAULT_DPS, tol=None, error: b
     """dL_t/dm_i as n lists of d mpf; with ``error=True``, ``(grad, abs_err)``."""
     ev = evaluate_mp(mu, mu_star, t, dps=dps, tol=tol)
     return (ev.grad_scaled, ev.grad_scaled_err) if error else ev.grad_scaled
+
+
+# -- the time-averaged loss (verify.engine.time_average) ---------------------------------------
+#
+# L_bar(mu) = integral of lambda(t) L_t(mu) dt over [t_min, t_max], a function of the unscaled
+# means; weighting "uniform", "noise-variance" (lambda ~ 1 - e^{-2t}) or a callable, normalised
+# over the window.  grad_avg is dL_bar/dmu = integral of lambda(t) e^{-t} dL_t/dm dt.  tol is
+# relative and normwise as for loss/grad; the error estimates add the rule in t's to the
+# engine's (Averaged.quad_err and Averaged.engine_err split the loss's).
+
+
+def evaluate_avg(mu, mu_star, t_min, t_max, *, weighting="uniform", tol=DEFAULT_TOL,
+                 with_grad: bool = True) -> Averaged:
+    """L_bar and dL_bar/dmu (float64) with error estimates: an :class:`Averaged`."""
+    mu, mu_star = check_means(mu, mu_star)
+    a, b = check_window(t_min, t_max)
+    tol = check_tol(tol, floor=MIN_TOL)
+    lam = weighting_function(weighting, a, b)
+    out = averaged_expectations(mu, mu_star, a, b, lam, tol=tol, with_grad=with_grad)
+    out.loss, out.loss_err = float(out.loss), float(out.loss_err)
+    out.quad_err, out.engine_err, out.scale = float(out.quad_err), float(out.engine_err), float(out.scale or 0)
+    if with_grad:
+        out.grad, out.grad_err = out.grad.astype(float), out.grad_err.astype(float)
+    return out
+
+
+def loss_avg(mu, mu_star, t_min, t_max, *, weighting="uniform", tol=DEFAULT_TOL, error: bool = False):
+    """L_bar (float); with ``error=True``, ``(L_bar, abs_err)``."""
+    ev = evaluate_avg(mu, mu_star, t_min, t_max, weighting=weighting, tol=tol, with_grad=False)
+    return (ev.loss, ev.loss_err) if error else ev.loss
+
+
+def grad_avg(mu, mu_star, t_min, t_max, *, weighting="uniform", tol=DEFAULT_TOL, error: bool = False):
+    """dL_bar/dmu_i (unscaled), shape (n, d); with ``error=True``, ``(grad, abs_err)``."""
+    ev = evaluate_avg(mu, mu_star, t_min, t_max, weighting=weighting, tol=tol)
+    return (ev.grad, ev.grad_err) if error else ev.grad
+
+
+def evaluate_avg_mp(mu, mu_star, t_min, t_max, *, weighting="uniform", dps: int = DEFAULT_DPS, tol=None,
+                    with_grad: bool = True) -> Averaged:
+    """As :func:`evaluate_avg` in mpmath at ``dps`` digits (tol defaults to 10^-(dps - 5)); a
+    callable weighting is called with mpf arguments.  Values are mpf, gradients n lists of d mpf."""
+    dps = check_dps(dps)
+    guard = 10
+    with mpmath.workdps(dps + guard):
+        tol_v = mpmath.mpf(10) ** (-(dps - 5)) if tol is None else mpmath.mpf(check_tol(tol))
+        if tol_v < mpmath.mpf(10) ** (-(dps + guard - 3)):
+            raise ValueError(f"tol = {tol!r} is below what dps = {dps} can deliver")
+        m, s = means_mp(mu, mu_star)
+        a, b = _t_mp(t_min, "t_min"), _t_mp(t_max, "t_max")
+        check_window(a, b)
+        backend = mp_backend(dps + guard)
+        lam = weighting_function(weighting, a, b, backend)
+        out = averaged_expectations(m, s, a, b, lam, tol=tol_v, backend=backend, with_grad=with_grad)
+    with mpmath.workdps(dps):
+        out.loss, out.loss_err, out.quad_err, out.engine_err = (+out.loss, +out.loss_err, +out.quad_err,
+                                                                 +out.engine_err)
+        if with_grad:
+            out.grad = [[+x for x in r] for r in out.grad]
+            out.grad_err = [[+x for x in r] for r in out.grad_err]
+            out.scale = +out.scale
+    return out
+
+
+def loss_avg_mp(mu, mu_star, t_min, t_max, *, weighting="uniform", dps: int = DEFAULT_DPS, tol=None,
+                error: bool = False):
+    """L_bar as an mpf; with ``error=True``, ``(L_bar, abs_err)``."""
+    ev = evaluate_avg_mp(mu, mu_star, t_min, t_max, weighting=weighting, dps=dps, tol=tol, with_grad=False)
+    return (ev.loss, ev.loss_err) if error else ev.loss
+
+
+def grad_avg_mp(mu, mu_star, t_min, t_max, *, weighting="uniform", dps: int = DEFAULT_DPS, tol=None,
+                error: bool = False):
+    """dL_bar/dmu_i as n lists of d mpf; with ``error=True``, ``(grad, abs_err)``."""
+    ev = evaluate_avg_mp(mu, mu_star, t_min, t_max, weighting=weighting, dps=dps, tol=tol)
+    return (ev.grad, ev.grad_err) if error else ev.grad

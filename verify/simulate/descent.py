@@ -78,6 +78,9 @@ class GradientSource:
     there for the update."""
 
     nodes: int = 0
+    #: the step convention the source's objective requires (None: either); the time-averaged
+    #: loss is a function of the unscaled means only (verify.simulate.averaged)
+    convention: str | None = None
 
     def start(self, mu_star: np.ndarray, t: float, tol: float) -> None:
         self.mu_star, self.t, self.tol = mu_star, t, tol
@@ -198,6 +201,8 @@ def gradient_descent(
         raise ValueError("give grad_fn or source, not both")
     if source is None:
         source = SuppliedGradient(grad_fn) if grad_fn is not None else ExactGradient(verify_every)
+    if source.convention is not None and convention != source.convention:
+        raise ValueError(f"convention must be {source.convention!r} with {type(source).__name__}, got {convention!r}")
     source.start(mu_star, t, tol)
     # mu <- mu - factor * dL/dm  (dL/dm: gradient w.r.t. scaled means)
     factor = eta * (math.exp(t) if convention == "scaled" else math.exp(-t))
