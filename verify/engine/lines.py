@@ -47,9 +47,11 @@ def radius_for(bound_scale: float, target: float, k: int) -> float:
     return r
 
 
-def _line_points(B, C, P, radius, backend: Backend, extra=()):
+def _line_points(B, C, P, radius, backend: Backend, extra=(), groups=None):
     """Panel edges along axis 0 for each line with outer coordinates P (L x (k-1)).
 
+    ``groups`` (one label per row of B): rows that form separate softmaxes (a mixture's student
+    and ground truth); transitions are graded, and judged active, within a group only.
     Returns an (L x npts) sorted array of edges in [-R, R]."""
     n = B.shape[0]
     L = P.shape[0]
@@ -60,7 +62,10 @@ def _line_points(B, C, P, radius, backend: Backend, extra=()):
     base += [backend.scalar(x) for x in extra]
     cols = [backend.array(np.broadcast_to(backend.array(base), (L, len(base))))]
     for i in range(n):
+        same = np.ones(n, dtype=bool) if groups is None else np.asarray(groups) == groups[i]
         for j in range(i + 1, n):
+            if not same[j]:
+                continue  # rows of different softmaxes never compete
             db0 = B[i, 0] - B[j, 0]
             if db0 == 0:
                 continue
@@ -78,7 +83,7 @@ def _line_points(B, C, P, radius, backend: Backend, extra=()):
             if P.shape[1]:
                 zc[:, 1:] = P
             logits = zc @ B.T - C
-            top = logits.max(axis=1)
+            top = logits[:, same].max(axis=1)
             active = (top - logits[:, i]) <= backend.active_margin
             # grade down from distance >= 1 (beyond it the unit base grid keeps every
             # panel at least its own length away from the transition)
@@ -96,15 +101,17 @@ def _line_points(B, C, P, radius, backend: Backend, extra=()):
     return pts[:, keep]
 
 
-def integrate_lines(f, B, C, P, radius, backend: Backend, chunk_nodes: int, dens_axes=None, fast=False, extra=()):
+def integrate_lines(f, B, C, P, radius, backend: Backend, chunk_nodes: int, dens_axes=None, fast=False, extra=(),
+                    groups=None):
     """Integrate f(z) phi(z) over axis 0 on each line; returns (value, err, absval, nodes), each (L x m).
 
     ``dens_axes``: how many leading axes' Gaussian density f includes (all by default;
     1 when the outer axes are integrated by Gauss-Hermite, whose weights carry theirs).
     ``fast``: only the N-node rule on each panel, no estimate (err is returned as 0).
+    ``groups``: rows of B forming separate softmaxes (see :func:`_line_points`).
     An estimate |Q_N - Q_2N| made at a nearby configuration bounds the N-node
     rule's error there, since Q_2N is far more accurate."""
-    edges = _line_points(B, C, P, radius, backend, extra)
+    edges = _line_points(B, C, P, radius, backend, extra, groups)
     a, b = edges[:, :-1], edges[:, 1:]
     mid, half = (a + b) / 2, (b - a) / 2
     n1 = backend.inner_order

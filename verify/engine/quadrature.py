@@ -78,6 +78,7 @@ def integrate_gaussian(
     chunk_nodes: int = 200_000,
     plan: Plan | None = None,
     hopeless=None,
+    groups=None,
 ) -> Integral:
     """Integrate ``f(Z, m) * phi(Z)`` over R^k (``f`` includes the density of the first m axes).
 
@@ -93,17 +94,22 @@ def integrate_gaussian(
     every few steps.  A plan the geometry has outgrown (sharper axes than its
     Gauss-Hermite orders were chosen for, a larger truncation radius needed)
     is not used: a full evaluation is made instead.
+
+    ``groups`` labels rows of ``B`` that form separate softmaxes (a mixture's student and
+    ground-truth logits): only pairs within a group have transitions.  The smoothness tests
+    below use the spread of all rows, which is conservative for groups.
     """
     k = B.shape[1]
     if plan is not None and _plan_valid(plan, B, bound_scale, tail_target, k):
-        return _apply_plan(f, B, C, k, plan, backend, chunk_nodes)
-    res = _smooth_paths(f, B, C, k, backend, accept, bound_scale, tail_target, chunk_nodes, hopeless)
+        return _apply_plan(f, B, C, k, plan, backend, chunk_nodes, groups)
+    res = _smooth_paths(f, B, C, k, backend, accept, bound_scale, tail_target, chunk_nodes, hopeless, groups)
     if res is not None:
         return res
     radius = radius_for(bound_scale, tail_target(None), k)
     while True:
         tail = bound_scale * tail_bound(radius, k)
-        res = _integrate_box(f, B, C, k, radius, tail, backend, accept, max_boxes, chunk_nodes, tail_target, hopeless)
+        res = _integrate_box(f, B, C, k, radius, tail, backend, accept, max_boxes, chunk_nodes, tail_target, hopeless,
+                             groups)
         if tail <= tail_target(res.value) or radius >= 60:
             res.error = res.error + tail
             return res
@@ -129,18 +135,18 @@ def _plan_valid(plan: Plan, B, bound_scale, tail_target, k) -> bool:
     return True
 
 
-def _apply_plan(f, B, C, k, plan: Plan, backend, chunk_nodes) -> Integral:
+def _apply_plan(f, B, C, k, plan: Plan, backend, chunk_nodes, groups=None) -> Integral:
     if plan.kind == "gh":
         Z, W = gauss_hermite_tensor(tuple(plan.orders), backend.rule_dps)
         F = np.concatenate([f(Z[i:i + chunk_nodes], 0) for i in range(0, len(Z), chunk_nodes)])
         return Integral(W @ F, np.full(F.shape[1], np.nan), len(Z), float("inf"), plan)
     if plan.kind == "lines-gh":
         P, W = gauss_hermite_tensor(tuple(plan.orders), backend.rule_dps)
-        F, _, _, nodes = integrate_lines(f, B, C, P, plan.radius, backend, chunk_nodes, dens_axes=1, fast=True)
+        F, _, _, nodes = integrate_lines(f, B, C, P, plan.radius, backend, chunk_nodes, dens_axes=1, fast=True, groups=groups)
         return Integral(W @ F, np.full(F.shape[1], np.nan), nodes, plan.radius, plan)
     if plan.kind == "line":
         P = np.empty((1, 0), dtype=object if backend.is_mp else np.float64)
-        v, _, _, nodes = integrate_lines(f, B, C, P, plan.radius, backend, chunk_nodes, fast=True)
+        v, _, _, nodes = integrate_lines(f, B, C, P, plan.radius, backend, chunk_nodes, fast=True, groups=groups)
         return Integral(v[0], np.full(v.shape[1], np.nan), nodes, plan.radius, plan)
     lo, hi = plan.boxes
     q = k - 1
@@ -149,7 +155,7 @@ def _apply_plan(f, B, C, k, plan: Plan, backend, chunk_nodes) -> Integral:
     c, h = (lo + hi) / 2, (hi - lo) / 2
     vol = np.prod(h, axis=1)
     P = (c[:, None, :] + h[:, None, :] * X2[None]).reshape(-1, q)
-    v, _, _, nodes = integrate_lines(f, B, C, P, plan.radius, backend, chunk_nodes, fast=True)
+    v, _, _, nodes = integrate_lines(f, B, C, P, plan.radius, backend, chunk_nodes, fast=True, groups=groups)
     val = ((W2[None, :, None] * v.reshape(lo.shape[0], -1, v.shape[1])).sum(axis=1) * vol[:, None]).sum(axis=0)
     return Integral(val, np.full(val.shape, np.nan), nodes, plan.radius, plan)
 
@@ -174,7 +180,7 @@ def _axis_slopes(B) -> np.ndarray:
     return (B.max(axis=0) - B.min(axis=0)) if B.shape[0] else np.zeros(B.shape[1])
 
 
-def _smooth_paths(f, B, C, k, backend, accept, bound_scale, tail_target, chunk_nodes, hopeless=None):
+def _smooth_paths(f, B, C, k, backend, accept, bound_scale, tail_target, chunk_nodes, hopeless=None, groups=None):
     """Gauss-Hermite over the smooth axes; None if not applicable or not accurate.
 
     Raises :class:`AccuracyError` at once when the rounding bounds alone exceed the
@@ -204,11 +210,11 @@ def _smooth_paths(f, B, C, k, backend, accept, bound_scale, tail_target, chunk_n
             Fe, line_abs, nodes = 0.0, np.abs(F), len(P)
         else:
             radius = radius_for(bound_scale, tail_target(None), 1)
-            F, Fe, line_abs, nodes = integrate_lines(f, B, C, P, radius, backend, chunk_nodes, dens_axes=1)
+            F, Fe, line_abs, nodes = integrate_lines(f, B, C, P, radius, backend, chunk_nodes, dens_axes=1, groups=groups)
             needed = radius_for(bound_scale, tail_target(wts[0] @ F[:sizes[0]]), 1)
             if needed > radius:  # the first radius was a guess made before the value was known
                 radius = needed
-                F, Fe, line_abs, nodes2 = integrate_lines(f, B, C, P, radius, backend, chunk_nodes, dens_axes=1)
+                F, Fe, line_abs, nodes2 = integrate_lines(f, B, C, P, radius, backend, chunk_nodes, dens_axes=1, groups=groups)
                 nodes += nodes2
         qs, off = [], 0
         for w, sz in zip(wts, sizes):
@@ -232,11 +238,11 @@ def _hopeless_error(value):
 
 
 def _integrate_box(f, B, C, k, radius, tail, backend, accept, max_boxes, chunk_nodes, tail_target,
-                   hopeless=None) -> Integral:
+                   hopeless=None, groups=None) -> Integral:
     q = k - 1
     if q == 0:
         P = np.empty((1, 0), dtype=object if backend.is_mp else np.float64)
-        v, e, av, nodes = integrate_lines(f, B, C, P, radius, backend, chunk_nodes)
+        v, e, av, nodes = integrate_lines(f, B, C, P, radius, backend, chunk_nodes, groups=groups)
         err = e[0] + 64 * backend.eps * av[0]
         res = Integral(v[0], err, nodes, radius, Plan("line", (), radius))
         if tail > tail_target(v[0]):
@@ -270,7 +276,7 @@ def _integrate_box(f, B, C, k, radius, tail, backend, accept, max_boxes, chunk_n
         P1 = (c[:, None, :] + h[:, None, :] * X1[None]).reshape(-1, q)
         P2 = (c[:, None, :] + h[:, None, :] * X2[None]).reshape(-1, q)
         P = np.concatenate([P1, P2])
-        v, e, av, nodes = integrate_lines(f, B, C, P, radius, backend, chunk_nodes)
+        v, e, av, nodes = integrate_lines(f, B, C, P, radius, backend, chunk_nodes, groups=groups)
         total_nodes += nodes
         m = v.shape[1]
         n1 = P1.shape[0]

@@ -38,9 +38,10 @@ import numpy as np
 
 from .backend import mp_backend
 from .expectation import population_expectations, reduce_float, reduce_mp
+from .mixture import mixture_expectations, reduce_mixture
 from .time_average import Averaged, averaged_expectations, check_window, weighting_function
 from .tolerances import DEFAULT_DPS, DEFAULT_TOL, MIN_TOL, AccuracyError
-from .validation import check_dps, check_means, check_noise_level, check_tol, means_mp
+from .validation import check_dps, check_means, check_mixture, check_noise_level, check_tol, means_mp, mixture_mp
 
 __all__ = [
     "loss",
@@ -59,6 +60,12 @@ __all__ = [
     "grad_avg_mp",
     "evaluate_avg_mp",
     "Averaged",
+    "loss_mix",
+    "grad_mix",
+    "evaluate_mix",
+    "loss_mix_mp",
+    "grad_mix_mp",
+    "evaluate_mix_mp",
     "AccuracyError",
     "DEFAULT_TOL",
     "MIN_TOL",
@@ -265,4 +272,74 @@ def grad_avg_mp(mu, mu_star, t_min, t_max, *, weighting="uniform", dps: int = DE
                 error: bool = False):
     """dL_bar/dmu_i as n lists of d mpf; with ``error=True``, ``(grad, abs_err)``."""
     ev = evaluate_avg_mp(mu, mu_star, t_min, t_max, weighting=weighting, dps=dps, tol=tol)
+    return (ev.grad, ev.grad_err) if error else ev.grad
+
+
+# -- mixture ground truths (verify.engine.mixture) ---------------------------------------------
+#
+# x ~ sum_k pi_k N(mu*_k, I): at noise t, p*_t = sum_k pi_k N(e^{-t} mu*_k, I) and
+# L_t = E_{p*_t} |s_theta - grad log p*_t|^2 (no factor 1/2).  mu_stars (K, d), weights (K,) > 0
+# summing to 1.  The Evaluation's k is the dimension of the span of all n + K points' differences.
+
+
+def evaluate_mix(mu, mu_stars, weights, t, *, tol=DEFAULT_TOL, with_grad: bool = True) -> Evaluation:
+    """L_t and its gradients for a mixture ground truth, float64, as an :class:`Evaluation`."""
+    mu, mu_stars, w = check_mixture(mu, mu_stars, weights)
+    t = check_noise_level(t)
+    tol = check_tol(tol, floor=MIN_TOL)
+    comps, sc = reduce_mixture(mu, mu_stars, w, t)
+    ex = mixture_expectations(comps, w, tol=tol, with_grad=with_grad)
+    L, Le = float(ex.loss), float(ex.loss_err)
+    if not with_grad:
+        return Evaluation(L, Le, None, None, None, None, ex.k, ex.nodes, t)
+    Gs = np.asarray(ex.grad_scaled, dtype=float)
+    Gse = np.asarray(ex.grad_scaled_err, dtype=float)
+    return Evaluation(L, Le, sc * Gs, sc * Gse, Gs, Gse, ex.k, ex.nodes, t)
+
+
+def loss_mix(mu, mu_stars, weights, t, *, tol=DEFAULT_TOL, error: bool = False):
+    """L_t against the mixture (float); with ``error=True``, ``(L_t, abs_err)``."""
+    ev = evaluate_mix(mu, mu_stars, weights, t, tol=tol, with_grad=False)
+    return (ev.loss, ev.loss_err) if error else ev.loss
+
+
+def grad_mix(mu, mu_stars, weights, t, *, tol=DEFAULT_TOL, error: bool = False):
+    """dL_t/dmu_i (unscaled) against the mixture, shape (n, d); with ``error=True``, ``(grad, abs_err)``."""
+    ev = evaluate_mix(mu, mu_stars, weights, t, tol=tol)
+    return (ev.grad, ev.grad_err) if error else ev.grad
+
+
+def evaluate_mix_mp(mu, mu_stars, weights, t, *, dps: int = DEFAULT_DPS, tol=None,
+                    with_grad: bool = True) -> Evaluation:
+    """As :func:`evaluate_mix` in mpmath at ``dps`` digits (tol defaults to 10^-(dps - 5))."""
+    dps = check_dps(dps)
+    guard = 10
+    with mpmath.workdps(dps + guard):
+        tol_v = mpmath.mpf(10) ** (-(dps - 5)) if tol is None else mpmath.mpf(check_tol(tol))
+        if tol_v < mpmath.mpf(10) ** (-(dps + guard - 3)):
+            raise ValueError(f"tol = {tol!r} is below what dps = {dps} can deliver")
+        m, s, w = mixture_mp(mu, mu_stars, weights)
+        tt = _t_mp(t)
+        backend = mp_backend(dps + guard)
+        comps, sc = reduce_mixture(m, s, w, tt, backend)
+        ex = mixture_expectations(comps, w, tol=tol_v, backend=backend, with_grad=with_grad)
+    with mpmath.workdps(dps):
+        L, Le = +ex.loss, +ex.loss_err
+        if not with_grad:
+            return Evaluation(L, Le, None, None, None, None, ex.k, ex.nodes, float(tt))
+        G = [[+x for x in r] for r in ex.grad_scaled]
+        Ge = [[+x for x in r] for r in ex.grad_scaled_err]
+        return Evaluation(L, Le, [[+(sc * x) for x in r] for r in G], [[+(sc * x) for x in r] for r in Ge], G, Ge,
+                          ex.k, ex.nodes, float(tt))
+
+
+def loss_mix_mp(mu, mu_stars, weights, t, *, dps: int = DEFAULT_DPS, tol=None, error: bool = False):
+    """L_t against the mixture as an mpf; with ``error=True``, ``(L_t, abs_err)``."""
+    ev = evaluate_mix_mp(mu, mu_stars, weights, t, dps=dps, tol=tol, with_grad=False)
+    return (ev.loss, ev.loss_err) if error else ev.loss
+
+
+def grad_mix_mp(mu, mu_stars, weights, t, *, dps: int = DEFAULT_DPS, tol=None, error: bool = False):
+    """dL_t/dmu_i against the mixture as n lists of d mpf; with ``error=True``, ``(grad, abs_err)``."""
+    ev = evaluate_mix_mp(mu, mu_stars, weights, t, dps=dps, tol=tol)
     return (ev.grad, ev.grad_err) if error else ev.grad

@@ -26,6 +26,8 @@ __all__ = [
     "check_tol",
     "check_int",
     "means_mp",
+    "check_mixture",
+    "mixture_mp",
 ]
 
 
@@ -202,3 +204,37 @@ def means_mp(mu, mu_star):
     if len(m[0]) != len(s):
         raise ValueError(f"mu has d = {len(m[0])} columns but mu_star has length {len(s)}; they must agree")
     return m, s
+
+
+def _check_weights(w, K: int, one, name: str = "weights"):
+    if len(w) != K:
+        raise ValueError(f"{name} must have one entry per ground-truth component ({K}), got {len(w)}")
+    for i, x in enumerate(w):
+        if not x > 0:
+            raise ValueError(f"{name} must be > 0, got {x!r} at index {i}")
+    total = sum(w)
+    if abs(total - 1) > one:
+        raise ValueError(f"{name} must sum to 1 (they are not normalised silently), got sum {total!r}")
+
+
+def check_mixture(mu, mu_stars, weights):
+    """``mu`` (n, d), ``mu_stars`` (K, d) and ``weights`` (K,) > 0 summing to 1 (to 1e-12), float64."""
+    mu = _as_float_array(mu, "mu", 2)
+    mu_stars = _as_float_array(mu_stars, "mu_stars", 2)
+    if mu.shape[1] != mu_stars.shape[1]:
+        raise ValueError(f"mu has d = {mu.shape[1]} columns but mu_stars has {mu_stars.shape[1]}; they must agree")
+    w = _as_float_array(weights, "weights", 1)
+    _check_weights(list(w), mu_stars.shape[0], 1e-12)
+    return mu, mu_stars, w
+
+
+def mixture_mp(mu, mu_stars, weights):
+    """As :func:`check_mixture`, as nested lists of mpf at the current precision (weights summing
+    to 1 within 10^-(dps - 3))."""
+    m = _nested(mu, "mu", 2)
+    s = _nested(mu_stars, "mu_stars", 2)
+    if len(m[0]) != len(s[0]):
+        raise ValueError(f"mu has d = {len(m[0])} columns but mu_stars has {len(s[0])}; they must agree")
+    w = _nested(weights, "weights", 1)
+    _check_weights(w, len(s), mpmath.mpf(10) ** (-(mpmath.mp.dps - 3)))
+    return m, s, w

@@ -1,0 +1,198 @@
+"""Mixture ground truths (:mod:`verify.engine.mixture`, ``verify.reference.loss_mix`` and friends).
+
+* two identical components (same mean, weights 0.5/0.5) through the general path equal the
+  single-Gaussian engine within the summed error estimates, float64 (k = 2) and mpmath (k = 1);
+  the path is the general one: both components are integrated (``components == 2``) and a
+  perturbation of one component's mean by 1e-6 moves the loss by O(1e-6) (continuity);
+* d = 1: the loss against a direct mpmath.quad of p*_t(x) |s_theta(x) - grad log p*_t(x)|^2
+  over the real line (no reduction, no engine), and weights swapped as its negative control;
+* the gradient by finite differences: mpmath (Richardson, k = 1) and float64 (directional,
+  k = 2), each rejecting the scaled gradient passed as the unscaled one (missing e^{-t});
+* bad input names its argument.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import mpmath
+import numpy as np
+import pytest
+
+from verify import reference
+from verify.checks.compare import GradientCheckError
+from verify.checks.finite_differences import check_fd_float64, check_fd_mp
+from verify.engine.mixture import mixture_expectations, reduce_mixture
+
+MU = np.array([[1.0, 0.3], [-0.7, 0.5], [0.2, -0.9]])  # n = 3, d = 2
+MU_STAR = np.array([0.2, -0.1])
+T = 0.7
+
+
+@pytest.mark.parametrize("t", [0.3, T, 2.0])
+def test_two_identical_components_equal_the_single_gaussian(t):
+    single = reference.evaluate(MU, MU_STAR, t)
+    mix = reference.evaluate_mix(MU, [MU_STAR, MU_STAR], [0.5, 0.5], t)
+    assert mix.k == single.k == 2
+    assert abs(mix.loss - single.loss) <= mix.loss_err + single.loss_err
+    assert np.all(np.abs(mix.grad - single.grad) <= mix.grad_err + single.grad_err)
+
+
+def test_identical_components_go_through_the_general_path():
+    comps, _ = reduce_mixture(MU, np.array([MU_STAR, MU_STAR]), [0.5, 0.5], T)
+    ex = mixture_expectations(comps, [0.5, 0.5], tol=1e-12)
+    assert ex.components == 2 and len(comps) == 2
+    # continuity: one component moved by 1e-6 changes L by |dL/dmu*_k| 1e-6 ~ 1e-7, far above
+    # the 1e-14 error estimates and far below a jump a K = 1 special case could hide
+    L0, e0 = reference.loss_mix(MU, [MU_STAR, MU_STAR], [0.5, 0.5], T, error=True)
+    moved = MU_STAR + np.array([1e-6, 0.0])
+    L1, e1 = reference.loss_mix(MU, [MU_STAR, moved], [0.5, 0.5], T, error=True)
+    assert 1e-10 < abs(L1 - L0) < 1e-5
+
+
+def test_identical_components_mpmath_k1():
+    mu, ms = [["0.8"], ["-0.6"]], ["0.1"]
+    L, e = reference.loss_mp(mu, ms, "0.9", dps=20, error=True)
+    Lm, em = reference.loss_mix_mp(mu, [ms, ms], ["0.5", "0.5"], "0.9", dps=20, error=True)
+    assert abs(L - Lm) <= e + em
+    G, Ge = reference.grad_mp(mu, ms, "0.9", dps=20, error=True)
+    Gm, Gme = reference.grad_mix_mp(mu, [ms, ms], ["0.5", "0.5"], "0.9", dps=20, error=True)
+    for i in range(2):
+        assert abs(G[i][0] - Gm[i][0]) <= Ge[i][0] + Gme[i][0]
+
+
+# ---- d = 1: a direct quadrature over the real line ----------------------------------------------
+
+D1 = dict(mu=(("1.5",), ("-0.4",), ("0.3",)), mu_stars=(("2.0",), ("-1.5",)), weights=("0.3", "0.7"), t="0.4")
+KEY = tuple(D1.items())
+
+
+@functools.lru_cache(maxsize=None)
+def _direct(key):
+    return direct_loss_d1(**dict(key))
+
+
+def direct_loss_d1(mu, mu_stars, weights, t, dps=30):
+    """integral of p*_t(x) (sum_i w_i m_i - sum_l rho_l m*_l)^2 dx by mpmath.quad, split at the
+    ground-truth centres and at the midpoints of every pair of means (where the softmaxes switch)."""
+    with mpmath.workdps(dps):
+        s = mpmath.exp(-mpmath.mpf(t))
+        m = [s * mpmath.mpf(r[0]) for r in mu]
+        ms = [s * mpmath.mpf(r[0]) for r in mu_stars]
+        pi = [mpmath.mpf(w) for w in weights]
+
+        def soft(x, centres, logw):
+            lg = [lw - (x - c) ** 2 / 2 for c, lw in zip(centres, logw)]
+            top = max(lg)
+            ex = [mpmath.exp(v - top) for v in lg]
+            tot = mpmath.fsum(ex)
+            return [v / tot for v in ex]
+
+        def f(x):
+            w = soft(x, m, [0] * len(m))
+            rho = soft(x, ms, [mpmath.log(p) for p in pi])
+            e = mpmath.fsum(wi * mi for wi, mi in zip(w, m)) - mpmath.fsum(r * c for r, c in zip(rho, ms))
+            dens = mpmath.fsum(p * mpmath.npdf(x, c, 1) for p, c in zip(pi, ms))
+            return dens * e * e
+
+        pts = sorted(set(ms + [(a + b) / 2 for i, a in enumerate(m) for b in m[i + 1:]]
+                         + [(a + b) / 2 for i, a in enumerate(ms) for b in ms[i + 1:]]))
+        return mpmath.quad(f, [-mpmath.inf] + pts + [mpmath.inf], error=True)
+
+
+def test_d1_loss_against_a_direct_quadrature():
+    ref, ref_err = _direct(KEY)
+    L, e = reference.loss_mix_mp(D1["mu"], D1["mu_stars"], D1["weights"], D1["t"], dps=25, error=True)
+    # mpmath.quad's own estimate is loose (~1e-30 claimed); the engine's is 1e-20 relative
+    assert abs(L - ref) <= 2 * (e + ref_err)
+    Lf, ef = reference.loss_mix(np.array(D1["mu"], dtype=float), np.array(D1["mu_stars"], dtype=float),
+                                [0.3, 0.7], 0.4, error=True)
+    assert abs(Lf - float(ref)) <= ef + float(ref_err) + 1e-16 * abs(Lf)  # plus the inputs' rounding to float64
+
+
+def test_d1_direct_quadrature_rejects_swapped_weights():
+    """The negative control of the direct comparison: weights 0.7/0.3 instead of 0.3/0.7."""
+    ref, ref_err = _direct(KEY)
+    L, e = reference.loss_mix_mp(D1["mu"], D1["mu_stars"], ["0.7", "0.3"], D1["t"], dps=25, error=True)
+    assert abs(L - ref) > 1e6 * (e + ref_err)
+
+
+# ---- the gradient by finite differences ---------------------------------------------------------
+
+MP_STARS, MP_W = [["0.9"], ["-1.2"]], ["0.4", "0.6"]
+MP_MU = [["0.8"], ["-0.6"]]
+_LOSSES: dict = {}
+
+
+def mix_loss_mp(mu, mu_star, t, *, dps):
+    """loss_fn protocol of check_fd_mp; its mu_star is a placeholder (the mixture is fixed)."""
+    key = (tuple(mpmath.nstr(x, dps + 5) for r in mu for x in r), dps)
+    if key not in _LOSSES:
+        _LOSSES[key] = reference.loss_mix_mp(mu, MP_STARS, MP_W, t, dps=dps, error=True)
+    return _LOSSES[key]
+
+
+def mix_grad_mp(mu, mu_star, t, *, dps):
+    return reference.grad_mix_mp(mu, MP_STARS, MP_W, t, dps=dps)
+
+
+def mix_grad_scaled_mp(mu, mu_star, t, *, dps):
+    """Wrong: dL/dm (scaled) passed as dL/dmu, the factor e^{-t} missing."""
+    return reference.evaluate_mix_mp(mu, MP_STARS, MP_W, t, dps=dps).grad_scaled
+
+
+# dps 20: L to ~1e-15 relative; h = 1e-3, 5e-4, 2.5e-4 extrapolated (h^2 and h^4 removed) leaves
+# ~h^6 ~ 1e-18 truncation and a loss error / h of ~1e-12: 10 digits keep a margin of ~1e2
+FD = dict(dps=20, digits=10, h="1e-3", levels=3)
+
+
+def test_mixture_gradient_by_mpmath_finite_differences():
+    report = check_fd_mp(mix_loss_mp, mix_grad_mp, MP_MU, ["0"], "0.9", **FD)
+    assert report.details["fd_err"] < report.details["tolerance"]
+
+
+def test_mpmath_finite_differences_reject_the_scaled_gradient():
+    with pytest.raises(GradientCheckError):
+        check_fd_mp(mix_loss_mp, mix_grad_scaled_mp, MP_MU, ["0"], "0.9", **FD)
+
+
+STARS2, W2 = np.array([[1.5, 0.5], [-1.0, -0.8]]), [0.35, 0.65]
+
+
+def _loss(mu, mu_star, t, error=False):
+    return reference.loss_mix(mu, STARS2, W2, t, error=error)
+
+
+def _grad(mu, mu_star, t, error=False):
+    return reference.grad_mix(mu, STARS2, W2, t, error=error)
+
+
+def _grad_single(mu, mu_star, t, error=False):
+    """Wrong: the single-Gaussian gradient toward the mixture's mean (the model the mixture replaces)."""
+    return reference.grad(mu, W2 @ STARS2, t, error=error)
+
+
+def test_mixture_gradient_by_float64_finite_differences_k2():
+    check_fd_float64(_loss, _grad, MU, MU_STAR, T, n_dirs=3)
+
+
+def test_float64_finite_differences_reject_the_single_gaussian_gradient():
+    with pytest.raises(GradientCheckError):
+        check_fd_float64(_loss, _grad_single, MU, MU_STAR, T, n_dirs=3)
+
+
+# ---- bad input ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("stars,weights,t,name", [
+    ([[0.0, 0.0], [1.0, 1.0]], [0.5, 0.6], T, "weights"),
+    ([[0.0, 0.0], [1.0, 1.0]], [1.0, 0.0], T, "weights"),
+    ([[0.0, 0.0], [1.0, 1.0]], [1.0], T, "weights"),
+    ([[0.0, 0.0, 0.0]], [1.0], T, "mu_stars"),
+    ([0.0, 0.0], [1.0], T, "mu_stars"),
+    ([[0.0, np.nan]], [1.0], T, "mu_stars"),
+    ([[0.0, 0.0]], [1.0], -1.0, "t"),
+])
+def test_bad_input_names_the_argument(stars, weights, t, name):
+    with pytest.raises(ValueError, match=name):
+        reference.loss_mix(MU, stars, weights, t)
