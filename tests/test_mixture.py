@@ -196,3 +196,22 @@ def test_float64_finite_differences_reject_the_single_gaussian_gradient():
 def test_bad_input_names_the_argument(stars, weights, t, name):
     with pytest.raises(ValueError, match=name):
         reference.loss_mix(MU, stars, weights, t)
+
+
+# ---- descent against a mixture ------------------------------------------------------------------
+
+
+def test_mixture_descent_is_the_loop_with_the_mixture_gradient():
+    from verify.simulate.mixture import mixture_descent, recovery
+
+    stars, w, t, eta = np.array([[2.0, 0.0], [-2.0, 0.0]]), [0.5, 0.5], 0.3, 0.5
+    mu0 = np.array([[0.4, 0.1], [-0.3, -0.2]])
+    run = mixture_descent(mu0, stars, w, t, eta, 2, convention="unscaled", tol=1e-12)
+    mu = mu0.copy()
+    for _ in range(2):
+        mu = mu - eta * reference.grad_mix(mu, stars, w, t, tol=1e-12)
+    assert np.max(np.abs(run.mu - mu)) < 1e-12  # two steps of a gradient good to 1e-12 of its scale
+    rec = recovery(run, radius=10.0)  # every mean is within 10 of both components: duplicated
+    assert rec.outcome == "duplicated" and rec.duplicated == 2
+    rec = recovery(run, radius=1e-3)  # none is within 1e-3 yet
+    assert rec.outcome == "missing" and rec.missing == 2

@@ -48,7 +48,7 @@ class Component:
     a: np.ndarray  # (n, d) m_i - m*_k
     c: np.ndarray  # (K, d) m*_l - m*_k
     B: np.ndarray  # (n + K, k) slopes of the logits in reduced coordinates
-    C: np.ndarray  # (n + K,) offsets: l = B z - C
+    C: np.ndarray  # (n + K,) offsets: l = B z - C (students' relative to the nearest mean, truths' to m*_k)
     Q: np.ndarray  # (d, k)
     amax: float  # max_i |a_i|
     cmax: float  # max_l |c_l|
@@ -91,11 +91,18 @@ def reduce_mixture(mu, mu_stars, weights, t, backend: Backend = FLOAT64) -> tupl
     for k in range(mu_stars.shape[0]):
         a = s * (mu - mu_stars[k])
         c = s * (mu_stars - mu_stars[k])
-        pts = np.concatenate([a, c])
+        # Student logits relative to the mean nearest m*_k, from differences of the inputs: the
+        # weights are then accurate to eps (8 + |l_i - l_max|) relative, small wherever they
+        # matter (the engine's reference form, verify.engine.expectation).  The ground-truth
+        # logits are relative to component k already (c_k = 0).
+        r = min(range(len(a)), key=lambda i: float(norm(a[i])))
+        Dr = s * (mu - mu[r])
+        Cs = np.array([sum(x * y for x, y in zip(Dr[i], a[i] + a[r])) / 2 for i in range(len(a))], dtype=a.dtype)
+        Ct = np.array([sum(x * x for x in row) / 2 for row in c], dtype=a.dtype) - logw
+        pts = np.concatenate([Dr, c])
         B = pts @ Q if Q.shape[1] else np.zeros((pts.shape[0], 0), dtype=pts.dtype)
-        C = np.array([sum(x * x for x in r) / 2 for r in pts], dtype=pts.dtype)
-        C[len(a):] = C[len(a):] - logw
-        comps.append(Component(a, c, B, C, Q, max(float(norm(r)) for r in a), max(float(norm(r)) for r in c)))
+        C = np.concatenate([Cs, Ct])
+        comps.append(Component(a, c, B, C, Q, max(float(norm(r_)) for r_ in a), max(float(norm(r_)) for r_ in c)))
     return comps, s
 
 
@@ -123,10 +130,13 @@ def _integrand(comp: Component, n: int, backend: Backend, with_grad: bool):
         e = v - u
         ee = (e * e).sum(axis=1)
         en = sqrt(ee)
-        # rounding: the logits carry ~eps (|B z| + |C|) absolutely, so the weights' relative error
-        # is eps (8 + 2 max |l|); e = sum w a - sum rho c then errs by that times Sw
-        epsn = backend.eps * (8 + 2 * np.abs(lg).max(axis=1))
-        Sw = w @ an + rho @ cn
+        # rounding: a logit difference l_i - l_max carries ~eps |l_i - l_max| (it is formed from
+        # differences of the inputs), so w_i errs by eps (8 + 2 |l_i - l_max|) relative; e errs by
+        # at most eps8 * Sw with Sw the weighted norms inflated by that factor (over 8)
+        gs = 1 + np.abs(lg[:, :n] - lg[:, :n].max(axis=1)[:, None]) / 4
+        gt = 1 + np.abs(lg[:, n:] - lg[:, n:].max(axis=1)[:, None]) / 4
+        epsn = 8 * backend.eps + 0 * lg[:, 0]
+        Sw = (w * gs) @ an + (rho * gt) @ cn
         rho_loss = 2 * epsn * Sw * en + (epsn * Sw) ** 2
         phi = 1
         if dens_axes:
