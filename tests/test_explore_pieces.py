@@ -213,8 +213,14 @@ def test_radius_boundary_takes_layouts_and_the_upper_end_m0_cube_root():
 # -- registration of the studies -------------------------------------------------------------------
 
 
-def _registration_problems(studies, series_studies, sweeps, budgets, help_lines) -> list[str]:
-    problems = [f"{s}: not a series study nor phase" for s in studies if s not in series_studies and s != "phase"]
+def _registration_problems(studies, series_studies, sweeps, budgets, help_lines, grid_studies=None) -> list[str]:
+    from verify.explore.studies import GRID_STUDIES
+
+    grid_studies = GRID_STUDIES if grid_studies is None else grid_studies
+    problems = [f"{s}: not a series study, grid study nor phase" for s in studies
+                if s not in series_studies and s not in grid_studies and s != "phase"]
+    problems += [f"{s}: grid module lacks {f}" for s, m in grid_studies.items() for f in ("cells", "report")
+                 if not callable(getattr(m, f, None))]
     problems += [f"{s}: in SERIES_STUDIES but not in STUDIES" for s in series_studies if s not in studies]
     for s in studies:
         problems += [f"{s}: no {what}" for what, table in (("SWEEPS entry", sweeps), ("help line", help_lines))

@@ -23,12 +23,16 @@ from verify.simulate.descent import CONVENTIONS
 
 __all__ = ["STUDIES", "BUDGETS", "Options", "check_options", "radius_range_for"]
 
-STUDIES = ("noise", "radius", "step", "phase")
+STUDIES = ("noise", "radius", "step", "phase", "average", "mixtures")
 
 #: What each study sweeps, and the options that set a fixed value instead (a fixed value of the
 #: swept parameter contradicts the sweep).
 SWEEPS = {"noise": ("t_range",), "radius": ("radius_range",), "step": ("eta_range",),
-          "phase": ("radius_range", "t_range", "eta_range")}
+          "phase": ("radius_range", "t_range", "eta_range"), "average": (), "mixtures": ()}
+#: The grid studies beyond the single Gaussian (issue 13) take only these options; any other grid
+#: option given to them is an error (it would be ignored).
+GRID_OPTIONS = {"average": ("n", "d", "M0", "eta", "seeds", "steps"),
+                "mixtures": ("n", "d", "t", "eta", "seeds", "steps")}
 FIXED_OF = {"t_range": "t", "radius_range": "radius", "eta_range": "eta"}
 
 # d = (1,) in both budgets: with the compiled engine an n = 2, d = 2 cell costs what d = 1 does
@@ -47,6 +51,16 @@ _QUICK = {
                   t_range=(0.0, 1.4, 8), eta=(0.05,), eta_range=(0.01, 4.0, 7), seeds=1, steps=3000,
                   max_steps=3000),
 }
+# Beyond the paper (issue 13).  average: Figure 1's starts (n = 5, d = 3, M = 4 and 6) on L_bar for
+# two weightings over t in [0.1, 2]; each step costs 21-63 engine evaluations (the rule in t), so
+# quick runs 150 steps.  mixtures: K = 2, n = 2 and 3 over separation x initial scale at t = 0.5, d = 1
+# at quick (d = 2 goes through the adaptive boxes of the mixture path: seconds a step when the
+# components are 8 apart, measured on the shared machine), d = 2, 3 at full.
+_QUICK["average"] = dict(n=(5,), d=(3,), M0=(4.0, 6.0), layout=("gaussian",), eta=(0.1,), seeds=1, steps=150,
+                         max_steps=150, extra={"weightings": ("uniform", "noise-variance"), "windows": ((0.1, 2.0),)})
+_QUICK["mixtures"] = dict(n=(2, 3), d=(1,), M0=(0.0,), layout=("gaussian",), t=(0.5,), eta=(0.5,), seeds=1,
+                          steps=150, max_steps=150, extra={"K": (2,), "separations": (1.0, 2.0, 4.0, 8.0),
+                                                           "scales": (0.1, 1.0, 4.0)})
 _FULL = {
     "noise": dict(_QUICK["noise"], n=(3, 5), M0=(4.0, 6.0), layout=("gaussian", "leader"), seeds=8, steps=20000,
                   max_steps=80000, rounds=6, width=0.02),
@@ -57,6 +71,10 @@ _FULL = {
     "phase": dict(_QUICK["phase"], n=(2, 3), layout=("leader", "gaussian"), radius_range=(1e-12, 1.6, 15),
                   t_range=(0.0, 5.0, 11), eta_range=(0.005, 6.0, 11), seeds=4, steps=20000,
                   max_steps=20000),
+    "average": dict(_QUICK["average"], seeds=3, steps=2000, max_steps=2000,
+                    extra={"weightings": ("uniform", "noise-variance"), "windows": ((0.1, 2.0), (0.5, 3.0))}),
+    "mixtures": dict(_QUICK["mixtures"], n=(2, 3, 4), d=(2, 3), seeds=3, steps=1000, max_steps=1000,
+                     extra={"K": (2, 3), "separations": (1.0, 2.0, 4.0, 8.0), "scales": (0.1, 0.5, 1.0, 2.0, 4.0)}),
 }
 BUDGETS = {"quick": _QUICK, "full": _FULL}
 
@@ -149,6 +167,12 @@ def check_options(study: str, budget: str, given: dict) -> Options:
     if budget not in BUDGETS:
         raise ValueError(f"--budget must be one of {tuple(BUDGETS)}, got {budget!r}")
     base = dict(BUDGETS[budget][study])
+    if study in GRID_OPTIONS:
+        unused = [k for k, v in given.items() if v is not None and k not in GRID_OPTIONS[study]
+                  and k not in ("out", "cache", "workers", "scheduler")]
+        if unused:
+            raise ValueError(f"--{unused[0].replace('_', '-')} is not used by the {study} study "
+                             f"(it takes {', '.join('--' + o for o in GRID_OPTIONS[study])})")
     for rng, fixed in FIXED_OF.items():
         # the phase study sweeps t and eta in one panel each and holds them fixed in the other
         sweeps_it = rng in SWEEPS[study] and (study != "phase" or fixed == "radius")

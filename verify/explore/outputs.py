@@ -29,12 +29,14 @@ def write_table(rows: list[dict], out: Path, stem: str) -> list[Path]:
 
     out.mkdir(parents=True, exist_ok=True)
     csv_path, pq_path = out / f"{stem}.csv", out / f"{stem}.parquet"
+    # a grid study's cells have their own columns (verify.explore.studies.GRID_STUDIES)
+    fields = ROW_FIELDS if not rows or "study" not in rows[0] else tuple(rows[0])
     with csv_path.open("w", newline="", encoding="utf-8") as fh:
-        w = csv.DictWriter(fh, fieldnames=ROW_FIELDS)
+        w = csv.DictWriter(fh, fieldnames=fields)
         w.writeheader()
         for r in rows:
-            w.writerow({k: r[k] for k in ROW_FIELDS})
-    table = pa.Table.from_pylist([{k: r[k] for k in ROW_FIELDS} for r in rows])
+            w.writerow({k: r[k] for k in fields})
+    table = pa.Table.from_pylist([{k: r[k] for k in fields} for r in rows])
     pq.write_table(table, pq_path)
     return [csv_path, pq_path]
 

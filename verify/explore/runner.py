@@ -111,6 +111,8 @@ ROW_FIELDS = (
 def run_cell(cell: Cell) -> dict:
     """Run one cell and return its row (module doc).  A pure function of the cell (but the
     seconds column), so that it can run in another process or on a Dask worker."""
+    if not isinstance(cell, Cell):  # a grid study's own cell (verify.explore.studies.GRID_STUDIES)
+        return cell.run()
     t0 = time.perf_counter()
     res = run_cluster(cell.M0, cell.radius, cell.n, cell.eta, d=cell.d, t=cell.t, convention=cell.convention,
                       layout=cell.layout, seed=cell.seed, max_steps=cell.steps, record_every=cell.record_every,

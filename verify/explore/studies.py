@@ -17,13 +17,13 @@ import os
 import time
 from dataclasses import asdict, dataclass, field
 
-from . import noise, phase, radius, step
+from . import average, mixtures, noise, phase, radius, step
 from .cache import Cache, source_hash
 from .executors import run_cells
 from .figures import phase_figure
 from .sweeps import EXTEND, refine
 
-__all__ = ["StudyResult", "run_study", "plan", "SECONDS_PER_STEP", "SERIES_STUDIES"]
+__all__ = ["StudyResult", "run_study", "plan", "SECONDS_PER_STEP", "SERIES_STUDIES", "GRID_STUDIES"]
 
 #: Seconds per gradient-descent step of a d = 1 cell (k = 1 engine path), measured on the shared
 #: 2-core machine (2.5-4.5 ms); used only for the estimate printed before a full run.  d >= 2
@@ -34,6 +34,9 @@ TYPICAL_FRACTION = 0.2
 
 #: Studies whose series are refined in rounds (module doc); ``phase`` runs one fixed grid instead.
 SERIES_STUDIES = {"noise": noise, "radius": radius, "step": step}
+#: Studies that run one fixed grid of their own cells (each with ``run()``), beyond the single
+#: Gaussian (issue 13): a module with ``cells(opts)`` and ``report(opts, rows) -> (entries, figures)``.
+GRID_STUDIES = {"average": average, "mixtures": mixtures}
 
 
 @dataclass
@@ -55,6 +58,8 @@ def plan(opts) -> dict:
     if opts.study == "phase":
         first = sum(len(p.cells()) for p in phase.build(opts))
         more = 0
+    elif opts.study in GRID_STUDIES:  # (their steps cost more than a d = 1 step: the estimate is a floor)
+        first, more = len(GRID_STUDIES[opts.study].cells(opts)), 0
     else:
         series = SERIES_STUDIES[opts.study].build(opts)
         first = sum(len(s.bracket.initial) * len(s.seeds) for s in series)
@@ -89,6 +94,10 @@ def run_study(opts, pool, cache: Cache, *, progress=None) -> StudyResult:
         summaries = phase.summarize(panels)
         body = {"panels": summaries}
         figures["phase_diagram.png"] = lambda path: phase_figure(panels, summaries, path)
+    elif opts.study in GRID_STUDIES:
+        mod = GRID_STUDIES[opts.study]
+        rows = run_cells(mod.cells(opts), pool, cache, label=opts.study, progress=progress)
+        body, figures = mod.report(opts, rows)
     else:
         mod = SERIES_STUDIES[opts.study]
         series = mod.build(opts)

@@ -20,7 +20,7 @@ from verify.engine.validation import check_mixture, check_noise_level
 
 from .descent import GradientSource, Record, Trajectory, gradient_descent
 
-__all__ = ["MixtureGradient", "mixture_descent", "Recovery", "recovery"]
+__all__ = ["MixtureGradient", "mixture_descent", "Recovery", "recovery", "recovery_at"]
 
 
 class MixtureGradient(GradientSource):
@@ -74,7 +74,11 @@ class Recovery:
 
 def recovery(run: Trajectory, radius: float) -> Recovery:
     """The outcome at the end of a run (module doc); ``radius`` in scaled units."""
-    D = run.extra["component_distances"][-1]  # (n, K)
+    return recovery_at(run.extra["component_distances"][-1], radius)
+
+
+def recovery_at(D: np.ndarray, radius: float) -> Recovery:
+    """The outcome for the scaled distances D (n x K) of the means to the components."""
     near = D <= radius
     per = near.sum(axis=0)
     missing, dup = int((per == 0).sum()), int((per > 1).sum())
