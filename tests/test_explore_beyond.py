@@ -62,7 +62,7 @@ def test_options_a_grid_study_does_not_use_are_refused(study, option):
 
 
 def test_the_mixtures_study_end_to_end(tmp_path):
-    opts = check_options("mixtures", "quick", {"d": ["1"], "steps": "40"})
+    opts = check_options("mixtures", "quick", {"n": ["2"], "d": ["1"], "steps": "40"})
     opts = type(opts)(**{**opts.__dict__, "extra": {"K": (2,), "separations": (4.0,), "scales": (0.3, 3.0)}})
     res = run_study(opts, InProcess(), Cache(None))
     assert len(res.rows) == 2 and res.summary["recovery"][0]["K"] == 2
