@@ -69,3 +69,23 @@ def test_the_mixtures_study_end_to_end(tmp_path):
     for name, draw in res.figures.items():
         draw(tmp_path / name)
         assert (tmp_path / name).stat().st_size > 1000
+
+
+def test_the_figures_pass_the_figure_check(tmp_path, monkeypatch):
+    """Both figures, from rows as the studies write them, pass the claims' figure check."""
+    from verify.claims.figures import figure_problems
+    from verify.explore import figures
+
+    found, save = {}, figures._save
+
+    def checked(fig, path):
+        found[path.name] = figure_problems(fig)
+        save(fig, path)
+
+    monkeypatch.setattr(figures, "_save", checked)
+    rows = [dict(M=4.0, weighting="uniform", t_min=0.1, t_max=2.0, outcome=outcomes.ALL_CONVERGE, survivors=5),
+            dict(M=6.0, weighting="uniform", t_min=0.1, t_max=2.0, outcome=outcomes.PARTIAL_RECOVERY, survivors=1)]
+    average._figure(rows, tmp_path / "average.png")
+    mixtures._figure({(2, 2, 1): [dict(separation=1.0, scale=0.1, outcome="all_recovered"),
+                                  dict(separation=8.0, scale=4.0, outcome="duplicated")]}, tmp_path / "mix.png")
+    assert found == {"average.png": [], "mix.png": []}

@@ -110,7 +110,13 @@ def _figure(rows, path) -> None:
     for r in rows:
         label = f"M={r['M']:g}, {r['weighting']}, t in [{r['t_min']:g}, {r['t_max']:g}]: {r['outcome']}"
         ax.bar(label, r["survivors"], color="#2ca02c" if r["outcome"] == outcomes.ALL_CONVERGE else "#1f77b4")
-    ax.set_ylabel("means converging to mu* (survivors)")
+    from matplotlib.patches import Patch
+
+    ax.legend(handles=[Patch(color="#2ca02c", label="all converge"),
+                       Patch(color="#1f77b4", label="other outcome (named under its bar)")], fontsize=7, loc="best")
+    ax.set_xlabel("cell: M, weighting, window of t: outcome")
+    ax.set_ylabel("survivors (means -> mu*)")
     ax.set_title("Descent on the time-averaged loss from Figure 1's starts")
     ax.tick_params(axis="x", labelrotation=75, labelsize=7)
+    fig.tight_layout()
     _save(fig, path)
