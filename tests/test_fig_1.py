@@ -275,3 +275,15 @@ def test_full_horizon_M6_loss_is_O_one_over_tau_as_a_bound(full_horizon_M6):
     b = full_horizon_M6["loss_bound_O(1/tau)"]
     assert b["verdict"] == "holds" and b["margin"] >= 0, b
     assert abs(full_horizon_M6["loss_chord_over_window"][2] + 1) <= fig_1.SLOPE_TOL
+
+
+def test_reason_says_when_a_run_is_shorter_than_the_bounds_window():
+    # M = 6 runs of 200 steps have no doubling window from step 1000: the reason says so instead of
+    # printing the undefined margin (-inf); negative control: with the window from step 50 the same
+    # runs print a finite margin
+    small6 = {**SMALL, "exact": {6: (200, (0,))}, "sampled": {}}
+    short = fig_1.run(budget="full", **small6)
+    assert "no window from step 1000 in runs of 200 steps" in short.reason, short.reason
+    assert "-inf" not in short.reason, short.reason
+    windowed = fig_1.run(budget="full", **{**small6, "window_start": 50})
+    assert "margin of the loss exponent" in windowed.reason and "-inf" not in windowed.reason, windowed.reason
