@@ -1,7 +1,8 @@
 """Theorem 3.4 (counterexample): only mu_1 converges, the others recede, for M0 large enough.
 
 n = 3, d = 1, eta = 0.05, step convention "scaled", t = 0, mu* = M0 e_1, mu_1(0) = exp(-M0/100) e_1.
-Outcome rule: verify.simulate.outcomes.tail_rule with radius 1/(6n) (see verify/claims/thm_3_4.py).
+Outcome: verify/analysis/counterexample.py (tail rule with radius 1/(6n) for mean 1; the losers'
+outward displacement in recentred coordinates, its direction certified).
 """
 
 from __future__ import annotations
@@ -10,28 +11,68 @@ import math
 
 import pytest
 
+from verify.analysis import counterexample as ce
 from verify.claims import thm_3_4
 from verify.simulate import outcomes
 
 
-def test_counterexample_holds_at_M0_3():
+def test_counterexample_works_at_M0_3():
     r = thm_3_4.counterexample_run(3.0)
-    assert r["outcomes"] == [outcomes.CONVERGES, outcomes.RECEDES, outcomes.RECEDES]
-    assert r["holds"]
+    assert r.status == ce.WORKS, r.reason
+    assert r.phase1.means[0] == outcomes.CONVERGES
+    assert r.loser_outcomes == [outcomes.RECEDES, outcomes.RECEDES] and all(r.outward_gradient)
+
+
+def test_losers_motion_at_M0_20_is_resolved_only_in_recentred_coordinates():
+    # at M0 = 20 the losers move ~4e-22 per step: their distance (~20) cannot show it in float64
+    # (phase 1 calls them undecided), their displacement from 0 after recentring can
+    r = thm_3_4.counterexample_run(20.0)
+    assert r.phase1.means[1:] == (outcomes.UNDECIDED, outcomes.UNDECIDED)
+    assert r.status == ce.WORKS, r.reason
+    # quasi-static push: u grows linearly (exponent 1 to rounding of the 1e-19 displacements)
+    assert abs(r.growth_exponent[0] - 1) < 1e-6 and 0 < r.rate[0] < 1e-20
+    # negative control: the same displacement read in the original coordinates does not move
+    assert r.distances[-1, 1] == r.distances[-2, 1]
 
 
 def test_counterexample_check_rejects_small_M0():
     # negative control: at M0 = 1 no mean recedes (means 2, 3 converge, mean 1 is still
-    # approaching at 0.10 > 1/(6n) after 1500 steps), and the same check says "does not hold"
+    # approaching at 0.10 > 1/(6n) after 1500 steps): the same check says "does not work"
     r = thm_3_4.counterexample_run(1.0)
-    assert not r["holds"]
-    assert r["outcomes"][1:] == [outcomes.CONVERGES, outcomes.CONVERGES] and outcomes.RECEDES not in r["outcomes"]
+    assert r.status == ce.DOES_NOT_WORK, r.reason
+    assert outcomes.RECEDES not in r.phase1.means
 
 
 def test_counterexample_check_rejects_tiny_eps0():
     # negative control: with the theorem-3.2-like tiny spread the cluster stays together at M0 = 3
     r = thm_3_4.counterexample_run(3.0, eps0=1e-6)
-    assert not r["holds"]
+    assert r.status == ce.DOES_NOT_WORK and r.phase1.run == outcomes.ALL_CONVERGE
+
+
+def test_onset_is_the_start_of_the_last_unbroken_stretch():
+    rows = [{"M0": m, "status": s} for m, s in [(1, ce.DOES_NOT_WORK), (2, ce.WORKS), (3, ce.UNDECIDED),
+                                                 (4, ce.WORKS), (5, ce.WORKS)]]
+    assert thm_3_4.onset(rows) == 4
+    # negative control: a grid whose top does not work has no onset
+    assert thm_3_4.onset(rows + [{"M0": 6, "status": ce.UNDECIDED}]) is None
+
+
+SMALL = dict(M0s=(3.0, 3.5, 4.0), onset_limit=3.0, top=4.0, mp_steps=3)
+
+
+def test_claim_holds_at_a_small_grid():
+    # the claim's verdict code on M0 in {3, 3.5, 4} (onset limit 3, top 4): ~15 s idle
+    r = thm_3_4.run(**SMALL)
+    assert r.verdict == "holds", r.reason
+    assert r.evidence["M0_c"] == 3.0 and "step 0.5" in r.size
+    assert any(f.name.startswith("losers' outward displacement") for f in r.findings)
+
+
+def test_claim_fails_with_eps0_in_theorem_3_2s_regime():
+    # negative control: eps0 = 1e-6 (a wrong constant in place of exp(-M0/100)): every mean
+    # converges at every scanned M0, and the same verdict code says "fails"
+    r = thm_3_4.run(**SMALL, eps0=1e-6)
+    assert r.verdict == "fails", r.reason
 
 
 def test_mpmath_cross_check_of_the_first_steps():
@@ -57,8 +98,8 @@ def test_mpmath_cross_check_detects_a_perturbed_trajectory(monkeypatch):
 
 
 def test_eps0_is_exp_minus_M0_over_100():
-    r = thm_3_4.counterexample_run(2.0, n=2)
-    assert r["eps0"] == pytest.approx(math.exp(-0.02), rel=1e-15)
+    mu0, star, eps0 = ce.initial_means(2.0, 2)
+    assert eps0 == pytest.approx(math.exp(-0.02), rel=1e-15) and mu0[0, 0] == eps0 and star[0] == 2.0
 
 
 @pytest.mark.thorough

@@ -188,9 +188,10 @@ def run(budget="quick", seed=0, progress=None, **overrides) -> ClaimResult:
 
     for row in rows:
         ce = counterexample_run(row["M0"], n=N, eta=ETA)
-        ok = (not ce["holds"]) or (row["r_star_high"] <= ce["eps0"])
-        cross.append({"M0": row["M0"], "counterexample_holds": ce["holds"], "r_star_high": row["r_star_high"],
-                      "eps0": ce["eps0"], "consistent": ok})
+        works = ce.status == "works"
+        ok = (not works) or (row["r_star_high"] <= ce.eps0)
+        cross.append({"M0": row["M0"], "counterexample_works": works, "r_star_high": row["r_star_high"],
+                      "eps0": ce.eps0, "consistent": ok})
         if not ok:
             problems.append(f"M0 = {row['M0']}: counterexample holds but r* = {row['r_star_high']:.2e} >= eps0")
         if not (row["r_star_low"] > 0 and row["r_star_high"] == row["r_star_high"]):

@@ -6,20 +6,19 @@ while every other mean runs away, "for M0 large enough".  The theorem is an exis
 statement (a counterexample); not tight.
 
 Encoded here: n = 3, d = 1 (the means stay on the e_1 axis, so the reduced integral has k = 1
-for every d), t = 0, step eta = 0.05 in the "scaled" convention (m_i <- m_i - eta dL/dm_i),
-exact population gradients of the float64 engine.  eps0 = exp(-M0/100) >= 0.9 for M0 <= 10,
-far above float64's resolution, so float64 resolves the configuration; an mpmath run of the
-first steps cross-checks the float64 trajectory.
+for every d), t = 0, step eta = 0.05 in the "scaled" convention, exact population gradients of
+the float64 engine; one run per M0 (:mod:`verify.analysis.counterexample`: phase 1 in the
+original coordinates, phase 2 recentred on the losers so that their outward motion, ~1e-20 per
+step at M0 = 20, is resolved; the direction certified in float64 or, where float64 cannot,
+in mpmath log-space).  An mpmath run of the first steps cross-checks the float64 trajectory.
 
-Outcome per mean (:func:`verify.simulate.outcomes.tail_rule` on the recorded distances, with
-radius 1/(6n) and the largest initial distance M0 as the receding radius): *converges* if its
-final distance is <= 1/(6n) and did not increase over the last half; *recedes* if its distance
-increased monotonically over the last half and ends beyond M0 (where it started).  The engine raises AccuracyError once the losers are ~6.7 from
-mu* and the loss is small (its first truncation radius is too small; reported); such a run
-is classified on the steps recorded before, and for M0 above ~6.7 the losers cannot pass M0
-before that: those M0 are reported as undecided, not as failures.  The counterexample **holds at
-M0** when mean 1 converges and every other mean recedes.
-The scan reports the set of M0 where it holds, as found (it need not be an interval).
+Verdict ("for M0 large enough" on a grid): **holds** when the counterexample works at every
+scanned M0 from some M0_c <= ``onset_limit`` (10) up to the top of the grid (>= ``top``, 20), the
+grid step at most ``max_step`` (0.5); M0_c is reported.  **fails** when at some scanned
+M0 >= ``onset_limit`` the run decides that it does not work (every mean converges, or a loser
+approaches mu*).  **inconclusive** otherwise (undecided runs, or a grid that does not reach the
+sizes).  "Runs away" is the losers' measured growth: their outward displacement over phase 2,
+its log-log exponent and rate (findings), never only "did not approach".
 
 Reference: [1] arXiv 2511.22069.
 """
@@ -31,9 +30,8 @@ import time
 
 import numpy as np
 
-from verify.claims.base import ClaimResult, budget_config, register
-from verify.analysis.cluster_runs import descend
-from verify.simulate import outcomes
+from verify.analysis import counterexample as ce
+from verify.claims.base import ClaimResult, Finding, budget_config, register
 from verify.simulate.descent import gradient_descent
 
 STATEMENT = (
@@ -42,33 +40,35 @@ STATEMENT = (
 )
 
 N, D, ETA, CONVENTION = 3, 1, 0.05, "scaled"
-STEPS, RECORD_EVERY = 1500, 25
+STEPS, PHASE2, RECORD_EVERY = 1500, 500, 25
 
+#: ``M0s``: the grid; ``onset_limit``, ``top``, ``max_step``: the sizes the verdict needs (module
+#: doc); ``eps0``: None for exp(-M0/100), or a number in its place (a negative control's wrong
+#: constant); ``gradient``: None for the engine's, or ``grad_fn(mu, mu_star, t) -> dL/dmu``.
 BUDGETS = {
-    "quick": dict(M0s=(1.0, 2.5, 3.0, 4.0, 6.0), mp_steps=8, mp_M0=4.0),
-    "full": dict(M0s=tuple(np.round(np.arange(0.5, 10.01, 0.25), 2)), mp_steps=80, mp_M0=4.0),
+    "quick": dict(M0s=tuple(np.round(np.arange(1.0, 20.01, 0.5), 2)), onset_limit=10.0, top=20.0, max_step=0.5,
+                  mp_steps=8, mp_M0=4.0, eps0=None, gradient=None),
+    "full": dict(M0s=tuple(np.round(np.arange(0.5, 30.01, 0.25), 2)), onset_limit=10.0, top=20.0, max_step=0.5,
+                 mp_steps=80, mp_M0=4.0, eps0=None, gradient=None),
 }
 
 
-def counterexample_run(M0: float, *, n: int = N, d: int = D, eta: float = ETA, steps: int = STEPS,
-                       record_every: int = RECORD_EVERY, eps0: float | None = None) -> dict:
-    """One run of the counterexample; returns outcome per mean and the recorded distances."""
-    eps0 = math.exp(-M0 / 100) if eps0 is None else eps0
-    star = np.zeros(d)
-    star[0] = M0
-    mu0 = np.zeros((n, d))
-    mu0[0, 0] = eps0
-    hist = []
-    note = descend(mu0, star, 0.0, eta, steps, record_every=record_every, callback=lambda s, mu: hist.append(
-        (s, np.linalg.norm(mu - star, axis=1))) and False)
-    dist = np.array([h[1] for h in hist])
-    oc = outcomes.classify(outcomes.Recorded(np.array([h[0] for h in hist]), dist), outcomes.tail_rule(1 / (6 * n)))
-    holds = oc.means[0] == outcomes.CONVERGES and all(m == outcomes.RECEDES for m in oc.means[1:])
-    all_converge = oc.run == outcomes.ALL_CONVERGE
-    return {"M0": M0, "eps0": eps0, "holds": holds, "all_converge": all_converge, "outcomes": list(oc.means),
-            "final_distances": [round(float(x), 6) for x in oc.final_distances],
-            "steps": int(hist[-1][0]) if hist else 0, "note": note.lstrip("; "), "distances": dist,
-            "recorded_steps": [h[0] for h in hist]}
+def counterexample_run(M0: float, *, n: int = N, d: int = D, eta: float = ETA, eps0: float | None = None,
+                       grad_fn=None) -> ce.CounterexampleRun:
+    """One run of the counterexample at this claim's sizes (:func:`verify.analysis.counterexample.counterexample_run`)."""
+    return ce.counterexample_run(M0, n=n, d=d, eta=eta, steps=STEPS, phase2=PHASE2, record_every=RECORD_EVERY,
+                                 eps0=eps0, grad_fn=grad_fn)
+
+
+def onset(rows):
+    """M0_c: the smallest scanned M0 from which the counterexample works at every scanned M0 up to
+    the largest one (None if it does not work at the largest)."""
+    m0c = None
+    for r in sorted(rows, key=lambda r: -r["M0"]):
+        if r["status"] != ce.WORKS:
+            break
+        m0c = r["M0"]
+    return m0c
 
 
 def mp_cross_check(M0: float, steps: int, *, n: int = N, eta: float = ETA, dps: int = 30) -> dict:
@@ -98,49 +98,88 @@ def mp_cross_check(M0: float, steps: int, *, n: int = N, eta: float = ETA, dps: 
 
 @register("thm-3.4", STATEMENT)
 def run(budget="quick", seed=0, progress=None, **overrides) -> ClaimResult:
-    """Scan M0 for the counterexample at ``budget`` ("quick" ~ 1 min, "full" ~ 10 min)."""
+    """Scan M0 for the counterexample at ``budget`` ("quick" ~ 3 min, "full" ~ 10 min)."""
     cfg, progress = budget_config(BUDGETS, budget, progress, overrides)
     t0 = time.time()
+    M0s = sorted(float(m) for m in cfg["M0s"])
     rows, runs = [], {}
-    for j, M0 in enumerate(cfg["M0s"]):
-        progress(j, len(cfg["M0s"]) + 1, f"M0 = {M0}")
-        r = counterexample_run(float(M0))
-        runs[float(M0)] = r
-        rows.append({k: r[k] for k in ("M0", "eps0", "holds", "all_converge", "outcomes",
-                                       "final_distances", "steps", "note")})
-    holds_at = [r["M0"] for r in rows if r["holds"]]
-    progress(len(cfg["M0s"]), len(cfg["M0s"]) + 1, "mpmath cross-check")
+    for j, M0 in enumerate(M0s):
+        progress(j, len(M0s) + 1, f"M0 = {M0}")
+        r = counterexample_run(M0, eps0=cfg["eps0"], grad_fn=cfg["gradient"])
+        runs[M0] = r
+        rows.append({"M0": M0, "eps0": r.eps0, "status": r.status, "reason": r.reason,
+                     "phase1": list(r.phase1.means), "phase1_final_distances": [round(float(x), 6) for x in
+                                                                             r.phase1.final_distances],
+                     "losers_phase2": r.loser_outcomes, "loser_growth_exponent": r.growth_exponent,
+                     "loser_rate_per_step": r.rate, "certified_by": r.certified_by, "note": r.note})
+    progress(len(M0s), len(M0s) + 1, "mpmath cross-check")
     xc = mp_cross_check(cfg["mp_M0"], cfg["mp_steps"])
     # tolerance: 1e-10 relative engine accuracy per step x steps x (1 + 4 eta M0^2/n)^steps growth,
     # relative to coordinates of size M0 (see tests/test_thm_3_4.py)
     growth = (1 + 4 * ETA * cfg["mp_M0"] ** 2 / N) ** cfg["mp_steps"]
-    xc_tol = 1e-10 * cfg["mp_M0"] * cfg["mp_steps"] * growth
-    xc["tolerance"] = xc_tol
+    xc["tolerance"] = 1e-10 * cfg["mp_M0"] * cfg["mp_steps"] * growth
+    m0c = onset(rows)
+    step = float(np.max(np.diff(M0s))) if len(M0s) > 1 else math.inf
+    works = [r["M0"] for r in rows if r["status"] == ce.WORKS]
+    refuted = [r["M0"] for r in rows if r["status"] == ce.DOES_NOT_WORK and r["M0"] >= cfg["onset_limit"]]
     ev = {
         "n": N, "d": D, "eta": ETA, "step_convention": CONVENTION, "t": 0.0, "mu_star": "M0 e_1",
-        "steps": STEPS, "record_every": RECORD_EVERY,
-        "outcome_rule": "verify.simulate.outcomes.tail_rule with radius 1/(6n), receding radius the largest "
-                        "initial distance M0",
-        "scan": rows, "holds_at_M0": holds_at,
-        "mp_cross_check": xc, "seconds": round(time.time() - t0, 1),
+        "steps_phase1": STEPS, "steps_phase2_recentred": PHASE2, "record_every": RECORD_EVERY,
+        "eps0": "exp(-M0/100)" if cfg["eps0"] is None else cfg["eps0"],
+        "dynamics": "engine's exact gradient" if cfg["gradient"] is None else "supplied gradient",
+        "M0_c": m0c, "grid_step": step, "works_at_M0": works,
+        "does_not_work_at_M0": [r["M0"] for r in rows if r["status"] == ce.DOES_NOT_WORK],
+        "undecided_M0": [r["M0"] for r in rows if r["status"] == ce.UNDECIDED],
+        "scan": rows, "mp_cross_check": xc, "seconds": round(time.time() - t0, 1),
     }
     figs = {"thm_3_4_scan.png": lambda path, runs=runs: _figure(path, runs)}
-    size = f"n = {N}, d = {D}, eta = {ETA}, {STEPS} steps, {len(rows)} values of M0"
-    if xc["max_abs_diff"] > xc_tol:
-        return ClaimResult("fails", f"mpmath and float64 trajectories differ by {xc['max_abs_diff']:.2e} > "
-                           f"{xc_tol:.1e}", ev, size, figs)
-    if not holds_at:
-        return ClaimResult("inconclusive", "the counterexample held at none of the scanned M0", ev, size, figs)
-    undecided = [r["M0"] for r in rows if not r["holds"] and not r["all_converge"]]
-    ev["undecided_M0"] = undecided
-    large = [r for r in rows if r["M0"] >= min(holds_at) and r["M0"] not in undecided]
-    if all(r["holds"] for r in large):
-        reason = (f"only mu_1 converges and the others recede for every scanned M0 >= {min(holds_at)} "
-                  f"(n = {N}, d = {D}, eta = {ETA}) that the engine could decide; undecided: {undecided}")
-    else:
-        reason = (f"the counterexample holds at M0 in {holds_at} of the scan, not at every larger M0 "
-                  f"(set reported as found)")
-    return ClaimResult("holds", reason, ev, size, figs)
+    size = (f"n = {N}, d = {D}, eta = {ETA}; M0 in [{M0s[0]:g}, {M0s[-1]:g}] step {step:g}; "
+            f"{STEPS} + {PHASE2} (recentred) steps")
+    found = findings(rows, m0c, cfg)
+
+    def result(verdict, reason):
+        return ClaimResult(verdict, reason, ev, size, figs, found)
+
+    if xc["max_abs_diff"] > xc["tolerance"]:
+        return result("fails", f"mpmath and float64 trajectories differ by {xc['max_abs_diff']:.2e} > "
+                      f"{xc['tolerance']:.1e}")
+    if refuted:
+        return result("fails", f"the counterexample does not work at M0 = {refuted} (>= {cfg['onset_limit']:g}): "
+                      + "; ".join(r["reason"] for r in rows if r["M0"] in refuted[:2]))
+    if m0c is not None and m0c <= cfg["onset_limit"] and M0s[-1] >= cfg["top"] and step <= cfg["max_step"]:
+        return result("holds", f"mu_1 converges and every other mean recedes (outward growth measured, direction "
+                      f"certified) at every scanned M0 from M0_c = {m0c:g} to {M0s[-1]:g} (step {step:g}); below "
+                      f"M0_c: does not work at {[m for m in ev['does_not_work_at_M0'] if m < m0c]}, undecided at "
+                      f"{[m for m in ev['undecided_M0'] if m < m0c]}")
+    why = []
+    if m0c is None or m0c > cfg["onset_limit"]:
+        why.append(f"no M0_c <= {cfg['onset_limit']:g} from which it works up to the top of the grid "
+                   f"(M0_c = {m0c}; undecided at {ev['undecided_M0']})")
+    if M0s[-1] < cfg["top"] or step > cfg["max_step"]:
+        why.append(f"the grid [{M0s[0]:g}, {M0s[-1]:g}] step {step:g} does not reach M0 >= {cfg['top']:g} "
+                   f"with step <= {cfg['max_step']:g}")
+    return result("inconclusive", "; ".join(why))
+
+
+def findings(rows, m0c, cfg) -> list[Finding]:
+    """M0_c, and the losers' growth law (outward displacement over the recentred phase) per M0."""
+    out = [Finding("M0_c: onset of the counterexample", m0c, None if len(rows) < 2 else
+                   float(np.max(np.diff([r["M0"] for r in rows]))), f"M0 in [{rows[0]['M0']:g}, {rows[-1]['M0']:g}]",
+                   "works for every scanned M0 >= M0_c", "supports" if m0c is not None else "measures",
+                   "uncertainty: the grid step")]
+    grown = [r for r in rows if r["status"] == ce.WORKS]
+    if grown:
+        exps = [r["loser_growth_exponent"][0] for r in grown]
+        out.append(Finding("losers' outward displacement exponent (recentred phase)",
+                           [round(min(exps), 4), round(max(exps), 4)], None,
+                           f"{PHASE2} steps after {STEPS}, M0 in [{grown[0]['M0']:g}, {grown[-1]['M0']:g}]",
+                           "u(tau) ~ tau^p: p ~ 1 when the push is quasi-static (far losers), p < 1 as it decelerates",
+                           "supports", "runaway measured as growth over the run; its limit is not decided"))
+        out.append(Finding("losers' outward rate per step at the end", {f"{r['M0']:g}": float(f"{r['loser_rate_per_step'][0]:.3g}")
+                                                                      for r in grown[:: max(1, len(grown) // 8)]},
+                           None, f"last {PHASE2} steps", "rate ~ eta D^2 phi(D/2) (n = 2 asymptotics, proofs_map thm-3.5)",
+                           "measures"))
+    return out
 
 
 def _figure(path, runs):
@@ -159,16 +198,16 @@ def _figure(path, runs):
     cmap = figures.plt.get_cmap("viridis")
     for M0 in M0s:
         r = runs[M0]
-        for i in range(r["distances"].shape[1]):
-            ax.semilogy(r["recorded_steps"], np.maximum(r["distances"][:, i], 1e-12), "-" if i == 0 else "--",
+        for i in range(r.distances.shape[1]):
+            ax.semilogy(r.recorded_steps, np.maximum(r.distances[:, i], 1e-12), "-" if i == 0 else "--",
                         color=cmap(norm(M0)), lw=1)
     ax.axhline(1 / (6 * N), color="k", ls=":", lw=1, label="1/(6n): converged (outcome rule)")
     fig.colorbar(ScalarMappable(norm, cmap), ax=ax, label="M0 = |mu*|")
-    missed = [M0 for M0 in M0s if not runs[M0]["holds"]]
+    missed = [M0 for M0 in M0s if runs[M0].status != ce.WORKS]
     # below the axes (the note on the M0 where it fails as its title): inside, they covered the lines
     fig.legend(handles=[figures.style_key("mean 1, from exp(-M0/100) e_1", "-"),
                         figures.style_key("means 2, 3, from 0", "--"), ax.get_lines()[-1]],
                fontsize=7, title_fontsize=7, ncols=3, loc="outside lower center",
-               title=(f"the counterexample does not hold at M0 = {', '.join(f'{m:g}' for m in missed)}"
+               title=(f"the counterexample does not work at M0 = {', '.join(f'{m:g}' for m in missed)}"
                       if missed else None))
     figures.save(fig, path)
