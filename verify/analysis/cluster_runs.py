@@ -25,6 +25,15 @@ record); a flat loss with the means still to STILL is **stuck**.  Records are
 ``record_every`` steps apart; an odd spacing makes a 2-cycle visible.  Anything else at
 ``max_steps`` is **undecided**, and so is a run whose engine could not certify its gradient even
 at FALLBACK_TOL (the reason is kept).
+
+**To convergence** (``to_convergence=True``, Theorem 3.2's claim): the hand-off is not the end.
+The run continues to ``max_steps`` (default twice the hand-off step + FINAL) and has **all
+converged** when every scaled distance reaches FLOOR (mu* reached to that accuracy; it stops
+there), or at the end when every distance lies within Theorem 2.1's radius e^-2 / n (its
+hypothesis t > log n + log M + 2) and the largest distance did not increase over the last half of
+the records (the spread then shrinks like tau^(-1/2), claim thm-2.1: far too slowly to reach
+the floor in a feasible run); ``ClusterRun.how`` says which.  Receding, blowing up, oscillating
+and stuck runs stop as above.
 """
 
 from __future__ import annotations
@@ -37,16 +46,16 @@ import numpy as np
 from verify.engine.reference import AccuracyError
 from verify.engine.tolerances import DESCENT_TOL
 from verify.simulate import outcomes
-from verify.simulate.descent import ExactGradient, gradient_descent
+from verify.simulate.descent import ExactGradient, SuppliedGradient, gradient_descent
 
 from .brackets import BAD, GOOD, UNKNOWN, Bracket
 from .cluster import centre_factor, linear_amplification, linear_step
 from .large_noise import scaled_step
 from .layouts import unit_deviations
 
-__all__ = ["descend", "descend_run", "cluster_rule", "ClusterRun", "run_cluster", "handoff", "Boundary",
+__all__ = ["descend", "descend_run", "cluster_rule", "final_rule", "ClusterRun", "run_cluster", "handoff", "Boundary",
            "radius_boundary", "verdict_of", "RUN_TOL", "FALLBACK_TOL", "RECEDE_RADIUS", "BLOW_UP_FACTOR", "RISE", "PLATEAU",
-           "STILL", "CYCLE", "SWITCH_RADIUS"]
+           "STILL", "CYCLE", "SWITCH_RADIUS", "FLOOR", "FINAL", "radius_scan"]
 
 #: Tolerances of the engine's gradient along a run: the engine's default for descent, and the
 #: fallback used from the step where it raises AccuracyError (its first truncation radius is
@@ -65,25 +74,32 @@ CYCLE = 1e-3
 #: deviation only above ~1e-14 |c| around a centre at distance |c| ~ 1..10, and the engine's
 #: gradient error (1e-10 of ~|c|) must stay far below the deviation's own gradient (~|c|^2 x radius).
 SWITCH_RADIUS = 1e-6
+#: To convergence: distances below FLOOR count as mu* reached (a decision threshold, ~1e7 ulps of
+#: |mu*| <= 10); the final phase runs FINAL steps after twice the hand-off step.
+FLOOR = 1e-9
+FINAL = 3000
 
 
 def descend_run(mu0, mu_star, t, eta, steps, *, record_every: int, callback, convention: str = "scaled",
-                tol: float = RUN_TOL):
+                tol: float = RUN_TOL, grad_fn=None):
     """:func:`verify.simulate.descent.gradient_descent` with ``callback(step, mu, record)`` (the
     engine's record at that step: loss and its error), continued at FALLBACK_TOL where the engine
     cannot certify ``tol``.  Returns ``(note, trajectory)``; the trajectory is None when the engine
-    could not certify FALLBACK_TOL either (the note says where and why).
+    could not certify FALLBACK_TOL either (the note says where and why).  ``grad_fn(mu, mu_star, t)
+    -> dL/dmu`` replaces the engine's gradient (a negative control's wrong dynamics; the engine then
+    gives the recorded loss only).
     """
     last = {"step": 0, "mu": np.array(mu0, dtype=float)}
     base, note = 0, ""
+    parent = ExactGradient if grad_fn is None else SuppliedGradient
 
-    class _Source(ExactGradient):
+    class _Source(parent):
         def at(self, step, mu, record):
             self.last = super().at(step, mu, record)
             return self.last
 
     for tol_now in (tol, FALLBACK_TOL):
-        src = _Source()
+        src = _Source() if grad_fn is None else _Source(grad_fn)
 
         def cb(step, mu, src=src):
             last["step"], last["mu"] = base + step, mu
@@ -142,11 +158,20 @@ class ClusterRun:
     final_loss_err: float = float("nan")
     reason: str = ""  # why the run is undecided, when the engine is the reason
     linear_steps: int = 0  # steps of the linearised phase before the engine took over
+    how: str = ""  # to convergence: "floor" (mu* reached to FLOOR) or "final phase" (module doc)
+
+
+def final_rule(n: int, M0: float) -> outcomes.Rule:
+    """To convergence, at the end of the final phase (module doc): over the last half of the records,
+    every distance within Theorem 2.1's radius e^-2 / n and the largest not increasing."""
+    return outcomes.Rule(window="half", radius=math.exp(-2) / n, settle="largest", grow="strict",
+                         recede_radius=RECEDE_RADIUS, bound=BLOW_UP_FACTOR * (M0 + 1))
 
 
 def run_cluster(M0: float, r: float, n: int = 2, eta: float = 0.05, *, d: int = 1, t: float = 0.0,
-                convention: str = "scaled", layout: str = "leader", seed: int = 0, max_steps: int = 4000,
-                record_every: int = 10, switch_radius: float = SWITCH_RADIUS, tol: float = RUN_TOL) -> ClusterRun:
+                convention: str = "scaled", layout: str = "leader", seed: int = 0, max_steps: int | None = None,
+                record_every: int = 10, switch_radius: float = SWITCH_RADIUS, tol: float = RUN_TOL,
+                to_convergence: bool = False, grad_fn=None) -> ClusterRun:
     """Gradient descent (float64 engine) from mu_i(0) = r u_i, mu* = M0 e_1 at noise level t; outcome
     by the rule in the module doc.
 
@@ -154,7 +179,9 @@ def run_cluster(M0: float, r: float, n: int = 2, eta: float = 0.05, *, d: int = 
     dynamics (J) (no cancellation; the deviations are carried as a unit vector and a log-scale, so
     any r > 0 works) until the largest deviation reaches ``switch_radius`` or twice the hand-off
     step has passed (the linear spread is then final up to a factor exp(A_end^2)); the engine
-    continues from there (``start`` says from which step).
+    continues from there (``start`` says from which step).  ``max_steps`` defaults to 4000, or with
+    ``to_convergence`` to twice the hand-off step + FINAL; ``grad_fn`` replaces the engine's gradient
+    after the linear phase (:func:`descend_run`).
     """
     s = math.exp(-t)
     eta_s = scaled_step(eta, t, convention)
@@ -164,6 +191,10 @@ def run_cluster(M0: float, r: float, n: int = 2, eta: float = 0.05, *, d: int = 
     e1 = np.eye(d)[0]
     c = -s * star  # scaled centre, a = m - m*
     A0 = s * M0
+    if max_steps is None:
+        max_steps = 4000
+        if to_convergence:
+            max_steps = 2 * handoff(A0, n, eta_s, 10**9) + FINAL
     T_hand = handoff(A0, n, eta_s, max_steps)
     step0, start = 0, "float64"
     umax = float(np.max(np.linalg.norm(u, axis=1)))
@@ -206,18 +237,21 @@ def run_cluster(M0: float, r: float, n: int = 2, eta: float = 0.05, *, d: int = 
         positions.append(a)
         if tau <= T_hand and abs(q) < 1:
             state["max"] = max(state["max"], float(np.max(np.linalg.norm(a + A0 * q**tau * e1, axis=1))))
+        if to_convergence and float(np.max(hist[-1][1])) <= FLOOR:
+            state["floor"] = True
+            return True
         if len(hist) < 4:
             return False
         out = outcomes.classify(recorded(), rule)
         if outcomes.BLOWS_UP in out.means:
             return True
-        if out.run == outcomes.ALL_CONVERGE and tau >= 2 * T_hand:
+        if out.run == outcomes.ALL_CONVERGE and tau >= 2 * T_hand and not to_convergence:
             return True
         return (out.survivors >= 1 and out.run == outcomes.PARTIAL_RECOVERY
                 and all(m in (outcomes.CONVERGES, outcomes.RECEDES) for m in out.means))
 
     note, traj = descend_run(mu0, star, t, eta, max_steps - step0, record_every=record_every, callback=cb,
-                             convention=convention, tol=tol)
+                             convention=convention, tol=tol, grad_fn=grad_fn)
     start += note
     last_step = hist[-1][0] if hist else step0
     final = hist[-1][1] if hist else np.linalg.norm(s * (mu0 - star), axis=1)
@@ -231,11 +265,23 @@ def run_cluster(M0: float, r: float, n: int = 2, eta: float = 0.05, *, d: int = 
         run.outcome, run.reason = outcomes.OSCILLATES_OR_BLOWS_UP, traj.stopped
         run.means = tuple(outcomes.BLOWS_UP if not np.all(np.isfinite(m)) else outcomes.UNDECIDED for m in traj.mu)
         return run
+    if state.get("floor"):
+        run.outcome, run.how, run.survivors = outcomes.ALL_CONVERGE, "floor", n
+        run.means = (outcomes.CONVERGES,) * n
+        return run
     if len(hist) < 4:
         run.reason = f"only {len(hist)} records (need 4 to decide)"
         return run
     out = outcomes.classify(recorded(), rule)
     run.outcome, run.means, run.survivors = out.run, out.means, out.survivors
+    if to_convergence and out.run in (outcomes.ALL_CONVERGE, outcomes.UNDECIDED, outcomes.STUCK):
+        # the hand-off is not the end: decide on the final phase (module doc); the slow quartic
+        # shrinking of a small spread can look still over four records
+        fin = outcomes.classify(recorded(len(hist)), final_rule(n, A0 + s * r * umax))
+        if fin.run == outcomes.ALL_CONVERGE:
+            run.outcome, run.means, run.survivors, run.how = fin.run, fin.means, fin.survivors, "final phase"
+        elif out.run == outcomes.ALL_CONVERGE:
+            run.outcome = outcomes.UNDECIDED  # handed off, not settled inside Theorem 2.1's radius
     return run
 
 
@@ -290,3 +336,8 @@ def radius_boundary(M0: float, n: int = 2, eta: float = 0.05, *, lo: float | Non
         bracket.record(nxt[0], verdict_of(res.outcome))
     st = bracket.state()
     return Boundary(M0, st["good"], st["bad"], runs, st["status"])
+
+
+def radius_scan(M0: float, radii, n: int = 2, eta: float = 0.05, **kw) -> list[ClusterRun]:
+    """:func:`run_cluster` to convergence at each radius in ``radii`` (e.g. from r* down to 1e-300)."""
+    return [run_cluster(M0, float(r), n, eta, to_convergence=True, **kw) for r in radii]
