@@ -83,7 +83,18 @@ def test_pure_power_laws_are_decided_on_the_right_side(p, bound):
         assert chk.verdict == "fails"
 
 
+def test_a_lower_bound_is_judged_from_the_other_side():
+    # Theorem 3.7's kind of statement, L = Omega(tau^-(1 + eps)): 1/(tau log tau) holds for eps = 0.25,
+    # tau^-2 and an exponential fail it (the wrong inputs it rejects)
+    assert check_bound(TAU, 1 / (TAU * np.log(TAU + 2)), -1.25, kind="lower").verdict == "holds"
+    assert check_bound(TAU, TAU**-2.0, -1.25, kind="lower").verdict == "fails"
+    assert check_bound(TAU, np.exp(-TAU / 3000.0), -1.25, kind="lower").verdict == "fails"
+    assert check_bound(TAU, np.maximum(1.0 - TAU / 10_000.0, 0.0), -1.25, kind="lower").verdict == "fails"
+
+
 def test_bad_arguments_are_named():
+    with pytest.raises(ValueError, match="kind must be"):
+        check_bound(TAU, TAU**-1.0, -1.0, kind="both")
     with pytest.raises(ValueError, match="exponent must be finite"):
         check_bound(TAU, TAU**-1.0, math.nan)
     with pytest.raises(ValueError, match="noise must be >= 0"):

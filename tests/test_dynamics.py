@@ -100,5 +100,12 @@ def test_loss_never_increases_with_a_small_step(cfg):
     assert np.all(np.diff(tr.loss) <= 2 * tr.loss_err[1:] + 1e-15)
 
 
-def test_conventions_listed():
-    assert dynamics.CONVENTIONS == ("scaled", "unscaled")
+def test_an_unlisted_convention_is_refused_by_name():
+    # every listed convention runs (and they differ at t > 0: test_single_mean_closed_form_both_conventions);
+    # the wrong inputs: a misspelt convention and the paper's word for neither are refused, naming the argument
+    mu0 = np.array([[1.0], [2.0]])
+    for conv in dynamics.CONVENTIONS:
+        assert gradient_descent(mu0, np.zeros(1), 0.5, 0.1, 1, convention=conv).convention == conv
+    for wrong in ("Scaled", "natural"):
+        with pytest.raises(ValueError, match="convention must be one of"):
+            gradient_descent(mu0, np.zeros(1), 0.5, 0.1, 1, convention=wrong)

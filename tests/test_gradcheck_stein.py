@@ -22,7 +22,7 @@ import math
 import mpmath
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given, settings, reject
 from hypothesis import strategies as st
 
 from verify.engine import reference
@@ -124,7 +124,7 @@ def test_engine_matches_stein_expectation_hypothesis(config):
     try:
         report = check_stein_float64(reference.grad, mu, mu_star, t, convention="unscaled")
     except reference.AccuracyError:
-        pytest.skip("the engine declined this configuration (AccuracyError)")
+        reject()  # the engine declined this example (AccuracyError): Hypothesis draws another
     assert report.margin < 1, report.table()
 
 

@@ -20,7 +20,7 @@ from verify.engine import reference
 from verify.analysis import random_init as ri, statistics
 from verify.checks import line_integrals
 from verify.simulate.descent import gradient_descent
-from verify.claims import thm_3_5
+from verify.claims import cor_3_6, thm_3_5
 
 # --- the engine against the independent 1-D integrals of verify.checks.line_integrals ----
 
@@ -130,6 +130,10 @@ def test_stage_one_rejects_a_run_that_is_too_short():
     assert ri.stage_one(tr, 14.0).tau1 is None
 
 
+def _gradient_ascent(mu, mu_star, t):
+    return -reference.grad(mu, mu_star, t)
+
+
 def test_stage_one_at_the_theorems_M0_with_log_space_loser_gradients():
     th = thm_3_5.theorem_scale_stage_one(probes=2)
     assert th["M0"] > th["theorem_threshold"]
@@ -137,8 +141,9 @@ def test_stage_one_at_the_theorems_M0_with_log_space_loser_gradients():
     assert th["winner_final_distance"] <= th["target_1_over_8M0^3"]
     assert all(g["outward"] for g in th["loser_log_space_gradients"])
     assert float(th["log10_loser_displacement_bound"]) < -1e9
-    # float64 cannot move the loser at all: its displacement is exactly 0 (not a check by itself)
-    assert th["loser_float64_displacement"] == 0.0
+    # negative control: under gradient ascent (a wrong dynamics) no mean reaches the stage-1 target
+    wrong = thm_3_5.theorem_scale_stage_one(probes=2, grad_fn=_gradient_ascent)
+    assert wrong["tau1"] is None
 
 
 # --- the probability statement ----------------------------------------------------------
@@ -157,13 +162,13 @@ def test_clopper_pearson_against_the_closed_form_for_zero_failures():
         assert statistics.clopper_pearson_upper(0, N, 0.95) == pytest.approx(1 - 0.05 ** (1 / N), rel=1e-10)
 
 
-def test_survivor_frequency_ci():
-    # ci: 20 seeds at n = 2, M0 = 1e6 (bound 0.04); zero failures must not be significantly in
-    # excess (p >= 0.05) -- the report states the upper bound reached; thorough runs the count
-    # that establishes the bound.
-    p = thm_3_5.probability_check(2, 1e6, 20)
-    assert p["p_value_excess_over_bound"] >= 0.05, p
-    assert p["upper_confidence_bound"] == pytest.approx(1 - 0.05 ** (1 / 20), rel=1e-9) or p["failures"] > 0
+def test_survivor_trial_pushes_the_loser_outward_and_ascent_does_not():
+    # a seed at M0 = 1e6: exactly one mean within 1/(8 M0^3), the other's gradient step outward
+    # (log-space: e^(-M0^2/8) is below any float)
+    tr = ri.survivor_trial(2, 1e6, 0)
+    assert tr.exactly_one and len(tr.converged) == 1 and len(tr.outward) == 1
+    # negative control: gradient ascent (a wrong dynamics) gives no survivor, and the trial says so
+    assert not ri.survivor_trial(2, 1e6, 0, grad_fn=_gradient_ascent).exactly_one
 
 
 def test_survivor_check_counts_a_tie_as_a_failure():
@@ -185,7 +190,7 @@ def test_survivor_check_counts_a_tie_as_a_failure():
 def test_survivor_frequency_establishes_the_bound(n, M0):
     B = ri.probability_bound(n, M0)
     N = statistics.seeds_needed(B, 0.95)
-    p = thm_3_5.probability_check(n, M0, N)
+    p = cor_3_6.probability_check(n, M0, N)
     print(f"n = {n}, M0 = {M0:g}: {p['failures']}/{N} failures; 95 % upper bound "
           f"{p['upper_confidence_bound']:.3g} vs {B:.3g}")
     assert p["upper_confidence_bound"] < B, p
@@ -196,6 +201,41 @@ def test_survivor_frequency_establishes_the_bound(n, M0):
 
 @pytest.mark.thorough
 @pytest.mark.parametrize("cid", ["thm-3.5", "cor-3.6"])
-def test_claim_quick_budget_is_not_fails(cid, run_claim):
+def test_claim_quick_budget_holds(cid, run_claim):
     r = run_claim(cid)
-    assert r.verdict == "inconclusive", r.reason
+    assert r.verdict == "holds", r.reason
+
+
+STAGES_SMALL = dict(stage_cases=((2, 2, 0),), theorem_probes=2)
+
+
+def test_thm_3_5_holds_at_a_small_size():
+    # stages at M0 = 14 with n = 2, d = 2, and stage 1 at the theorem's M0 = 1.03e12 (n = 2, d = 1)
+    r = thm_3_5.run(**STAGES_SMALL)
+    assert r.verdict == "holds", r.reason
+    assert "(2, 2)" in r.size
+
+
+def test_thm_3_5_fails_with_gradient_ascent_as_the_dynamics():
+    # negative control: the wrong dynamics never brings a winner to 1/(8 M0^3)
+    r = thm_3_5.run(**STAGES_SMALL, gradient=_gradient_ascent)
+    assert r.verdict == "fails", r.reason
+    assert "stage 1" in r.reason
+
+
+# M0 = 2370: n^2 M0^(-1/3) = 0.30, so 9 seeds with no failure establish it (upper bound 0.28)
+COR_SMALL = dict(prob=((2, 2370.0, None),), slope_cases=((2, 1, 0),), slope_end=2048)
+
+
+def test_cor_3_6_holds_at_a_small_size():
+    r = cor_3_6.run(**COR_SMALL)
+    assert r.verdict == "holds", r.reason
+    assert r.evidence["survivor_frequency"][0]["seeds"] == 9
+    assert r.evidence["loss_O_one_over_tau"][0]["bound"]["verdict"] == "holds"
+
+
+def test_cor_3_6_fails_with_gradient_ascent_as_the_dynamics():
+    # negative control: no seed has a survivor (9 of 9 failures, far above 0.30) and the loss grows
+    r = cor_3_6.run(**COR_SMALL, gradient=_gradient_ascent)
+    assert r.verdict == "fails", r.reason
+    assert "significantly above" in r.reason

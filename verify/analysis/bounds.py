@@ -14,8 +14,10 @@ the exponent's limit is bounded from the trend of those slopes:
 * **flattening** (the last slope above the one before): the limit is at least the last slope (the
   *lower* estimate) and at most the Richardson extrapolation plus its error (the *upper* one).
 
-Verdict of the bound y = O(tau^p): ``"holds"`` when upper <= p (margin p - upper >= 0),
-``"fails"`` when lower > p, ``"undecided"`` otherwise.  A y that reaches exactly 0 on the tail
+Verdict of the bound y = O(tau^p) (``kind="upper"``): ``"holds"`` when upper <= p (margin
+p - upper >= 0), ``"fails"`` when lower > p, ``"undecided"`` otherwise.  Of the lower bound
+y = Omega(tau^p) (``kind="lower"``, Theorem 3.7): ``"holds"`` when lower >= p (margin lower - p),
+``"fails"`` when upper < p.  A y that reaches exactly 0 on the tail
 decays faster than any power (holds, upper = -inf).  The assumption is the trend's continuation
 beyond the run, the same assumption every finite measurement of a rate makes; it is written in
 the result's ``reason``.
@@ -56,18 +58,20 @@ class BoundCheck:
     constant_end: float  # its value at the last record
     constant_argmax: float  # where the maximum sits
     reason: str
+    kind: str = "upper"  # "upper": y = O(x^p); "lower": y = Omega(x^p)
 
     @property
     def margin(self) -> float:
-        """p - upper: how far below the bound's exponent the measured one lies (>= 0 when it holds)."""
-        return self.exponent - self.upper
+        """How far inside the bound the measured exponent lies (>= 0 when it holds): p - upper for
+        an upper bound, lower - p for a lower bound."""
+        return self.exponent - self.upper if self.kind == "upper" else self.lower - self.exponent
 
     @property
     def last_slope(self) -> float:
         return self.windows[-1][2] if self.windows else math.nan
 
     def as_dict(self) -> dict:
-        return {"verdict": self.verdict, "exponent": self.exponent, "upper": self.upper, "lower": self.lower,
+        return {"verdict": self.verdict, "kind": self.kind, "exponent": self.exponent, "upper": self.upper, "lower": self.lower,
                 "margin": self.margin, "trend": self.trend,
                 "windows": [{"from": a, "to": b, "slope": s} for a, b, s in self.windows],
                 "extrapolated": self.extrapolated, "extrapolation_error": self.extrapolation_error,
@@ -76,7 +80,8 @@ class BoundCheck:
 
 
 def check_bound(x, y, exponent: float, *, ratio: float = 2.0, windows: int | None = 4, min_start: float | None = None,
-                at_records: bool = False, order: float = 1.0, noise: float = 0.0, name: str = "y") -> BoundCheck:
+                at_records: bool = False, order: float = 1.0, noise: float = 0.0, name: str = "y",
+                kind: str = "upper") -> BoundCheck:
     """Judge y = O(x^exponent) on the tail of a run (module doc).
 
     Windows: ``windows`` geometric windows of ratio ``ratio`` ending at the last x (log-log
@@ -86,6 +91,8 @@ def check_bound(x, y, exponent: float, *, ratio: float = 2.0, windows: int | Non
     other count as equal, and the Richardson error is widened by it.  ``order``: the correction
     order q assumed by the extrapolation (1: corrections O(1/x)).
     """
+    if kind not in ("upper", "lower"):
+        raise ValueError(f"kind must be 'upper' or 'lower', got {kind!r}")
     x = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=float)
     if x.ndim != 1 or x.shape != y.shape:
@@ -105,8 +112,9 @@ def check_bound(x, y, exponent: float, *, ratio: float = 2.0, windows: int | Non
     cend = float(const[-1]) if const.size else math.nan
     cat = float(x_win[k]) if x_win.size else math.nan
     if y[-1] == 0 and np.all(np.isfinite(y)):
-        return BoundCheck("holds", float(exponent), -math.inf, -math.inf, "reached zero", [], math.nan, math.nan,
-                          cmax, cend, cat, f"{name} reached exactly 0 at x = {x[-1]:g}: faster than any power")
+        verdict = "holds" if kind == "upper" else "fails"
+        return BoundCheck(verdict, float(exponent), -math.inf, -math.inf, "reached zero", [], math.nan, math.nan,
+                          cmax, cend, cat, f"{name} reached exactly 0 at x = {x[-1]:g}: faster than any power", kind)
     if at_records:
         w = window_slopes(x, y, ratio=ratio, windows=None, at_records=True, min_start=min_start)
     else:
@@ -116,7 +124,7 @@ def check_bound(x, y, exponent: float, *, ratio: float = 2.0, windows: int | Non
     s = np.array([t[2] for t in table])
     if s.size == 0:
         return BoundCheck("undecided", float(exponent), math.inf, -math.inf, "none", [], math.nan, math.nan,
-                          cmax, cend, cat, f"{name}: no window slope could be formed")
+                          cmax, cend, cat, f"{name}: no window slope could be formed", kind)
     tol = 2.0 * noise / math.log(ratio)
     if s.size >= 3:
         p = np.array(richardson(list(s), ratio=ratio, power=order)[2][1])
@@ -136,17 +144,25 @@ def check_bound(x, y, exponent: float, *, ratio: float = 2.0, windows: int | Non
         upper, lower = (extrap + err if math.isfinite(extrap) else math.inf), float(s[-1])
         upper = max(upper, lower)
         trend = "flattening"
-    if upper <= exponent:
+    if kind == "upper" and upper <= exponent:
         verdict = "holds"
         reason = (f"{name} = O(x^{exponent:g}): the local exponent is {trend} and at most {upper:+.4f} "
                   f"(margin {exponent - upper:.3g}), assuming the trend of the last windows continues")
-    elif lower > exponent:
+    elif kind == "lower" and lower >= exponent:
+        verdict = "holds"
+        reason = (f"{name} = Omega(x^{exponent:g}): the local exponent is {trend} and at least {lower:+.4f} "
+                  f"(margin {lower - exponent:.3g}), assuming the trend of the last windows continues")
+    elif kind == "upper" and lower > exponent:
         verdict = "fails"
         reason = (f"{name} decays slower than x^{exponent:g}: the local exponent is {trend} and at least "
                   f"{lower:+.4f} > {exponent:g}")
+    elif kind == "lower" and upper < exponent:
+        verdict = "fails"
+        reason = (f"{name} decays faster than x^{exponent:g}: the local exponent is {trend} and at most "
+                  f"{upper:+.4f} < {exponent:g}")
     else:
         verdict = "undecided"
         reason = (f"{name}: the local exponent lies in [{lower:+.4f}, {upper:+.4f}] ({trend}), which "
                   f"contains the bound's {exponent:g}")
     return BoundCheck(verdict, float(exponent), float(upper), float(lower), trend, table, extrap, err,
-                      cmax, cend, cat, reason)
+                      cmax, cend, cat, reason, kind)

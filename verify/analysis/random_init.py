@@ -52,6 +52,9 @@ __all__ = [
     "survivor_trial",
     "Trial",
     "predicted_stage_one_steps",
+    "tie_measure",
+    "NEAR_TIE",
+    "growth_law",
 ]
 
 #: The noise level of every run here: t = 0, where the scaled and unscaled steps coincide.
@@ -211,7 +214,7 @@ def stage_one(traj: Trajectory, M0: float) -> StageOne:
     pred = math.log(r0 / target) / -math.log(abs(1 - 2 * traj.eta)) if r0 > target else 0.0
     k = hit[0] if hit.size else len(r) - 1
     losers = [j for j in range(r.shape[1]) if j != winner]
-    disp = float(max((abs(traj.mu_history[k, j, 0] - traj.mu_history[0, j, 0]) for j in losers), default=0.0))
+    disp = float(max((np.linalg.norm(traj.mu_history[k, j] - traj.mu_history[0, j]) for j in losers), default=0.0))
     return StageOne(winner, tau1, target, pred, disp)
 
 
@@ -249,9 +252,23 @@ class Trial:
     steps: int
     converged: list  # indices within 1/(8 M0^3) of mu* at the end
     approached: list  # non-converged indices whose distance to mu* decreased over the run
-    exactly_one: bool  # exactly one converged and no other approached mu*
+    outward: list  # non-converged indices whose gradient step at the end points away from mu* (log-space)
+    exactly_one: bool  # exactly one converged and every other one is pushed outward
     tau1: int | None
+    near_tie: bool  # M0 x (second-nearest - nearest initial distance) < NEAR_TIE
     trajectory: Trajectory
+
+
+#: M0 x gap below this: the two nearest means' weights near mu* are within a factor e, so stage 1
+#: has no clear winner yet (the event the probability bound n^2 M0^(-1/3) pays for).
+NEAR_TIE = 1.0
+
+
+def tie_measure(mu0, mu_star, M0: float) -> float:
+    """M0 x (second-nearest - nearest initial distance from mu*): the log-ratio of the two largest
+    weights near mu*, in any dimension (inf for n = 1)."""
+    r = np.sort(np.linalg.norm(np.asarray(mu0, float) - np.asarray(mu_star, float), axis=1))
+    return float(M0 * (r[1] - r[0])) if r.size > 1 else math.inf
 
 
 def predicted_stage_one_steps(M0: float, eta: float, r0: float | None = None) -> float:
@@ -260,14 +277,22 @@ def predicted_stage_one_steps(M0: float, eta: float, r0: float | None = None) ->
     return math.log(r0 * 8.0 * M0**3) / -math.log(abs(1 - 2 * eta))
 
 
-def survivor_trial(n: int, M0: float, seed: int, *, eta: float = 0.25, factor: float = 1.5) -> Trial:
-    """Run gradient descent from a random far initialization for ``factor`` x the predicted
-    stage-1 length (+ 10 steps) and classify by :func:`survivor_outcome`."""
+def survivor_trial(n: int, M0: float, seed: int, *, eta: float = 0.25, factor: float = 1.5, grad_fn=None) -> Trial:
+    """Run gradient descent from a random far initialization (d = 1) for ``factor`` x the predicted
+    stage-1 length (+ 10 steps) and classify by :func:`survivor_outcome`; each mean that did not
+    converge has its gradient at the end computed in log-space (:func:`log_gradient_mp`): it counts
+    as diverging only when its gradient step points away from mu* (at M0 >= 1e6 its motion itself is
+    below any float's resolution).  ``grad_fn`` replaces the engine's gradient (negative controls)."""
     mu0, ms, _ = sample_initialization(n, 1, M0, seed)
     steps = int(math.ceil(factor * predicted_stage_one_steps(M0 + 4, eta))) + 10
-    tr = gradient_descent(mu0, ms, NOISE_LEVEL, eta, steps, record_at=range(0, steps + 1, max(1, steps // 20)))
-    conv, appr, one = survivor_outcome(tr, M0)
-    return Trial(seed, n, M0, eta, steps, conv, appr, one, stage_one(tr, M0).tau1, tr)
+    tr = gradient_descent(mu0, ms, NOISE_LEVEL, eta, steps, record_at=range(0, steps + 1, max(1, steps // 20)),
+                          grad_fn=grad_fn)
+    conv, appr, _ = survivor_outcome(tr, M0)
+    end = [repr(float(x)) for x in tr.mu[:, 0]]
+    out = [j for j in range(n) if j not in conv and log_gradient_mp(end, j, repr(float(ms[0]))).outward]
+    one = len(conv) == 1 and not appr and len(out) == n - 1
+    return Trial(seed, n, M0, eta, steps, conv, appr, out, one, stage_one(tr, M0).tau1,
+                 tie_measure(mu0, ms, M0) < NEAR_TIE, tr)
 
 
 def survivor_rule(M0: float) -> outcomes.Rule:
@@ -280,8 +305,24 @@ def survivor_outcome(tr: Trajectory, M0: float):
     """(converged, approached, exactly_one) under :func:`survivor_rule`: the converging means; the
     others that ended nearer to mu* than they started; and whether exactly one converges and no
     other approached mu*.  (At M0 = 1e6 a loser's float64 gradient underflows to 0 and it does not
-    move at all: it is undecided, not receding, and the trial does not count it against "one".)"""
+    move at all: :func:`survivor_trial` decides its direction in log-space.)"""
     out = outcomes.classify(tr, survivor_rule(M0))
     conv = [int(j) for j in np.nonzero(out.mask(outcomes.CONVERGES))[0]]
     appr = [int(j) for j in range(len(out.means)) if j not in conv and out.change[j] < 0]
     return conv, appr, len(conv) == 1 and not appr
+
+
+def growth_law(steps, distance) -> dict:
+    """How a receding distance D(tau) grows over the recorded steps: strictly increasing at every
+    record?  The slope of D^2 against log tau (the n = 2 asymptotics give D^2 ~ 8 log tau, proofs_map
+    thm-3.7) over the last half (in log tau), and D's own rate per step at the end."""
+    steps = np.asarray(steps, dtype=float)
+    D = np.asarray(distance, dtype=float)
+    pos = steps > 0
+    st, D = steps[pos], D[pos]
+    half = st >= math.sqrt(st[0] * st[-1])
+    x, y = np.log(st[half]), D[half] ** 2
+    slope = float(np.polyfit(x, y, 1)[0]) if half.sum() >= 2 else math.nan
+    return {"strictly_increasing": bool(np.all(np.diff(D) > 0)), "D_start": float(D[0]), "D_end": float(D[-1]),
+            "D2_per_log_tau_last_half": slope,
+            "rate_per_step_end": float((D[-1] - D[-2]) / (st[-1] - st[-2])) if D.size > 1 else math.nan}

@@ -22,7 +22,7 @@ CLAIM_MODULES = {
     "thm-3.2": "verify.claims.thm_3_2",
     "thm-3.4": "verify.claims.thm_3_4",
     "thm-3.5": "verify.claims.thm_3_5",
-    "cor-3.6": "verify.claims.thm_3_5",
+    "cor-3.6": "verify.claims.cor_3_6",
     "thm-3.7": "verify.claims.thm_3_7",
     "fig-1": "verify.claims.fig_1",
 }
