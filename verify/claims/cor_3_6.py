@@ -50,11 +50,14 @@ WINDOW_START = 256
 
 
 def probability_check(n: int, M0: float, seeds: int, *, first_seed: int = 0, level: float = LEVEL, eta: float = ETA,
-                      grad_fn=None):
+                      grad_fn=None, progress=None):
     """Frequency of "not exactly one survivor with the others pushed outward" over ``seeds`` runs (d = 1),
-    with exact binomial bounds; near ties counted."""
+    with exact binomial bounds; near ties counted.  ``progress(i, seeds)`` is called before each seed
+    (a seed's log-space gradients take seconds)."""
     fails, ties = [], 0
     for s in range(first_seed, first_seed + seeds):
+        if progress is not None:
+            progress(s - first_seed, seeds)
         tr = ri.survivor_trial(n, M0, s, eta=eta, grad_fn=grad_fn)
         ties += tr.near_tie
         if not tr.exactly_one:
@@ -108,7 +111,9 @@ def run(budget="quick", seed=0, progress=None, **overrides) -> ClaimResult:
         progress(k, total, f"survivors n={n} M0={M0:g}")
         B = ri.probability_bound(n, M0)
         N = N or statistics.seeds_needed(B, LEVEL)
-        p = probability_check(n, M0, N, first_seed=1000 * seed, grad_fn=grad_fn)
+        p = probability_check(n, M0, N, first_seed=1000 * seed, grad_fn=grad_fn,
+                              progress=lambda i, m, k=k, n=n, M0=M0: progress(
+                                  round(k + i / m, 2), total, f"survivors n={n} M0={M0:g}, seed {i + 1} of {m}"))
         p["establishes_bound"] = p["upper_confidence_bound"] < B
         probs.append(p)
         if p["p_value_excess_over_bound"] < 1 - LEVEL:
