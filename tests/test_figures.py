@@ -15,7 +15,8 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from verify.claims import fig_1, fig_1_figures, thm_2_1, thm_2_1_figures, thm_3_1, thm_3_2, thm_3_4, thm_3_5, thm_3_7
+from verify.analysis import counterexample as ce
+from verify.claims import cor_3_6, fig_1, fig_1_figures, thm_2_1, thm_2_1_figures, thm_3_1, thm_3_2, thm_3_4, thm_3_5, thm_3_7
 from verify.claims import figures as F
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -35,7 +36,10 @@ def _thm_2_1(path):
 
 
 def _thm_3_2(path):
-    rows = [{"M0": M0, "r_star": math.exp(-M0**2), "critical_linear_spread": 30.0} for M0 in (3.0, 3.5, 4.0)]
+    rows = [{"M0": M0, "r_star": math.exp(-M0**2), "critical_linear_spread": 30.0, "eta": eta, "layout": "(r, 0)",
+             "bracketed": True} for M0 in (3.0, 3.5, 4.0) for eta in (0.05, 0.1)]
+    rows.append({"M0": 1.5, "r_star": None, "critical_linear_spread": None, "eta": 0.05, "layout": "(r, 0)",
+                 "bracketed": False})  # an unbracketed boundary is drawn as nothing
     thm_3_2._figure(path, rows, [])
 
 
@@ -44,7 +48,8 @@ def _thm_3_4(path):
     for M0 in (1.0, 2.5, 4.0):
         tr = _trajectory(1500, 3)
         tr.distances[:, 1:] = M0 * (1 + tr.steps[:, None] / 1500)  # the losers recede
-        runs[M0] = {"holds": M0 > 2, "distances": tr.distances, "recorded_steps": list(tr.steps)}
+        runs[M0] = SimpleNamespace(status=ce.WORKS if M0 > 2 else ce.DOES_NOT_WORK, distances=tr.distances,
+                                   recorded_steps=list(tr.steps))
     thm_3_4._figure(path, runs)
 
 
@@ -60,7 +65,7 @@ DRAWINGS = {
     "thm_3_2_boundary.png": _thm_3_2,
     "thm_3_4_scan.png": _thm_3_4,
     "thm_3_5_stages.png": lambda path: thm_3_5._draw_stages(path, _trajectory(200, 3), 14.0),
-    "cor_3_6_loss_times_tau.png": lambda path: thm_3_5._figure_ltau(path, _trajectory(4096, 2)),
+    "cor_3_6_loss_times_tau.png": lambda path: cor_3_6._figure_ltau(path, _trajectory(4096, 2)),
     "thm_3_7_loss_slopes.png": lambda path: thm_3_7._figure(path, _trajectory(8192, 2)),
     **{name: _fig_1(name) for name in ("fig_1_distances.png", "fig_1_loss.png", "fig_1_accuracy.png",
                                         "fig_1_sampled_minus_exact.png")},
@@ -92,7 +97,7 @@ def test_every_figure_a_claim_draws_is_covered_here():
     from verify.claims import thm_3_5 as t35
 
     names = set()
-    for module in (thm_2_1, thm_3_1, thm_3_2, thm_3_4, t35, thm_3_7, fig_1_figures, thm_2_1_figures):
+    for module in (thm_2_1, thm_3_1, thm_3_2, thm_3_4, t35, cor_3_6, thm_3_7, fig_1_figures, thm_2_1_figures):
         names |= set(re.findall(r'"(\w+\.png)"', inspect.getsource(module)))
     assert names == set(DRAWINGS)
 
