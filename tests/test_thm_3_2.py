@@ -233,3 +233,23 @@ def test_boundary_is_reported_unbracketed_not_failed():
     # (bracketed False), never counted as a failure of the claim
     rows = thm_3_2.boundary_table([(1.5, ETA, "leader")], rel_width=0.3)
     assert not rows[0]["bracketed"] and rows[0]["r_star"] is None
+
+
+def test_findings_carry_the_r_star_law_with_its_uncertainty():
+    # the leader boundaries verify explore radius measured (n = 2, eta = 0.05; proofs_map.md); the law is
+    # the explore layer's fit (not a second one), with an unbracketed row and another layout left out
+    measured = {3.0: (0.015699814, 0.016688739), 4.0: (1.4793799e-4, 1.5335651e-4), 5.0: (1.0629061e-6, 1.1400368e-6)}
+    rows = [{"M0": M0, "eta": 0.05, "layout": "(r, 0)", "bracketed": True, "r_star": lo, "r_star_low": lo,
+             "r_star_high": hi, "critical_linear_spread": 30.0, "exp_minus_M0_over_100": math.exp(-M0 / 100)}
+            for M0, (lo, hi) in measured.items()]
+    rows.append({**rows[0], "M0": 6.0, "bracketed": False, "r_star": None, "r_star_high": math.inf})
+    rows.append({**rows[1], "layout": "(-r, r)", "r_star_low": 1e-9, "r_star_high": 2e-9})
+    paper = {"deviation_bound_log10": -12.0, "horizon_log10": 9.0}
+    cf = {"ratios_max": 0.95, "max_dev_from_derived": 0.0, "printed": 0.975, "max_dev_from_printed": 0.025}
+    (law,) = [f for f in thm_3_2.findings(rows, [], [], paper, cf) if f.name.startswith("r* law")]
+    assert law.value == pytest.approx(1.0069, abs=1e-3) and 0 < law.uncertainty < 0.02  # beta = 1.0069 +- 0.0081
+    assert "M0 in [3.0, 4.0, 5.0]" in law.window
+    # negative control: with r* falling like exp(-2 LA) the law's exponent is 2, not 1
+    twice = [{**r, "r_star_low": r["r_star_low"] ** 2, "r_star_high": r["r_star_high"] ** 2} for r in rows[:3]]
+    (other,) = [f for f in thm_3_2.findings(twice, [], [], paper, cf) if f.name.startswith("r* law")]
+    assert other.value > 1.5

@@ -43,6 +43,7 @@ from verify.analysis import cluster as cl
 from verify.analysis import cluster_runs
 from verify.analysis.cluster_radius import final_phase_bound, literal_run, paper_radius_gradient
 from verify.claims.base import ClaimResult, Finding, budget_config, register
+from verify.explore.findings import radius_law_findings
 from verify.simulate import outcomes
 from verify.simulate.descent import gradient_descent
 
@@ -211,7 +212,7 @@ def run(budget="quick", seed=0, progress=None, **overrides) -> ClaimResult:
 
 
 def findings(rows, scan, amp, paper, cf) -> list[Finding]:
-    """r*(M0) with eta and layout, the radii below it, r*(M0) ~ exp(-c M0^2), amplification, centre factor."""
+    """r*(M0) with eta and layout, the radii below it, the law r* = C exp(-beta LA), amplification, centre factor."""
     out = []
     for r in rows:
         where = f"M0 = {r['M0']:g}, eta = {r['eta']:g}, layout {r['layout']}, n = {N}, d = {D}"
@@ -223,15 +224,10 @@ def findings(rows, scan, amp, paper, cf) -> list[Finding]:
         else:
             out.append(Finding("r*(M0): not bracketed", None, None, where, "bisection in log r", "measures",
                                f"largest converging radius tried {r['r_star_low']:.3g}; no receding radius found <= 1"))
-    fit = [(r["M0"], math.log(r["r_star"])) for r in rows if r["bracketed"] and r["eta"] == ETA and r["layout"] == "(r, 0)"]
-    if len(fit) >= 2:
-        x = np.array([m * m for m, _ in fit])
-        y = np.array([v for _, v in fit])
-        c, b = np.polyfit(x, y, 1)
-        out.append(Finding("r*(M0) ~ B exp(-c M0^2): c", round(float(-c), 4), None,
-                           f"M0 in {[m for m, _ in fit]}, eta = {ETA}, layout (r, 0)", "r* ~ exp(-c M0^2)", "supports",
-                           f"least squares in log r*; B = {math.exp(b):.3g}; the theorem's radius falls like "
-                           f"exp(-10^6 n d M0^3): far smaller than needed"))
+    # the law r* = C exp(-beta LA) with its uncertainty, set against the theorem's radius
+    # exp(-10^6 n d M0^3) / (108 n d): verify explore radius's fit (also over other n, eta, layouts), not a second one
+    leader = [r for r in rows if r["bracketed"] and r["eta"] == ETA and r["layout"] == "(r, 0)"]
+    out += [Finding(**f) for f in radius_law_findings(leader, n=N, d=D, eta=ETA)]
     if scan:
         conv = [s for s in scan if s["outcome"] == outcomes.ALL_CONVERGE]
         out.append(Finding("radii below r*_low converging to mu*", f"{len(conv)} of {len(scan)}", None,
