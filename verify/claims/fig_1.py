@@ -370,13 +370,10 @@ def run(budget="quick", seed=0, progress=None, **overrides) -> ClaimResult:
             surv = [r["survivors"] for r in rs]
             text = f"M={M} ({rs[0]['steps']} steps): survivors {surv}"
             if M == 6:
-                bounds = [r["loss_bound_O(1/tau)"] for r in rs]
-                text += f", O(1/tau) bound {[b['verdict'] for b in bounds]}"
-                if all(b["windows"] for b in bounds):
-                    text += f" (margin of the loss exponent {[round(b['margin'], 3) for b in bounds]})"
-                else:
-                    # a run shorter than the bound's window has no slope to judge (margin -inf)
-                    text += f" (no window from step {cfg['window_start']} in runs of {rs[0]['steps']} steps)"
+                b = [r["loss_bound_O(1/tau)"] for r in rs]  # a run shorter than the window has margin -inf
+                text += f", O(1/tau) bound {[x['verdict'] for x in b]} " + (
+                    f"(margin of the loss exponent {[round(x['margin'], 3) for x in b]})" if all(x["windows"] for x in b)
+                    else f"(no window from step {cfg['window_start']} in runs of {rs[0]['steps']} steps)")
             parts.append(text)
         return f"{kind}: " + "; ".join(parts)
 
