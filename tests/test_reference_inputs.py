@@ -2,6 +2,7 @@
 
 import math
 
+import mpmath
 import numpy as np
 import pytest
 
@@ -74,9 +75,19 @@ def test_a_tolerance_float64_cannot_certify_is_an_accuracy_error(fn):
     fn(GOOD_MU, GOOD_STAR, 0.1, tol=reference.DEFAULT_TOL)
 
 
-def test_a_tolerance_beyond_the_working_precision_is_an_accuracy_error():
+@pytest.mark.parametrize("call", [
+    lambda tol: reference.loss_mp(GOOD_MU, GOOD_STAR, "0.1", dps=30, tol=tol),
+    lambda tol: reference.loss_avg_mp(GOOD_MU, GOOD_STAR, "0.1", "0.2", dps=30, tol=tol),
+    lambda tol: reference.loss_mix_mp(GOOD_MU, [GOOD_STAR, GOOD_STAR], ["0.5", "0.5"], "0.1", dps=30, tol=tol),
+], ids=["loss_mp", "loss_avg_mp", "loss_mix_mp"])
+def test_a_tolerance_beyond_the_working_precision_is_an_accuracy_error(call):
+    # every mpmath entry point refuses the same way (the averaged and mixture ones raised ValueError)
     with pytest.raises(reference.AccuracyError, match="below what dps = 30 can certify"):
-        reference.loss_mp(GOOD_MU, GOOD_STAR, "0.1", dps=30, tol=1e-60)
+        call(1e-60)
+    # the control: the check passes 1e-37, the finest tolerance dps = 30 + 10 guard digits
+    # certifies (running the integration there would take minutes, so the check is called alone)
+    with mpmath.workdps(30 + reference.MP_GUARD):
+        assert reference._mp_tol(1e-37, 30) == mpmath.mpf(1e-37)
 
 
 @pytest.mark.parametrize("fn", MP_FUNCS, ids=lambda f: f.__name__)

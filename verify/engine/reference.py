@@ -133,6 +133,19 @@ def grad_scaled(mu, mu_star, t, *, tol=DEFAULT_TOL, error: bool = False):
 # -- mpmath ---------------------------------------------------------------------
 
 
+#: working digits added to the requested dps inside every mpmath evaluation
+MP_GUARD = 10
+
+
+def _mp_tol(tol, dps: int):
+    """The mpmath tolerance (default 10^-(dps - 5)); AccuracyError when ``tol`` is below what
+    dps + MP_GUARD working digits can certify (call inside that working precision)."""
+    tol_v = mpmath.mpf(10) ** (-(dps - 5)) if tol is None else mpmath.mpf(check_tol(tol))
+    if tol_v < mpmath.mpf(10) ** (-(dps + MP_GUARD - 3)):
+        raise AccuracyError(f"tol = {tol!r} is below what dps = {dps} can certify; raise dps")
+    return tol_v
+
+
 def _t_mp(t, name="t"):
     if isinstance(t, str):
         try:
@@ -152,11 +165,9 @@ def evaluate_mp(mu, mu_star, t, *, dps: int = DEFAULT_DPS, tol=None, with_grad: 
     Outputs are mpf and nested lists of mpf, rounded back to ``dps`` digits.
     """
     dps = check_dps(dps)
-    guard = 10
+    guard = MP_GUARD
     with mpmath.workdps(dps + guard):
-        tol_v = mpmath.mpf(10) ** (-(dps - 5)) if tol is None else mpmath.mpf(check_tol(tol))
-        if tol_v < mpmath.mpf(10) ** (-(dps + guard - 3)):
-            raise AccuracyError(f"tol = {tol!r} is below what dps = {dps} can certify; raise dps")
+        tol_v = _mp_tol(tol, dps)
         m, s = means_mp(mu, mu_star)
         tt = _t_mp(t)
         red = reduce_mp(m, s, tt)
@@ -240,11 +251,9 @@ def evaluate_avg_mp(mu, mu_star, t_min, t_max, *, weighting="uniform", dps: int 
     """As :func:`evaluate_avg` in mpmath at ``dps`` digits (tol defaults to 10^-(dps - 5)); a
     callable weighting is called with mpf arguments.  Values are mpf, gradients n lists of d mpf."""
     dps = check_dps(dps)
-    guard = 10
+    guard = MP_GUARD
     with mpmath.workdps(dps + guard):
-        tol_v = mpmath.mpf(10) ** (-(dps - 5)) if tol is None else mpmath.mpf(check_tol(tol))
-        if tol_v < mpmath.mpf(10) ** (-(dps + guard - 3)):
-            raise ValueError(f"tol = {tol!r} is below what dps = {dps} can deliver")
+        tol_v = _mp_tol(tol, dps)
         m, s = means_mp(mu, mu_star)
         a, b = _t_mp(t_min, "t_min"), _t_mp(t_max, "t_max")
         check_window(a, b)
@@ -313,11 +322,9 @@ def evaluate_mix_mp(mu, mu_stars, weights, t, *, dps: int = DEFAULT_DPS, tol=Non
                     with_grad: bool = True) -> Evaluation:
     """As :func:`evaluate_mix` in mpmath at ``dps`` digits (tol defaults to 10^-(dps - 5))."""
     dps = check_dps(dps)
-    guard = 10
+    guard = MP_GUARD
     with mpmath.workdps(dps + guard):
-        tol_v = mpmath.mpf(10) ** (-(dps - 5)) if tol is None else mpmath.mpf(check_tol(tol))
-        if tol_v < mpmath.mpf(10) ** (-(dps + guard - 3)):
-            raise ValueError(f"tol = {tol!r} is below what dps = {dps} can deliver")
+        tol_v = _mp_tol(tol, dps)
         m, s, w = mixture_mp(mu, mu_stars, weights)
         tt = _t_mp(t)
         backend = mp_backend(dps + guard)
