@@ -20,6 +20,8 @@ from functools import lru_cache
 import mpmath
 import numpy as np
 
+from .backend import gauss_legendre
+
 __all__ = ["gauss_kronrod", "gauss_kronrod_float"]
 
 
@@ -36,24 +38,11 @@ def gauss_kronrod(n: int, dps: int = 30):
     """(nodes, kronrod_weights, gauss_weights) as tuples of mpf, nodes ascending, 2n + 1 of them;
     gauss_weights is 0 at the added (Kronrod) nodes."""
     with mpmath.workdps(dps + 40):
-        # Gauss nodes and weights
-        gx, gw = [], []
-        for i in range(1, n + 1):
-            x = mpmath.cos(mpmath.pi * (i - mpmath.mpf(1) / 4) / (n + mpmath.mpf(1) / 2))
-            for _ in range(200):
-                p = _legendre_all(x, n)
-                dp = n * (x * p[n] - p[n - 1]) / (x * x - 1)
-                dx = p[n] / dp
-                x -= dx
-                if abs(dx) < mpmath.mpf(10) ** (-(dps + 35)):
-                    break
-            p = _legendre_all(x, n)
-            dp = n * (x * p[n] - p[n - 1]) / (x * x - 1)
-            gx.append(x)
-            gw.append(2 / ((1 - x * x) * dp * dp))
+        # Gauss nodes and weights (the package's one Gauss-Legendre rule), converged to 10^-(dps + 35)
+        gx, gw = (list(v) for v in gauss_legendre(n, dps + 23))
         # Stieltjes polynomial E_{n+1} = P_{n+1} + sum_{j<=n} c_j P_j; orthogonality to x^m P_n
         # for m = 0..n, integrals by a Gauss rule exact to degree 3n + 2
-        qx, qw = _gauss_rule(2 * n + 2)
+        qx, qw = gauss_legendre(2 * n + 2, dps + 23)
         P = [_legendre_all(x, n + 1) for x in qx]
         rows, rhs = [], []
         for m in range(n + 1):
@@ -80,24 +69,6 @@ def gauss_kronrod(n: int, dps: int = 30):
         gwt = [gmap.get(mpmath.nstr(x, dps + 20), mpmath.mpf(0)) for x in nodes]
         out = (tuple(+x for x in nodes), tuple(+kw[i] for i in range(2 * n + 1)), tuple(+w for w in gwt))
     return out
-
-
-def _gauss_rule(m):
-    xs, ws = [], []
-    for i in range(1, m + 1):
-        x = mpmath.cos(mpmath.pi * (i - mpmath.mpf(1) / 4) / (m + mpmath.mpf(1) / 2))
-        for _ in range(200):
-            p = _legendre_all(x, m)
-            dp = m * (x * p[m] - p[m - 1]) / (x * x - 1)
-            dx = p[m] / dp
-            x -= dx
-            if abs(dx) < mpmath.mpf(10) ** (-(mpmath.mp.dps - 5)):
-                break
-        p = _legendre_all(x, m)
-        dp = m * (x * p[m] - p[m - 1]) / (x * x - 1)
-        xs.append(x)
-        ws.append(2 / ((1 - x * x) * dp * dp))
-    return xs, ws
 
 
 @lru_cache(maxsize=None)
