@@ -333,5 +333,5 @@ def _integrate_box(f, B, C, k, radius, tail, backend, accept, max_boxes, chunk_n
 def _fmt(err) -> str:
     try:
         return f"{float(np.max(np.asarray(err, dtype=float))):.2e} (max component)"
-    except Exception:  # pragma: no cover
+    except (TypeError, ValueError):  # an mpf error list numpy cannot cast: print it as it is
         return str(err)
