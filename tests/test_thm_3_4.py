@@ -23,6 +23,23 @@ def test_counterexample_works_at_M0_3():
     assert r.loser_outcomes == [outcomes.RECEDES, outcomes.RECEDES] and all(r.outward_gradient)
 
 
+def test_a_phase_2_the_engine_stops_early_is_undecided_not_a_crash(monkeypatch):
+    # at the full grid (M0 up to 30) the engine refused inside the recentred phase 2, which kept
+    # fewer than 3 records, and the classification raised; such a run is undecided, with the note
+    real, calls = ce._descent, []
+
+    def stopped_in_phase_2(*args, **kwargs):
+        steps, mus, note = real(*args, **kwargs)
+        calls.append(1)
+        return (steps[:2], mus[:2], "engine AccuracyError (simulated)") if len(calls) == 2 else (steps, mus, note)
+
+    monkeypatch.setattr(ce, "_descent", stopped_in_phase_2)
+    r = thm_3_4.counterexample_run(3.0)
+    assert len(calls) == 2 and r.status == ce.UNDECIDED, r.reason
+    assert "phase 2 stopped after 2 record(s)" in r.reason and "simulated" in r.note
+    # the control, the same run with phase 2 whole: test_counterexample_works_at_M0_3 (WORKS)
+
+
 def test_losers_motion_at_M0_20_is_resolved_only_in_recentred_coordinates():
     # at M0 = 20 the losers move ~4e-22 per step: their distance (~20) cannot show it in float64
     # (phase 1 calls them undecided), their displacement from 0 after recentring can

@@ -160,6 +160,12 @@ def counterexample_run(M0: float, *, n: int = 3, d: int = 1, eta: float = 0.05, 
     shift = mu_end[losers[0]].copy()
     outward = np.array([(mu_end[j] - star) / np.linalg.norm(mu_end[j] - star) for j in losers])
     steps2, mus2, note2 = _descent(mu_end - shift, star - shift, eta, phase2, record_every, grad_fn)
+    if len(steps2) < 3:  # the engine stopped phase 2 (note2) before a growth could be measured: undecided
+        nan = [math.nan] * len(losers)
+        return CounterexampleRun(*args, UNDECIDED, f"phase 2 stopped after {len(steps2)} record(s): {note2}", out1,
+                                 [outcomes.UNDECIDED] * len(losers), np.zeros((1, len(losers))), np.zeros(1), nan,
+                                 nan, ["not run"] * len(losers), [False] * len(losers),
+                                 "; ".join(x for x in (note, note2) if x), dist, rec_steps)
     u = np.stack([(mus2[:, j] - mus2[0, j]) @ outward[k] for k, j in enumerate(losers)], axis=1)
     winner2 = outcomes.classify(outcomes.Recorded(steps2, np.linalg.norm(mus2 - (star - shift), axis=2)), rule)
     lab = outcomes.classify(outcomes.Recorded(steps2, u), _DISPLACEMENT_RULE)
