@@ -216,6 +216,19 @@ def test_thm_3_5_holds_at_a_small_size():
     assert "(2, 2)" in r.size
 
 
+def test_thm_3_5_a_run_the_engine_refuses_is_inconclusive_not_an_error(monkeypatch):
+    # at the full budget's longer stage 2 the engine refused a step (AccuracyError) and the claim
+    # ended in ERROR; a refused run decides nothing, so the verdict is inconclusive with the message.
+    # The control is the holds test above: the same call with the engine's own runs.
+    def refused(*args, **kwargs):
+        raise reference.AccuracyError("simulated refusal")
+
+    monkeypatch.setattr(thm_3_5, "moderate_stages", refused)
+    r = thm_3_5.run(**STAGES_SMALL)
+    assert r.verdict == "inconclusive", r.reason
+    assert "refused 1 of 1 runs" in r.reason and "simulated refusal" in r.reason
+
+
 def test_thm_3_5_fails_with_gradient_ascent_as_the_dynamics():
     # negative control: the wrong dynamics never brings a winner to 1/(8 M0^3)
     r = thm_3_5.run(**STAGES_SMALL, gradient=_gradient_ascent)

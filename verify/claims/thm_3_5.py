@@ -45,6 +45,7 @@ import numpy as np
 from verify.analysis import random_init as ri
 from verify.analysis import statistics
 from verify.claims.base import ClaimResult, Finding, budget_config, register
+from verify.engine.reference import AccuracyError
 from verify.simulate import outcomes
 from verify.simulate.descent import gradient_descent
 
@@ -148,11 +149,15 @@ def run(budget="quick", seed=0, progress=None, **overrides) -> ClaimResult:
     grad_fn = cfg["gradient"]
     ev = {"eta": ETA, "step_convention": "mu_i <- mu_i - eta dL/dmu_i at t = 0 (scaled = unscaled)",
           "setting": "t = 0, mu* = 0, mu = M0 e_1", "near_tie": f"M0 x gap < {ri.NEAR_TIE:g}"}
-    rows, problems = [], []
+    rows, problems, refused = [], [], []
     total = len(cfg["stage_cases"]) + 1
     for k, (n, d, s) in enumerate(cfg["stage_cases"]):
         progress(k, total, f"stages n={n} d={d}")
-        row, _ = moderate_stages(n, seed + s, d=d, stage2_steps=cfg["stage2_steps"], grad_fn=grad_fn)
+        try:
+            row, _ = moderate_stages(n, seed + s, d=d, stage2_steps=cfg["stage2_steps"], grad_fn=grad_fn)
+        except AccuracyError as exc:  # the engine declined a step: the run decides nothing (neither way)
+            refused.append(f"n = {n}, d = {d}, seed {seed + s}: {exc}")
+            continue
         rows.append(row)
         if row["problems"] and not row["near_tie"]:
             problems.append(f"M0 = {M0_MODERATE}, n = {n}, d = {d}, seed {seed + s}: " + "; ".join(row["problems"]))
@@ -183,6 +188,11 @@ def run(budget="quick", seed=0, progress=None, **overrides) -> ClaimResult:
     found = findings(rows, th)
     if problems:
         return ClaimResult("fails", "; ".join(problems), ev, size, figures, found)
+    if refused:
+        ev["engine_refused"] = refused
+        return ClaimResult("inconclusive", f"the engine refused {len(refused)} of {len(cfg['stage_cases'])} runs "
+                           f"(AccuracyError); the others show no contradiction. First: {refused[0]}",
+                           ev, size, figures, found)
     g_end = th["loser_log_space_gradients"][-1]
     return ClaimResult(
         "holds",
