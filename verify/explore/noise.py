@@ -15,6 +15,8 @@ which this radius e^{-t} r still converges.
 
 from __future__ import annotations
 
+from itertools import product
+
 import numpy as np
 
 from verify.analysis.brackets import Bracket
@@ -33,19 +35,12 @@ def build(opts) -> list[Series]:
     lo, hi, pts = opts.t_range
     grid = tuple(float(x) for x in np.linspace(lo, hi, pts))
     series = []
-    for n in opts.n:
-        for d in opts.d:
-            for M0 in opts.M0:
-                for r in opts.radius:
-                    for layout in opts.layout:
-                        for eta in opts.eta:
-                            base = dict(n=n, d=d, M0=M0, radius=r, eta=eta, layout=layout,
-                                        convention=opts.convention, steps=opts.steps)
-                            br = Bracket("linear", "high", (lo, max(hi, lo + 1e-9)), opts.width,
-                                         max((hi - lo) / 4, 1e-3), initial=grid, max_points=pts + opts.rounds * 8)
-                            name = f"n={n} d={d} M0={M0:g} r={r:g} {layout} eta={eta:g}"
-                            series.append(Series(name, base, "t", seeds_for(layout, opts.seeds), br,
-                                                 max_steps=opts.max_steps))
+    for n, d, M0, r, layout, eta in product(opts.n, opts.d, opts.M0, opts.radius, opts.layout, opts.eta):
+        base = dict(n=n, d=d, M0=M0, radius=r, eta=eta, layout=layout, convention=opts.convention, steps=opts.steps)
+        br = Bracket("linear", "high", (lo, max(hi, lo + 1e-9)), opts.width, max((hi - lo) / 4, 1e-3), initial=grid,
+                     max_points=pts + opts.rounds * 8)
+        name = f"n={n} d={d} M0={M0:g} r={r:g} {layout} eta={eta:g}"
+        series.append(Series(name, base, "t", seeds_for(layout, opts.seeds), br, max_steps=opts.max_steps))
     return series
 
 

@@ -25,7 +25,7 @@ from verify.analysis.stationary.path import max_noise_level
 from verify.simulate import outcomes
 
 from .runner import Cell, initial_distance
-from .sweeps import seeds_for
+from .sweeps import log_grid, seeds_for
 
 __all__ = ["Panel", "build", "summarize", "theorem_lines"]
 
@@ -55,11 +55,11 @@ class Panel:
 
 def build(opts) -> list[Panel]:
     lo, hi, pts = opts.radius_range
-    radii = tuple(float(x) for x in np.geomspace(lo, hi, pts)) if pts > 1 else (lo,)
+    radii = log_grid(lo, hi, pts)
     tl, th, tp = opts.t_range
     el, eh, ep = opts.eta_range
     ts = tuple(float(x) for x in np.linspace(tl, th, tp))
-    etas = tuple(float(x) for x in np.geomspace(el, eh, ep)) if ep > 1 else (el,)
+    etas = log_grid(el, eh, ep)
     panels = []
     for n in opts.n:
         for d in opts.d:

@@ -15,36 +15,28 @@ exp(-10^6 n d M0^3) / (108 n d) (log10 reported; it is hundreds of thousands of 
 from __future__ import annotations
 
 import math
+from itertools import product
 
-import numpy as np
 
 from verify.analysis.brackets import Bracket
 
 from .boundaries import bracket_entry, fit_radius_law, log_amplification, paper_radius_log10
 from .figures import radius_figure
 from .grid import radius_range_for
-from .sweeps import Series, seeds_for
+from .sweeps import Series, log_grid, seeds_for
 
 __all__ = ["build", "summarize", "pooled_laws", "report"]
 
 
 def build(opts) -> list[Series]:
     series = []
-    for n in opts.n:
-        for d in opts.d:
-            for M0 in opts.M0:
-                lo, hi, pts = opts.radius_range or radius_range_for(M0, opts.radius_points)
-                grid = tuple(float(x) for x in np.geomspace(lo, hi, pts)) if pts > 1 else (lo,)
-                for t in opts.t:
-                    for eta in opts.eta:
-                        for layout in opts.layout:
-                            base = dict(n=n, d=d, M0=M0, t=t, eta=eta, layout=layout, convention=opts.convention,
-                                        steps=opts.steps)
-                            br = Bracket("log", "low", (lo, max(hi, lo * 1.000001)), opts.width, 30.0, initial=grid,
-                                         max_points=pts + opts.rounds * 8)
-                            name = f"n={n} d={d} M0={M0:g} t={t:g} eta={eta:g} {layout}"
-                            series.append(Series(name, base, "radius", seeds_for(layout, opts.seeds), br,
-                                                 max_steps=opts.max_steps))
+    for n, d, M0, t, eta, layout in product(opts.n, opts.d, opts.M0, opts.t, opts.eta, opts.layout):
+        lo, hi, pts = opts.radius_range or radius_range_for(M0, opts.radius_points)
+        base = dict(n=n, d=d, M0=M0, t=t, eta=eta, layout=layout, convention=opts.convention, steps=opts.steps)
+        br = Bracket("log", "low", (lo, max(hi, lo * 1.000001)), opts.width, 30.0, initial=log_grid(lo, hi, pts),
+                     max_points=pts + opts.rounds * 8)
+        name = f"n={n} d={d} M0={M0:g} t={t:g} eta={eta:g} {layout}"
+        series.append(Series(name, base, "radius", seeds_for(layout, opts.seeds), br, max_steps=opts.max_steps))
     return series
 
 

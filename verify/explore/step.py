@@ -12,7 +12,7 @@ lambda_max is also measured by central differences of the engine's gradient at t
 
 from __future__ import annotations
 
-import numpy as np
+from itertools import product
 
 from verify.analysis import stability
 from verify.analysis.brackets import Bracket
@@ -21,7 +21,7 @@ from verify.simulate import outcomes
 
 from .boundaries import bracket_entry
 from .figures import step_figure
-from .sweeps import Series, seeds_for
+from .sweeps import Series, log_grid, seeds_for
 
 __all__ = ["build", "summarize", "report", "SETTLED"]
 
@@ -31,21 +31,14 @@ SETTLED = frozenset({outcomes.ALL_CONVERGE, outcomes.PARTIAL_RECOVERY})
 
 def build(opts) -> list[Series]:
     lo, hi, pts = opts.eta_range
-    grid = tuple(float(x) for x in np.geomspace(lo, hi, pts)) if pts > 1 else (lo,)
+    grid = log_grid(lo, hi, pts)
     series = []
-    for n in opts.n:
-        for d in opts.d:
-            for M0 in opts.M0:
-                for r in opts.radius:
-                    for t in opts.t:
-                        for layout in opts.layout:
-                            base = dict(n=n, d=d, M0=M0, radius=r, t=t, layout=layout, convention=opts.convention,
-                                        steps=opts.steps)
-                            br = Bracket("log", "low", (lo, max(hi, lo * 1.000001)), opts.width, 3.0, initial=grid,
-                                         max_points=pts + opts.rounds * 8)
-                            name = f"n={n} d={d} M0={M0:g} r={r:g} t={t:g} {layout}"
-                            series.append(Series(name, base, "eta", seeds_for(layout, opts.seeds), br, SETTLED,
-                                                 max_steps=opts.max_steps))
+    for n, d, M0, r, t, layout in product(opts.n, opts.d, opts.M0, opts.radius, opts.t, opts.layout):
+        base = dict(n=n, d=d, M0=M0, radius=r, t=t, layout=layout, convention=opts.convention, steps=opts.steps)
+        br = Bracket("log", "low", (lo, max(hi, lo * 1.000001)), opts.width, 3.0, initial=grid,
+                     max_points=pts + opts.rounds * 8)
+        name = f"n={n} d={d} M0={M0:g} r={r:g} t={t:g} {layout}"
+        series.append(Series(name, base, "eta", seeds_for(layout, opts.seeds), br, SETTLED, max_steps=opts.max_steps))
     return series
 
 

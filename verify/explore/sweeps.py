@@ -18,6 +18,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from verify.analysis.brackets import BAD, GOOD, UNKNOWN, Bracket
 from verify.analysis.layouts import uses_seed
 from verify.simulate import outcomes
@@ -25,7 +27,7 @@ from verify.simulate import outcomes
 from .executors import run_cells
 from .runner import Cell
 
-__all__ = ["Series", "refine", "verdict", "seeds_for", "EXTEND"]
+__all__ = ["Series", "refine", "verdict", "seeds_for", "log_grid", "EXTEND"]
 
 EXTEND = 4
 
@@ -33,6 +35,11 @@ EXTEND = 4
 def seeds_for(layout: str, seeds: int) -> tuple:
     """Seeds 0..seeds-1 for the Gaussian layout; the others do not depend on the seed (seed 0)."""
     return tuple(range(seeds)) if uses_seed(layout) else (0,)
+
+
+def log_grid(lo: float, hi: float, points: int) -> tuple:
+    """``points`` log-spaced values from lo to hi as floats; (lo,) for a single point."""
+    return tuple(float(x) for x in np.geomspace(lo, hi, points)) if points > 1 else (lo,)
 
 
 def verdict(rows, good: frozenset) -> str:
