@@ -129,27 +129,25 @@ def sampled_record_steps(steps: int, per_decade: int, every: int) -> list[int]:
     return sorted({0, steps, *logs.tolist(), *range(0, steps + 1, every)})
 
 
-def run_exact(M, seed, steps, *, record_every=50, base_seed=0, grad_fn=None, progress=None):
+def _reporter(progress, steps):
+    """A descent callback that passes (step, steps) to ``progress`` and never stops the run."""
     def report(step, _mu):
         if progress is not None:
             progress(int(step), steps)
         return False
+    return report
 
+
+def run_exact(M, seed, steps, *, record_every=50, base_seed=0, grad_fn=None, progress=None):
     return gradient_descent(initial_means(M, seed, base_seed=base_seed), np.zeros(DIM), NOISE_LEVEL, ETA, steps,
-                            record_every=record_every, tol=TOL, grad_fn=grad_fn, callback=report)
+                            record_every=record_every, tol=TOL, grad_fn=grad_fn, callback=_reporter(progress, steps))
 
 
 def run_sampled(M, seed, steps, *, record_at, samples=PAPER_SAMPLES, base_seed=0, progress=None):
     # the sample stream is independent of the initial perturbation's stream
     source = monte_carlo.SampledGradient(samples, seed=[base_seed, seed, 1])
-
-    def report(step, _mu):
-        if progress is not None:
-            progress(int(step), steps)
-        return False
-
     return gradient_descent(initial_means(M, seed, base_seed=base_seed), np.zeros(DIM), NOISE_LEVEL, ETA, steps,
-                            record_at=record_at, tol=TOL, source=source, callback=report)
+                            record_at=record_at, tol=TOL, source=source, callback=_reporter(progress, steps))
 
 
 # ---------------------------------------------------------------------------------------------

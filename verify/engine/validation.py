@@ -82,26 +82,25 @@ def _real(x, name: str, what: str = "a real number"):
     return x
 
 
+def _finite_real(x, name: str, positive: bool, what: str) -> float:
+    """``float(x)`` for a finite real ``x`` that is > 0 (``positive``) or >= 0; else ValueError naming ``name``."""
+    _real(x, name)
+    xf = float(x)
+    if not math.isfinite(xf):
+        raise ValueError(f"{name} must be finite, got {x!r}")
+    if xf < 0 or (positive and xf == 0):
+        raise ValueError(f"{name} must be {'>' if positive else '>='} 0 ({what}), got {x!r}")
+    return xf
+
+
 def check_noise_level(t, name: str = "t") -> float:
     """The noise level t must be a finite real number >= 0."""
-    _real(t, name)
-    tf = float(t)
-    if not math.isfinite(tf):
-        raise ValueError(f"{name} must be finite, got {t!r}")
-    if tf < 0:
-        raise ValueError(f"{name} must be >= 0 (a noise level), got {t!r}")
-    return tf
+    return _finite_real(t, name, False, "a noise level")
 
 
 def check_step(eta, name: str = "eta") -> float:
     """A step size must be a finite real number > 0."""
-    _real(eta, name)
-    ef = float(eta)
-    if not math.isfinite(ef):
-        raise ValueError(f"{name} must be finite, got {eta!r}")
-    if ef <= 0:
-        raise ValueError(f"{name} must be > 0 (a step size), got {eta!r}")
-    return ef
+    return _finite_real(eta, name, True, "a step size")
 
 
 def check_int(value, name: str, minimum: int) -> int:
