@@ -8,7 +8,7 @@ from hypothesis import given, strategies as st
 
 from verify.simulate import descent as dynamics
 from verify.testing import strategies
-from verify.simulate.descent import gradient_descent
+from verify.simulate.descent import gradient_descent, reporting
 
 
 @given(t=st.floats(0.05, 2.0), eta=st.floats(0.01, 0.3), steps=st.integers(1, 6))
@@ -109,3 +109,13 @@ def test_an_unlisted_convention_is_refused_by_name():
     for wrong in ("Scaled", "natural"):
         with pytest.raises(ValueError, match="convention must be one of"):
             gradient_descent(mu0, np.zeros(1), 0.5, 0.1, 1, convention=wrong)
+
+
+def test_reporting_passes_step_and_total_and_never_stops_the_run():
+    seen = []
+    mu0 = np.array([[1.0], [-1.0]])
+    tr = gradient_descent(mu0, np.zeros(1), 2.0, 0.1, 20, record_every=5,
+                          callback=reporting(lambda done, total: seen.append((done, total)), 20))
+    assert tr.steps[-1] == 20  # a callback returning True would have stopped it at step 0
+    assert seen == [(s, 20) for s in tr.steps]
+    assert reporting(None, 20)(3, mu0) is False  # no progress: nothing to call, still no stop

@@ -55,7 +55,7 @@ from verify.claims import fig_1_figures
 from verify.claims.base import ClaimResult, Finding, budget_config, register
 from verify.engine.tolerances import DESCENT_TOL
 from verify.simulate import monte_carlo, outcomes
-from verify.simulate.descent import gradient_descent
+from verify.simulate.descent import gradient_descent, reporting
 
 STATEMENT = (
     "n = 5, d = 3, mu* = 0, mu_i(0) = (M, 0, 0) + 1e-7 z_i, step 0.01, 20,000 iterations, gradients from "
@@ -129,25 +129,16 @@ def sampled_record_steps(steps: int, per_decade: int, every: int) -> list[int]:
     return sorted({0, steps, *logs.tolist(), *range(0, steps + 1, every)})
 
 
-def _reporter(progress, steps):
-    """A descent callback that passes (step, steps) to ``progress`` and never stops the run."""
-    def report(step, _mu):
-        if progress is not None:
-            progress(int(step), steps)
-        return False
-    return report
-
-
 def run_exact(M, seed, steps, *, record_every=50, base_seed=0, grad_fn=None, progress=None):
     return gradient_descent(initial_means(M, seed, base_seed=base_seed), np.zeros(DIM), NOISE_LEVEL, ETA, steps,
-                            record_every=record_every, tol=TOL, grad_fn=grad_fn, callback=_reporter(progress, steps))
+                            record_every=record_every, tol=TOL, grad_fn=grad_fn, callback=reporting(progress, steps))
 
 
 def run_sampled(M, seed, steps, *, record_at, samples=PAPER_SAMPLES, base_seed=0, progress=None):
     # the sample stream is independent of the initial perturbation's stream
     source = monte_carlo.SampledGradient(samples, seed=[base_seed, seed, 1])
     return gradient_descent(initial_means(M, seed, base_seed=base_seed), np.zeros(DIM), NOISE_LEVEL, ETA, steps,
-                            record_at=record_at, tol=TOL, source=source, callback=_reporter(progress, steps))
+                            record_at=record_at, tol=TOL, source=source, callback=reporting(progress, steps))
 
 
 # ---------------------------------------------------------------------------------------------

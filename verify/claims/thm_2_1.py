@@ -49,7 +49,7 @@ from verify.analysis.bounds import BoundCheck, check_bound
 from verify.claims.base import ClaimResult, Finding, budget_config, register
 from verify.engine.tolerances import DESCENT_TOL
 from verify.simulate import outcomes
-from verify.simulate.descent import gradient_descent
+from verify.simulate.descent import gradient_descent, reporting
 
 STATEMENT = (
     "If t > log n + log M + 2 with M = max_i |mu_i(0) - mu*|, gradient descent with step eta of order "
@@ -135,14 +135,8 @@ def run_case(mu0, mu_star, t, eta, *, convention: str = "scaled", steps: int | N
     edges = [steps // int(RATIO**j) for j in range(WINDOWS + 1)]
     grid = rates.log_grid(steps, per_octave=3, include=edges)
     t0 = time.time()
-
-    def report(step, _mu):
-        if progress is not None:
-            progress(int(step), steps)
-        return False
-
     traj = gradient_descent(mu0, mu_star, t, eta, steps, convention=convention, record_at=grid.tolist(), tol=tol,
-                            callback=report, grad_fn=grad_fn)
+                            callback=reporting(progress, steps), grad_fn=grad_fn)
     seconds = time.time() - t0
     return analyse(traj, M=M, tau0=tau0, seconds=seconds)
 

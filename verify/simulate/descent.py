@@ -39,8 +39,8 @@ from verify.engine.tolerances import DESCENT_TOL, MIN_TOL, gradient_scale
 from verify.engine.validation import check_int, check_means, check_noise_level, check_step, check_step_numbers, \
     check_tol
 
-__all__ = ["gradient_descent", "Trajectory", "Record", "GradientSource", "ExactGradient", "SuppliedGradient",
-           "CONVENTIONS"]
+__all__ = ["gradient_descent", "reporting", "Trajectory", "Record", "GradientSource", "ExactGradient",
+           "SuppliedGradient", "CONVENTIONS"]
 
 CONVENTIONS = ("scaled", "unscaled")
 
@@ -151,6 +151,16 @@ class SuppliedGradient(GradientSource):
         if g.shape != mu.shape:
             raise ValueError(f"grad_fn returned shape {g.shape}, expected {mu.shape}")
         return g / self.scale  # dL/dm = e^{t} dL/dmu
+
+
+def reporting(progress, steps: int):
+    """A ``callback`` for :func:`gradient_descent` that passes (step, steps) to ``progress(done, total)``
+    (if not None) and never stops the run."""
+    def report(step, _mu):
+        if progress is not None:
+            progress(int(step), steps)
+        return False
+    return report
 
 
 def gradient_descent(
