@@ -37,13 +37,13 @@ def test_kronrod_table_is_the_computed_rule_and_has_its_degrees():
     assert abs(kw @ x**32 - 2 / 33) > 1e-13 and abs(gw @ x**20 - 2 / 21) > 1e-8
 
 
-def _one_line(mu, mu_star, *, tau, skip_nats, base, radius=9.0):
+def _one_line(mu, mu_star, *, tau, skip_nats, base, radius=9.0, skip_share=0.0):
     red = reduce_float(np.asarray(mu, float), np.asarray(mu_star, float), 0.0)
     M = model_arrays(red, np.eye(red.k), with_grad=True, centred=_use_centred(red))
     Fc = cell_values(red, True)
     mc = 1 + red.n * red.d
     out = integrate_nested(M, features(M.B, M.C), Fc, tau=np.full((red.k, mc), tau), Kb=1e3, skip_nats=skip_nats,
-                           radius=radius, base=base, margin=30.0, rule=gauss_kronrod_float(10))
+                           radius=radius, base=base, margin=30.0, rule=gauss_kronrod_float(10), skip_share=skip_share)
     return red, out
 
 
@@ -72,6 +72,21 @@ def test_closed_form_cells_drop_no_more_than_their_bound():
     _, (v1, e1, _, s1, c1) = _one_line(mu, star, tau=1e-14, skip_nats=30.0, base=1.0)
     _, (v2, e2, _, s2, c2) = _one_line(mu, star, tau=1e-14, skip_nats=1e300, base=1.0)
     assert s1 > 0 and s2 == 0 and c1[0] < c2[0]  # some panels were skipped, and it saved nodes
+    diff = np.abs(v1 - v2)[:7]
+    assert np.all(diff <= s1 + e1.sum(axis=0)[:7] + e2.sum(axis=0)[:7] + 1e-15)
+
+
+def test_closed_form_by_share_drops_no_more_than_its_bound_and_its_share():
+    """The closed form chosen by the tolerance (skip_share) instead of a fixed margin in nats: it
+    saves nodes, the difference to the line integrated node by node is within the dropped bound
+    plus both estimates, and the dropped bounds add up to at most skip_share of the level's
+    tolerance.  Control: skip_share = 0 takes no panel in closed form."""
+    mu, star = [[0.3], [14.0], [-9.0]], [0.0]
+    tau = 1e-9
+    _, (v1, e1, _, s1, c1) = _one_line(mu, star, tau=tau, skip_nats=1e300, base=1.0, skip_share=0.25)
+    _, (v2, e2, _, s2, c2) = _one_line(mu, star, tau=tau, skip_nats=1e300, base=1.0, skip_share=0.0)
+    assert s1 > 0 and s2 == 0 and c1[0] < c2[0]
+    assert s1 <= 0.25 * tau
     diff = np.abs(v1 - v2)[:7]
     assert np.all(diff <= s1 + e1.sum(axis=0)[:7] + e2.sum(axis=0)[:7] + 1e-15)
 

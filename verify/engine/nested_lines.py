@@ -13,8 +13,9 @@ Each panel gets the Gauss-Kronrod pair (G_10 inside K_21): the K value is kept a
 |K - G| (an estimate of G's error, so conservative for K) is the panel's error estimate,
 added up per level so the caller knows which level to refine.  A panel on level 0
 where one cell's logit exceeds every other by ``skip_nats`` at both ends (so everywhere
-on it: logit differences are linear) is integrated in closed form as that cell's
-constant integrand times the panel's Gaussian mass, and the bound
+on it: logit differences are linear), or where the weighted bound below fits in
+the fraction ``skip_share`` of the panel's share of the tolerance, is integrated in closed form as the top
+cell's constant integrand times the panel's Gaussian mass, and the bound
 K_b (1 - w_m) <= K_b sum_j e^{l_j - l_m} of what that drops is added to the error.
 
 Outer levels without sharp places may instead use a Gauss-Hermite rule (its weights carry the
@@ -177,7 +178,8 @@ def _edges(q, y, P, n, k, R, h, margin, xc, xM, xh, xw, xcnt, tc, tcoef, tc0, tw
 
 
 @njit(cache=True, nogil=True)
-def _line(q, y, Wout, Wfrac, P, n, k, d, m, mc, tau, Fcell, Kb, skip_nats, R, h, margin, maxdepth, max_nodes,
+def _line(q, y, Wout, Wfrac, P, n, k, d, m, mc, tau, Fcell, Kb, skip_nats, skip_share, R, h, margin, maxdepth,
+          max_nodes,
           xc, xM, xh, xw, xcnt, tc, tcoef, tc0, tw, tin, tcnt,
           xr, wK, wG, ghx, ghw, ghn, Ebuf, stk, accV, accE, accA, accS, panK, panG, panE, panA, panS,
           f, S, tmp, lg, lg2, counts):
@@ -206,7 +208,7 @@ def _line(q, y, Wout, Wfrac, P, n, k, d, m, mc, tau, Fcell, Kb, skip_nats, R, h,
             y[q] = ghx[q, i]
             wi = ghw[q, i]
             share = GH_SHARE * wi + (1.0 - GH_SHARE) / ghn[q]
-            _line(q - 1, y, Wout * wi, Wfrac * share, P, n, k, d, m, mc, tau, Fcell, Kb, skip_nats,
+            _line(q - 1, y, Wout * wi, Wfrac * share, P, n, k, d, m, mc, tau, Fcell, Kb, skip_nats, skip_share,
                   R, h, margin, maxdepth, max_nodes, xc, xM, xh, xw, xcnt, tc, tcoef, tc0, tw, tin, tcnt,
                   xr, wK, wG, ghx, ghw, ghn, Ebuf, stk, accV, accE, accA, accS, panK, panG, panE, panA, panS,
                   f, S, tmp, lg, lg2, counts)
@@ -262,12 +264,18 @@ def _line(q, y, Wout, Wfrac, P, n, k, d, m, mc, tau, Fcell, Kb, skip_nats, R, h,
                         gap = g1
                     if g2 < gap:
                         gap = g2
-            if gap >= skip_nats:
-                mass = _mass(a, b)
-                bound = 0.0
-                for i in range(n):
-                    if i != best:
-                        bound += math.exp(-min(lg[best] - lg[i], lg2[best] - lg2[i]))
+            mass = _mass(a, b)
+            bound = 0.0
+            for i in range(n):
+                if i != best:
+                    bound += math.exp(-min(lg[best] - lg[i], lg2[best] - lg2[i]))
+            # closed form also where what it drops, weighted, fits in a small part of the panel's
+            # share of the tolerance (a line of small outer weight, a cell dominated by fewer nats)
+            tmin = tau[0, 0]
+            for c in range(1, mc):
+                tmin = min(tmin, tau[0, c])
+            small = skip_share > 0.0 and Wout * Kb * bound * mass <= skip_share * tmin * Wfrac * (b - a) / two_r
+            if gap >= skip_nats or small:
                 accS[0] += Kb * bound * mass
                 for c in range(m):
                     accV[0, c] += Fcell[best, c] * mass
@@ -295,7 +303,7 @@ def _line(q, y, Wout, Wfrac, P, n, k, d, m, mc, tau, Fcell, Kb, skip_nats, R, h,
                     panA[0, c] += abs(wk * f[c])
             else:
                 wl = half * wK[i]
-                _line(q - 1, y, Wout * wk, Wfrac * wl / two_r, P, n, k, d, m, mc, tau, Fcell, Kb, skip_nats,
+                _line(q - 1, y, Wout * wk, Wfrac * wl / two_r, P, n, k, d, m, mc, tau, Fcell, Kb, skip_nats, skip_share,
                       R, h, margin, maxdepth, max_nodes, xc, xM, xh, xw, xcnt, tc, tcoef, tc0, tw, tin, tcnt,
                       xr, wK, wG, ghx, ghw, ghn, Ebuf, stk, accV, accE, accA, accS, panK, panG, panE, panA, panS,
                       f, S, tmp, lg, lg2, counts)
@@ -337,7 +345,7 @@ def _line(q, y, Wout, Wfrac, P, n, k, d, m, mc, tau, Fcell, Kb, skip_nats, R, h,
 
 
 @njit(cache=True)
-def _run(P, n, k, d, m, mc, tau, Fcell, Kb, skip_nats, R, h, margin, maxdepth, max_nodes,
+def _run(P, n, k, d, m, mc, tau, Fcell, Kb, skip_nats, skip_share, R, h, margin, maxdepth, max_nodes,
          xc, xM, xh, xw, xcnt, tc, tcoef, tc0, tw, tin, tcnt, xr, wK, wG, ghx, ghw, ghn):
     y = np.zeros(k)
     Ebuf = np.empty((k, EDGE_CAP))
@@ -357,19 +365,21 @@ def _run(P, n, k, d, m, mc, tau, Fcell, Kb, skip_nats, R, h, margin, maxdepth, m
     lg = np.empty(n)
     lg2 = np.empty(n)
     counts = np.zeros(k + 1, dtype=np.int64)
-    _line(k - 1, y, 1.0, 1.0, P, n, k, d, m, mc, tau, Fcell, Kb, skip_nats, R, h, margin, maxdepth,
+    _line(k - 1, y, 1.0, 1.0, P, n, k, d, m, mc, tau, Fcell, Kb, skip_nats, skip_share, R, h, margin, maxdepth,
           max_nodes, xc, xM, xh, xw, xcnt, tc, tcoef, tc0, tw, tin, tcnt,
           xr, wK, wG, ghx, ghw, ghn, Ebuf, stk, accV, accE, accA, accS, panK, panG, panE, panA, panS,
           f, S, tmp, lg, lg2, counts)
     return accV[k - 1].copy(), accE[k - 1].copy(), accA[k - 1].copy(), accS[k - 1], counts
 
 
-def integrate_nested(model, feats, Fcell, *, tau, Kb, skip_nats, radius, base, margin, rule, maxdepth=30, gh=None,
-                     max_nodes=10**12):
+def integrate_nested(model, feats, Fcell, *, tau, Kb, skip_nats, radius, base, margin, rule, maxdepth=30,
+                     gh=None, max_nodes=10**12, skip_share=0.0):
     """Run the nested rule.  ``tau`` (k x mc): absolute error allowed per level for the first mc
     columns; ``base``: base panel length; ``gh``: {level: (nodes, weights)} for the levels done by
-    Gauss-Hermite.  Returns (value (m,), error per level (k, m), sum |w f| (m,), dropped-cell
-    bound, counts (k + 1,): evaluations per level and a flag (edge overflow or budget exceeded))."""
+    Gauss-Hermite; ``skip_share``: the fraction of its share of the tolerance a level-0 panel may
+    drop by the closed form (0: closed form only by ``skip_nats``).  Returns (value (m,), error per
+    level (k, m), sum |w f| (m,), dropped-cell bound, counts (k + 1,): evaluations per level and a
+    flag (edge overflow or budget exceeded))."""
     xr, wK, wG = rule
     tau = np.ascontiguousarray(tau, dtype=np.float64)
     k = model.k
@@ -380,5 +390,5 @@ def integrate_nested(model, feats, Fcell, *, tau, Kb, skip_nats, radius, base, m
             raise ValueError("level 0 is always integrated by panels")
         ghx[q, :len(x)], ghw[q, :len(x)], ghn[q] = x, w, len(x)
     return _run(model.P, model.n, model.k, model.d, model.m, tau.shape[1], tau, np.ascontiguousarray(Fcell),
-                float(Kb), float(skip_nats), float(radius), float(base), float(margin), int(maxdepth),
-                int(max_nodes), *feats.arrays(), xr, wK, wG, ghx, ghw, ghn)
+                float(Kb), float(skip_nats), float(skip_share), float(radius), float(base), float(margin),
+                int(maxdepth), int(max_nodes), *feats.arrays(), xr, wK, wG, ghx, ghw, ghn)
