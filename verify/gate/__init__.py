@@ -3,8 +3,10 @@
 ``verify gate MODULE:ATTR`` (:mod:`verify.gate.cli`), the pytest plugin
 ``pytest --verify-impl MODULE:ATTR`` (:mod:`verify.gate.plugin`), and the
 published reference values ``verify/data/reference_values.json``
-(:mod:`verify.gate.export`).  The interface an implementation provides is
-:class:`verify.gate.protocol.Implementation`; the checks are in
+(:mod:`verify.gate.export`), and those of the optional objectives (time-averaged and mixture
+loss) ``verify/data/objective_values.json`` (:mod:`verify.gate.objective_export`).  The
+interface an implementation provides is :class:`verify.gate.protocol.Implementation` (optional:
+``AveragedImplementation``, ``MixtureImplementation``); the checks are in
 :mod:`verify.gate.checks`, their tolerances in :mod:`verify.gate.tolerances`,
 the configurations in :mod:`verify.gate.configs`.  See ``docs/gate.md``.
 """

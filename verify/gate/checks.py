@@ -21,9 +21,14 @@ returns a list of :class:`~verify.gate.rows.Row` (one per quantity it judges):
                        ``step``) against the published reference trajectories, and
                        the outcome the paper predicts (the loss converges at large noise;
                        one survivor at t = 0 far away)
+``averaged_values``    the optional ``loss_avg``/``grad_avg`` (time-averaged loss) against
+                       their published values; "not offered" without them
+``mixture_values``     the optional ``loss_mix``/``grad_mix`` (mixture ground truth)
+                       against their published values; "not offered" without them
 =====================  ==============================================================
 
-One module per check (:mod:`.values`, :mod:`.invariance`, :mod:`.consistency`, :mod:`.dynamics`);
+One module per check (:mod:`.values`, :mod:`.invariance`, :mod:`.consistency`, :mod:`.dynamics`,
+:mod:`.objective_values`);
 tolerances: :mod:`verify.gate.tolerances`.  :func:`run_gate` runs the checks; the table and the
 exit status: :mod:`.rows`.
 """
@@ -37,6 +42,7 @@ from .consistency import self_consistency
 from .context import GateContext
 from .dynamics import dynamics
 from .invariance import invariance
+from .objective_values import averaged_values, mixture_values
 from .protocol import Bound, ImplementationError
 from .rows import Row, exit_status, format_rows
 from .values import generated_values, reference_values
@@ -50,6 +56,8 @@ CHECKS: dict[str, Callable[[GateContext], list[Row]]] = {
     "invariance": invariance,
     "self_consistency": self_consistency,
     "dynamics": dynamics,
+    "averaged_values": averaged_values,
+    "mixture_values": mixture_values,
 }
 
 QUANTITIES = {
@@ -58,6 +66,8 @@ QUANTITIES = {
     "invariance": ("shift", "permute", "rotate"),
     "self_consistency": ("grad",),
     "dynamics": ("trajectory", "outcome"),
+    "averaged_values": ("loss", "grad"),
+    "mixture_values": ("loss", "grad"),
 }
 
 
@@ -88,6 +98,6 @@ def run_gate(impl: Bound, checks=None, *, progress=None, **settings) -> list[Row
         rows.extend(new)
         if progress is not None:
             ctx.progress = None
-            progress.finish(f"  {name}: " + ", ".join(f"{r.quantity} {r.status.upper() if r.status != 'pass' else 'pass'}"
+            progress.finish(f"  {name}: " + ", ".join(f"{r.quantity} {r.status if r.status in ('pass', 'not offered') else r.status.upper()}"
                                                        for r in new) + f" ({time.perf_counter() - t0:.1f} s)")
     return rows

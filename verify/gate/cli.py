@@ -35,7 +35,8 @@ __all__ = ["add_arguments", "run", "TIME_LIMIT"]
 #: mode of every shipped example within 10 minutes on 2 cores (measured: docs/gate.md).
 TIME_LIMIT = 60.0
 
-CHECK_NAMES = ("reference_values", "generated_values", "invariance", "self_consistency", "dynamics")
+CHECK_NAMES = ("reference_values", "generated_values", "invariance", "self_consistency", "dynamics",
+               "averaged_values", "mixture_values")
 
 
 def add_arguments(parser) -> None:
@@ -52,6 +53,9 @@ def add_arguments(parser) -> None:
                         help="also write the rows (and failures) as JSON to PATH ('-': stdout); its folder must exist")
     parser.add_argument("--export", action="store_true",
                         help="print the published reference values (verify/data/reference_values.json) and exit")
+    parser.add_argument("--export-objectives", action="store_true", dest="export_objectives",
+                        help="print the published values of the optional objectives (time-averaged and mixture "
+                             "loss, verify/data/objective_values.json) and exit")
     parser.add_argument("--check", action="append", metavar="NAME", dest="checks",
                         type=arguments.one_of(CHECK_NAMES, "check"),
                         help="run only this check (repeatable): " + ", ".join(CHECK_NAMES))
@@ -83,13 +87,21 @@ def run(args) -> int:
     from verify.console.progress import Progress
 
     from .checks import CHECKS, exit_status, format_rows, run_gate
-    from .protocol import LoadError, load_implementation
+    from .protocol import OPTIONAL_PAIRS, LoadError, load_implementation
 
     if args.export:
         from .export import reference_values_text
 
         try:
             sys.stdout.write(reference_values_text())
+        except FileNotFoundError as exc:
+            return arguments.fail("verify gate", str(exc))
+        return 0
+    if args.export_objectives:
+        from .objective_export import objective_values_text
+
+        try:
+            sys.stdout.write(objective_values_text())
         except FileNotFoundError as exc:
             return arguments.fail("verify gate", str(exc))
         return 0
@@ -102,7 +114,8 @@ def run(args) -> int:
         return arguments.fail("verify gate", f"cannot load {args.implementation}: {exc}")
     kind = "stochastic" if impl.stochastic else "deterministic"
     limit = f"each call stopped after {args.time_limit:g} s" if args.time_limit else "no time limit"
-    print(f"verify gate {args.implementation} ({kind}{', uses step()' if impl.has_step else ''}; {limit})",
+    offers = "".join(f", offers {'/'.join(OPTIONAL_PAIRS[o])}" for o in sorted(impl.offers))
+    print(f"verify gate {args.implementation} ({kind}{', uses step()' if impl.has_step else ''}{offers}; {limit})",
           flush=True)
     if args.time_limit:
         from .worker import WorkerFailed, start_worker

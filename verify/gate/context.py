@@ -10,6 +10,7 @@ import numpy as np
 
 from . import tolerances as tl
 from .export import load_reference_values
+from .objective_export import load_objective_values
 from .protocol import Bound
 
 __all__ = ["Measured", "GateContext", "entry_arrays", "entry_reference", "spread", "max_coordinate", "fmt_array",
@@ -29,7 +30,8 @@ class Measured:
 class GateContext:
     """What every check needs: the implementation, the reference data, the settings."""
 
-    def __init__(self, impl: Bound, *, reference_data: dict | None = None, repeats: int = tl.REPEATS,
+    def __init__(self, impl: Bound, *, reference_data: dict | None = None, objective_data: dict | None = None,
+                 repeats: int = tl.REPEATS,
                  seed: int = 0, quick: bool = False, generated: int = 6, dynamics_runs: int = 4, progress=None):
         self.impl = impl
         self.stochastic = impl.stochastic
@@ -39,6 +41,7 @@ class GateContext:
         self.generated = int(generated)
         self.dynamics_runs = int(dynamics_runs)
         self._data = reference_data
+        self._objective_data = objective_data
         self._cache: dict = {}
         self.timeouts: dict = {}  # configuration name -> the CallTimedOut of its first call that ran out of time
         self.progress = progress  # update(done, total, label) for the configurations of the running check
@@ -74,6 +77,13 @@ class GateContext:
             self._data = load_reference_values()
         return self._data
 
+    @property
+    def objective_data(self) -> dict:
+        """The published values of the optional objectives (``verify/data/objective_values.json``)."""
+        if self._objective_data is None:
+            self._objective_data = load_objective_values()
+        return self._objective_data
+
     def published(self) -> list[dict]:
         entries = self.data["configurations"]
         if self.quick:
@@ -88,10 +98,17 @@ class GateContext:
         if key in self._cache:
             return self._cache[key]
         fn = self.impl.loss if what == "loss" else self.impl.grad
+        return self.measure_call(key, lambda seed: fn(mu, mu_star, t, seed=seed))
+
+    def measure_call(self, key, fn) -> Measured:
+        """``fn(seed=...)`` once (seed None) or, if stochastic, over ``repeats`` seeds (mean and
+        standard error); cached under ``key``.  Used by :meth:`measure` and the optional objectives."""
+        if key in self._cache:
+            return self._cache[key]
         if not self.stochastic:
-            m = Measured(np.asarray(fn(mu, mu_star, t), dtype=np.float64), None, 1)
+            m = Measured(np.asarray(fn(None), dtype=np.float64), None, 1)
         else:
-            vals = np.array([fn(mu, mu_star, t, seed=self.seed + r) for r in range(self.repeats)], dtype=np.float64)
+            vals = np.array([fn(self.seed + r) for r in range(self.repeats)], dtype=np.float64)
             with np.errstate(invalid="ignore"):
                 m = Measured(vals.mean(axis=0), vals.std(axis=0, ddof=1) / math.sqrt(self.repeats), self.repeats)
         self._cache[key] = m

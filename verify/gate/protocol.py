@@ -22,6 +22,20 @@ results are float64.  Optional members:
   and ``step`` then accept a keyword ``seed`` (an int) and must be
   reproducible for a fixed seed.  Its tolerances come from its own spread
   over seeds (see :mod:`verify.gate.tolerances`).
+* ``loss_avg(mu, mu_star, t_min, t_max, *, weighting) -> float`` and
+  ``grad_avg(mu, mu_star, t_min, t_max, *, weighting) -> ndarray (n, d)``, both or
+  neither: the time-averaged loss L_bar = integral of lambda(t) L_t dt over
+  [t_min, t_max] (lambda normalised to integral 1) and dL_bar/dmu, as
+  ``verify.reference.loss_avg``/``grad_avg``; ``weighting`` is ``"uniform"`` or
+  ``"noise-variance"`` (lambda proportional to 1 - e^{-2t}), passed by keyword;
+* ``loss_mix(mu, mu_stars, weights, t) -> float`` and
+  ``grad_mix(mu, mu_stars, weights, t) -> ndarray (n, d)``, both or neither: the
+  loss against the mixture sum_k pi_k N(e^{-t} mu*_k, I) (no factor 1/2) and its
+  gradient with respect to the unscaled means, as ``verify.reference.loss_mix``/
+  ``grad_mix``; ``mu_stars`` (K, d), ``weights`` (K,) summing to 1.
+
+An implementation without an optional pair is gated exactly as before: the rows
+of that objective say "not offered".
 
 :func:`load_implementation` resolves ``MODULE:ATTR`` (or ``MODULE``) and
 returns a :class:`Bound` wrapper whose calls validate every result: a result
@@ -43,10 +57,15 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from .results import ImplementationError, _snippet, as_array, as_loss
+
 __all__ = [
     "Implementation",
     "SteppingImplementation",
     "StochasticImplementation",
+    "AveragedImplementation",
+    "MixtureImplementation",
+    "OPTIONAL_PAIRS",
     "ImplementationError",
     "LoadError",
     "Bound",
@@ -87,39 +106,32 @@ class StochasticImplementation(Implementation, Protocol):
     def grad(self, mu: np.ndarray, mu_star: np.ndarray, t: float, *, seed: int = 0) -> np.ndarray: ...
 
 
+@runtime_checkable
+class AveragedImplementation(Protocol):
+    """The optional time-averaged objective (``verify.reference.loss_avg``/``grad_avg``)."""
+
+    def loss_avg(self, mu: np.ndarray, mu_star: np.ndarray, t_min: float, t_max: float, *,
+                 weighting: str) -> float: ...
+
+    def grad_avg(self, mu: np.ndarray, mu_star: np.ndarray, t_min: float, t_max: float, *,
+                 weighting: str) -> np.ndarray: ...
+
+
+@runtime_checkable
+class MixtureImplementation(Protocol):
+    """The optional mixture objective (``verify.reference.loss_mix``/``grad_mix``)."""
+
+    def loss_mix(self, mu: np.ndarray, mu_stars: np.ndarray, weights: np.ndarray, t: float) -> float: ...
+
+    def grad_mix(self, mu: np.ndarray, mu_stars: np.ndarray, weights: np.ndarray, t: float) -> np.ndarray: ...
+
+
+#: the optional objectives: name -> (loss method, gradient method); offered only as a pair
+OPTIONAL_PAIRS = {"averaged": ("loss_avg", "grad_avg"), "mixture": ("loss_mix", "grad_mix")}
+
+
 class LoadError(Exception):
     """The implementation cannot be loaded (import, attribute, interface): exit status 2."""
-
-
-class ImplementationError(Exception):
-    """The implementation cannot be used: a call raised, or returned the wrong type, shape or dtype (exit status 2).
-
-    ``config`` is the configuration (a pasteable Python snippet) of the call, if any.
-    """
-
-    def __init__(self, message: str, config: str | None = None, detail: str | None = None):
-        super().__init__(message)
-        self.message = message
-        self.config = config
-        self.detail = detail  # the tail of the traceback, for a call that raised
-
-    def __str__(self) -> str:
-        out = self.message
-        if self.config:
-            out += "\n  configuration:\n" + _indent(self.config, 4)
-        if self.detail:
-            out += "\n  raised:\n" + _indent(self.detail, 4)
-        return out
-
-
-def _indent(text: str, k: int) -> str:
-    return "\n".join(" " * k + line for line in text.rstrip().splitlines())
-
-
-def _snippet(mu, mu_star, t, extra: str = "") -> str:
-    from .configs import python_snippet
-
-    return python_snippet(mu, mu_star, t, extra=extra)
 
 
 class Bound:
@@ -137,6 +149,7 @@ class Bound:
         self.spec = spec
         self.stochastic = bool(getattr(obj, "stochastic", False))
         self.has_step = callable(getattr(obj, "step", None))
+        self.offers = {k for k, (lm, gm) in OPTIONAL_PAIRS.items() if callable(getattr(obj, lm, None))}
         self.worker = worker
 
     @property
@@ -154,14 +167,21 @@ class Bound:
         mu = np.array(mu, dtype=np.float64)
         mu_star = np.array(mu_star, dtype=np.float64)
         t = float(t)
-        kwargs = {"seed": int(seed or 0)} if self.stochastic else {}
-        seed_txt = f", seed={kwargs['seed']}" if kwargs else ""
+        seed_txt = f", seed={int(seed or 0)}" if self.stochastic else ""
         what = f"{self.spec}.{name}(mu, mu_star, t{', eta' if extra else ''}{seed_txt})"
+
         def config():
             return _snippet(mu, mu_star, t, extra=(f"eta = {extra[0]!r}\n" if extra else ""))
 
+        return self._invoke(name, (mu, mu_star, t, *extra), {}, what, config, seed)
+
+    def _invoke(self, name, args, kwargs, what, config, seed):
+        """``obj.name(*args, **kwargs)`` (array arguments copied; ``seed=`` added when stochastic), in the
+        worker if any; a call that raises becomes :class:`ImplementationError` with ``config()``."""
+        kwargs = dict(kwargs, **({"seed": int(seed or 0)} if self.stochastic else {}))
+        fresh = lambda: tuple(a.copy() if isinstance(a, np.ndarray) else a for a in args)  # noqa: E731
         if self.worker is not None:
-            status, payload = self.worker.call(name, (mu.copy(), mu_star.copy(), t, *extra), kwargs, what)
+            status, payload = self.worker.call(name, fresh(), kwargs, what)
             if status == "ok":
                 return payload
             if status == "unsendable":
@@ -170,7 +190,7 @@ class Bound:
             kind, message, tail = payload
             raise ImplementationError(f"{what} raised {kind}: {message}", config=config(), detail=tail or None)
         try:
-            return getattr(self.obj, name)(mu.copy(), mu_star.copy(), t, *extra, **kwargs)
+            return getattr(self.obj, name)(*fresh(), **kwargs)
         except Exception as exc:  # noqa: BLE001 - any failure of foreign code is reported, not re-raised
             frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename != __file__]
             tail = "".join(traceback.format_list(frames[-2:])) + "".join(
@@ -180,12 +200,12 @@ class Bound:
 
     def loss(self, mu, mu_star, t, *, seed=None) -> float:
         out = self._call("loss", mu, mu_star, t, seed=seed)
-        return _as_loss(out, self.spec, mu, mu_star, t)
+        return as_loss(out, self.spec, mu, mu_star, t)
 
     def grad(self, mu, mu_star, t, *, seed=None) -> np.ndarray:
         out = self._call("grad", mu, mu_star, t, seed=seed)
         n, d = np.shape(mu)
-        return _as_array(out, (n, d), f"{self.spec}.grad", mu, mu_star, t)
+        return as_array(out, (n, d), f"{self.spec}.grad", mu, mu_star, t)
 
     def step(self, mu, mu_star, t, eta, *, seed=None) -> np.ndarray:
         if not self.has_step:
@@ -193,78 +213,33 @@ class Bound:
             return np.asarray(mu, dtype=np.float64) - eta * g
         out = self._call("step", mu, mu_star, t, float(eta), seed=seed)
         n, d = np.shape(mu)
-        return _as_array(out, (n, d), f"{self.spec}.step", mu, mu_star, t)
+        return as_array(out, (n, d), f"{self.spec}.step", mu, mu_star, t)
 
 
-def _dtype_problem(dtype) -> str | None:
-    dtype = np.dtype(dtype)
-    if dtype == np.float64:
-        return None
-    if dtype in (np.dtype(np.float16), np.dtype(np.float32)):
-        return (f"{dtype.name} (single or half precision); the gate needs float64, since float32's "
-                f"relative precision 1e-7 is far above the tolerances (compute in float64, do not just cast)")
-    if np.issubdtype(dtype, np.complexfloating):
-        return f"{dtype.name} (complex); the loss and gradient are real"
-    if dtype == np.longdouble:
-        return None if np.finfo(np.longdouble).eps >= np.finfo(np.float64).eps else \
-            f"{dtype.name}; return float64 (cast your extended-precision result with .astype(np.float64))"
-    return f"{dtype.name}; expected float64"
+    # -- the optional objectives (only when offered: see ``offers``) ---------------------------
+    def _objective(self, name, args, kwargs, config, seed, scalar: bool, n_d):
+        arg_txt = "mu, mu_star, t_min, t_max, weighting=..." if name.endswith("_avg") else "mu, mu_stars, weights, t"
+        what = f"{self.spec}.{name}({arg_txt}{f', seed={int(seed or 0)}' if self.stochastic else ''})"
+        out = self._invoke(name, args, kwargs, what, config, seed)
+        if scalar:
+            return as_loss(out, self.spec, None, None, None, where=f"{self.spec}.{name}", config=config)
+        return as_array(out, n_d, f"{self.spec}.{name}", None, None, None, config=config)
 
+    def loss_avg(self, mu, mu_star, t_min, t_max, weighting, *, config, seed=None) -> float:
+        args = (np.array(mu, dtype=np.float64), np.array(mu_star, dtype=np.float64), float(t_min), float(t_max))
+        return self._objective("loss_avg", args, {"weighting": weighting}, config, seed, True, None)
 
-def _as_loss(out, spec, mu, mu_star, t) -> float:
-    where = f"{spec}.loss"
-    if isinstance(out, float):  # Python float and numpy.float64
-        return float(out)
-    if isinstance(out, (int, np.integer)) and not isinstance(out, bool):
-        return float(out)
-    if out is None or isinstance(out, (bool, np.bool_, str, bytes)):
-        raise ImplementationError(f"{where} returned {out!r}; expected a float64 number",
-                                  config=_snippet(mu, mu_star, t))
-    try:  # numpy scalars and 0-d arrays, and foreign ones (torch, jax) that numpy understands
-        arr = np.asarray(out)
-    except Exception:  # noqa: BLE001
-        arr = None
-    if arr is None or arr.dtype == object or arr.dtype.kind not in "fiuc":
-        raise ImplementationError(f"{where} returned a {type(out).__name__}; expected a float64 number",
-                                  config=_snippet(mu, mu_star, t))
-    if arr.shape != ():
-        raise ImplementationError(f"{where} returned an array of shape {arr.shape}; expected a scalar (a float)",
-                                  config=_snippet(mu, mu_star, t))
-    if arr.dtype.kind in "iu":
-        return float(arr)
-    prob = _dtype_problem(arr.dtype)
-    if prob:
-        raise ImplementationError(f"{where} returned {prob}", config=_snippet(mu, mu_star, t))
-    return float(arr)
+    def grad_avg(self, mu, mu_star, t_min, t_max, weighting, *, config, seed=None) -> np.ndarray:
+        args = (np.array(mu, dtype=np.float64), np.array(mu_star, dtype=np.float64), float(t_min), float(t_max))
+        return self._objective("grad_avg", args, {"weighting": weighting}, config, seed, False, np.shape(mu))
 
+    def loss_mix(self, mu, mu_stars, weights, t, *, config, seed=None) -> float:
+        args = tuple(np.array(a, dtype=np.float64) for a in (mu, mu_stars, weights)) + (float(t),)
+        return self._objective("loss_mix", args, {}, config, seed, True, None)
 
-def _as_array(out, shape, where, mu, mu_star, t) -> np.ndarray:
-    if out is None:
-        raise ImplementationError(f"{where} returned None; expected a float64 array of shape {shape}",
-                                  config=_snippet(mu, mu_star, t))
-    try:
-        arr = np.asarray(out)
-    except Exception as exc:  # noqa: BLE001
-        raise ImplementationError(f"{where} returned a {type(out).__name__} that is not an array: {exc}",
-                                  config=_snippet(mu, mu_star, t)) from None
-    if arr.dtype == object or arr.dtype.kind not in "fiuc":
-        raise ImplementationError(f"{where} returned an array of dtype {arr.dtype}; expected float64",
-                                  config=_snippet(mu, mu_star, t))
-    if arr.dtype.kind in "iu":
-        raise ImplementationError(f"{where} returned an integer array ({arr.dtype.name}); expected float64",
-                                  config=_snippet(mu, mu_star, t))
-    prob = _dtype_problem(arr.dtype)
-    if prob:
-        raise ImplementationError(f"{where} returned {prob}", config=_snippet(mu, mu_star, t))
-    if arr.shape != shape:
-        hint = ""
-        if arr.shape == shape[::-1]:
-            hint = " (transposed? the gradient is (n, d): one row per mean)"
-        elif arr.size == shape[0] * shape[1]:
-            hint = f" (reshape to (n, d) = {shape})"
-        raise ImplementationError(f"{where} returned shape {arr.shape}; expected (n, d) = {shape}{hint}",
-                                  config=_snippet(mu, mu_star, t))
-    return np.array(arr, dtype=np.float64)
+    def grad_mix(self, mu, mu_stars, weights, t, *, config, seed=None) -> np.ndarray:
+        args = tuple(np.array(a, dtype=np.float64) for a in (mu, mu_stars, weights)) + (float(t),)
+        return self._objective("grad_mix", args, {}, config, seed, False, np.shape(mu))
 
 
 def _accepts_seed(fn) -> bool:
@@ -292,13 +267,20 @@ def bind(obj, spec: str = "implementation") -> Bound:
             f"loss(mu, mu_star, t) -> float and grad(mu, mu_star, t) -> (n, d) array"
             + (f" (found: {', '.join(present)})" if present else "")
         )
+    for objective, pair in OPTIONAL_PAIRS.items():
+        found = [m for m in pair if callable(getattr(obj, m, None))]
+        if len(found) == 1:
+            other = pair[1 - pair.index(found[0])]
+            raise LoadError(f"{spec} has {found[0]} but no callable {other}; the {objective} objective is offered "
+                            f"as the pair {pair[0]}/{pair[1]} or not at all (docs/gate.md)")
     if hasattr(obj, "step") and not callable(obj.step):
         raise LoadError(f"{spec}.step exists but is not callable; remove it or make it step(mu, mu_star, t, eta)")
     stochastic = getattr(obj, "stochastic", False)
     if not isinstance(stochastic, (bool, np.bool_)):
         raise LoadError(f"{spec}.stochastic must be True or False, got {stochastic!r}")
     if stochastic:
-        for name in ("loss", "grad") + (("step",) if hasattr(obj, "step") else ()):
+        offered = tuple(m for pair in OPTIONAL_PAIRS.values() for m in pair if callable(getattr(obj, m, None)))
+        for name in ("loss", "grad") + (("step",) if hasattr(obj, "step") else ()) + offered:
             if not _accepts_seed(getattr(obj, name)):
                 raise LoadError(f"{spec} says stochastic = True but {name}() takes no 'seed' keyword; "
                                 f"a sample-based implementation must accept seed=<int> and be reproducible for it")

@@ -25,7 +25,8 @@ class Row:
     tried: int = 0  # configurations tried
     worst_error: float = 0.0  # at the comparison with the largest error / tolerance
     tolerance: float = math.nan
-    status: str = "pass"  # pass, fail, error (could not be used), incomplete (calls ran out of time), skipped
+    status: str = "pass"  # pass, fail, error (could not be used), incomplete (calls ran out of time), skipped,
+    # "not offered" (an optional objective the implementation does not have: nothing judged, passes)
     note: str = ""
     failures: list[Comparison] = field(default_factory=list)  # the first failing comparisons
     compared: int = 0  # scalars compared
@@ -38,7 +39,7 @@ class Row:
 
     @property
     def passed(self) -> bool:
-        return self.status in ("pass", "skipped")
+        return self.status in ("pass", "skipped", "not offered")
 
     def to_dict(self) -> dict:
         out = asdict(self)
@@ -150,6 +151,9 @@ def format_rows(rows: list[Row], *, title: str = "", stochastic: bool = False, r
     for r in rows:
         if r.status == "error":
             body.append((r.name, "-", "-", "-", "ERROR", "implementation could not be used (below)"))
+            continue
+        if r.status == "not offered":
+            body.append((r.name, "-", "-", "-", "not offered", r.note))
             continue
         body.append((r.name, str(r.tried), f"{r.worst_error:.2e}" if math.isfinite(r.worst_error) else str(r.worst_error),
                      f"{r.tolerance:.2e}" if math.isfinite(r.tolerance) else "-",

@@ -17,7 +17,7 @@ from .context import GateContext, entry_arrays, entry_reference, fmt_array, grad
 from .rows import Judge, Row
 from .worker import CallTimedOut
 
-__all__ = ["reference_values", "generated_values", "compare_values"]
+__all__ = ["reference_values", "generated_values", "compare_values", "judge_value"]
 
 
 def compare_values(ctx: GateContext, rows: dict, name: str, snippet: str, mu, mu_star, t,
@@ -27,25 +27,32 @@ def compare_values(ctx: GateContext, rows: dict, name: str, snippet: str, mu, mu
     lscale = abs(L) if L != 0 else 1.0
     for qty, ref, ref_err, scale, cond, m in (("loss", L, Le, lscale, cond_L, m_loss),
                                               ("grad", G, Ge, gscale, cond_G, m_grad)):
-        got = ctx.measure(qty, mu, mu_star, t)
-        with np.errstate(invalid="ignore"):
-            err = np.abs(got.value - ref) / scale
-        ref_rel = np.asarray(ref_err) / scale
-        mdb = capped = None
-        if got.se is None:
-            tol = tl.deterministic_tolerance(float(np.max(ref_rel)), cond)
-            detail = f"scale {scale:.3g}, cond {cond:.2g}"
-        else:
-            # plus the deterministic allowance: where the spread vanishes (collapsed means,
-            # n = 1, saturated weights) a sampler is judged as the float64 code it then is
-            tol, capped, mdb = tl.stochastic_tolerance(got.se / scale, m, got.repeats,
-                                                       ref_rel + tl.deterministic_tolerance(0.0, cond))
-            detail = f"scale {scale:.3g}, {got.repeats} seeds, standard error (rel) up to {np.max(got.se) / scale:.2g}"
-        if qty == "grad" and np.size(err):
-            e = np.where(np.isnan(err), np.inf, err)
-            i, j = np.unravel_index(int(np.argmax(e / np.maximum(tol, 1e-300))), e.shape)
-            detail += f"; worst component [{i}, {j}]: expected {G[i, j]!r}, got {float(got.value[i, j])!r}"
-        rows[qty].add(name, snippet, err, tol, fmt_array(ref), fmt_array(got.value), detail, mdb, capped)
+        judge_value(rows[qty], qty, ctx.measure(qty, mu, mu_star, t), name, snippet, ref, ref_err, scale, cond, m)
+
+
+def judge_value(judge: Judge, qty: str, got, name: str, snippet: str, ref, ref_err, scale: float, cond: float,
+                m: int) -> None:
+    """One measured value (:class:`~verify.gate.context.Measured`) against the reference ``ref`` with
+    absolute error ``ref_err``, relative to ``scale``; the tolerance from :mod:`verify.gate.tolerances`
+    (deterministic, or from the spread over seeds for a row of ``m`` scalars)."""
+    with np.errstate(invalid="ignore"):
+        err = np.abs(got.value - ref) / scale
+    ref_rel = np.asarray(ref_err) / scale
+    mdb = capped = None
+    if got.se is None:
+        tol = tl.deterministic_tolerance(float(np.max(ref_rel)), cond)
+        detail = f"scale {scale:.3g}, cond {cond:.2g}"
+    else:
+        # plus the deterministic allowance: where the spread vanishes (collapsed means,
+        # n = 1, saturated weights) a sampler is judged as the float64 code it then is
+        tol, capped, mdb = tl.stochastic_tolerance(got.se / scale, m, got.repeats,
+                                                   ref_rel + tl.deterministic_tolerance(0.0, cond))
+        detail = f"scale {scale:.3g}, {got.repeats} seeds, standard error (rel) up to {np.max(got.se) / scale:.2g}"
+    if qty == "grad" and np.size(err):
+        e = np.where(np.isnan(err), np.inf, err)
+        i, j = np.unravel_index(int(np.argmax(e / np.maximum(tol, 1e-300))), e.shape)
+        detail += f"; worst component [{i}, {j}]: expected {ref[i, j]!r}, got {float(got.value[i, j])!r}"
+    judge.add(name, snippet, err, tol, fmt_array(ref), fmt_array(got.value), detail, mdb, capped)
 
 
 def reference_values(ctx: GateContext) -> list[Row]:
