@@ -51,7 +51,7 @@ def judge_value(judge: Judge, qty: str, got, name: str, snippet: str, ref, ref_e
     if qty == "grad" and np.size(err):
         e = np.where(np.isnan(err), np.inf, err)
         i, j = np.unravel_index(int(np.argmax(e / np.maximum(tol, 1e-300))), e.shape)
-        detail += f"; worst component [{i}, {j}]: expected {ref[i, j]!r}, got {float(got.value[i, j])!r}"
+        detail += f"; worst component [{i}, {j}]: expected {float(ref[i, j])!r}, got {float(got.value[i, j])!r}"
     judge.add(name, snippet, err, tol, fmt_array(ref), fmt_array(got.value), detail, mdb, capped)
 
 
