@@ -199,8 +199,16 @@ def _centre_only(mu, mu_star, t):
 
 def test_claim_holds_at_a_small_size_within_the_theorems_step():
     # the claim's own verdict code at n = 2, d = 1, eta = 1/16 (the theorem's step), 4 tail onsets
-    r = T.run(cases=[(2, 1, "theorem", 1.0)], margin=0.01, onsets=4)
+    seen = []
+    r = T.run(cases=[(2, 1, "theorem", 1.0)], margin=0.01, onsets=4,
+              progress=lambda done, total, label: seen.append((done, total, label)))
     assert r.verdict == "holds", r.reason
+    # progress counts steps over the case and the negative control, never backwards, ending at the total
+    # (counting cases instead would say 1 of 2 through the whole, 300x longer, run)
+    done = [s[0] for s in seen]
+    assert done == sorted(done) and seen[-1][0] == seen[-1][1] and len({s[1] for s in seen}) == 1
+    assert {s[2] for s in seen} >= {"n=2, d=1, eta=theorem", "negative control"}
+    assert len(seen) > 10
     assert r.evidence["negative_control_thm_3_1_point"]["verdict"] == "fails"
     assert "theorem step" in r.size and {f.name for f in r.findings} >= {"loss exponent"}
 
