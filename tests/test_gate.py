@@ -370,3 +370,22 @@ def test_gate_argument_mistakes_are_one_line_and_exit_2(capsys, arguments, words
     assert verify_main(["gate", *arguments]) == 2
     captured = capsys.readouterr()
     assert captured.err.count("\n") == 1 and words in captured.err and "Traceback" not in captured.err, captured.err
+
+
+def test_a_stale_or_foreign_data_file_is_refused_by_name(tmp_path, monkeypatch):
+    # negative controls for the one loader both data files use: another version, another format, no file
+    from verify.gate.datafile import DataFile
+
+    f = DataFile("x.json", "verify-gate-reference-values", VERSION, "verify.gate.export")
+    for text, says in [(reference_values_text().replace(f'"version": {VERSION}', '"version": 999', 1), "version 999"),
+                       (reference_values_text().replace("verify-gate-reference-values", "other", 1), "format 'other'")]:
+        monkeypatch.setattr(DataFile, "text", lambda self, text=text: text)
+        with pytest.raises(ValueError, match=says):
+            f.load()
+
+    def missing(self):
+        raise FileNotFoundError(self.name)
+
+    monkeypatch.setattr(DataFile, "text", missing)
+    with pytest.raises(FileNotFoundError, match="python -m verify.gate.export --write"):
+        f.load()

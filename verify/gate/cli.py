@@ -89,19 +89,12 @@ def run(args) -> int:
     from .checks import CHECKS, exit_status, format_rows, run_gate
     from .protocol import OPTIONAL_PAIRS, LoadError, load_implementation
 
-    if args.export:
-        from .export import reference_values_text
+    if args.export or args.export_objectives:  # print a shipped data file (--export wins if both)
+        from .export import DATA as reference_file
+        from .objective_export import DATA as objectives_file
 
         try:
-            sys.stdout.write(reference_values_text())
-        except FileNotFoundError as exc:
-            return arguments.fail("verify gate", str(exc))
-        return 0
-    if args.export_objectives:
-        from .objective_export import objective_values_text
-
-        try:
-            sys.stdout.write(objective_values_text())
+            sys.stdout.write((reference_file if args.export else objectives_file).text())
         except FileNotFoundError as exc:
             return arguments.fail("verify gate", str(exc))
         return 0

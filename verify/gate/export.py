@@ -30,14 +30,10 @@ a relative error delta = 1e-7 in every gradient.
 
 from __future__ import annotations
 
-import argparse
 import datetime
-import json
 import math
 import sys
 import time
-from importlib import resources
-from pathlib import Path
 
 import mpmath
 import numpy as np
@@ -49,9 +45,11 @@ from verify.simulate import outcomes
 from verify.simulate.descent import gradient_descent
 
 from . import tolerances as tl
+from .datafile import DataFile
 from .configs import DYNAMICS_INSTANCES, REGRESSION_CONFIGURATIONS, Configuration, DynamicsInstance, run_outcome
 
-__all__ = ["FORMAT", "VERSION", "DPS", "build", "load_reference_values", "reference_values_text", "data_path", "main"]
+__all__ = ["FORMAT", "VERSION", "DPS", "DATA", "build", "load_reference_values", "reference_values_text", "data_path",
+           "main"]
 
 FORMAT = "verify-gate-reference-values"
 #: bump when configurations, conventions or fields change
@@ -61,29 +59,10 @@ DPS = 30
 DATA_FILE = "reference_values.json"
 
 
-def data_path() -> Path:
-    """Where the shipped file lives in the source tree (for --write)."""
-    return Path(__file__).resolve().parent.parent / "data" / DATA_FILE
-
-
-def reference_values_text() -> str:
-    """The shipped file's text, read as package data (works from a wheel too)."""
-    return resources.files("verify").joinpath("data", DATA_FILE).read_text(encoding="utf-8")
-
-
-def load_reference_values() -> dict:
-    """The published reference values, checked for format and version."""
-    try:
-        data = json.loads(reference_values_text())
-    except FileNotFoundError:
-        raise FileNotFoundError(f"verify/data/{DATA_FILE} is missing; regenerate it with "
-                                f"python -m verify.gate.export --write") from None
-    if data.get("format") != FORMAT:
-        raise ValueError(f"verify/data/{DATA_FILE}: format {data.get('format')!r}, expected {FORMAT!r}")
-    if data.get("version") != VERSION:
-        raise ValueError(f"verify/data/{DATA_FILE}: version {data.get('version')!r}, this gate reads version {VERSION}; "
-                         f"regenerate it with python -m verify.gate.export --write")
-    return data
+DATA = DataFile(DATA_FILE, FORMAT, VERSION, "verify.gate.export")
+data_path = DATA.path
+reference_values_text = DATA.text
+load_reference_values = DATA.load
 
 
 def _dec(x, digits: int) -> str:
@@ -238,17 +217,7 @@ def build(progress=None) -> dict:
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m verify.gate.export", description=__doc__.splitlines()[0])
-    p.add_argument("--write", action="store_true", help=f"write verify/data/{DATA_FILE} (else print to stdout)")
-    args = p.parse_args(argv)
-    data = build(progress=lambda s: print(s, file=sys.stderr, flush=True))
-    text = json.dumps(data, indent=1) + "\n"
-    if args.write:
-        data_path().write_text(text, encoding="utf-8")
-        print(f"wrote {data_path()}", file=sys.stderr)
-    else:
-        sys.stdout.write(text)
-    return 0
+    return DATA.main(build, argv, __doc__.splitlines()[0])
 
 
 if __name__ == "__main__":  # pragma: no cover

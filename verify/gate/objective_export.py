@@ -30,14 +30,10 @@ deterministic tolerance as for the single-Gaussian values (:mod:`verify.gate.tol
 
 from __future__ import annotations
 
-import argparse
 import datetime
-import json
 import math
 import sys
 import time
-from importlib import resources
-from pathlib import Path
 
 import mpmath
 import numpy as np
@@ -49,9 +45,10 @@ from verify.engine.time_limit import TimeLimitExceeded, time_limit
 from verify.engine.tolerances import gradient_scale
 
 from . import tolerances as tl
+from .datafile import DataFile
 from .objectives import AVERAGED_CONFIGURATIONS, MIXTURE_CONFIGURATIONS, AveragedConfiguration, MixtureConfiguration
 
-__all__ = ["FORMAT", "VERSION", "DPS", "build", "load_objective_values", "objective_values_text", "data_path",
+__all__ = ["FORMAT", "VERSION", "DPS", "DATA", "build", "load_objective_values", "objective_values_text", "data_path",
            "fresh_averaged", "fresh_mixture", "main"]
 
 FORMAT = "verify-gate-objective-values"
@@ -69,29 +66,10 @@ MP_LIMIT = 120.0
 COND_STEP = 1e-3
 
 
-def data_path() -> Path:
-    """Where the shipped file lives in the source tree (for --write)."""
-    return Path(__file__).resolve().parent.parent / "data" / DATA_FILE
-
-
-def objective_values_text() -> str:
-    """The shipped file's text, read as package data (works from a wheel too)."""
-    return resources.files("verify").joinpath("data", DATA_FILE).read_text(encoding="utf-8")
-
-
-def load_objective_values() -> dict:
-    """The published values of the optional objectives, checked for format and version."""
-    try:
-        data = json.loads(objective_values_text())
-    except FileNotFoundError:
-        raise FileNotFoundError(f"verify/data/{DATA_FILE} is missing; regenerate it with "
-                                f"python -m verify.gate.objective_export --write") from None
-    if data.get("format") != FORMAT:
-        raise ValueError(f"verify/data/{DATA_FILE}: format {data.get('format')!r}, expected {FORMAT!r}")
-    if data.get("version") != VERSION:
-        raise ValueError(f"verify/data/{DATA_FILE}: version {data.get('version')!r}, this gate reads version "
-                         f"{VERSION}; regenerate it with python -m verify.gate.objective_export --write")
-    return data
+DATA = DataFile(DATA_FILE, FORMAT, VERSION, "verify.gate.objective_export")
+data_path = DATA.path
+objective_values_text = DATA.text
+load_objective_values = DATA.load
 
 
 def fresh_averaged(c: AveragedConfiguration):
@@ -225,17 +203,7 @@ def build(progress=None) -> dict:
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m verify.gate.objective_export", description=__doc__.splitlines()[0])
-    p.add_argument("--write", action="store_true", help=f"write verify/data/{DATA_FILE} (else print to stdout)")
-    args = p.parse_args(argv)
-    data = build(progress=lambda s: print(s, file=sys.stderr, flush=True))
-    text = json.dumps(data, indent=1) + "\n"
-    if args.write:
-        data_path().write_text(text, encoding="utf-8")
-        print(f"wrote {data_path()}", file=sys.stderr)
-    else:
-        sys.stdout.write(text)
-    return 0
+    return DATA.main(build, argv, __doc__.splitlines()[0])
 
 
 if __name__ == "__main__":  # pragma: no cover

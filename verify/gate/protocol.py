@@ -49,7 +49,6 @@ from __future__ import annotations
 
 import importlib
 import inspect
-import numbers
 import os
 import sys
 import traceback
