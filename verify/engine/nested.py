@@ -11,7 +11,8 @@ computed as k nested one-dimensional integrals (:mod:`verify.engine.nested_lines
   near the Gaussian bulk), else by the same adaptive panels.  Integrating out the inner
   axis smooths every transition it crosses at a good angle, so far-apart means in
   several directions still give smooth outer levels (measured: Gauss-Hermite of order
-  24 reaches 1e-12 at k = 3, means 6-14 apart).
+  24 reaches 1e-12 at k = 3, means 6-14 apart); the outer axes are turned about the inner
+  one so that no level sees a wide spread of logit slopes (:mod:`verify.engine.frame`).
 
 Error estimate = level 0's and the panel levels' sums of |K - G| + for each
 Gauss-Hermite level the change when its order alone is raised + the rounding bound
@@ -32,6 +33,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .backend import gauss_hermite
+from .frame import choose_frame
 from .gauss_kronrod import gauss_kronrod_float
 from .junctions import features
 from .kernels import cell_values, model_arrays
@@ -44,14 +46,18 @@ from .tolerances import AccuracyError
 __all__ = ["NestedPlan", "nested_expectations", "use_nested", "SMOOTH_WIDTH", "MAX_NODES"]
 
 #: A junction crossing narrower than this (in the outer coordinate) within SHARP_RADIUS of the
-#: origin makes a level "sharp": panels instead of Gauss-Hermite.  Measured at k = 3 (means 6
-#: apart, losers 0.7-4 apart): kinks of width 0.45-0.5 at radius ~3 need Gauss-Hermite orders
-#: above 96 for 1e-10, where panels take ~650 nodes per line; at radius 5 order 32 does.
-SMOOTH_WIDTH = 0.6
+#: origin makes a level "sharp": panels instead of Gauss-Hermite.  Measured at k = 3 (four
+#: losers 6-14 from the winner, in the frame of verify.engine.frame): kinks of width 0.46-0.6 at
+#: radius 3-4.5 need Gauss-Hermite orders 60-135 for 1e-10, which now cost 2-4x less than
+#: panels there (a panel line takes ~250 nodes per level, the lines under far Gauss-Hermite
+#: nodes almost none); the sharp k = 2 bench case (a triple junction of width 0.28 at radius 2)
+#: stays on panels (Gauss-Hermite first: 6x the work).
+SMOOTH_WIDTH = 0.4
 SHARP_RADIUS = 4.5
 #: Gauss-Hermite orders tried on a smooth level (each estimated by the next one), starting from
 #: the one :mod:`verify.engine.quadrature` picks for the level's slope spread (or 12 beyond it).
-GH_MAX = 64
+#: Up to 135 estimated by 202 (far k = 3 needs 60-135 on both outer levels at 1e-10).
+GH_MAX = 210
 
 
 def _gh_next(o: int) -> int:
@@ -262,7 +268,7 @@ def nested_expectations(red, *, tol, with_grad=True, accept, hopeless, tail_targ
             return NestedIntegral(val, np.full(val.shape, np.nan), int(counts[:k].sum()), plan.radius, plan)
         plan = None  # the rule no longer fits (edge overflow or budget): a full evaluation follows
     radius = radius_for(max(red.amax**2, red.amax + 2 * red.amax**3, 2 * red.amax**2), tail_target(None), k)
-    frame = np.eye(k)
+    frame = choose_frame(red.B)
     st = _setup(red, frame, with_grad, centred, radius)
     sharp = _sharp_levels(st.feats, st.model.B, st.model.C)
     levels_gh = [q for q in range(1, k) if q not in sharp]
