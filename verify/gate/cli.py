@@ -90,11 +90,10 @@ def run(args) -> int:
     from .protocol import OPTIONAL_PAIRS, LoadError, load_implementation
 
     if args.export or args.export_objectives:  # print a shipped data file (--export wins if both)
-        from .export import DATA as reference_file
-        from .objective_export import DATA as objectives_file
+        from .datafile import OBJECTIVE_VALUES, REFERENCE_VALUES
 
         try:
-            sys.stdout.write((reference_file if args.export else objectives_file).text())
+            sys.stdout.write((REFERENCE_VALUES if args.export else OBJECTIVE_VALUES).text())
         except FileNotFoundError as exc:
             return arguments.fail("verify gate", str(exc))
         return 0

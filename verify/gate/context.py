@@ -9,8 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import tolerances as tl
-from .export import load_reference_values
-from .objective_export import load_objective_values
+from .datafile import OBJECTIVE_VALUES, REFERENCE_VALUES
 from .protocol import Bound
 
 __all__ = ["Measured", "GateContext", "entry_arrays", "entry_reference", "spread", "max_coordinate", "fmt_array",
@@ -74,14 +73,14 @@ class GateContext:
     @property
     def data(self) -> dict:
         if self._data is None:
-            self._data = load_reference_values()
+            self._data = REFERENCE_VALUES.load()
         return self._data
 
     @property
     def objective_data(self) -> dict:
         """The published values of the optional objectives (``verify/data/objective_values.json``)."""
         if self._objective_data is None:
-            self._objective_data = load_objective_values()
+            self._objective_data = OBJECTIVE_VALUES.load()
         return self._objective_data
 
     def published(self) -> list[dict]:

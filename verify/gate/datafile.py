@@ -1,9 +1,9 @@
 """The gate's published data files (``verify/data/*.json``): where each lives, its text, loading it
 with its format and version checked, and the ``--write`` command that regenerates it.
 
-One :class:`DataFile` per file; :mod:`verify.gate.export` (the single-Gaussian reference values) and
-:mod:`verify.gate.objective_export` (the optional objectives) each build their data and name their file
-here, so a stale or foreign file is refused the same way for both.
+One :class:`DataFile` per file, named here so that reading a file does not import the code that
+generates it (the checks read; :mod:`verify.gate.export` and :mod:`verify.gate.objective_export`
+generate, and run as ``python -m`` without being imported first by the package).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-__all__ = ["DataFile"]
+__all__ = ["DataFile", "REFERENCE_VALUES", "OBJECTIVE_VALUES"]
 
 
 @dataclass(frozen=True)
@@ -63,3 +63,11 @@ class DataFile:
         else:
             sys.stdout.write(text)
         return 0
+
+
+#: the single-Gaussian reference values; the version is bumped when configurations, conventions or
+#: fields change (2: far_apart_n3_d2 quick; k >= 2 values from the nested path)
+REFERENCE_VALUES = DataFile("reference_values.json", "verify-gate-reference-values", 2, "verify.gate.export")
+#: the optional objectives' values (time-averaged and mixture loss); bumped as above
+OBJECTIVE_VALUES = DataFile("objective_values.json", "verify-gate-objective-values", 1,
+                            "verify.gate.objective_export")

@@ -45,21 +45,18 @@ from verify.simulate import outcomes
 from verify.simulate.descent import gradient_descent
 
 from . import tolerances as tl
-from .datafile import DataFile
+from .datafile import REFERENCE_VALUES
 from .configs import DYNAMICS_INSTANCES, REGRESSION_CONFIGURATIONS, Configuration, DynamicsInstance, run_outcome
 
 __all__ = ["FORMAT", "VERSION", "DPS", "DATA", "build", "load_reference_values", "reference_values_text", "data_path",
            "main"]
 
-FORMAT = "verify-gate-reference-values"
-#: bump when configurations, conventions or fields change
-VERSION = 2  # 2: far_apart_n3_d2 quick; k >= 2 values from the nested path
+DATA = REFERENCE_VALUES
+FORMAT, VERSION, DATA_FILE = DATA.format, DATA.version, DATA.name
 #: working digits of the mpmath path for k <= 1
 DPS = 30
-DATA_FILE = "reference_values.json"
 
 
-DATA = DataFile(DATA_FILE, FORMAT, VERSION, "verify.gate.export")
 data_path = DATA.path
 reference_values_text = DATA.text
 load_reference_values = DATA.load

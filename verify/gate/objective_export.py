@@ -45,20 +45,18 @@ from verify.engine.time_limit import TimeLimitExceeded, time_limit
 from verify.engine.tolerances import gradient_scale
 
 from . import tolerances as tl
-from .datafile import DataFile
+from .datafile import OBJECTIVE_VALUES
 from .objectives import AVERAGED_CONFIGURATIONS, MIXTURE_CONFIGURATIONS, AveragedConfiguration, MixtureConfiguration
 
 __all__ = ["FORMAT", "VERSION", "DPS", "DATA", "build", "load_objective_values", "objective_values_text", "data_path",
            "fresh_averaged", "fresh_mixture", "main"]
 
-FORMAT = "verify-gate-objective-values"
-#: bump when configurations, conventions or fields change
-VERSION = 1
+DATA = OBJECTIVE_VALUES
+FORMAT, VERSION, DATA_FILE = DATA.format, DATA.version, DATA.name
 #: working digits of the mpmath path for k <= 1: 15 correct digits, three orders below what the
 #: tolerance (~2e-11) resolves, at a tenth of the cost of 30 digits (measured: 32 s against 252 s
 #: for avg_uniform_n2_d1)
 DPS = 20
-DATA_FILE = "objective_values.json"
 #: seconds the mpmath path may take per configuration before the float64 value (with its error
 #: estimate) is published instead: most take 5 to 60 s, a window from t = 0 took over 7 minutes
 MP_LIMIT = 120.0
@@ -66,7 +64,6 @@ MP_LIMIT = 120.0
 COND_STEP = 1e-3
 
 
-DATA = DataFile(DATA_FILE, FORMAT, VERSION, "verify.gate.objective_export")
 data_path = DATA.path
 objective_values_text = DATA.text
 load_objective_values = DATA.load
