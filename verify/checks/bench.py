@@ -20,7 +20,8 @@ The Figure 1 and Theorem 3.4 starts are restated here (checks sit below claims i
 ``tests/test_bench_cases.py`` holds them equal to the claims' own.
 
 Targets (from the issue): k = 3 and k = 2 <= 10 steps per evaluation, k = 4 <= 100,
-Figure 1 <= 1/4 of the Monte Carlo run.  Printed, not asserted.
+Figure 1 <= 1/4 of the Monte Carlo run.  Printed, not asserted.  ``cases`` picks some of
+:data:`CASES` (the Monte Carlo step is always measured first).
 """
 
 from __future__ import annotations
@@ -36,7 +37,8 @@ from verify.engine.tolerances import AccuracyError, gradient_scale
 
 from .grids import polar_expectations
 
-__all__ = ["mc_step_seconds", "far_k3", "sharp_k2", "random_k4", "figure_1_start", "thm_3_4_start", "run_targets"]
+__all__ = ["mc_step_seconds", "far_k3", "sharp_k2", "random_k4", "figure_1_start", "thm_3_4_start", "run_targets",
+           "CASES", "bench_items"]
 
 
 def mc_step_seconds(reps: int = 15, seed: int = 0) -> float:
@@ -121,30 +123,26 @@ class _Silent:
         pass
 
 
-#: items run_targets reports to ``progress`` (for the caller's i of N)
-def bench_items(quick: bool = False) -> int:
+#: the benchmark's cases, in the order they run
+CASES = ("far-k3", "sharp-k2", "k4", "fig-1", "thm-3.4")
+
+
+def _check_cases(cases):
+    cases = CASES if cases is None else tuple(cases)
+    unknown = [c for c in cases if c not in CASES]
+    if unknown:
+        raise ValueError(f"cases must be among {CASES}, got {unknown}")
+    return cases
+
+
+def bench_items(quick: bool = False, cases=None) -> int:
+    """Items run_targets reports to ``progress`` (for the caller's i of N)."""
     seeds = 1 if quick else 5
-    return 1 + 3 * seeds + 1 + seeds + 1 + (2 if quick else 4)
+    per = {"far-k3": 3 * seeds, "sharp-k2": 1, "k4": seeds, "fig-1": 1, "thm-3.4": 2 if quick else 4}
+    return 1 + sum(per[c] for c in _check_cases(cases))
 
 
-def run_targets(out=print, progress=None, *, fig1_steps: int = 20_000, quick: bool = False) -> dict:
-    """Print the table; returns the measured numbers (for notes).  ``quick``: one seed per case.
-    ``progress``: start(name) / update(done, total, label) / finish(row), e.g. a
-    :class:`verify.console.progress.Progress`."""
-    from verify.simulate.descent import gradient_descent
-
-    progress = progress or _Silent()
-    results = {}
-    progress.start("bench: the Monte Carlo step")
-    mc = mc_step_seconds()
-    results["mc_step"] = mc
-    # warm the compiled code so its one-time compilation is not timed
-    _timed(*sharp_k2(), 1e-6)
-    progress.finish()
-    out(f"Monte Carlo step (20,000 samples, n=5, d=3, pathwise integrand): {mc * 1e3:.1f} ms (median)")
-    out("  case                                             time      ratio           estimates (rel L, rel grad) | check")
-    seeds = (0,) if quick else range(5)
-
+def _far_k3(out, progress, results, mc, seeds):
     for M0 in (6.0, 8.0, 14.0):
         for seed in seeds:
             progress.start(f"bench: far k=3, M0={M0:g}, seed {seed}")
@@ -171,6 +169,8 @@ def run_targets(out=print, progress=None, *, fig1_steps: int = 20_000, quick: bo
             progress.finish()
             _row(out, f"far k=3 M0={M0:g} seed {seed} tol 1e-10", dt, mc, f"{eL:.1e} {eG:.1e} nodes {ex.nodes:.1e} {check}")
 
+
+def _sharp_k2(out, progress, results, mc):
     progress.start("bench: sharp k=2")
     mu, star = sharp_k2()
     ex, red, dt = _timed(mu, star, 1e-12)
@@ -183,6 +183,8 @@ def run_targets(out=print, progress=None, *, fig1_steps: int = 20_000, quick: bo
     _row(out, "sharp k=2 (0,0),(2,3),(-2,2.5) tol 1e-12", dt, mc,
          f"{eL:.1e} {eG:.1e} nodes {ex.nodes:.1e} | polar: diff L {dL:.1e}, grad {dG:.1e}")
 
+
+def _random_k4(out, progress, results, mc, seeds):
     for seed in seeds:
         progress.start(f"bench: k=4, seed {seed}")
         mu, star = random_k4(seed)
@@ -198,6 +200,10 @@ def run_targets(out=print, progress=None, *, fig1_steps: int = 20_000, quick: bo
             results[("k4", seed)] = (dt / mc, None, None)
             progress.finish()
             _row(out, f"k=4 N(0, 9I) seed {seed} tol 1e-10", dt, mc, f"refused: {str(exc)[:110]}")
+
+
+def _figure_1(out, progress, results, mc, fig1_steps):
+    from verify.simulate.descent import gradient_descent
 
     progress.start(f"bench: Figure 1, M=6, {fig1_steps} steps")
     t0 = time.perf_counter()
@@ -216,6 +222,10 @@ def run_targets(out=print, progress=None, *, fig1_steps: int = 20_000, quick: bo
         f"{frac:9.3f} x the Monte Carlo run  estimates along the run: loss <= {results['fig1'][1]:.1e}, "
         f"grad <= {results['fig1'][2]:.1e}")
 
+
+def _thm_3_4(out, progress, results, mc, quick):
+    from verify.simulate.descent import gradient_descent
+
     for M0 in ((8.0, 20.0) if quick else (8.0, 12.0, 16.0, 20.0)):
         progress.start(f"bench: Theorem 3.4 run, M0={M0:g}")
         t0 = time.perf_counter()
@@ -230,4 +240,32 @@ def run_targets(out=print, progress=None, *, fig1_steps: int = 20_000, quick: bo
         dt = time.perf_counter() - t0
         progress.finish()
         _row(out, f"Theorem 3.4 run, M0={M0:g} (1500 steps)", dt, mc, msg)
+
+
+def run_targets(out=print, progress=None, *, fig1_steps: int = 20_000, quick: bool = False, cases=None) -> dict:
+    """Print the table; returns the measured numbers (for notes).  ``quick``: one seed per case.
+    ``cases``: some of :data:`CASES` (default all).  ``progress``: start(name) /
+    update(done, total, label) / finish(row), e.g. a :class:`verify.console.progress.Progress`."""
+    cases = _check_cases(cases)
+    progress = progress or _Silent()
+    results = {}
+    progress.start("bench: the Monte Carlo step")
+    mc = mc_step_seconds()
+    results["mc_step"] = mc
+    # warm the compiled code so its one-time compilation is not timed
+    _timed(*sharp_k2(), 1e-6)
+    progress.finish()
+    out(f"Monte Carlo step (20,000 samples, n=5, d=3, pathwise integrand): {mc * 1e3:.1f} ms (median)")
+    out("  case                                             time      ratio           estimates (rel L, rel grad) | check")
+    seeds = (0,) if quick else tuple(range(5))
+    if "far-k3" in cases:
+        _far_k3(out, progress, results, mc, seeds)
+    if "sharp-k2" in cases:
+        _sharp_k2(out, progress, results, mc)
+    if "k4" in cases:
+        _random_k4(out, progress, results, mc, seeds)
+    if "fig-1" in cases:
+        _figure_1(out, progress, results, mc, fig1_steps)
+    if "thm-3.4" in cases:
+        _thm_3_4(out, progress, results, mc, quick)
     return results

@@ -144,23 +144,27 @@ class _Silent:
         pass
 
 
-def run_bench(out=print, steps: int = 20_000, quick: bool = False, progress=None) -> dict:
+def run_bench(out=print, steps: int = 20_000, quick: bool = False, progress=None, cases=None) -> dict:
     """The engine's speed targets as ratios to the Monte Carlo step measured in the same run
-    (:mod:`.bench`); returns the measured numbers."""
+    (:mod:`.bench`; ``cases``: some of its CASES, default all); returns the measured numbers."""
     from .bench import run_targets
 
     out("")
     out("Speed (one process, this machine; ratios to the Monte Carlo step measured in the same run)")
-    return run_targets(out, progress, fig1_steps=steps, quick=quick)
+    return run_targets(out, progress, fig1_steps=steps, quick=quick, cases=cases)
 
 
 def add_arguments(parser) -> None:
     from verify.console import arguments
 
+    from .bench import CASES
+
     parser.add_argument("--bench", action="store_true", help="also measure speed (prints numbers; takes a few minutes)")
     parser.add_argument("--bench-steps", type=arguments.count(1, "--bench-steps"), default=20_000,
                         help="Figure 1 gradient-descent steps timed (default 20000, the paper's)")
     parser.add_argument("--bench-quick", action="store_true", help="one seed per benchmark case")
+    parser.add_argument("--bench-case", action="append", choices=CASES, default=None, metavar="CASE",
+                        help=f"only this benchmark case (repeatable; one of {', '.join(CASES)}; default all)")
 
 
 def run(args) -> int:
@@ -168,12 +172,12 @@ def run(args) -> int:
 
     from .bench import bench_items
 
-    total = len(accuracy_cases()) + 1 + (bench_items(args.bench_quick) if args.bench else 0)
+    total = len(accuracy_cases()) + 1 + (bench_items(args.bench_quick, args.bench_case) if args.bench else 0)
     with Progress("verify selfcheck", total=total, unit="case") as progress:
         out = progress.emit  # rows on stdout, with the status line (stderr) out of their way
         ok = run_accuracy(out=out, progress=progress)
         if args.bench:
-            run_bench(out=out, steps=args.bench_steps, quick=args.bench_quick, progress=progress)
+            run_bench(out=out, steps=args.bench_steps, quick=args.bench_quick, progress=progress, cases=args.bench_case)
     print("")
     print("selfcheck: " + ("all accuracy targets met" if ok else "SOME ACCURACY TARGETS NOT MET"))
     return 0 if ok else 1

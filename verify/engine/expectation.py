@@ -41,6 +41,7 @@ import mpmath
 import numpy as np
 
 from .backend import FLOAT64, Backend
+from .junctions import pairs
 from .nested import nested_expectations, use_nested
 from .quadrature import SMOOTH_SLOPE, integrate_gaussian
 from .time_limit import check_time
@@ -86,7 +87,7 @@ def reduce_float(mu: np.ndarray, mu_star: np.ndarray, t: float, *, rotation=None
         # The basis from all pairwise differences (not those from one reference mean): its first
         # axis is the direction of largest spread and its last ones the smoothest, which is what
         # the quadrature wants (graded lines along axis 0, Gauss-Hermite across when smooth).
-        iu, ju = np.triu_indices(n, 1)
+        iu, ju = pairs(n)
         _, sig, vt = np.linalg.svd(D[iu] - D[ju], full_matrices=False)
         # drop directions whose spread is below float64's resolution of the
         # largest one: their effect on the logits is < 1e-17 relative.
@@ -106,8 +107,11 @@ def reduce_float(mu: np.ndarray, mu_star: np.ndarray, t: float, *, rotation=None
     amax = float(np.max(np.linalg.norm(a, axis=1)))
     # The centroid and the offsets from it, each from one exactly rounded sum of the inputs
     # (math.fsum), so a cluster whose centre sits much nearer m* than its spread keeps both.
-    c = np.array([s * math.fsum([*mu[:, j], *([-mu_star[j]] * n)]) / n for j in range(d)])
-    E = np.array([[s * math.fsum([*([mu[i, j]] * n), *(-mu[:, j])]) / n for j in range(d)] for i in range(n)])
+    # (on lists: the same exactly rounded sums, without numpy's per-element overhead)
+    cols, star = mu.T.tolist(), mu_star.tolist()
+    c = np.array([s * math.fsum([*cols[j], *([-star[j]] * n)]) / n for j in range(d)])
+    neg = [[-x for x in col] for col in cols]
+    E = np.array([[s * math.fsum([*([cols[j][i]] * n), *neg[j]]) / n for j in range(d)] for i in range(n)])
     return Reduced(n, d, k, a, a[r].copy(), D, Q, B, C, amax, s, c, E)
 
 

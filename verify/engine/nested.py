@@ -35,10 +35,10 @@ import numpy as np
 from .backend import gauss_hermite
 from .frame import choose_frame
 from .gauss_kronrod import gauss_kronrod_float
-from .junctions import features
+from .junctions import features, pairs
 from .kernels import cell_values, model_arrays
 from .lines import radius_for, tail_bound
-from .nested_lines import integrate_nested
+from .nested_lines import G_ONLY, integrate_nested
 from .quadrature import SMOOTH_SLOPE, _axis_slopes, _gh_order
 from .time_limit import check_time
 from .tolerances import AccuracyError
@@ -88,6 +88,12 @@ SLACK = 10.0
 #: level then add up to at most this fraction of its tolerance, and the error estimate carries them
 #: (measured at k = 3, means 8 apart: 3x fewer evaluations, the same value to every digit).
 SKIP_SHARE = 0.25
+#: A tape is replayed only while no pair's logit slope moved by more than this (nats per unit
+#: length; a panel's half-length is at most BASE_PANEL / 2 = 1, so a G_10 panel's slope times
+#: length moves by at most this).  Measured along Figure 1 (M = 6) in its fastest phase (steps
+#: 100-150): the replayed gradient's error grew from 1e-15 to 1e-13-5e-13 by a drift of 0.25 and to
+#: 1.2e-11 by 1.0 (tol 1e-10); later drifts of 0.5 left it at 1e-14.
+TAPE_DRIFT = 0.25
 _DEBUG = False
 
 
@@ -101,6 +107,9 @@ class NestedPlan:
     radius: float = 0.0
     scales: tuple = (1.0, 1.0)  # (|L|, gradient scale) the tolerance was set from
     extra: dict = field(default_factory=dict)
+    tape: np.ndarray | None = None  # the accepted panels (verify.engine.nested_lines), replayed
+    tau: np.ndarray | None = None  # the per-level tolerances the tape's panels were accepted at
+    slopes: np.ndarray | None = None  # B_i - B_j (pairs i < j, frame coordinates) where the tape was made
 
 
 @dataclass
@@ -125,8 +134,7 @@ def _setup(red, frame, with_grad, centred, radius):
     if with_grad:
         n, d = red.n, red.d
         Fc[:, 1 + n * d] = 4 * eps * Fc[:, 0]
-        for i in range(n):
-            Fc[i, 2 + n * d + i] = 4 * eps * float(np.linalg.norm(red.a[i]))
+        Fc[np.arange(n), 2 + n * d + np.arange(n)] = 4 * eps * np.linalg.norm(red.a, axis=1)
     else:
         Fc[:, 1] = 4 * eps * Fc[:, 0]
     amax = red.amax
@@ -170,12 +178,25 @@ def _sharp_levels(feats, B, C):
     return [q for q, w in enumerate(_narrowest(feats, B, C)) if q >= 1 and w < SMOOTH_WIDTH]
 
 
-def _run(st, tau, orders, max_nodes=MAX_NODES):
+def _pair_slopes(B):
+    iu, ju = pairs(B.shape[0])
+    return B[iu] - B[ju]
+
+
+def _drift(B, slopes):
+    """How far the logit slopes moved since the tape was made: max over pairs of |d(B_i - B_j)|,
+    in nats per unit length (an axis turned or reordered by the reduction shows as a large one)."""
+    now = _pair_slopes(B)
+    return float(np.max(np.linalg.norm(now - slopes, axis=1))) if now.shape == slopes.shape else math.inf
+
+
+def _run(st, tau, orders, max_nodes=MAX_NODES, **taped):
+    """One run of the compiled rule; ``taped``: tape= (replay) or record= (see integrate_nested)."""
     check_time()  # every run of the compiled rule: a run inside a time limit stops here (engine/time_limit.py)
     gh = {q: gauss_hermite(o) for q, o in enumerate(orders) if q >= 1 and o > 0}
     return integrate_nested(st.model, st.feats, st.Fcell, tau=tau, Kb=st.Kb, skip_nats=st.skip_nats,
                             radius=st.radius, base=BASE_PANEL, margin=MARGIN, rule=gauss_kronrod_float(10),
-                            gh=gh, max_nodes=max_nodes, skip_share=SKIP_SHARE)
+                            gh=gh, max_nodes=max_nodes, skip_share=SKIP_SHARE, **taped)
 
 
 def _tau(st, tol, scales, slack=1.0, gh_levels=False):
@@ -259,14 +280,20 @@ def nested_expectations(red, *, tol, with_grad=True, accept, hopeless, tail_targ
     k = red.k
     lscale = 2 * max(1.0, red.amax)
     if plan is not None:
-        # the same outer rule (orders, radius, tolerances); the panels still adapt, so only the
-        # Gauss-Hermite levels go unestimated until the next full evaluation
-        st = _setup(red, plan.frame, with_grad, centred, plan.radius)
-        tau = _tau(st, tol, plan.scales)
-        val, _, _, _, counts = _run(st, tau, plan.orders, max_nodes=max_nodes)
+        # the same outer rule (orders, radius, tolerances).  With a tape, the panels the plan's
+        # evaluation accepted (level 0 still halves where its test asks; anything else that no
+        # longer fits flags the run); without one, the panels adapt afresh.  Either way only the
+        # Gauss-Hermite levels and the G_10 panels go unestimated until the next full evaluation.
+        st = _setup(red, plan.frame, with_grad, centred, plan.radius) if plan.frame.shape[0] == k else None
+        if st is None or (plan.tape is not None and _drift(st.model.B, plan.slopes) > TAPE_DRIFT):
+            counts = np.ones(k + 1)  # the means moved beyond what the tape covers: evaluate afresh
+        elif plan.tape is not None:
+            val, _, _, _, counts = _run(st, plan.tau, plan.orders, max_nodes=max_nodes, tape=plan.tape)
+        else:
+            val, _, _, _, counts = _run(st, _tau(st, tol, plan.scales), plan.orders, max_nodes=max_nodes)
         if counts[k] == 0:
             return NestedIntegral(val, np.full(val.shape, np.nan), int(counts[:k].sum()), plan.radius, plan)
-        plan = None  # the rule no longer fits (edge overflow or budget): a full evaluation follows
+        plan = None  # the rule no longer fits (drift, edge overflow or budget): a full evaluation follows
     radius = radius_for(max(red.amax**2, red.amax + 2 * red.amax**3, 2 * red.amax**2), tail_target(None), k)
     frame = choose_frame(red.B)
     st = _setup(red, frame, with_grad, centred, radius)
@@ -303,7 +330,8 @@ def nested_expectations(red, *, tol, with_grad=True, accept, hopeless, tail_targ
     # slack only without Gauss-Hermite levels: their estimate compares two runs, whose inner
     # errors it cannot resolve below (measured: orders raised in vain with slack 10)
     slack = SLACK if not levels_gh else 1.0
-    low = None  # (value, orders) of the lower Gauss-Hermite orders, once computed
+    low = None  # the value of the lower Gauss-Hermite orders, once computed
+    low_rule = None  # (orders, tape) of that run
     while True:
         tail = st.bound_scale * tail_bound(st.radius, k)
         lo_orders = [0] + [lo[q] if q in levels_gh else 0 for q in range(1, k)]
@@ -314,12 +342,14 @@ def nested_expectations(red, *, tol, with_grad=True, accept, hopeless, tail_targ
             grid = _grid(orders, levels_gh) + (_grid(lo_orders, levels_gh) if levels_gh and low is None else 0)
             _refuse_ahead(unit * grid, nodes, max_nodes, k, f"Gauss-Hermite orders {orders[1:]}, panels on {sharp}")
         if levels_gh and low is None:
-            v_lo, _, _, _, c_lo = _run(st, tau, lo_orders, max_nodes=max_nodes - nodes)
+            v_lo, _, _, _, c_lo, lo_tape = _run(st, tau, lo_orders, max_nodes=max_nodes - nodes,
+                                                record=_tau(st, tol, scales))
             nodes += int(c_lo[:k].sum())
             phases.append(("lower orders", tuple(lo_orders), int(c_lo[:k].sum())))
             _check_budget(c_lo, k, max_nodes, sharp, levels_gh)
-            low = v_lo
-        val, err, absval, skipb, counts = _run(st, tau, orders, max_nodes=max_nodes - nodes)
+            low, low_rule = v_lo, (lo_orders, lo_tape)
+        val, err, absval, skipb, counts, tape = _run(st, tau, orders, max_nodes=max_nodes - nodes,
+                                                     record=_tau(st, tol, scales))
         nodes += int(counts[:k].sum())
         last = int(counts[:k].sum())
         unit = last / _grid(orders, levels_gh)
@@ -342,7 +372,13 @@ def nested_expectations(red, *, tol, with_grad=True, accept, hopeless, tail_targ
             print("nested round", orders, "gh_err", gh_err[:st.mc].max(), "err", error[:st.mc].max(), "tail", tail,
                   "scales", scales, "new", new_scales)
         if accept(val, error):
-            plan = NestedPlan("nested", frame, tuple(orders), st.radius, new_scales, {"phases": phases})
+            rule = (orders, tape)
+            if levels_gh and low_rule[1] is not None and accept(low, gh_err / G_ONLY):
+                # |val - low| estimates the lower orders' error: within G_ONLY of the tolerance, the
+                # plan replays them (Figure 1's flat outer levels: 9 lines instead of 25)
+                rule = low_rule
+            plan = NestedPlan("nested", frame, tuple(rule[0]), st.radius, new_scales, {"phases": phases}, rule[1], tau,
+                              _pair_slopes(st.model.B))
             return NestedIntegral(val, error, nodes, st.radius, plan)
         if new_scales[0] < 0.5 * scales[0] or new_scales[1] < 0.5 * scales[1]:
             scales, low = new_scales, None  # the pilot overrated the result: tighten and redo
@@ -362,5 +398,5 @@ def nested_expectations(red, *, tol, with_grad=True, accept, hopeless, tail_targ
             phases.append(("switch to panels", tuple(sharp), 0))
             continue
         lo = {q: _gh_next(lo[q]) for q in levels_gh}
-        low = val
+        low, low_rule = val, (orders, tape)
 

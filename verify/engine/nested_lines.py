@@ -20,6 +20,18 @@ K_b (1 - w_m) <= K_b sum_j e^{l_j - l_m} of what that drops is added to the erro
 
 Outer levels without sharp places may instead use a Gauss-Hermite rule (its weights carry the
 density); the caller estimates their error by raising the order.
+
+The tape: an evaluation can record the panels it accepted on every line, in the order it
+visited them, so that a later evaluation at a nearby configuration replays them instead of
+finding them again by halving (the halving's rejected panels cost about a quarter of the
+nodes on Figure 1's lines, measured).  Panels are stored relative to the edges of their line
+(index of the initial panel, start and end as fractions of it), so they follow the
+transitions as the means move.  A panel whose |K - G| was below ``G_ONLY`` of its share is
+replayed with G_10 alone (|K - G| is the estimate of G's error).  The replay keeps the test
+of every K_21 panel: on level 0 a panel that fails it is halved as before, and a line whose
+edges no longer number what was recorded adapts afresh; on an outer level either stops the
+replay and flags the run, and the caller evaluates afresh (the configuration has left what the
+tape covers).
 """
 
 from __future__ import annotations
@@ -30,151 +42,38 @@ import numpy as np
 from numba import njit
 
 # numba's on-disk cache of the functions below is stamped with this file only: after a change of
-# kernels.py, delete the *.nbi / *.nbc files in verify/engine/__pycache__, or the compiled rule
+# kernels.py or panel_edges.py, delete the *.nbi / *.nbc files in verify/engine/__pycache__, or the compiled rule
 # keeps calling the old integrand (found by mutation testing, tools/mutate.py).
 from .kernels import integrand
+from .panel_edges import EDGE_CAP, gaussian_mass, line_edges, logits
 
-__all__ = ["integrate_nested", "EDGE_CAP"]
+__all__ = ["integrate_nested", "EDGE_CAP", "TAPE_CAP", "G_ONLY"]
 
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
-_SQRT_HALF = math.sqrt(0.5)
-#: edges per line (base grid + graded points of every place); a line that needs more is
-#: reported (edges_overflow) and the caller refuses the configuration.
-EDGE_CAP = 4096
-#: A tilt gets its uniform panels only where its cells are within this many nats of the top:
-#: a more dominated one changes the integrand by < e^-5 of its size there, which the halving
-#: resolves as needed (the uniform points cost 9 panels each on every line).
-TILT_MARGIN = 5.0
+#: rows of a tape (4 floats each); an evaluation that needs more records none (its plan then
+#: replays nothing and re-adapts its panels, as without a tape)
+TAPE_CAP = 1 << 19
+#: a panel is replayed with G_10 alone when its |K - G| was below this fraction of its share:
+#: G_10 then errs by about a hundredth of the share, room for the configuration to move
+G_ONLY = 1e-2
+# tape rows: header (-1, edges, panels, 0), then per panel (initial panel, start, end, kind)
+_K, _G, _CELL = 0.0, 1.0, 2.0
+# run modes
+PLAIN, RECORD, REPLAY = 0, 1, 2
 #: see _line (Wfrac)
 GH_SHARE = 0.5
 
 
 @njit(cache=True, nogil=True)
-def _mass(a, b):
-    """Gaussian mass of [a, b] (a <= b) without cancellation in the tails."""
-    if a >= 0.0:
-        return 0.5 * (math.erfc(a * _SQRT_HALF) - math.erfc(b * _SQRT_HALF))
-    if b <= 0.0:
-        return 0.5 * (math.erfc(-b * _SQRT_HALF) - math.erfc(-a * _SQRT_HALF))
-    return 1.0 - 0.5 * math.erfc(-a * _SQRT_HALF) - 0.5 * math.erfc(b * _SQRT_HALF)
-
-
-@njit(cache=True, nogil=True)
-def _logits(y, P, n, k, out):
-    oC = n * k
-    for i in range(n):
-        acc = -P[oC + i]
-        for j in range(k):
-            acc += P[i * k + j] * y[j]
-        out[i] = acc
-
-
-@njit(cache=True, nogil=True)
-def _on_top(cells, y, P, n, k, margin, lg):
-    """Is the first cell of ``cells`` (-1 padded) within ``margin`` nats of the top at y?"""
-    _logits(y, P, n, k, lg)
-    ref = lg[cells[0]]
-    for i in range(n):
-        inS = False
-        for c in cells:
-            if c == i:
-                inS = True
-        if not inS and lg[i] - ref > margin:
-            return False
-    return True
-
-
-@njit(cache=True, nogil=True)
-def _relevant(cells, y, P, n, k, margin, R, lg):
-    """A place matters where it lies in the ball |y| <= R (beyond it the Gaussian weight is
-    below what the tail bound already covers) and its cells are within ``margin`` of the top."""
-    r2 = 0.0
-    for j in range(k):
-        r2 += y[j] * y[j]
-    if r2 > R * R:
-        return False
-    return _on_top(cells, y, P, n, k, margin, lg)
-
-
-@njit(cache=True, nogil=True)
-def _edges(q, y, P, n, k, R, h, margin, xc, xM, xh, xw, xcnt, tc, tcoef, tc0, tw, tin, tcnt, E, tmp, lg):
-    """Sorted panel edges in [-R, R] for the level-q line at outer coordinates y[q+1:]."""
-    ne = 0
-    wmin = h
-    # base grid: panels of length h (the adaptive halving resolves the Gaussian where it matters)
-    t = 0.0
-    E[ne] = 0.0
-    ne += 1
-    while t < R and ne < E.shape[0] - 2:
-        t += h
-        tt = min(t, R)
-        E[ne] = tt
-        E[ne + 1] = -tt
-        ne += 2
-    # crossings of junctions of q + 2 cells (those narrower than a quarter of h: wider ones are
-    # resolved by the base grid and the halving)
-    for j in range(xcnt[q]):
-        if 4.0 * xw[q, j] >= h:
-            continue
-        for r in range(q + 1):
-            acc = xh[q, j, r]
-            for c in range(k - q - 1):
-                acc += xM[q, j, r, c] * y[q + 1 + c]
-            tmp[r] = acc
-        for c in range(q + 1, k):
-            tmp[c] = y[c]
-        if not _relevant(xc[q, j], tmp, P, n, k, margin, R, lg):
-            continue
-        if ne < E.shape[0] and abs(tmp[q]) < R:
-            E[ne] = tmp[q]
-            ne += 1
-        if xw[q, j] < wmin:
-            wmin = xw[q, j]
-    # tilts of junctions of at most q + 1 cells
-    for j in range(tcnt[q]):
-        w = tw[q, j]
-        if 8.0 * w >= h:
-            continue  # panels of length h / 4 <= 2 w resolve it already (an entire function)
-        cen = tc0[q, j]
-        for c in range(k - q - 1):
-            cen += tcoef[q, j, c] * y[q + 1 + c]
-        if abs(cen) > R + 9 * w:
-            continue
-        # inner point nearest the origin on the junction at the centre, for the top check
-        for r in range(q):
-            acc = tin[q, j, r, 0] * cen + tin[q, j, r, k - q]
-            for c in range(k - q - 1):
-                acc += tin[q, j, r, 1 + c] * y[q + 1 + c]
-            tmp[r] = acc
-        tmp[q] = cen
-        for c in range(q + 1, k):
-            tmp[c] = y[c]
-        if not _relevant(tc[q, j], tmp, P, n, k, TILT_MARGIN, R, lg):
-            continue
-        for i in range(-4, 5):
-            if ne < E.shape[0]:
-                E[ne] = cen + 2.0 * i * w
-                ne += 1
-        if w < wmin:
-            wmin = w
-    # clip, sort, drop duplicates
-    for i in range(ne):
-        if E[i] < -R:
-            E[i] = -R
-        elif E[i] > R:
-            E[i] = R
-    Es = np.sort(E[:ne])
-    # places closer than a tenth of the narrowest width on this line are one place (near-equal
-    # means give nearly coincident crossings: a panel between them would only cost nodes)
-    merge = 0.1 * wmin
-    m = 0
-    for i in range(ne):
-        if m == 0 or Es[i] > E[m - 1] + merge:
-            E[m] = Es[i]
-            m += 1
-        elif i == ne - 1:
-            E[m - 1] = Es[i]  # keep the end of the box
-    return m
+def _tape_slot(tape, tpos):
+    """The next free row of the tape, or -1 (and the overflow flag) when it is full."""
+    if tpos[1] != 0:
+        return -1
+    if tpos[0] >= tape.shape[0]:
+        tpos[1] = 1
+        return -1
+    tpos[0] += 1
+    return tpos[0] - 1
 
 
 @njit(cache=True, nogil=True)
@@ -182,7 +81,7 @@ def _line(q, y, Wout, Wfrac, P, n, k, d, m, mc, tau, Fcell, Kb, skip_nats, skip_
           max_nodes,
           xc, xM, xh, xw, xcnt, tc, tcoef, tc0, tw, tin, tcnt,
           xr, wK, wG, ghx, ghw, ghn, Ebuf, stk, accV, accE, accA, accS, panK, panG, panE, panA, panS,
-          f, S, tmp, lg, lg2, counts):
+          f, S, tmp, lg, lg2, counts, mode, tape, tpos, tau_g):
     """Integrate level q at outer coordinates y[q+1:]; result in accV[q], accE[q] (per level),
     accA[q] (sum of |weight * integrand|), accS[q] (dropped-cell bound).
 
@@ -194,13 +93,17 @@ def _line(q, y, Wout, Wfrac, P, n, k, d, m, mc, tau, Fcell, Kb, skip_nats, skip_
     8 apart, order 40: 9x fewer evaluations, same value).
     A panel [a, b] is accepted when Wout |K - G|_c <= tau[q, c] Wfrac (b - a) / 2R for the first
     mc components (uniform absolute error density over the box: the level's errors then add up
-    to at most tau[q]); otherwise it is halved, down to maxdepth halvings."""
+    to at most tau[q]); otherwise it is halved, down to maxdepth halvings.  ``mode``: PLAIN,
+    RECORD (write the accepted panels to ``tape``; G_ONLY is judged against ``tau_g``) or
+    REPLAY (read them); ``tpos`` = (next row, flag: 1 tape full, 2 replay left the tape)."""
     for c in range(m):
         accV[q, c] = 0.0
         accA[q, c] = 0.0
         for j in range(k):
             accE[q, j, c] = 0.0
     accS[q] = 0.0
+    if mode == REPLAY and tpos[1] != 0:
+        return
     if ghn[q] > 0:
         # a smooth level: Gauss-Hermite (weights carry the density; the caller estimates this
         # level's error by changing its order)
@@ -211,7 +114,7 @@ def _line(q, y, Wout, Wfrac, P, n, k, d, m, mc, tau, Fcell, Kb, skip_nats, skip_
             _line(q - 1, y, Wout * wi, Wfrac * share, P, n, k, d, m, mc, tau, Fcell, Kb, skip_nats, skip_share,
                   R, h, margin, maxdepth, max_nodes, xc, xM, xh, xw, xcnt, tc, tcoef, tc0, tw, tin, tcnt,
                   xr, wK, wG, ghx, ghw, ghn, Ebuf, stk, accV, accE, accA, accS, panK, panG, panE, panA, panS,
-                  f, S, tmp, lg, lg2, counts)
+                  f, S, tmp, lg, lg2, counts, mode, tape, tpos, tau_g)
             counts[q] += 1
             for c in range(m):
                 accV[q, c] += wi * accV[q - 1, c]
@@ -224,132 +127,217 @@ def _line(q, y, Wout, Wfrac, P, n, k, d, m, mc, tau, Fcell, Kb, skip_nats, skip_
         counts[k] += 1  # over budget: stop (the caller refuses the configuration)
         return
     E = Ebuf[q]
-    ne = _edges(q, y, P, n, k, R, h, margin, xc, xM, xh, xw, xcnt,
-                tc, tcoef, tc0, tw, tin, tcnt, E, tmp, lg)
+    ne = line_edges(q, y, P, n, k, R, h, margin, xc, xM, xh, xw, xcnt,
+                    tc, tcoef, tc0, tw, tin, tcnt, E, tmp, lg)
     if ne >= E.shape[0] - 1:
         counts[k] += 1  # overflow flag
     nx = xr.shape[0]
     two_r = 2.0 * R
-    # panels to do: a stack of (a, b, depth), initial panels pushed last-first
-    top_s = 0
-    for p in range(ne - 2, -1, -1):
-        if E[p + 1] > E[p]:
-            stk[q, top_s, 0] = E[p]
-            stk[q, top_s, 1] = E[p + 1]
-            stk[q, top_s, 2] = 0.0
-            top_s += 1
-    while top_s > 0:
-        top_s -= 1
-        a = stk[q, top_s, 0]
-        b = stk[q, top_s, 1]
-        depth = stk[q, top_s, 2]
-        mid = 0.5 * (a + b)
-        half = 0.5 * (b - a)
-        if q == 0:
-            # a panel inside one cell: closed form, with the bound of what it drops
-            y[0] = a
-            _logits(y, P, n, k, lg)
-            y[0] = b
-            _logits(y, P, n, k, lg2)
-            best = 0
-            for i in range(n):
-                if lg[i] + lg2[i] > lg[best] + lg2[best]:
-                    best = i
-            gap = 1e308
-            for i in range(n):
-                if i != best:
-                    g1 = lg[best] - lg[i]
-                    g2 = lg2[best] - lg2[i]
-                    if g1 < gap:
-                        gap = g1
-                    if g2 < gap:
-                        gap = g2
-            mass = _mass(a, b)
-            bound = 0.0
-            for i in range(n):
-                if i != best:
-                    bound += math.exp(-min(lg[best] - lg[i], lg2[best] - lg2[i]))
-            # closed form also where what it drops, weighted, fits in a small part of the panel's
-            # share of the tolerance (a line of small outer weight, a cell dominated by fewer nats)
-            tmin = tau[0, 0]
-            for c in range(1, mc):
-                tmin = min(tmin, tau[0, c])
-            small = skip_share > 0.0 and Wout * Kb * bound * mass <= skip_share * tmin * Wfrac * (b - a) / two_r
-            if gap >= skip_nats or small:
-                accS[0] += Kb * bound * mass
-                for c in range(m):
-                    accV[0, c] += Fcell[best, c] * mass
-                    accA[0, c] += abs(Fcell[best, c]) * mass
-                continue
-        for c in range(m):
-            panK[q, c] = 0.0
-            panG[q, c] = 0.0
-            panA[q, c] = 0.0
-            for j in range(q):
-                panE[q, j, c] = 0.0
-        panS[q] = 0.0
-        for i in range(nx):
-            t = mid + half * xr[i]
-            y[q] = t
-            dens = math.exp(-0.5 * t * t) * _INV_SQRT_2PI
-            wk = half * wK[i] * dens
-            wg = half * wG[i] * dens
+    items = 1
+    head = -1
+    npan = 0
+    if mode == RECORD:
+        head = _tape_slot(tape, tpos)
+        if head >= 0:
+            tape[head, 0] = -1.0
+            tape[head, 1] = ne
+            tape[head, 2] = 0.0
+            tape[head, 3] = 0.0
+    lmode = mode
+    if mode == REPLAY:
+        r = tpos[0]
+        if r >= tape.shape[0] or tape[r, 0] != -1.0:
+            tpos[1] = 2  # the tape does not hold this line
+            counts[k] += 1
+            return
+        tpos[0] += 1
+        if tape[r, 1] == ne:
+            items = int(tape[r, 2])
+        elif q == 0:
+            # the edges changed (a junction came into or left the margin): this line adapts
+            # afresh; nothing is nested inside it, so the rest of the tape still fits
+            tpos[0] += int(tape[r, 2])
+            lmode = PLAIN
+        else:
+            tpos[1] = 2  # an outer line whose edges changed: the tape no longer describes the run
+            counts[k] += 1
+            return
+    for item in range(items):
+        # panels to do: a stack of (a, b, depth, initial panel, kind)
+        top_s = 0
+        if lmode == REPLAY:
+            r = tpos[0]
+            tpos[0] += 1
+            p = int(tape[r, 0])
+            ea, eb = E[p], E[p + 1]
+            stk[q, 0, 0] = ea + (eb - ea) * tape[r, 1]
+            stk[q, 0, 1] = ea + (eb - ea) * tape[r, 2]
+            stk[q, 0, 2] = 0.0
+            stk[q, 0, 3] = p
+            stk[q, 0, 4] = tape[r, 3]
+            top_s = 1
+        else:
+            for p in range(ne - 2, -1, -1):
+                if E[p + 1] > E[p]:
+                    stk[q, top_s, 0] = E[p]
+                    stk[q, top_s, 1] = E[p + 1]
+                    stk[q, top_s, 2] = 0.0
+                    stk[q, top_s, 3] = p
+                    stk[q, top_s, 4] = _K
+                    top_s += 1
+        while top_s > 0:
+            top_s -= 1
+            a = stk[q, top_s, 0]
+            b = stk[q, top_s, 1]
+            depth = stk[q, top_s, 2]
+            p = int(stk[q, top_s, 3])
+            g_only = stk[q, top_s, 4] == _G
+            mid = 0.5 * (a + b)
+            half = 0.5 * (b - a)
+            slot = -1
+            if mode == RECORD and head >= 0:
+                slot = _tape_slot(tape, tpos)
             if q == 0:
-                integrand(y, P, n, k, d, S, f)
-                counts[0] += 1
-                for c in range(m):
-                    panK[0, c] += wk * f[c]
-                    panG[0, c] += wg * f[c]
-                    panA[0, c] += abs(wk * f[c])
-            else:
-                wl = half * wK[i]
-                _line(q - 1, y, Wout * wk, Wfrac * wl / two_r, P, n, k, d, m, mc, tau, Fcell, Kb, skip_nats, skip_share,
-                      R, h, margin, maxdepth, max_nodes, xc, xM, xh, xw, xcnt, tc, tcoef, tc0, tw, tin, tcnt,
-                      xr, wK, wG, ghx, ghw, ghn, Ebuf, stk, accV, accE, accA, accS, panK, panG, panE, panA, panS,
-                      f, S, tmp, lg, lg2, counts)
-                counts[q] += 1
-                for c in range(m):
-                    v = accV[q - 1, c]
-                    panK[q, c] += wk * v
-                    panG[q, c] += wg * v
-                    panA[q, c] += wk * accA[q - 1, c]
-                    for j in range(q):
-                        panE[q, j, c] += wk * accE[q - 1, j, c]
-                panS[q] += wk * accS[q - 1]
-        if depth < maxdepth:
-            ok = True
+                # a panel inside one cell: closed form, with the bound of what it drops
+                y[0] = a
+                logits(y, P, n, k, lg)
+                y[0] = b
+                logits(y, P, n, k, lg2)
+                best = 0
+                for i in range(n):
+                    if lg[i] + lg2[i] > lg[best] + lg2[best]:
+                        best = i
+                gap = 1e308
+                for i in range(n):
+                    if i != best:
+                        g1 = lg[best] - lg[i]
+                        g2 = lg2[best] - lg2[i]
+                        if g1 < gap:
+                            gap = g1
+                        if g2 < gap:
+                            gap = g2
+                mass = gaussian_mass(a, b)
+                bound = 0.0
+                for i in range(n):
+                    if i != best:
+                        bound += math.exp(-min(lg[best] - lg[i], lg2[best] - lg2[i]))
+                # closed form also where what it drops, weighted, fits in a small part of the panel's
+                # share of the tolerance (a line of small outer weight, a cell dominated by fewer nats)
+                tmin = tau[0, 0]
+                for c in range(1, mc):
+                    tmin = min(tmin, tau[0, c])
+                small = skip_share > 0.0 and Wout * Kb * bound * mass <= skip_share * tmin * Wfrac * (b - a) / two_r
+                if gap >= skip_nats or small:
+                    accS[0] += Kb * bound * mass
+                    for c in range(m):
+                        accV[0, c] += Fcell[best, c] * mass
+                        accA[0, c] += abs(Fcell[best, c]) * mass
+                    if slot >= 0:
+                        _tape_row(tape, slot, p, E, a, b, _CELL)
+                        npan += 1
+                    continue
+            for c in range(m):
+                panK[q, c] = 0.0
+                panG[q, c] = 0.0
+                panA[q, c] = 0.0
+                for j in range(q):
+                    panE[q, j, c] = 0.0
+            panS[q] = 0.0
+            for i in range(nx):
+                if g_only and wG[i] == 0.0:
+                    continue
+                t = mid + half * xr[i]
+                y[q] = t
+                dens = math.exp(-0.5 * t * t) * _INV_SQRT_2PI
+                wg = half * wG[i] * dens
+                # G_10 alone: its value is kept (and nothing is added to the estimate)
+                wk = wg if g_only else half * wK[i] * dens
+                if q == 0:
+                    integrand(y, P, n, k, d, S, f)
+                    counts[0] += 1
+                    for c in range(m):
+                        panK[0, c] += wk * f[c]
+                        panG[0, c] += wg * f[c]
+                        panA[0, c] += abs(wk * f[c])
+                else:
+                    wl = half * (wG[i] if g_only else wK[i])
+                    _line(q - 1, y, Wout * wk, Wfrac * wl / two_r, P, n, k, d, m, mc, tau, Fcell, Kb, skip_nats,
+                          skip_share, R, h, margin, maxdepth, max_nodes, xc, xM, xh, xw, xcnt, tc, tcoef, tc0, tw, tin, tcnt,
+                          xr, wK, wG, ghx, ghw, ghn, Ebuf, stk, accV, accE, accA, accS, panK, panG, panE, panA, panS,
+                          f, S, tmp, lg, lg2, counts, mode, tape, tpos, tau_g)
+                    counts[q] += 1
+                    for c in range(m):
+                        v = accV[q - 1, c]
+                        panK[q, c] += wk * v
+                        panG[q, c] += wg * v
+                        panA[q, c] += wk * accA[q - 1, c]
+                        for j in range(q):
+                            panE[q, j, c] += wk * accE[q - 1, j, c]
+                    panS[q] += wk * accS[q - 1]
             allow = Wfrac * (b - a) / two_r
-            for c in range(mc):
-                dk = abs(panK[q, c] - panG[q, c])
-                # halve unless within the share, or already at the rounding level of the panel's
-                # own sum (halving cannot go below that; the estimate keeps it all the same)
-                if Wout * dk > tau[q, c] * allow and dk > 64 * 2.0**-52 * panA[q, c]:
-                    ok = False
-                    break
-            if not ok and top_s + 2 <= stk.shape[1]:
-                stk[q, top_s, 0] = mid
-                stk[q, top_s, 1] = b
-                stk[q, top_s, 2] = depth + 1
-                stk[q, top_s + 1, 0] = a
-                stk[q, top_s + 1, 1] = mid
-                stk[q, top_s + 1, 2] = depth + 1
-                top_s += 2
-                continue
-        for c in range(m):
-            accV[q, c] += panK[q, c]
-            accA[q, c] += panA[q, c]
-            for j in range(q):
-                accE[q, j, c] += panE[q, j, c]
-            accE[q, q, c] += abs(panK[q, c] - panG[q, c])
-        accS[q] += panS[q]
+            if depth < maxdepth and not g_only:
+                ok = True
+                for c in range(mc):
+                    dk = abs(panK[q, c] - panG[q, c])
+                    # halve unless within the share, or already at the rounding level of the panel's
+                    # own sum (halving cannot go below that; the estimate keeps it all the same)
+                    if Wout * dk > tau[q, c] * allow and dk > 64 * 2.0**-52 * panA[q, c]:
+                        ok = False
+                        break
+                if not ok and lmode == REPLAY and q > 0:
+                    tpos[1] = 2  # an outer panel the tape holds no longer suffices: evaluate afresh
+                    counts[k] += 1
+                    return
+                if not ok and top_s + 2 <= stk.shape[1]:
+                    stk[q, top_s, 0] = mid
+                    stk[q, top_s, 1] = b
+                    stk[q, top_s + 1, 0] = a
+                    stk[q, top_s + 1, 1] = mid
+                    for r in range(top_s, top_s + 2):
+                        stk[q, r, 2] = depth + 1
+                        stk[q, r, 3] = p
+                        stk[q, r, 4] = _K
+                    top_s += 2
+                    if slot >= 0:
+                        tpos[0] = slot  # forget the panel and the lines recorded inside it
+                    continue
+            if slot >= 0:
+                kind = _K
+                if not g_only:
+                    kind = _G
+                    for c in range(mc):
+                        if Wout * abs(panK[q, c] - panG[q, c]) > G_ONLY * tau_g[q, c] * allow:
+                            kind = _K
+                            break
+                _tape_row(tape, slot, p, E, a, b, kind)
+                npan += 1
+            for c in range(m):
+                accV[q, c] += panK[q, c]
+                accA[q, c] += panA[q, c]
+                for j in range(q):
+                    accE[q, j, c] += panE[q, j, c]
+                accE[q, q, c] += abs(panK[q, c] - panG[q, c])
+            accS[q] += panS[q]
+    if head >= 0:
+        tape[head, 2] = npan
+
+
+@njit(cache=True, nogil=True)
+def _tape_row(tape, r, p, E, a, b, kind):
+    ea, eb = E[p], E[p + 1]
+    span = eb - ea
+    tape[r, 0] = p
+    tape[r, 1] = (a - ea) / span if span > 0 else 0.0
+    tape[r, 2] = (b - ea) / span if span > 0 else 1.0
+    tape[r, 3] = kind
 
 
 @njit(cache=True)
 def _run(P, n, k, d, m, mc, tau, Fcell, Kb, skip_nats, skip_share, R, h, margin, maxdepth, max_nodes,
-         xc, xM, xh, xw, xcnt, tc, tcoef, tc0, tw, tin, tcnt, xr, wK, wG, ghx, ghw, ghn):
+         xc, xM, xh, xw, xcnt, tc, tcoef, tc0, tw, tin, tcnt, xr, wK, wG, ghx, ghw, ghn, mode, tape, tau_g):
     y = np.zeros(k)
     Ebuf = np.empty((k, EDGE_CAP))
-    stk = np.empty((k, EDGE_CAP + 64, 3))
+    stk = np.empty((k, EDGE_CAP + 64, 5))
     accV = np.zeros((k, m))
     accE = np.zeros((k, k, m))
     accA = np.zeros((k, m))
@@ -365,21 +353,26 @@ def _run(P, n, k, d, m, mc, tau, Fcell, Kb, skip_nats, skip_share, R, h, margin,
     lg = np.empty(n)
     lg2 = np.empty(n)
     counts = np.zeros(k + 1, dtype=np.int64)
+    tpos = np.zeros(2, dtype=np.int64)
     _line(k - 1, y, 1.0, 1.0, P, n, k, d, m, mc, tau, Fcell, Kb, skip_nats, skip_share, R, h, margin, maxdepth,
           max_nodes, xc, xM, xh, xw, xcnt, tc, tcoef, tc0, tw, tin, tcnt,
           xr, wK, wG, ghx, ghw, ghn, Ebuf, stk, accV, accE, accA, accS, panK, panG, panE, panA, panS,
-          f, S, tmp, lg, lg2, counts)
-    return accV[k - 1].copy(), accE[k - 1].copy(), accA[k - 1].copy(), accS[k - 1], counts
+          f, S, tmp, lg, lg2, counts, mode, tape, tpos, tau_g)
+    if mode == REPLAY and tpos[0] != tape.shape[0]:
+        tpos[1] = 2  # rows left over: the run visited fewer lines than were recorded
+        counts[k] += 1
+    return accV[k - 1].copy(), accE[k - 1].copy(), accA[k - 1].copy(), accS[k - 1], counts, tpos
 
 
-def integrate_nested(model, feats, Fcell, *, tau, Kb, skip_nats, radius, base, margin, rule, maxdepth=30,
-                     gh=None, max_nodes=10**12, skip_share=0.0):
+def integrate_nested(model, feats, Fcell, *, tau, Kb, skip_nats, radius, base, margin, rule, maxdepth=30, gh=None,
+                     max_nodes=10**12, skip_share=0.0, tape=None, record=None):
     """Run the nested rule.  ``tau`` (k x mc): absolute error allowed per level for the first mc
     columns; ``base``: base panel length; ``gh``: {level: (nodes, weights)} for the levels done by
     Gauss-Hermite; ``skip_share``: the fraction of its share of the tolerance a level-0 panel may
-    drop by the closed form (0: closed form only by ``skip_nats``).  Returns (value (m,), error per
-    level (k, m), sum |w f| (m,), dropped-cell bound, counts (k + 1,): evaluations per level and a
-    flag (edge overflow or budget exceeded))."""
+    drop by the closed form (0: closed form only by ``skip_nats``).  Returns (value (m,), error per level (k, m), sum |w f| (m,), dropped-cell
+    bound, counts (k + 1,): evaluations per level and a flag (edge overflow, budget exceeded, or
+    a replayed ``tape`` that no longer fits)).  ``record`` (k x mc, the shares G_ONLY is judged
+    against): also return the tape of the accepted panels (None if it exceeded TAPE_CAP rows)."""
     xr, wK, wG = rule
     tau = np.ascontiguousarray(tau, dtype=np.float64)
     k = model.k
@@ -389,6 +382,18 @@ def integrate_nested(model, feats, Fcell, *, tau, Kb, skip_nats, radius, base, m
         if q == 0:
             raise ValueError("level 0 is always integrated by panels")
         ghx[q, :len(x)], ghw[q, :len(x)], ghn[q] = x, w, len(x)
-    return _run(model.P, model.n, model.k, model.d, model.m, tau.shape[1], tau, np.ascontiguousarray(Fcell),
-                float(Kb), float(skip_nats), float(skip_share), float(radius), float(base), float(margin),
-                int(maxdepth), int(max_nodes), *feats.arrays(), xr, wK, wG, ghx, ghw, ghn)
+    if tape is not None and record is not None:
+        raise ValueError("give tape (to replay) or record, not both")
+    if tape is not None:
+        mode, tp, tau_g = REPLAY, np.ascontiguousarray(tape, dtype=np.float64), tau
+    elif record is not None:
+        mode, tp, tau_g = RECORD, np.empty((TAPE_CAP, 4)), np.ascontiguousarray(record, dtype=np.float64)
+    else:
+        mode, tp, tau_g = PLAIN, np.empty((0, 4)), tau
+    val, err, absval, skipb, counts, tpos = _run(
+        model.P, model.n, model.k, model.d, model.m, tau.shape[1], tau, np.ascontiguousarray(Fcell),
+        float(Kb), float(skip_nats), float(skip_share), float(radius), float(base), float(margin), int(maxdepth),
+        int(max_nodes), *feats.arrays(), xr, wK, wG, ghx, ghw, ghn, mode, tp, tau_g)
+    if mode != RECORD:
+        return val, err, absval, skipb, counts
+    return val, err, absval, skipb, counts, (tp[:tpos[0]].copy() if tpos[1] == 0 else None)

@@ -15,8 +15,10 @@ The gradient comes from a source (:class:`GradientSource`):
   (:mod:`verify.engine.expectation`).  At every recorded step (and at least every
   ``verify_every`` steps) a full evaluation with an error estimate is made and its quadrature
   rule kept; the steps in between reuse that rule without re-estimating (the same nodes at a
-  configuration that moved by at most ``verify_every`` small steps), and the rule is dropped as
-  soon as the geometry outgrows it.  The recorded errors (``Trajectory.loss_err``,
+  configuration that moved by at most ``verify_every`` small steps; on the nested path the
+  panels the certified evaluation accepted, :mod:`verify.engine.nested_lines`), and the rule is
+  dropped as soon as the geometry outgrows it (the engine then evaluates afresh, and that
+  evaluation's rule is kept).  The recorded errors (``Trajectory.loss_err``,
   ``Trajectory.grad_rel_err``) are the evidence of the run's accuracy.
 * :class:`SuppliedGradient`: a function ``grad_fn(mu, mu_star, t) -> dL/dmu`` (another
   implementation's dynamics); the reference is evaluated only at the recorded steps, for the loss.
@@ -120,7 +122,9 @@ class ExactGradient(GradientSource):
         ex = population_expectations(red, tol=self.tol, plan=None if full else self._plan,
                                      scales=getattr(self._plan, "scales", None))
         self.nodes += ex.nodes
-        if full:
+        if full or ex.plan is not self._plan:
+            # a new rule: this step's own full evaluation, or the one the engine made because the
+            # configuration had left what the plan covers
             self._plan, self._since = ex.plan, 0
         self._since += 1
         self._ex = ex
