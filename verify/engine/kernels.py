@@ -61,6 +61,18 @@ def model_arrays(red, frame, *, with_grad: bool, centred: bool) -> Model:
 
 
 @njit(cache=True, nogil=True)
+def _softmax(S, sw, n, lmax):
+    """S[sw:sw+n]: the logits (lmax their largest) -> the weights, in place."""
+    tot = 0.0
+    for i in range(n):
+        e = math.exp(S[sw + i] - lmax)
+        S[sw + i] = e
+        tot += e
+    for i in range(n):
+        S[sw + i] /= tot
+
+
+@njit(cache=True, nogil=True)
 def integrand(y, P, n, k, d, S, f):
     """Write the integrand's columns at the node y (frame coordinates, length k) into f.
     S: scratch of length 3 n + 3 d."""
@@ -106,22 +118,10 @@ def integrand(y, P, n, k, d, S, f):
         for i in range(n):
             S[sc + i] = (S[sc + i] - xmean) / Su
             Sw += (abs(S[sc + i]) + beta) * P[oOn + i]
-        tot = 0.0
+    _softmax(S, sw, n, lmax)
+    if not centred:
         for i in range(n):
-            e = math.exp(S[sw + i] - lmax)
-            S[sw + i] = e
-            tot += e
-        for i in range(n):
-            S[sw + i] /= tot
-    else:
-        tot = 0.0
-        for i in range(n):
-            e = math.exp(S[sw + i] - lmax)
-            S[sw + i] = e
-            tot += e
-        for i in range(n):
-            wi = S[sw + i] / tot
-            S[sw + i] = wi
+            wi = S[sw + i]
             S[sc + i] = wi
             Sw += wi * P[oOn + i]
     vv = 0.0
