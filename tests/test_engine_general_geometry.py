@@ -11,13 +11,17 @@ independent computations, with its estimates shown honest (measured error <= est
   verify.checks.grids.
 * a k = 2 configuration embedded in d = 3 (a turned plane): same reduced integral, checked
   against polar in its own basis.
+* k = 4 with means i.i.d. N(0, 9 I) (spread 3-8): refused before any run of the rule, the message
+  naming the estimated cost; negative control: k = 4 with its sharp transitions along one axis is
+  evaluated.  The first run costs at least 1/ESTIMATE_MARGIN of the estimate (what the refusal relies on).
 """
 
 import numpy as np
 import pytest
 
 from verify.engine import reference
-from verify.checks.bench import far_k3, sharp_k2
+from verify.checks.bench import far_k3, random_k4, sharp_k2
+from verify.engine.tolerances import AccuracyError
 from verify.engine.expectation import population_expectations, reduce_float
 from verify.checks.grids import polar_expectations
 
@@ -109,3 +113,57 @@ def test_k2_embedded_in_three_dimensions_against_polar():
     assert abs(ev.loss - v[0]) <= ev.loss_err + 2 * e[0] and abs(ev.loss - v[0]) <= 1e-12 * v[0]
     assert float(np.max(np.abs(ev.grad_scaled - G_ref))) <= 1e-12 * gs
     assert np.all(np.abs(ev.grad_scaled - G_ref) <= ev.grad_scaled_err + 4 * float(np.max(e)))
+
+
+# -- k = 4 refused at once (issue 10, target 4) ---------------------------------------------------
+
+
+def _counting_runs(monkeypatch):
+    from verify.engine import nested
+
+    runs = []
+    real = nested._run
+    monkeypatch.setattr(nested, "_run", lambda *a, **k: runs.append(1) or real(*a, **k))
+    return runs
+
+
+def test_k4_spread_3_to_8_is_refused_before_any_run_with_its_estimated_cost(monkeypatch):
+    # seed 4 (two panel levels); seeds 0-3 estimate ~3e7, within ESTIMATE_MARGIN budgets, and are
+    # refused by their pilot after the budget instead
+    runs = _counting_runs(monkeypatch)
+    mu, star = random_k4(4)
+    with pytest.raises(AccuracyError, match=r"needs about \d\.\de\+0[89] integrand evaluations \(~\d+ s\).*refused"):
+        population_expectations(reduce_float(mu, star, 0.0), tol=1e-10)
+    assert runs == []  # the estimate, not a run of the rule, refused it
+
+
+def test_k4_with_one_sharp_axis_is_not_refused(monkeypatch):
+    # negative control: k = 4 with the sharp transitions along one axis (Figure 1's split in d = 4,
+    # the losers 0.01 apart) is estimated cheap, evaluated, and within its estimate of the tolerance
+    runs = _counting_runs(monkeypatch)
+    rng = np.random.default_rng(5)
+    mu = np.vstack([np.array([6.0, 0, 0, 0]) + 0.01 * rng.standard_normal((4, 4)), 0.05 * rng.standard_normal((1, 4))])
+    red = reduce_float(mu, np.zeros(4), 0.0)
+    ex = population_expectations(red, tol=1e-10)
+    assert ex.k == 4 and len(runs) > 0 and ex.loss_err <= 1e-10 * ex.loss
+
+
+def test_cost_estimate_does_not_overrate_the_first_run_beyond_its_margin():
+    # the refusal above relies on it: a configuration is refused only when the estimate exceeds
+    # ESTIMATE_MARGIN budgets, so the first (pilot) run must cost at least 1/ESTIMATE_MARGIN of it;
+    # far k = 3 at M0 = 14, seed 1 is the lowest measured (0.015), and the estimate is from above
+    from verify.engine import nested
+    from verify.engine.expectation import _use_centred
+    from verify.engine.nested_cost import ESTIMATE_MARGIN, cost_estimate
+    from verify.engine.quadrature import _axis_slopes
+
+    for mu, star in (sharp_k2(), far_k3(14.0, 1)):
+        red = reduce_float(mu, star, 0.0)
+        st = nested._setup(red, np.eye(red.k), True, _use_centred(red), 8.75)
+        sharp = nested._sharp_levels(st.feats, st.model.B, st.model.C)
+        slopes = _axis_slopes(st.model.B)
+        first = [0] + [0 if q in sharp else nested._gh_next(nested._gh_start(float(slopes[q]))) for q in range(1, red.k)]
+        est = cost_estimate(st.model, st.feats, orders=first, radius=st.radius, base=nested.BASE_PANEL,
+                            margin=nested.MARGIN, skip_nats=st.skip_nats)
+        counts = nested._run(st, nested._tau(st, 1e-4, (st.bound_scale, st.bound_scale)), first)[4]
+        assert est / ESTIMATE_MARGIN <= counts[0] <= 2 * est, (est, counts[0])

@@ -38,6 +38,7 @@ from .gauss_kronrod import gauss_kronrod_float
 from .junctions import features, pairs
 from .kernels import cell_values, model_arrays
 from .lines import radius_for, tail_bound
+from .nested_cost import NODE_SECONDS, refuse_costly
 from .nested_lines import G_ONLY, integrate_nested
 from .quadrature import SMOOTH_SLOPE, _axis_slopes, _gh_order
 from .time_limit import check_time
@@ -68,10 +69,9 @@ def _gh_start(slope: float) -> int:
     # the orders _gh_order picks are for the whole integrand; integrated over the inner axis the
     # level is smoother, so they serve only to start below 12 where the level is nearly flat
     return min(12, _gh_order(slope)) if slope <= SMOOTH_SLOPE else 12
-#: Work budget of one evaluation, in integrand evaluations, and their measured cost (seconds per
-#: evaluation, loaded machine) for the message of a refusal.
+#: Work budget of one evaluation, in integrand evaluations (NODE_SECONDS: their cost, for the
+#: message of a refusal).
 MAX_NODES = 30_000_000
-NODE_SECONDS = 4e-7
 #: A pilot gets this fraction of the budget; the first full-tolerance run is predicted to cost
 #: PILOT_GROWTH pilots (measured 1.5-3 at k = 2, 3 between tol 1e-4 and 1e-10).
 PILOT_FRACTION = 0.1
@@ -301,6 +301,11 @@ def nested_expectations(red, *, tol, with_grad=True, accept, hopeless, tail_targ
     levels_gh = [q for q in range(1, k) if q not in sharp]
     slopes = _axis_slopes(st.model.B)
     start = {q: _gh_start(float(slopes[q])) for q in range(1, k)}
+    first = [0] + [_gh_next(start[q]) if q in levels_gh else 0 for q in range(1, k)]
+    # the first run (the pilot's, or without one the first at full tolerance), estimated before it
+    refuse_costly(st.model, st.feats, orders=first, radius=st.radius, base=BASE_PANEL, margin=MARGIN,
+                  skip_nats=st.skip_nats, budget=max_nodes * PILOT_FRACTION if scales is None else max_nodes,
+                  what=f"the first {'pilot ' if scales is None else ''}run alone (panels on levels {sharp})")
     nodes = 0
     unit = None  # predicted evaluations per Gauss-Hermite grid point of a full-tolerance run
     phases = []  # (what, orders, nodes): where the work went, kept in plan.extra
@@ -308,11 +313,10 @@ def nested_expectations(red, *, tol, with_grad=True, accept, hopeless, tail_targ
         # pilot: loose absolute tolerance from the integrand bound, then from its own result
         scales = (st.bound_scale, st.bound_scale)
         for _ in range(3):
-            orders = [0] + [_gh_next(start[q]) if q in levels_gh else 0 for q in range(1, k)]
-            val, err, _, _, counts = _run(st, _tau(st, 1e-4, scales), orders, max_nodes=int(max_nodes * PILOT_FRACTION))
+            val, err, _, _, counts = _run(st, _tau(st, 1e-4, scales), first, max_nodes=int(max_nodes * PILOT_FRACTION))
             nodes += int(counts[:k].sum())
-            unit = PILOT_GROWTH * int(counts[:k].sum()) / _grid(orders, levels_gh)
-            phases.append(("pilot", tuple(orders), int(counts[:k].sum())))
+            unit = PILOT_GROWTH * int(counts[:k].sum()) / _grid(first, levels_gh)
+            phases.append(("pilot", tuple(first), int(counts[:k].sum())))
             new = _scales(val, st.mc, lscale)
             if counts[k] > 0:
                 raise AccuracyError(f"the pilot evaluation at tolerance 1e-4 alone exceeds {max_nodes * PILOT_FRACTION:.1e} "

@@ -1,0 +1,83 @@
+"""What a run of the nested rule will cost, estimated before running it.
+
+A run visits the lines of level 0 once per node of every outer level: Gauss-Hermite levels
+give their order, panel levels 21 nodes (K_21) per panel, and a panel level's line has at
+least the panels of its base grid (edges at multiples of the base length over [-R, R], which
+every line has) plus those its junctions add.  So the number of level-0 lines is at least the
+product over the outer levels; the lines through the origin (the bulk of the Gaussian, where
+the junctions are relevant) stand for every line.  Each level-0 line then costs 21 nodes per
+panel that cannot be taken in closed form, again judged on the line through the origin.  The
+halving only adds panels, but lines away from the origin have fewer, and a level-0 panel
+whose weighted dropped bound is small is taken in closed form (SKIP_SHARE in
+:mod:`verify.engine.nested`), which the line through the origin, of the largest weight, does
+least: so this is an estimate from above, not a bound.  Measured at the pilot's tolerance
+(1e-4): the first run cost 0.18-0.28 of it (sharp k = 2, far-apart k = 3, Figure 1's split),
+0.015 on one far-apart k = 3 (M0 = 14, seed 1) whose outer lines are mostly closed form.  So a
+configuration is refused only when the estimate exceeds ESTIMATE_MARGIN = 100 budgets.  k = 4
+with means i.i.d. N(0, 9 I) (spread 3-8), in the frame of :mod:`verify.engine.frame`: seed 4
+(two panel levels, 9.8e8) is refused at once; seeds 0-3 (one panel level, 2.9e7-3.7e7, ten
+pilot budgets) stay within the margin and are refused by their pilot after the budget (~2.5 s).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .panel_edges import EDGE_CAP, line_edges
+from .tolerances import AccuracyError
+
+__all__ = ["cost_estimate", "refuse_costly", "ESTIMATE_MARGIN", "NODE_SECONDS"]
+
+#: nodes per panel: Gauss-Kronrod K_21
+PANEL_NODES = 21
+#: refuse only estimates above this many budgets (the first run cost >= 0.015 of the estimate, measured)
+ESTIMATE_MARGIN = 100.0
+#: measured cost of one integrand evaluation (seconds, loaded machine), for the refusal's message
+NODE_SECONDS = 4e-7
+
+
+def _open_panels(E, P, n, k, y, skip_nats):
+    """Panels of a level-0 line (edges E) that cannot be taken in closed form."""
+    B = P[: n * k].reshape(n, k)
+    C = P[n * k: n * k + n]
+    count = 0
+    for a, b in zip(E[:-1], E[1:]):
+        if b <= a:
+            continue
+        ya, yb = y.copy(), y.copy()
+        ya[0], yb[0] = a, b
+        la, lb = B @ ya - C, B @ yb - C
+        best = int(np.argmax(la + lb))
+        gap = min(np.min(np.delete(la[best] - la, best)), np.min(np.delete(lb[best] - lb, best))) if n > 1 else np.inf
+        count += gap < skip_nats
+    return count
+
+
+def cost_estimate(model, feats, *, orders, radius, base, margin, skip_nats) -> float:
+    """Integrand evaluations a run with these Gauss-Hermite ``orders`` (0: panels; level 0
+    always panels) needs before any halving, judged on the lines through the origin."""
+    k, n = model.k, model.n
+    E = np.empty(EDGE_CAP)
+    tmp, lg = np.empty(k), np.empty(n)
+    y = np.zeros(k)
+    total = 1.0
+    for q in range(k - 1, -1, -1):
+        if q >= 1 and orders[q] > 0:
+            total *= orders[q]
+            continue
+        ne = line_edges(q, y, model.P, n, k, float(radius), float(base), float(margin), *feats.arrays(), E, tmp, lg)
+        if q >= 1:
+            total *= PANEL_NODES * max(ne - 1, 1)
+        else:
+            total *= PANEL_NODES * _open_panels(E[:ne], model.P, n, k, y, skip_nats)
+    return total
+
+
+def refuse_costly(model, feats, *, orders, radius, base, margin, skip_nats, budget, what) -> float:
+    """Raise AccuracyError, naming the estimated cost, when :func:`cost_estimate` exceeds
+    ESTIMATE_MARGIN budgets; else return the estimate."""
+    cost = cost_estimate(model, feats, orders=orders, radius=radius, base=base, margin=margin, skip_nats=skip_nats)
+    if cost > ESTIMATE_MARGIN * budget:
+        raise AccuracyError(f"this configuration needs about {cost:.1e} integrand evaluations (~{cost * NODE_SECONDS:.0f} s) "
+                            f"for {what}, above the budget of {budget:.1e} (k={model.k}); refused before doing them")
+    return cost
