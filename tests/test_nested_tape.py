@@ -17,7 +17,8 @@ import pytest
 from verify.checks.bench import CASES, bench_items, run_targets
 from verify.engine.expectation import _use_centred, population_expectations, reduce_float
 from verify.engine.gauss_kronrod import gauss_kronrod_float
-from verify.engine.nested import TAPE_DRIFT, _drift, _setup
+from verify.engine.junctions import slope_drift
+from verify.engine.nested import TAPE_DRIFT, _setup
 from verify.engine.nested_lines import integrate_nested
 from verify.engine.tolerances import gradient_scale
 from verify.simulate.descent import ExactGradient
@@ -54,7 +55,7 @@ def test_replay_a_few_steps_on_matches_a_fresh_evaluation():
     red0, ex = _certified(SPLIT)
     mu = SPLIT - 0.01 * 20 * ex.grad_scaled
     red = reduce_float(mu, STAR, 0.0)
-    assert 0 < _drift(_setup(red, ex.plan.frame, True, _use_centred(red), ex.plan.radius).model.B,
+    assert 0 < slope_drift(_setup(red, ex.plan.frame, True, _use_centred(red), ex.plan.radius).model.B,
                       ex.plan.slopes) <= TAPE_DRIFT
     rep = population_expectations(red, tol=TOL, plan=ex.plan, scales=ex.plan.scales)
     assert np.isnan(rep.loss_err)  # replayed

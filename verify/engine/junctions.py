@@ -33,7 +33,7 @@ from functools import lru_cache
 import numpy as np
 from numba import njit
 
-__all__ = ["Features", "features", "pairs"]
+__all__ = ["Features", "features", "pairs", "pair_slopes", "slope_drift"]
 
 
 class Features:
@@ -72,6 +72,19 @@ def pairs(n: int):
     iu.setflags(write=False)
     ju.setflags(write=False)
     return iu, ju
+
+
+def pair_slopes(B):
+    """B_i - B_j for the pairs i < j: the logit slopes of the pairwise transitions."""
+    iu, ju = pairs(B.shape[0])
+    return B[iu] - B[ju]
+
+
+def slope_drift(B, slopes) -> float:
+    """How far the pairwise logit slopes moved from ``slopes``: max over pairs of |d(B_i - B_j)|,
+    in nats per unit length (an axis turned or reordered by the reduction shows as a large one)."""
+    now = pair_slopes(B)
+    return float(np.max(np.linalg.norm(now - slopes, axis=1))) if now.shape == slopes.shape else math.inf
 
 
 @lru_cache(maxsize=None)

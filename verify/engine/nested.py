@@ -35,7 +35,7 @@ import numpy as np
 from .backend import gauss_hermite
 from .frame import choose_frame
 from .gauss_kronrod import gauss_kronrod_float
-from .junctions import features, pairs
+from .junctions import features, pair_slopes, slope_drift
 from .kernels import cell_values, model_arrays
 from .lines import radius_for, tail_bound
 from .nested_cost import NODE_SECONDS, refuse_costly
@@ -178,18 +178,6 @@ def _sharp_levels(feats, B, C):
     return [q for q, w in enumerate(_narrowest(feats, B, C)) if q >= 1 and w < SMOOTH_WIDTH]
 
 
-def _pair_slopes(B):
-    iu, ju = pairs(B.shape[0])
-    return B[iu] - B[ju]
-
-
-def _drift(B, slopes):
-    """How far the logit slopes moved since the tape was made: max over pairs of |d(B_i - B_j)|,
-    in nats per unit length (an axis turned or reordered by the reduction shows as a large one)."""
-    now = _pair_slopes(B)
-    return float(np.max(np.linalg.norm(now - slopes, axis=1))) if now.shape == slopes.shape else math.inf
-
-
 def _run(st, tau, orders, max_nodes=MAX_NODES, **taped):
     """One run of the compiled rule; ``taped``: tape= (replay) or record= (see integrate_nested)."""
     check_time()  # every run of the compiled rule: a run inside a time limit stops here (engine/time_limit.py)
@@ -285,7 +273,7 @@ def nested_expectations(red, *, tol, with_grad=True, accept, hopeless, tail_targ
         # longer fits flags the run); without one, the panels adapt afresh.  Either way only the
         # Gauss-Hermite levels and the G_10 panels go unestimated until the next full evaluation.
         st = _setup(red, plan.frame, with_grad, centred, plan.radius) if plan.frame.shape[0] == k else None
-        if st is None or (plan.tape is not None and _drift(st.model.B, plan.slopes) > TAPE_DRIFT):
+        if st is None or (plan.tape is not None and slope_drift(st.model.B, plan.slopes) > TAPE_DRIFT):
             counts = np.ones(k + 1)  # the means moved beyond what the tape covers: evaluate afresh
         elif plan.tape is not None:
             val, _, _, _, counts = _run(st, plan.tau, plan.orders, max_nodes=max_nodes, tape=plan.tape)
@@ -382,7 +370,7 @@ def nested_expectations(red, *, tol, with_grad=True, accept, hopeless, tail_targ
                 # plan replays them (Figure 1's flat outer levels: 9 lines instead of 25)
                 rule = low_rule
             plan = NestedPlan("nested", frame, tuple(rule[0]), st.radius, new_scales, {"phases": phases}, rule[1], tau,
-                              _pair_slopes(st.model.B))
+                              pair_slopes(st.model.B))
             return NestedIntegral(val, error, nodes, st.radius, plan)
         if new_scales[0] < 0.5 * scales[0] or new_scales[1] < 0.5 * scales[1]:
             scales, low = new_scales, None  # the pilot overrated the result: tighten and redo
