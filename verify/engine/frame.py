@@ -10,13 +10,11 @@ Gauss-Hermite rule on outer level q through the poles of its softmax, at imagina
 about pi / |B_iq - B_jq| from the real line: integrating along the inner axis does not widen
 them where the cells meet in a thin shell of Gaussian tail (far losers: the weight across the
 shell is exponential, not Gaussian).  So the order a level needs grows like the square of its
-spread max_i B_iq - min_i B_iq (measured at k = 3, four losers 8 apart: orders 90-135 on the
-level with spread 3.1, 40 on the one with 2.2), and the outer axes are turned to make the
-largest of their spreads smallest, when that gains at least MIN_GAIN: the spread is not the whole
-story (where the pairs' transitions lie matters too), and a gain below one rung of the order
-ladder (orders 1.5x apart, spreads sqrt(1.5) = 1.22x) does not show in the orders while the turn
-moves every pole (measured at k = 3, far apart, 15 seeds: gains of 5-9% cost 1.7x at two seeds,
-gains of 20-30% saved 2-4x at seven).
+spread max_i B_iq - min_i B_iq, and the outer axes are turned to make the largest of their
+spreads smallest, when that gains at least MIN_GAIN: the spread is not the whole story (where the
+pairs' transitions lie matters too), and a gain below one rung of the order ladder (orders 1.5x
+apart, spreads sqrt(1.5) = 1.22x) does not show in the orders while the turn moves every pole.
+The measurements behind both choices are in proofs_map.md (the engine's speed section).
 
 The search runs over plane rotations of pairs of outer axes on a grid of angles (steps of
 pi / GRID): a basis turned by an angle off the grid (the accuracy checks turn it by 0.7) is
