@@ -66,12 +66,19 @@ def test_counterexample_check_rejects_tiny_eps0():
     assert r.status == ce.DOES_NOT_WORK and r.phase1.run == outcomes.ALL_CONVERGE
 
 
-def test_onset_is_the_start_of_the_last_unbroken_stretch():
+def test_onset_is_the_unbroken_stretch_through_the_top():
     rows = [{"M0": m, "status": s} for m, s in [(1, ce.DOES_NOT_WORK), (2, ce.WORKS), (3, ce.UNDECIDED),
                                                  (4, ce.WORKS), (5, ce.WORKS)]]
-    assert thm_3_4.onset(rows) == 4
-    # negative control: a grid whose top does not work has no onset
-    assert thm_3_4.onset(rows + [{"M0": 6, "status": ce.UNDECIDED}]) is None
+    assert thm_3_4.onset(rows) == (4, 5)
+    assert thm_3_4.onset(rows, top=4.5) == (4, 5)
+    # points above the stretch do not move it: undecided at 6, works again at 7
+    more = rows + [{"M0": 6, "status": ce.UNDECIDED}, {"M0": 7, "status": ce.WORKS}]
+    assert thm_3_4.onset(more, top=4) == (4, 5)
+    # negative controls: the first point at or above the top does not work -> no stretch; an undecided
+    # point inside the stretch breaks it
+    assert thm_3_4.onset(rows + [{"M0": 6, "status": ce.UNDECIDED}]) == (None, None)
+    assert thm_3_4.onset(more, top=3) == (None, None)
+    assert thm_3_4.onset(more, top=2) == (2, 2)
 
 
 SMALL = dict(M0s=(3.0, 3.5, 4.0), onset_limit=3.0, top=4.0, mp_steps=3)

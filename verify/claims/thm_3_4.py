@@ -13,8 +13,11 @@ step at M0 = 20, is resolved; the direction certified in float64 or, where float
 in mpmath log-space).  An mpmath run of the first steps cross-checks the float64 trajectory.
 
 Verdict ("for M0 large enough" on a grid): **holds** when the counterexample works at every
-scanned M0 from some M0_c <= ``onset_limit`` (10) up to the top of the grid (>= ``top``, 20), the
-grid step at most ``max_step`` (0.5); M0_c is reported.  **fails** when at some scanned
+scanned M0 from some M0_c <= ``onset_limit`` (10) up to some M0_hi >= ``top`` (20), the grid step
+at most ``max_step`` (0.5); M0_c and M0_hi are reported, and so is every scanned M0 above M0_hi
+(the full grid goes beyond ``top``, where float64 may not follow the losers: undecided there is
+reported, not hidden; a run that decides it does not work fails the claim anywhere above
+``onset_limit``).  **fails** when at some scanned
 M0 >= ``onset_limit`` the run decides that it does not work (every mean converges, or a loser
 approaches mu*).  **inconclusive** otherwise (undecided runs, or a grid that does not reach the
 sizes).  "Runs away" is the losers' measured growth: their outward displacement over phase 2,
@@ -60,15 +63,21 @@ def counterexample_run(M0: float, *, n: int = N, d: int = D, eta: float = ETA, e
                                  eps0=eps0, grad_fn=grad_fn)
 
 
-def onset(rows):
-    """M0_c: the smallest scanned M0 from which the counterexample works at every scanned M0 up to
-    the largest one (None if it does not work at the largest)."""
-    m0c = None
-    for r in sorted(rows, key=lambda r: -r["M0"]):
-        if r["status"] != ce.WORKS:
-            break
-        m0c = r["M0"]
-    return m0c
+def onset(rows, top: float | None = None):
+    """(M0_c, M0_hi): the unbroken stretch of scanned M0 at which the counterexample works that
+    reaches ``top``: it contains the first scanned M0 >= ``top`` (the largest scanned M0 when
+    ``top`` is None) and every scanned M0 from M0_c to M0_hi works.  (None, None) when that point
+    does not work.  Points above M0_hi are reported by the claim, not part of the stretch."""
+    grid = sorted(rows, key=lambda r: r["M0"])
+    at = next((i for i, r in enumerate(grid) if top is not None and r["M0"] >= top), len(grid) - 1)
+    if not grid or grid[at]["status"] != ce.WORKS:
+        return None, None
+    lo = hi = at
+    while lo > 0 and grid[lo - 1]["status"] == ce.WORKS:
+        lo -= 1
+    while hi < len(grid) - 1 and grid[hi + 1]["status"] == ce.WORKS:
+        hi += 1
+    return grid[lo]["M0"], grid[hi]["M0"]
 
 
 def mp_cross_check(M0: float, steps: int, *, n: int = N, eta: float = ETA, dps: int = 30) -> dict:
@@ -118,7 +127,7 @@ def run(budget="quick", seed=0, progress=None, **overrides) -> ClaimResult:
     # relative to coordinates of size M0 (see tests/test_thm_3_4.py)
     growth = (1 + 4 * ETA * cfg["mp_M0"] ** 2 / N) ** cfg["mp_steps"]
     xc["tolerance"] = 1e-10 * cfg["mp_M0"] * cfg["mp_steps"] * growth
-    m0c = onset(rows)
+    m0c, m0_hi = onset(rows, cfg["top"])
     step = float(np.max(np.diff(M0s))) if len(M0s) > 1 else math.inf
     works = [r["M0"] for r in rows if r["status"] == ce.WORKS]
     refuted = [r["M0"] for r in rows if r["status"] == ce.DOES_NOT_WORK and r["M0"] >= cfg["onset_limit"]]
@@ -127,7 +136,7 @@ def run(budget="quick", seed=0, progress=None, **overrides) -> ClaimResult:
         "steps_phase1": STEPS, "steps_phase2_recentred": PHASE2, "record_every": RECORD_EVERY,
         "eps0": "exp(-M0/100)" if cfg["eps0"] is None else cfg["eps0"],
         "dynamics": "engine's exact gradient" if cfg["gradient"] is None else "supplied gradient",
-        "M0_c": m0c, "grid_step": step, "works_at_M0": works,
+        "M0_c": m0c, "M0_hi": m0_hi, "grid_step": step, "works_at_M0": works,
         "does_not_work_at_M0": [r["M0"] for r in rows if r["status"] == ce.DOES_NOT_WORK],
         "undecided_M0": [r["M0"] for r in rows if r["status"] == ce.UNDECIDED],
         "scan": rows, "mp_cross_check": xc, "seconds": round(time.time() - t0, 1),
@@ -146,15 +155,22 @@ def run(budget="quick", seed=0, progress=None, **overrides) -> ClaimResult:
     if refuted:
         return result("fails", f"the counterexample does not work at M0 = {refuted} (>= {cfg['onset_limit']:g}): "
                       + "; ".join(r["reason"] for r in rows if r["M0"] in refuted[:2]))
-    if m0c is not None and m0c <= cfg["onset_limit"] and M0s[-1] >= cfg["top"] and step <= cfg["max_step"]:
+    above = [r for r in rows if m0_hi is not None and r["M0"] > m0_hi]
+    if m0c is not None and m0c <= cfg["onset_limit"] and m0_hi >= cfg["top"] and step <= cfg["max_step"]:
+        beyond = (f"; above {m0_hi:g}: works at {sum(r['status'] == ce.WORKS for r in above)} of {len(above)} "
+                  f"scanned M0, undecided at {[r['M0'] for r in above if r['status'] == ce.UNDECIDED]} (reasons "
+                  f"in the evidence)" if above else "")
         return result("holds", f"mu_1 converges and every other mean recedes (outward growth measured, direction "
-                      f"certified) at every scanned M0 from M0_c = {m0c:g} to {M0s[-1]:g} (step {step:g}); below "
+                      f"certified) at every scanned M0 from M0_c = {m0c:g} to {m0_hi:g} (step {step:g}); below "
                       f"M0_c: does not work at {[m for m in ev['does_not_work_at_M0'] if m < m0c]}, undecided at "
-                      f"{[m for m in ev['undecided_M0'] if m < m0c]}")
+                      f"{[m for m in ev['undecided_M0'] if m < m0c]}" + beyond)
     why = []
     if m0c is None or m0c > cfg["onset_limit"]:
-        why.append(f"no M0_c <= {cfg['onset_limit']:g} from which it works up to the top of the grid "
-                   f"(M0_c = {m0c}; undecided at {ev['undecided_M0']})")
+        why.append(f"no M0_c <= {cfg['onset_limit']:g} from which it works at every scanned M0 up to "
+                   f"{cfg['top']:g} or beyond (stretch through {cfg['top']:g}: {m0c}..{m0_hi}; undecided at "
+                   f"{ev['undecided_M0']})")
+    elif m0_hi < cfg["top"]:
+        why.append(f"the stretch where it works ends at {m0_hi:g} < {cfg['top']:g}")
     if M0s[-1] < cfg["top"] or step > cfg["max_step"]:
         why.append(f"the grid [{M0s[0]:g}, {M0s[-1]:g}] step {step:g} does not reach M0 >= {cfg['top']:g} "
                    f"with step <= {cfg['max_step']:g}")
