@@ -10,13 +10,10 @@ panel that cannot be taken in closed form, again judged on the line through the 
 halving only adds panels, but lines away from the origin have fewer, and a level-0 panel
 whose weighted dropped bound is small is taken in closed form (SKIP_SHARE in
 :mod:`verify.engine.nested`), which the line through the origin, of the largest weight, does
-least: so this is an estimate from above, not a bound.  Measured at the pilot's tolerance
-(1e-4): the first run cost 0.18-0.28 of it (sharp k = 2, far-apart k = 3, Figure 1's split),
-0.015 on one far-apart k = 3 (M0 = 14, seed 1) whose outer lines are mostly closed form.  So a
-configuration is refused only when the estimate exceeds ESTIMATE_MARGIN = 100 budgets.  k = 4
-with means i.i.d. N(0, 9 I) (spread 3-8), in the frame of :mod:`verify.engine.frame`: seed 4
-(two panel levels, 9.8e8) is refused at once; seeds 0-3 (one panel level, 2.9e7-3.7e7, ten
-pilot budgets) stay within the margin and are refused by their pilot after the budget (~2.5 s).
+least: so this is an estimate from above, not a bound, and the first run can cost far less than
+it (most where the outer lines are mostly closed form).  So a configuration is refused only when
+the estimate exceeds ESTIMATE_MARGIN budgets; the measured ratios of first run to estimate, and
+which k = 4 cases this refuses at once, are in proofs_map.md (the engine's speed section).
 """
 
 from __future__ import annotations
@@ -30,7 +27,8 @@ __all__ = ["cost_estimate", "refuse_costly", "ESTIMATE_MARGIN", "NODE_SECONDS"]
 
 #: nodes per panel: Gauss-Kronrod K_21
 PANEL_NODES = 21
-#: refuse only estimates above this many budgets (the first run cost >= 0.015 of the estimate, measured)
+#: refuse only estimates above this many budgets (the smallest measured first-run-to-estimate ratio,
+#: proofs_map.md, is above 1 / ESTIMATE_MARGIN)
 ESTIMATE_MARGIN = 100.0
 #: measured cost of one integrand evaluation (seconds, loaded machine), for the refusal's message
 NODE_SECONDS = 4e-7
