@@ -13,8 +13,6 @@ shows as a steep log-log slope and a steady log-rate), the engine's worst error 
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 import time
 from dataclasses import asdict, dataclass
@@ -25,6 +23,8 @@ from verify.analysis.rates import log_grid
 from verify.engine.tolerances import AccuracyError
 from verify.simulate import outcomes
 from verify.simulate.averaged import averaged_descent
+
+from .runner import cache_key
 
 __all__ = ["AverageCell", "cells", "report"]
 
@@ -46,8 +46,7 @@ class AverageCell:
         return asdict(self)
 
     def key(self) -> str:
-        text = json.dumps({"study": "average", **self.params()}, sort_keys=True)
-        return hashlib.sha256(text.encode()).hexdigest()[:32]
+        return cache_key({"study": "average", **self.params()})
 
     def start(self) -> np.ndarray:
         rng = np.random.default_rng(self.seed)

@@ -14,8 +14,6 @@ The recovery diagram: the outcome over (separation, scale) per (K, n, d).
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 import time
 from dataclasses import asdict, dataclass
@@ -24,6 +22,8 @@ import numpy as np
 
 from verify.engine.tolerances import AccuracyError
 from verify.simulate.mixture import mixture_descent, recovery_at
+
+from .runner import cache_key
 
 __all__ = ["MixtureCell", "ground_truth", "cells", "report"]
 
@@ -64,8 +64,7 @@ class MixtureCell:
         return asdict(self)
 
     def key(self) -> str:
-        text = json.dumps({"study": "mixtures", **self.params()}, sort_keys=True)
-        return hashlib.sha256(text.encode()).hexdigest()[:32]
+        return cache_key({"study": "mixtures", **self.params()})
 
     def run(self) -> dict:
         t0 = time.perf_counter()

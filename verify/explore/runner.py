@@ -27,7 +27,7 @@ from verify.analysis.cluster_runs import RUN_TOL, run_cluster
 from verify.analysis.layouts import LAYOUTS, unit_deviations, uses_seed
 from verify.simulate.descent import CONVENTIONS
 
-__all__ = ["Cell", "run_cell", "ROW_FIELDS", "initial_distance", "RECORD_EVERY"]
+__all__ = ["Cell", "cache_key", "run_cell", "ROW_FIELDS", "initial_distance", "RECORD_EVERY"]
 
 #: Record spacing of the cells: odd, so that a 2-cycle alternates between records (the rule's
 #: oscillation and stuck tests see it), and short enough that a blow-up is caught long before
@@ -79,9 +79,13 @@ class Cell:
         return {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self)}
 
     def key(self) -> str:
-        """A stable hash of the parameters (floats by their exact repr)."""
-        text = json.dumps(self.params(), sort_keys=True)
-        return hashlib.sha256(text.encode()).hexdigest()[:32]
+        return cache_key(self.params())
+
+
+def cache_key(params: dict) -> str:
+    """A stable hash of a cell's parameters (floats by their exact repr): its key in the cache."""
+    text = json.dumps(params, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
 def _plain(v):
