@@ -14,6 +14,7 @@ import math
 
 import mpmath
 import numpy as np
+import pytest
 
 from verify.checks.grids import polar_expectations
 from verify.engine.backend import FLOAT64
@@ -189,3 +190,25 @@ def test_box_estimate_is_honest_on_a_sharp_k2_configuration():
     assert res.error[0] > 1e-14  # an estimate far above rounding
     # the box columns are [loss, G (half gradient), rounding bounds]; polar's are [loss, G]
     assert np.all(np.abs(res.value[:ncol] - v) <= res.error[:ncol] + np.abs(res.value[ncol]) + 2 * e)
+
+
+def test_closed_form_cells_by_nats_respect_a_result_far_below_one(monkeypatch):
+    """Theorem 3.5's stage 1 (n = 2, d = 1, M0 = 14): the winner within 3e-6 of m*, the loser at
+    14.87, so L ~ 1e-11 while the integrand's bound Kb is ~ 400.  A cell taken in closed form by
+    nats drops up to e^-40 per unit mass (~4e-18), more than tol L = 1e-21 at tol 1e-10: the
+    nats must grow with the result's smallness (verify.engine.nested._skip_for).  Checked against
+    mpmath at 40 digits (an independent rule: mpmath.quad).  The negative control: the fixed
+    e^-40 threshold (the rule before _skip_for) cannot certify this point and refuses."""
+    from verify.engine import nested
+    from verify.engine import reference as R
+
+    mu, ms = np.array([[3.3994e-06], [14.8667285]]), np.zeros(1)
+    ev = R.evaluate(mu, ms, 0.0, tol=1e-10)
+    em = R.evaluate_mp(mu, ms, 0.0, dps=40)
+    L = float(em.loss)
+    g = np.array([float(x) for x in np.ravel(em.grad)]).reshape(ev.grad.shape)
+    assert abs(ev.loss - L) <= ev.loss_err <= 1e-10 * L
+    assert np.all(np.abs(ev.grad - g) <= ev.grad_err)
+    monkeypatch.setattr(nested, "_skip_for", lambda st, target: st)  # the fixed e^-40 threshold only
+    with pytest.raises(R.AccuracyError, match="cannot be met"):
+        R.evaluate(mu, ms, 0.0, tol=1e-10)

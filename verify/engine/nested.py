@@ -28,7 +28,7 @@ with :class:`verify.engine.tolerances.AccuracyError` naming the estimated cost.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -178,6 +178,17 @@ def _sharp_levels(feats, B, C):
     return [q for q, w in enumerate(_narrowest(feats, B, C)) if q >= 1 and w < SMOOTH_WIDTH]
 
 
+def _skip_for(st, target):
+    """The setup with enough nats for the closed-form cells: a cell is taken in closed form by nats
+    where it drops at most e^-40 per unit mass, below rounding next to an integrand of size ~1;
+    a result far below 1 (a winner within 1e-5 of m*: L ~ 1e-10) asks that the drop also stay
+    below a tenth of ``target`` (the tail's target, a tenth of the smallest accuracy asked)."""
+    if not target > 0:
+        return st
+    need = math.log(st.Kb * st.red.n / (0.1 * target))
+    return st if need <= st.skip_nats else replace(st, skip_nats=need)
+
+
 def _run(st, tau, orders, max_nodes=MAX_NODES, **taped):
     """One run of the compiled rule; ``taped``: tape= (replay) or record= (see integrate_nested)."""
     check_time()  # every run of the compiled rule: a run inside a time limit stops here (engine/time_limit.py)
@@ -273,6 +284,8 @@ def nested_expectations(red, *, tol, with_grad=True, accept, hopeless, tail_targ
         # longer fits flags the run); without one, the panels adapt afresh.  Either way only the
         # Gauss-Hermite levels and the G_10 panels go unestimated until the next full evaluation.
         st = _setup(red, plan.frame, with_grad, centred, plan.radius) if plan.frame.shape[0] == k else None
+        if st is not None:
+            st = _skip_for(st, tail_target(_pilot_vector(plan.scales, st)))
         if st is None or (plan.tape is not None and slope_drift(st.model.B, plan.slopes) > TAPE_DRIFT):
             counts = np.ones(k + 1)  # the means moved beyond what the tape covers: evaluate afresh
         elif plan.tape is not None:
@@ -325,6 +338,7 @@ def nested_expectations(red, *, tol, with_grad=True, accept, hopeless, tail_targ
     low = None  # the value of the lower Gauss-Hermite orders, once computed
     low_rule = None  # (orders, tape) of that run
     while True:
+        st = _skip_for(st, tail_target(_pilot_vector(scales, st)))
         tail = st.bound_scale * tail_bound(st.radius, k)
         lo_orders = [0] + [lo[q] if q in levels_gh else 0 for q in range(1, k)]
         orders = [0] + [_gh_next(lo[q]) if q in levels_gh else 0 for q in range(1, k)]
