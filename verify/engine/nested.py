@@ -27,19 +27,19 @@ with :class:`verify.engine.tolerances.AccuracyError` naming the estimated cost.
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from .backend import gauss_hermite
 from .frame import choose_frame
 from .gauss_kronrod import gauss_kronrod_float
-from .junctions import features, pair_slopes, slope_drift
-from .kernels import cell_values, model_arrays
+from .junctions import pair_slopes, slope_drift
 from .lines import radius_for, tail_bound
 from .nested_cost import NODE_SECONDS, refuse_costly
 from .nested_lines import G_ONLY, integrate_nested
+from .nested_setup import setup as _setup
+from .nested_setup import skip_for as _skip_for
 from .quadrature import SMOOTH_SLOPE, _axis_slopes, _gh_order
 from .time_limit import check_time
 from .tolerances import AccuracyError
@@ -112,45 +112,6 @@ class NestedPlan:
     slopes: np.ndarray | None = None  # B_i - B_j (pairs i < j, frame coordinates) where the tape was made
 
 
-@dataclass
-class _Setup:
-    red: object
-    model: object
-    feats: object
-    Fcell: np.ndarray
-    Kb: float
-    skip_nats: float
-    radius: float
-    bound_scale: float
-    mc: int
-
-
-def _setup(red, frame, with_grad, centred, radius):
-    model = model_arrays(red, frame, with_grad=with_grad, centred=centred)
-    feats = features(model.B, model.C)
-    Fc = cell_values(red, with_grad)
-    eps = 2.0**-52
-    # the closed-form cells' own rounding: |a_i|^2 and a_i to a few ulps
-    if with_grad:
-        n, d = red.n, red.d
-        Fc[:, 1 + n * d] = 4 * eps * Fc[:, 0]
-        Fc[np.arange(n), 2 + n * d + np.arange(n)] = 4 * eps * np.linalg.norm(red.a, axis=1)
-    else:
-        Fc[:, 1] = 4 * eps * Fc[:, 0]
-    amax = red.amax
-    dmax = float(np.max(np.linalg.norm(red.a[:, None, :] - red.a[None, :, :], axis=2)))
-    zmax = radius * math.sqrt(red.k)
-    # |F - F_m| <= Kb (1 - w_m) on the box: loss 2 amax dmax; mean i != m: w_i (amax + 2 amax^2 (|z| + amax));
-    # mean m: (1 - w_m)(dmax + amax) + |s_m| (|z| + amax), |s_m| <= amax dmax (1 - w_m)
-    Kb = max(2 * amax * dmax, amax + 2 * amax**2 * (zmax + amax), dmax + amax + amax * dmax * (zmax + amax), 1e-300)
-    # a cell is taken in closed form where every other logit is this far below: (n - 1) e^-gap Kb
-    # is then below 1e-17 of the integrand bound on the whole box
-    skip_nats = math.log(Kb * red.n) + 40.0
-    bound_scale = max(amax**2, amax + 2 * amax**3, 2 * amax**2)
-    mc = 1 + red.n * red.d if with_grad else 1
-    return _Setup(red, model, feats, Fc, Kb, skip_nats, radius, bound_scale, mc)
-
-
 def _narrowest(feats, B, C, radius_bulk=SHARP_RADIUS):
     """Per level q >= 1: the narrowest junction crossing near the bulk (see _sharp_levels)."""
     k = feats.k
@@ -176,17 +137,6 @@ def _sharp_levels(feats, B, C):
     """Levels q >= 1 with a junction crossing narrower than SMOOTH_WIDTH whose junction passes
     within SHARP_RADIUS of the origin with its cells on top there (nearest point tested)."""
     return [q for q, w in enumerate(_narrowest(feats, B, C)) if q >= 1 and w < SMOOTH_WIDTH]
-
-
-def _skip_for(st, target):
-    """The setup with enough nats for the closed-form cells: a cell is taken in closed form by nats
-    where it drops at most e^-40 per unit mass, below rounding next to an integrand of size ~1;
-    a result far below 1 (a winner within 1e-5 of m*: L ~ 1e-10) asks that the drop also stay
-    below a tenth of ``target`` (the tail's target, a tenth of the smallest accuracy asked)."""
-    if not target > 0:
-        return st
-    need = math.log(st.Kb * st.red.n / (0.1 * target))
-    return st if need <= st.skip_nats else replace(st, skip_nats=need)
 
 
 def _run(st, tau, orders, max_nodes=MAX_NODES, **taped):
