@@ -28,8 +28,8 @@ included.
   (log-space, astronomically small);
 * **fails**: a run without a near tie contradicts a stage, or the theorem-M0 instance does;
 * sizes: moderate M0 = 14 (far below the theorem's constant; labelled so) for (n, d, seed) in the
-  budget's table (n = 2 at d = 1, 2, 3 is k = 1 and cheap; n >= 3 at d >= 2 are table entries to
-  add once the engine's far-apart k >= 2 evaluations are fast), and M0 = 1.03e12 for n = 2, d = 1.
+  budget's table (n = 2 at d = 1, 2, 3 is k = 1; n = 3-5 at d = 2, 3 are the engine's far-apart
+  k = 2-4 evaluations, seconds per run), and M0 = 1.03e12 for n = 2, d = 1.
 
 Reference: [1] arXiv 2511.22069.
 """
@@ -61,16 +61,17 @@ M0_MODERATE = 14.0  # large enough that exp(-M0^2/8) << 1/(8 M0^3), small enough
 M0_SLOPE = 6.0  # the 1/tau regime within ~10^4 steps (the paper's experiment uses M = 6)
 
 #: Shared with cor-3.6 (:mod:`verify.claims.cor_3_6`).  ``stage_cases``: (n, d, seed offset) at
-#: M0_MODERATE; n >= 3 at d >= 2 are to be added here once the engine's k >= 2 far-apart evaluations
-#: are fast.  ``theorem_probes``: steps at which the losers' log-space gradients are computed at
+#: M0_MODERATE (n >= 3 at d >= 2: far-apart means in k = min(n - 1, d) directions).  ``theorem_probes``: steps at which the losers' log-space gradients are computed at
 #: the theorem's M0.  ``prob``: (n, M0, seeds or None for the number that can establish the bound);
 #: ``slope_cases``: (n, d, seed offset) of the L tau runs at M0_SLOPE, ``slope_end`` steps;
 #: ``gradient``: None for the engine's, or ``grad_fn(mu, mu_star, t) -> dL/dmu`` (negative controls).
 BUDGETS = {
-    "quick": dict(stage_cases=((2, 1, 0), (2, 2, 0), (2, 3, 0), (3, 1, 3)), stage2_steps=200, theorem_probes=3,
+    "quick": dict(stage_cases=((2, 1, 0), (2, 2, 0), (2, 3, 0), (3, 1, 3), (3, 2, 0)), stage2_steps=200,
+                  theorem_probes=3,
                   prob=((2, 1e6, None),), slope_cases=((2, 1, 0), (2, 2, 0)), slope_end=4096, gradient=None),
     "full": dict(stage_cases=tuple((n, 1, s) for n in (2, 3, 4, 5) for s in range(6))
-                 + tuple((2, d, s) for d in (2, 3) for s in range(6)), stage2_steps=600, theorem_probes=6,
+                 + tuple((n, d, s) for n in (2, 3, 4, 5) for d in (2, 3) for s in range(6)), stage2_steps=600,
+                 theorem_probes=6,
                  prob=((2, 1e6, None), (3, 1e6, None), (2, 1e9, None)),
                  slope_cases=tuple((2, d, s) for d in (1, 2, 3) for s in range(3)), slope_end=32768, gradient=None),
 }
