@@ -26,10 +26,13 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 ENGINE = REPO / "verify" / "engine"
-#: the engine's tests, fastest first (with -x a killed mutant stops at its first failure)
+#: the engine's tests (those of every module in verify/engine), the fastest first: with -x a killed
+#: mutant stops at its first failure
 DEFAULT_TESTS = ["tests/test_tail_bound.py", "tests/test_model_values.py", "tests/test_reference_inputs.py",
                  "tests/test_nested_rule.py", "tests/test_engine_general_geometry.py",
-                 "tests/test_reference_accuracy.py", "tests/test_dynamics.py"]
+                 "tests/test_reference_accuracy.py", "tests/test_dynamics.py", "tests/test_frame.py",
+                 "tests/test_nested_tape.py", "tests/test_mixture.py", "tests/test_time_average.py",
+                 "tests/test_gradcheck_fd.py", "tests/test_gradcheck_stein.py", "tests/test_gradcheck_sympy.py"]
 
 #: modules whose compiled functions other compiled functions call (numba inlines or links them
 #: into the caller's cache entry, which does not notice a change of the callee's file)
