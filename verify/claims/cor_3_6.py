@@ -17,7 +17,7 @@ The verdict judges both parts as stated, at the sizes named:
   bound below it is "inconclusive".  N is the number that can establish the bound with zero failures
   (:func:`verify.analysis.statistics.seeds_needed`).  Near ties are counted, never skipped;
 * **the loss**: L = O(1/tau) judged as a bound over the doubling windows from tau = 256 to the end
-  of long runs at M0 = 6 (n = 2, d = 1, 2, 3; :func:`verify.analysis.bounds.check_bound`), with the
+  of long runs at M0 = 6 (n = 2, d = 1, 2, 3 and n = 3, d = 2; :func:`verify.analysis.bounds.check_bound`), with the
   margin; on the same runs "diverge" is a measured growth law: the loser's distance increases at
   every record of the window, and D^2 grows like c log tau (c reported; the n = 2 asymptotics give 8).
 

@@ -68,12 +68,14 @@ M0_SLOPE = 6.0  # the 1/tau regime within ~10^4 steps (the paper's experiment us
 BUDGETS = {
     "quick": dict(stage_cases=((2, 1, 0), (2, 2, 0), (2, 3, 0), (3, 1, 3), (3, 2, 0)), stage2_steps=200,
                   theorem_probes=3,
-                  prob=((2, 1e6, None),), slope_cases=((2, 1, 0), (2, 2, 0)), slope_end=4096, gradient=None),
+                  prob=((2, 1e6, None),), slope_cases=((2, 1, 0), (2, 2, 0), (3, 2, 0)), slope_end=4096,
+                  gradient=None),
     "full": dict(stage_cases=tuple((n, 1, s) for n in (2, 3, 4, 5) for s in range(6))
                  + tuple((n, d, s) for n in (2, 3, 4, 5) for d in (2, 3) for s in range(6)), stage2_steps=600,
                  theorem_probes=6,
                  prob=((2, 1e6, None), (3, 1e6, None), (2, 1e9, None)),
-                 slope_cases=tuple((2, d, s) for d in (1, 2, 3) for s in range(3)), slope_end=32768, gradient=None),
+                 slope_cases=tuple((2, d, s) for d in (1, 2, 3) for s in range(3)) + tuple((3, 2, s) for s in range(3)),
+                 slope_end=32768, gradient=None),
 }
 
 
