@@ -198,6 +198,15 @@ def test_bad_input_names_the_argument(stars, weights, t, name):
         reference.loss_mix(MU, stars, weights, t)
 
 
+def test_weights_must_sum_to_one_within_1e_12():
+    """The weights are checked, never normalised silently: a sum off by 1.5e-12 is refused (a looser
+    check, 2e-12, would take it); one off by 5e-13 (rounding of normalised float64 weights is
+    ~1e-16 per weight) is taken."""
+    with pytest.raises(ValueError, match="weights must sum to 1"):
+        reference.loss_mix(MU, [[0.0, 0.0], [1.0, 1.0]], [0.5, 0.5 + 1.5e-12], T)
+    assert reference.loss_mix(MU, [[0.0, 0.0], [1.0, 1.0]], [0.5, 0.5 + 5e-13], T) > 0
+
+
 # ---- descent against a mixture ------------------------------------------------------------------
 
 
