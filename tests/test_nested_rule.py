@@ -285,3 +285,33 @@ def test_gaussian_mass_of_a_panel_against_mpmath(a, b):
     with mpmath.workdps(130):
         ref = mpmath.ncdf(b) - mpmath.ncdf(a)
         assert abs(gaussian_mass(a, b) - ref) <= 1e-13 * ref
+
+
+@pytest.mark.parametrize("centred", [True, False])
+def test_compiled_integrand_is_the_numpy_integrand_in_both_forms(centred):
+    """verify.engine.kernels.integrand promises the formulas, rounding bounds and columns of
+    verify.engine.expectation.integrand (float64), in the form _use_centred picks: centred (a
+    cluster of spread ~0.3 whose centroid is 1e-3 from m*, Theorem 2.1's tail) and reference (means 2-3
+    apart).  Value columns agree to 1e-14 of their scale (the two differ only in the order of the
+    sums), the rounding-bound columns to 1e-12 relative.  Rejects the centred weights' offsets
+    scaled by sum e^u squared (W_j (sum e^u) for W_j / sum e^u), read from the wrong mean, or a
+    rounding bound summed over the wrong mean's offset."""
+    rng = np.random.default_rng(3)
+    if centred:
+        mu = 0.2 * rng.normal(size=(4, 3))
+        mu = mu - mu.mean(axis=0) + 1e-3  # the centroid 1e-3 from m*, the spread ~0.3
+    else:
+        mu = np.array([[0.3, -0.2, 0.1], [2.1, 0.9, -0.5], [-0.7, 2.4, 0.3], [0.2, 0.1, 2.6]])
+    red = reduce_float(mu, np.zeros(3), 0.0)
+    assert _use_centred(red) is centred
+    k, n, d = red.k, red.n, red.d
+    Y = rng.normal(size=(200, k)) * 2.0
+    model = model_arrays(red, np.eye(k), with_grad=True, centred=centred)
+    from verify.engine.kernels import evaluate_nodes
+
+    got = evaluate_nodes(Y, model.P, n, k, d, 1 + n * d + 1 + n)
+    want = integrand(red, FLOAT64, True)(Y, 0)
+    nv = 1 + n * d
+    scale = np.max(np.abs(want[:, :nv]), axis=0)
+    assert np.all(np.abs(got[:, :nv] - want[:, :nv]) <= 1e-14 * scale + 2 * want[:, [nv]] + 1e-300)
+    assert np.allclose(got[:, nv:], want[:, nv:], rtol=1e-12, atol=0)
