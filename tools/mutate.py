@@ -19,6 +19,7 @@ import ast
 import os
 import random
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -176,8 +177,12 @@ def main(argv=None) -> int:
             try:
                 r = subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", *args.tests],
                                    cwd=copy_root, env=env, capture_output=True, text=True, timeout=args.timeout)
+                # a test process ended by a signal the mutant raised itself (SIGABRT, SIGSEGV: compiled
+                # code reading out of bounds) detected the mutant; SIGTERM/SIGKILL/SIGINT come from
+                # outside (the run was stopped) and decide nothing
+                outside = -r.returncode in (signal.SIGTERM, signal.SIGKILL, signal.SIGINT)
                 status = ("survived" if r.returncode == 0 else "killed" if r.returncode > 0
-                          else f"signal {-r.returncode}")  # stopped from outside: not a verdict
+                          else f"stopped (signal {-r.returncode})" if outside else "crashed")
                 tail = [ln for ln in r.stdout.splitlines() if ln.startswith(("FAILED", "ERROR"))][:1]
             except subprocess.TimeoutExpired:
                 status, tail = "timeout", []
@@ -194,8 +199,10 @@ def main(argv=None) -> int:
               file=sys.stderr, flush=True)
     killed = sum(r[3] == "killed" for r in results)
     timeout = sum(r[3] == "timeout" for r in results)
+    crashed = sum(r[3] == "crashed" for r in results)
     surv = [r for r in results if r[3] == "survived"]
-    print(f"\nkilled {killed}, by the time limit {timeout}, survived {len(surv)} of {len(results)}")
+    print(f"\nkilled {killed}, by the time limit {timeout}, by a crash {crashed}, survived {len(surv)} "
+          f"of {len(results)}")
     for r in surv:
         print(f"  survivor #{r[0]} {r[1]} {r[2]}")
     return 0
