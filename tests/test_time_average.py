@@ -248,3 +248,15 @@ def test_the_weightings_are_normalised():
         lam = weighting_function(w, 0.2, 1.7)
         x, wt = gauss_legendre(30)
         assert sum(wi * 0.75 * lam(0.95 + 0.75 * xi) for xi, wi in zip(x, wt)) == pytest.approx(1, rel=1e-13)
+
+
+def test_a_sharp_callable_weighting_is_normalised_to_the_working_precision():
+    """The normalising integral of a callable weighting is computed to 10^-(dps - 5) on the mpmath
+    path: lambda(t) = e^{-40 t} over [0, 1] at dps 30, against the closed form
+    (1 - e^{-40}) / 40.  One Gauss-Legendre panel is not enough for this lambda, so a tolerance that
+    accepts the first estimate (10^(dps - 5) instead of 10^-(dps - 5)) misses by 1e-7 and is
+    rejected.  Tolerance 1e-24: the requested 1e-25 plus the rounding of the quotient at 30 digits."""
+    with mpmath.workdps(30):
+        lam = weighting_function(lambda t: mpmath.exp(-40 * t), "0", "1", mp_backend(30))
+        exact = 40 / -mpmath.expm1(-40)  # 1 / integral of e^{-40 t} over [0, 1]
+        assert abs(lam(mpmath.mpf(0)) / exact - 1) < mpmath.mpf("1e-24")
