@@ -23,6 +23,7 @@ from verify import reference
 from verify.checks.compare import GradientCheckError
 from verify.checks.finite_differences import check_fd_float64, check_fd_mp
 from verify.engine.mixture import mixture_expectations, reduce_mixture
+from verify.engine.reference import AccuracyError
 
 MU = np.array([[1.0, 0.3], [-0.7, 0.5], [0.2, -0.9]])  # n = 3, d = 2
 MU_STAR = np.array([0.2, -0.1])
@@ -224,3 +225,13 @@ def test_mixture_descent_is_the_loop_with_the_mixture_gradient():
     assert rec.outcome == "duplicated" and rec.duplicated == 2
     rec = recovery(run, radius=1e-3)  # none is within 1e-3 yet
     assert rec.outcome == "missing" and rec.missing == 2
+
+
+def test_a_tolerance_below_the_rounding_bound_is_refused_at_once_with_the_reason():
+    """Two means 2e-8 apart around a component 1e-9 from their centre: L ~ 1e-16, and the rounding
+    bound of |v|^2 alone exceeds tol L at tol 1e-14, so the mixture path refuses before refining
+    (the message names the rounding bound and the way out).  Rejects a check that needs both the
+    loss's and the gradient's rounding to exceed the tolerance before it refuses."""
+    mu = np.array([[1e-8, 0.0], [-1e-8, 0.0]])
+    with pytest.raises(AccuracyError, match="rounding bound of this precision alone"):
+        reference.loss_mix(mu, [[1e-9, 0.0]], [1.0], 0.0, tol=1e-14)
