@@ -235,3 +235,11 @@ def test_a_tolerance_below_the_rounding_bound_is_refused_at_once_with_the_reason
     mu = np.array([[1e-8, 0.0], [-1e-8, 0.0]])
     with pytest.raises(AccuracyError, match="rounding bound of this precision alone"):
         reference.loss_mix(mu, [[1e-9, 0.0]], [1.0], 0.0, tol=1e-14)
+
+
+def test_a_component_every_mean_sits_on_is_exact_and_costs_nothing():
+    """Every mean at the single component's centre (k = 0 for that component): L = 0 and the
+    gradient 0 exactly, from no integrand evaluation (reported as 0 nodes).  Rejects a count that
+    reports work for the closed form (1 node instead of 0)."""
+    ev = reference.evaluate_mix([[0.5, -1.0], [0.5, -1.0]], [[0.5, -1.0]], [1.0], 0.0)
+    assert ev.loss == 0.0 and ev.loss_err == 0.0 and np.all(ev.grad == 0.0) and ev.nodes == 0
