@@ -260,3 +260,10 @@ def test_a_sharp_callable_weighting_is_normalised_to_the_working_precision():
         lam = weighting_function(lambda t: mpmath.exp(-40 * t), "0", "1", mp_backend(30))
         exact = 40 / -mpmath.expm1(-40)  # 1 / integral of e^{-40 t} over [0, 1]
         assert abs(lam(mpmath.mpf(0)) / exact - 1) < mpmath.mpf("1e-24")
+
+
+def test_the_loss_alone_reports_no_gradient_scale():
+    """With with_grad=False there is no gradient, so no gradient scale: the field is 0 (not a
+    made-up 1, which a reader would take for a measured scale), and the gradient fields are None."""
+    out = reference.evaluate_avg([[0.4], [-0.3]], [0.0], 0.1, 1.0, with_grad=False)
+    assert out.scale == 0.0 and out.grad is None and out.loss > 0
