@@ -62,7 +62,8 @@ M0_SLOPE = 6.0  # the 1/tau regime within ~10^4 steps (the paper's experiment us
 
 #: Shared with cor-3.6 (:mod:`verify.claims.cor_3_6`).  ``stage_cases``: (n, d, seed offset) at
 #: M0_MODERATE (n >= 3 at d >= 2: far-apart means in k = min(n - 1, d) directions).
-#: ``theorem_probes``: steps at which the losers' log-space gradients are computed at the theorem's M0.  ``prob``: (n, M0, seeds or None for the number that can establish the bound);
+#: ``theorem_probes``: steps at which the losers' log-space gradients are computed at the theorem's M0.
+#: ``prob``: (n, M0, seeds or None for the number that can establish the bound);
 #: ``slope_cases``: (n, d, seed offset) of the L tau runs at M0_SLOPE, ``slope_end`` steps;
 #: ``gradient``: None for the engine's, or ``grad_fn(mu, mu_star, t) -> dL/dmu`` (negative controls).
 BUDGETS = {
