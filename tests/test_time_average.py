@@ -267,3 +267,30 @@ def test_the_loss_alone_reports_no_gradient_scale():
     made-up 1, which a reader would take for a measured scale), and the gradient fields are None."""
     out = reference.evaluate_avg([[0.4], [-0.3]], [0.0], 0.1, 1.0, with_grad=False)
     assert out.scale == 0.0 and out.grad is None and out.loss > 0
+
+
+def test_engine_errors_over_half_the_tolerance_tighten_the_per_t_accuracy(monkeypatch):
+    """When the engine's own errors, integrated over t, take more than half the tolerance, the
+    per-t accuracy is tightened tenfold and the rule redone (a cancellation across t can make the
+    average far smaller than its integrand).  Driven by an engine whose reported loss error is 3x
+    its per-t tolerance times L_t (integrated: 3/4 of tol, over the half): the first pass asks tol/4,
+    the redo tol/40, whose 3/40 fits, and the result is returned.  Rejects a redo that loosens the
+    per-t accuracy (x 10) instead of tightening it, which never fits and is stopped here."""
+    from dataclasses import replace
+
+    from verify.engine import time_average
+
+    asked = []
+    real = time_average.population_expectations
+
+    def inflated(red, *, tol, **kw):
+        asked.append(float(tol))
+        if len(asked) > 2000:
+            raise RuntimeError("the per-t accuracy never fits")
+        ex = real(red, tol=tol, **kw)
+        return replace(ex, loss_err=3 * float(tol) * abs(float(ex.loss)))
+
+    monkeypatch.setattr(time_average, "population_expectations", inflated)
+    out = reference.evaluate_avg([[0.4], [-0.3]], [0.0], 0.1, 1.0, tol=1e-8, with_grad=False)
+    assert sorted(set(asked), reverse=True) == [2.5e-9, 2.5e-10]
+    assert out.loss_err <= 1e-8 * out.loss
