@@ -21,7 +21,7 @@ from verify.engine.backend import FLOAT64
 from verify.engine.expectation import _use_centred, integrand, population_expectations, reduce_float
 from verify.engine.gauss_kronrod import gauss_kronrod, gauss_kronrod_float
 from verify.engine.junctions import features
-from verify.engine.kernels import cell_values, model_arrays
+from verify.engine.kernels import cell_values, evaluate_nodes, model_arrays
 from verify.engine.lines import _line_points, integrate_lines, tail_bound
 from verify.engine.nested_lines import integrate_nested
 from verify.engine.quadrature import _integrate_box
@@ -217,11 +217,9 @@ def test_closed_form_cells_by_nats_respect_a_result_far_below_one(monkeypatch):
 def _worst_cell_ratio(red, st, Y):
     """max over means m, columns and nodes y of |F(y) - F(cell m)| / (1 - w_m(y)): what the
     closed-form cells' bound Kb must cover (1 - w_m summed from the other weights, accurate)."""
-    from verify.engine.kernels import evaluate_nodes
-
     n, d, k = red.n, red.d, red.k
-    mc = 1 + n * d
-    F = evaluate_nodes(Y, st.model.P, n, k, d, 1 + n * d + 1 + n)[:, :mc]
+    mc = st.mc
+    F = evaluate_nodes(Y, st.model.P, n, k, d, st.model.m)[:, :mc]
     lg = Y @ st.model.B.T - st.model.C
     worst = 0.0
     for m in range(n):
@@ -307,9 +305,7 @@ def test_compiled_integrand_is_the_numpy_integrand_in_both_forms(centred):
     k, n, d = red.k, red.n, red.d
     Y = rng.normal(size=(200, k)) * 2.0
     model = model_arrays(red, np.eye(k), with_grad=True, centred=centred)
-    from verify.engine.kernels import evaluate_nodes
-
-    got = evaluate_nodes(Y, model.P, n, k, d, 1 + n * d + 1 + n)
+    got = evaluate_nodes(Y, model.P, n, k, d, model.m)
     want = integrand(red, FLOAT64, True)(Y, 0)
     nv = 1 + n * d
     scale = np.max(np.abs(want[:, :nv]), axis=0)
