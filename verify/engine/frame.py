@@ -12,8 +12,9 @@ them where the cells meet in a thin shell of Gaussian tail (far losers: the weig
 shell is exponential, not Gaussian).  So the order a level needs grows like the square of its
 spread max_i B_iq - min_i B_iq, and the outer axes are turned to make the largest of their
 spreads smallest, when that gains at least MIN_GAIN: the spread is not the whole story (where the
-pairs' transitions lie matters too), and a gain below one rung of the order ladder (orders 1.5x
-apart, spreads sqrt(1.5) = 1.22x) does not show in the orders while the turn moves every pole.
+pairs' transitions lie matters too), and a gain well below one rung of the order ladder (orders
+1.5x apart, spreads sqrt(1.5) = 1.22x) does not show in the orders while the turn moves every pole;
+MIN_GAIN sits between the gains measured to cost work and those measured to save it.
 The measurements behind both choices are in proofs_map.md (the engine's speed section).
 
 The search runs over plane rotations of pairs of outer axes on a grid of angles (steps of
