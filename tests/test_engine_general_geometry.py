@@ -11,6 +11,11 @@ independent computations, with its estimates shown honest (measured error <= est
   verify.checks.grids.
 * a k = 2 configuration embedded in d = 3 (a turned plane): same reduced integral, checked
   against polar in its own basis.
+* the level-0 lines of far k = 3 (the slowest seeds, M0 = 6 seed 4 and M0 = 8 seed 2, in the
+  frame the rule chooses) against mpmath along the same lines (verify.checks.nested_lines_mp): at
+  a tight panel tolerance, where rounding dominates the estimate, and at a loose one, where the
+  panels' |K - G| and the closed-form cells' bound do.  Negative control: the same comparison
+  against the line moved by 1e-9 is rejected.
 * k = 4 with means i.i.d. N(0, 9 I) (spread 3-8): refused before any run of the rule, the message
   naming the estimated cost; negative control: k = 4 with its sharp transitions along one axis is
   evaluated.  The first run costs at least 1/ESTIMATE_MARGIN of the estimate (what the refusal relies on).
@@ -24,6 +29,8 @@ from verify.checks.bench import far_k3, random_k4, sharp_k2
 from verify.engine.tolerances import AccuracyError
 from verify.engine.expectation import population_expectations, reduce_float
 from verify.checks.grids import polar_expectations
+from verify.checks.nested_lines_mp import agree, engine_line, measured, mp_line
+from verify.engine.frame import choose_frame
 
 
 def _rotation(k, seed, angle=0.4):
@@ -167,3 +174,35 @@ def test_cost_estimate_does_not_overrate_the_first_run_beyond_its_margin():
                             margin=nested.MARGIN, skip_nats=st.skip_nats)
         counts = nested._run(st, nested._tau(st, 1e-4, (st.bound_scale, st.bound_scale)), first)[4]
         assert est / ESTIMATE_MARGIN <= counts[0] <= 2 * est, (est, counts[0])
+
+
+#: outer coordinates of the lines checked: the centre, and lines through the bulk that cross the
+#: losers' transitions at several angles
+LINES = ((0.0, 0.0), (0.7, -1.3), (-1.6, 2.9))
+
+
+def _far_line(M0, seed, y_out, tau):
+    mu, star = far_k3(M0, seed)
+    red = reduce_float(mu, star, 0.0)
+    frame = choose_frame(red.B)
+    return engine_line(red, frame, y_out, tau=tau, radius=8.0), (red, frame)
+
+
+@pytest.mark.parametrize("M0, seed", [(6.0, 4), (8.0, 2)])
+@pytest.mark.parametrize("tau", [1e-13, 1e-6])
+def test_far_k3_level0_lines_against_mpmath(M0, seed, tau):
+    """Each line's loss and gradient columns within the engine's own estimate of mpmath's values
+    (30 digits, tanh-sinh split at every logit crossing; its own error estimate is added).  At
+    tau = 1e-13 the estimate is mostly the rounding bound; at 1e-6 the panels' |K - G| and the
+    closed-form cells' bound, with errors far above rounding (proofs_map.md, target 5)."""
+    for y_out in LINES:
+        line, (red, frame) = _far_line(M0, seed, y_out, tau)
+        ref = mp_line(red, frame, y_out, radius=8.0)
+        assert agree(line, ref), measured(line, ref)
+
+
+def test_the_line_comparison_rejects_a_line_moved_by_1e_9():
+    """Negative control: the engine's line at (0.7, -1.3) against mpmath's at (0.7 + 1e-9, -1.3):
+    the columns move by ~1e-10, the estimates at tau = 1e-13 are ~1e-14."""
+    line, (red, frame) = _far_line(6.0, 4, (0.7, -1.3), 1e-13)
+    assert not agree(line, mp_line(red, frame, (0.7 + 1e-9, -1.3), radius=8.0))

@@ -7,7 +7,8 @@ rejected): SymPy (:mod:`.symbolic`), the Stein form against the pathwise form in
 :class:`~verify.checks.compare.Comparison` rows (:mod:`.compare`).
 
 The engine's accuracy: other discretizations of its integrals (:mod:`.grids`: polar and rotated;
-:mod:`.line_integrals`: 1-D panels), the accuracy report (:mod:`.selfcheck`).  Theorem 3.1's
+:mod:`.line_integrals`: 1-D panels; :mod:`.nested_lines_mp`: the nested rule's level-0 lines against
+mpmath), the accuracy report (:mod:`.selfcheck`).  Theorem 3.1's
 interval certificate in ball arithmetic (:mod:`.certificate`).  Shared numerics:
 :mod:`.richardson`, :mod:`.rotations`.
 """

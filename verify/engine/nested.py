@@ -44,7 +44,7 @@ from .quadrature import SMOOTH_SLOPE, _axis_slopes, _gh_order
 from .time_limit import check_time
 from .tolerances import AccuracyError
 
-__all__ = ["NestedPlan", "nested_expectations", "use_nested", "SMOOTH_WIDTH", "MAX_NODES"]
+__all__ = ["NestedPlan", "nested_expectations", "use_nested", "level0_line", "SMOOTH_WIDTH", "MAX_NODES"]
 
 #: A junction crossing narrower than this (in the outer coordinate) within SHARP_RADIUS of the
 #: origin makes a level "sharp": panels instead of Gauss-Hermite.  Measured at k = 3 (four
@@ -356,3 +356,25 @@ def nested_expectations(red, *, tol, with_grad=True, accept, hopeless, tail_targ
         lo = {q: _gh_next(lo[q]) for q in levels_gh}
         low, low_rule = val, (orders, tape)
 
+
+
+def level0_line(red, frame, y_out, *, tau: float, radius: float):
+    """One level-0 line of the rule, for the checks (verify.checks.nested_lines_mp): at outer
+    coordinates ``y_out`` (length k - 1) in ``frame``, over [-radius, radius], every panel held to
+    the absolute tolerance ``tau``.  Returns (values, estimates) of the loss column and the
+    gradient columns (1 + n d each); the estimate is the rule's own: |K - G| summed, the closed-form
+    cells' bound, the integrand's rounding bound and 16 k eps sum |w f|.  The outer levels get a
+    one-node rule at ``y_out`` with weight 1, so the compiled run integrates level 0 alone."""
+    k, n, d = red.k, red.n, red.d
+    if len(y_out) != k - 1:
+        raise ValueError(f"y_out must have k - 1 = {k - 1} coordinates, got {len(y_out)}")
+    st = _skip_for(_setup(red, frame, True, False, radius), 0.1 * tau)
+    gh = {q: (np.array([float(y_out[q - 1])]), np.array([1.0])) for q in range(1, k)}
+    val, err, absval, skipb, counts = integrate_nested(
+        st.model, st.feats, st.Fcell, tau=np.full((k, st.mc), float(tau)), Kb=st.Kb, skip_nats=st.skip_nats,
+        radius=radius, base=BASE_PANEL, margin=MARGIN, rule=gauss_kronrod_float(10), gh=gh, skip_share=SKIP_SHARE)
+    if counts[k] > 0:
+        raise AccuracyError("the line needs more panel edges than EDGE_CAP")
+    m = 1 + n * d
+    rounding = np.concatenate([[val[m]], np.repeat(val[m + 1:m + 1 + n], d)])
+    return val[:m].copy(), err.sum(axis=0)[:m] + skipb + 16 * k * 2.0**-52 * absval[:m] + np.abs(rounding)
