@@ -260,3 +260,15 @@ def test_cor_3_6_fails_when_the_means_do_not_compete():
     r = cor_3_6.run(**COR_SMALL, gradient=_independent_pull)
     assert r.verdict == "fails", r.reason
     assert "significantly above" in r.reason
+
+
+def test_progress_weighs_each_stage_run_by_the_dimension_of_its_span():
+    """The stage runs come in order of d, and a k = 3 run costs tens of k = 1 runs (proofs_map.md):
+    counted by runs, the full budget's estimate was ~5x too low during its last dozen runs.  The
+    progress reports work instead: here the k = 2 run starts at 1 of 9 units of work, where a count
+    of runs would say 1 of 3."""
+    assert thm_3_5.run_weights([(2, 1, 0), (3, 2, 0), (5, 3, 0), (4, 5, 0)]) == [1.0, 7.0, 60.0, 60.0]
+    calls = []
+    thm_3_5.run(budget="quick", progress=lambda done, total, label="": calls.append((done, total)),
+                stage_cases=((2, 1, 0), (3, 2, 0)), stage2_steps=20)
+    assert calls == [(0.0, 9.0), (1.0, 9.0), (8.0, 9.0)]
