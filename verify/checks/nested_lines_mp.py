@@ -11,7 +11,8 @@ closed-form cells' bound, the rounding bound of the integrand and of the sums).
 (tanh-sinh, split at every crossing of two logits on the line) from the model's definition,
 written here again: w = softmax(-|y - a_i|^2 / 2), v = sum_i w_i a_i, the loss column |v|^2 and
 the gradient columns G_i = w_i v + w_i (v . (a_i - v)) (y - a_i), with y = Q frame (y_0, y_out)
-and the density of y_0.  It shares no code with the engine's integrand, panels or cells.
+and the density of y_0.  It shares the reduction (a_i, Q) and the frame with the engine, and
+nothing of its integrand, panels or cells.
 """
 
 from __future__ import annotations
@@ -88,11 +89,11 @@ def mp_line(red, frame, y_out, *, radius: float, dps: int = 30):
     return vals, errs
 
 
-def agree(engine, reference, slack: float = 1.0) -> bool:
-    """Every column of the engine's line within ``slack`` times its estimate of the reference."""
+def agree(engine, reference) -> bool:
+    """Every column of the engine's line within its estimate (plus mpmath's) of the reference."""
     values, estimates = engine
     ref, ref_err = reference
-    return all(abs(float(values[c]) - float(ref[c])) <= slack * float(estimates[c]) + float(ref_err[c])
+    return all(abs(float(values[c]) - float(ref[c])) <= float(estimates[c]) + float(ref_err[c])
                for c in range(len(values)))
 
 
@@ -101,4 +102,3 @@ def measured(engine, reference):
     values, estimates = engine
     ref, _ = reference
     return [(abs(float(values[c]) - float(ref[c])), float(estimates[c])) for c in range(len(values))]
-

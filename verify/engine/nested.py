@@ -357,7 +357,6 @@ def nested_expectations(red, *, tol, with_grad=True, accept, hopeless, tail_targ
         low, low_rule = val, (orders, tape)
 
 
-
 def level0_line(red, frame, y_out, *, tau: float, radius: float):
     """One level-0 line of the rule, for the checks (verify.checks.nested_lines_mp): at outer
     coordinates ``y_out`` (length k - 1) in ``frame``, over [-radius, radius], every panel held to
