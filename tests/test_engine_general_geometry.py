@@ -29,8 +29,9 @@ from verify.checks.bench import far_k3, random_k4, sharp_k2
 from verify.engine.tolerances import AccuracyError
 from verify.engine.expectation import population_expectations, reduce_float
 from verify.checks.grids import polar_expectations
-from verify.checks.nested_lines_mp import agree, engine_line, measured, mp_line
+from verify.checks.nested_lines_mp import agree, measured, mp_line
 from verify.engine.frame import choose_frame
+from verify.engine.nested import level0_line
 
 
 def _rotation(k, seed, angle=0.4):
@@ -185,7 +186,7 @@ def _far_line(M0, seed, y_out, tau):
     mu, star = far_k3(M0, seed)
     red = reduce_float(mu, star, 0.0)
     frame = choose_frame(red.B)
-    return engine_line(red, frame, y_out, tau=tau, radius=8.0), (red, frame)
+    return level0_line(red, frame, y_out, tau=tau, radius=8.0), (red, frame)
 
 
 @pytest.mark.parametrize("M0, seed", [(6.0, 4), (8.0, 2)])

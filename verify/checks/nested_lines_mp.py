@@ -3,9 +3,9 @@
 The nested rule (:mod:`verify.engine.nested`) integrates the sharpest axis first, along lines
 at fixed outer coordinates, by Gauss-Kronrod panels split at the softmax transitions, halved
 where |K - G| exceeds the panel's share, and taken in closed form inside a cell (with a bound of
-what that drops).  :func:`engine_line` runs exactly that rule on one line
-(:func:`verify.engine.nested.level0_line`) and reports its own estimate (sum of |K - G|, the
-closed-form cells' bound, the rounding bound of the integrand and of the sums).
+what that drops).  :func:`verify.engine.nested.level0_line` runs exactly that rule on one line
+and reports its own estimate (sum of |K - G|, the closed-form cells' bound, the rounding bound
+of the integrand and of the sums).
 
 :func:`mp_line` computes the same integral over the same segment [-R, R] with ``mpmath.quad``
 (tanh-sinh, split at every crossing of two logits on the line) from the model's definition,
@@ -20,14 +20,8 @@ from __future__ import annotations
 import mpmath
 import numpy as np
 
-from verify.engine.nested import level0_line
 
-__all__ = ["engine_line", "mp_line", "agree", "measured"]
-
-
-def engine_line(red, frame, y_out, *, tau: float, radius: float):
-    """(values, estimates) of the engine's level-0 line (:func:`verify.engine.nested.level0_line`)."""
-    return level0_line(red, frame, y_out, tau=tau, radius=radius)
+__all__ = ["mp_line", "agree", "measured"]
 
 
 def _crossings(A, Qf, y_out, radius):

@@ -140,12 +140,25 @@ def _sharp_levels(feats, B, C):
 
 
 def _run(st, tau, orders, max_nodes=MAX_NODES, **taped):
-    """One run of the compiled rule; ``taped``: tape= (replay) or record= (see integrate_nested)."""
+    """One run of the compiled rule with Gauss-Hermite of these orders on the levels q >= 1 where
+    they are > 0; ``taped``: tape= (replay) or record= (see integrate_nested)."""
+    return _run_rule(st, tau, {q: gauss_hermite(o) for q, o in enumerate(orders) if q >= 1 and o > 0},
+                     max_nodes, **taped)
+
+
+def _run_rule(st, tau, gh, max_nodes=MAX_NODES, **taped):
+    """One run of the compiled rule with the outer rules ``gh`` ({level: (nodes, weights)})."""
     check_time()  # every run of the compiled rule: a run inside a time limit stops here (engine/time_limit.py)
-    gh = {q: gauss_hermite(o) for q, o in enumerate(orders) if q >= 1 and o > 0}
     return integrate_nested(st.model, st.feats, st.Fcell, tau=tau, Kb=st.Kb, skip_nats=st.skip_nats,
                             radius=st.radius, base=BASE_PANEL, margin=MARGIN, rule=gauss_kronrod_float(10),
                             gh=gh, max_nodes=max_nodes, skip_share=SKIP_SHARE, **taped)
+
+
+def _estimate(err, absval, skipb, k, gh_err=0.0, tail=0.0):
+    """The error estimate of a run: the panels' |K - G| summed over the levels, the Gauss-Hermite
+    levels' change with their order, 16 k eps sum |w f| (the sums' rounding), the closed-form
+    cells' bound and the Gaussian tail bound."""
+    return err.sum(axis=0) + gh_err + 16 * k * 2.0**-52 * absval + skipb + tail
 
 
 def _tau(st, tol, scales, slack=1.0, gh_levels=False):
@@ -314,8 +327,7 @@ def nested_expectations(red, *, tol, with_grad=True, accept, hopeless, tail_targ
         # Gauss-Hermite levels: the change from the lower orders estimates the lower rule's error,
         # a conservative estimate for the value kept (the higher orders)
         gh_err = np.abs(val - low) if levels_gh else np.zeros_like(val)
-        eps = 2.0**-52
-        error = err.sum(axis=0) + gh_err + 16 * k * eps * absval + skipb + tail
+        error = _estimate(err, absval, skipb, k, gh_err, tail)
         if hopeless(val):
             raise AccuracyError("the rounding bound of this precision alone exceeds the requested tolerance "
                                 "(cancellation at these coordinates); ask for a larger tol or use the mpmath functions")
@@ -369,11 +381,9 @@ def level0_line(red, frame, y_out, *, tau: float, radius: float):
         raise ValueError(f"y_out must have k - 1 = {k - 1} coordinates, got {len(y_out)}")
     st = _skip_for(_setup(red, frame, True, False, radius), 0.1 * tau)
     gh = {q: (np.array([float(y_out[q - 1])]), np.array([1.0])) for q in range(1, k)}
-    val, err, absval, skipb, counts = integrate_nested(
-        st.model, st.feats, st.Fcell, tau=np.full((k, st.mc), float(tau)), Kb=st.Kb, skip_nats=st.skip_nats,
-        radius=radius, base=BASE_PANEL, margin=MARGIN, rule=gauss_kronrod_float(10), gh=gh, skip_share=SKIP_SHARE)
+    val, err, absval, skipb, counts = _run_rule(st, np.full((k, st.mc), float(tau)), gh)
     if counts[k] > 0:
         raise AccuracyError("the line needs more panel edges than EDGE_CAP")
     m = 1 + n * d
     rounding = np.concatenate([[val[m]], np.repeat(val[m + 1:m + 1 + n], d)])
-    return val[:m].copy(), err.sum(axis=0)[:m] + skipb + 16 * k * 2.0**-52 * absval[:m] + np.abs(rounding)
+    return val[:m].copy(), _estimate(err, absval, skipb, k)[:m] + np.abs(rounding)
