@@ -3,13 +3,18 @@ verify/engine/*.py, run the engine's tests against each mutant (per-mutant time 
 print the kill rate and the survivors (to be judged equivalent or killed by a new test).
 
 Usage:  python tools/mutate.py [--count 100] [--seed 0] [--timeout 300] [--workdir DIR]
-        [--tests tests/a.py tests/b.py ...] [--only N,M,...] [--list]
+        [--tests tests/a.py tests/b.py ...] [--only N,M,...] [--list] [--sample-at REV]
 
 Each mutant is one change of the abstract syntax tree (the module is then written back with
 ``ast.unparse``, so comments and docstrings go: harmless for behaviour).  The tests run in a
 copy of the repository (``--workdir``), never in this checkout, with ``-x`` so a killed mutant
 stops at its first failing test; a mutant whose tests exceed the time limit counts as killed
 (reported apart: a mutant that makes a loop endless is detected, but only by the clock).
+
+``--sample-at REV`` draws the sample from the engine as it was at a git revision and runs each
+mutant at the same place in today's engine (same function, same line text, same rank among equal
+sites there), so a sample judged once can be re-run after the engine grew elsewhere; a site that
+no longer exists is reported as gone.
 """
 
 from __future__ import annotations
@@ -58,9 +63,13 @@ def _skip(node, parents) -> bool:
     return False
 
 
-def sites(path: Path):
-    """Every mutation site of a module: (kind, index of the node in ast.walk order, description)."""
-    tree = ast.parse(path.read_text(encoding="utf-8"))
+def sites(path: Path, source: str | None = None):
+    """Every mutation site of a module: (kind, index of the node in ast.walk order, description,
+    anchor).  The anchor (enclosing function, the line's text, the change) locates the site in
+    another version of the module."""
+    text = path.read_text(encoding="utf-8") if source is None else source
+    lines = text.splitlines()
+    tree = ast.parse(text)
     parents = {}
     for p in ast.walk(tree):
         for c in ast.iter_child_nodes(p):
@@ -87,7 +96,21 @@ def sites(path: Path):
             out.append(("const", idx, f"line {line}: {v!r} -> {new!r}"))
         elif isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
             out.append(("neg", idx, f"line {line}: drop unary minus"))
-    return out
+    owner = {}
+    for p in ast.walk(tree):
+        if isinstance(p, (ast.FunctionDef, ast.ClassDef)):
+            for c in ast.walk(p):
+                if getattr(c, "lineno", 0) and (c not in owner or owner[c][0] < p.lineno):
+                    owner[c] = (p.lineno, p.name)
+    nodes = list(ast.walk(tree))
+    anchored, seen = [], {}
+    for kind, idx, desc in out:
+        node = nodes[idx]
+        text_line = lines[node.lineno - 1].strip() if getattr(node, "lineno", 0) else ""
+        key = (owner.get(node, (0, "<module>"))[1], text_line, kind, desc.split(": ", 1)[1])
+        seen[key] = seen.get(key, 0) + 1
+        anchored.append((kind, idx, desc, (*key, seen[key])))
+    return anchored
 
 
 def mutate(path: Path, kind: str, idx: int) -> str:
@@ -116,6 +139,23 @@ def mutate(path: Path, kind: str, idx: int) -> str:
     return ast.unparse(ast.fix_missing_locations(tree)) + "\n"
 
 
+def _sample_at(rev: str, count: int, rng: random.Random, today) -> list:
+    """The sample drawn from the engine at ``rev``, each site moved to today's engine by its anchor
+    (``p`` is None where the site is gone)."""
+    names = subprocess.run(["git", "ls-tree", "--name-only", f"{rev}:verify/engine"], cwd=REPO,
+                           capture_output=True, text=True, check=True).stdout.split()
+    then = []
+    for name in sorted(n for n in names if n.endswith(".py") and n != "__init__.py"):
+        src = subprocess.run(["git", "show", f"{rev}:verify/engine/{name}"], cwd=REPO,
+                             capture_output=True, text=True, check=True).stdout
+        then += [(ENGINE / name, *s) for s in sites(ENGINE / name, src)]
+    by_anchor = {(p.name, a): (p, kind, idx, desc, a) for p, kind, idx, desc, a in today}
+    out = []
+    for p, kind, idx, desc, a in rng.sample(then, min(count, len(then))):
+        out.append(by_anchor.get((p.name, a), (None, kind, idx, f"{p.name} {desc} (at {rev})", a)))
+    return out
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--count", type=int, default=100)
@@ -125,16 +165,21 @@ def main(argv=None) -> int:
     ap.add_argument("--tests", nargs="+", default=DEFAULT_TESTS)
     ap.add_argument("--only", default="", help="comma-separated sample numbers to run (others skipped)")
     ap.add_argument("--list", action="store_true", help="print the sample and stop")
+    ap.add_argument("--sample-at", default="", metavar="REV",
+                    help="draw the sample from the engine at this git revision, run it on today's")
     args = ap.parse_args(argv)
 
     modules = sorted(p for p in ENGINE.glob("*.py") if p.name != "__init__.py")
     everything = [(p, *s) for p in modules for s in sites(p)]
     rng = random.Random(args.seed)
-    sample = rng.sample(everything, min(args.count, len(everything)))
+    if args.sample_at:
+        sample = _sample_at(args.sample_at, args.count, rng, everything)
+    else:
+        sample = rng.sample(everything, min(args.count, len(everything)))
     print(f"{len(everything)} mutation sites in {len(modules)} modules; sampled {len(sample)} (seed {args.seed})",
           flush=True)
     if args.list:
-        for i, (p, kind, idx, desc) in enumerate(sample):
+        for i, (p, kind, idx, desc, _) in enumerate(sample):
             print(f"  #{i:3d} {p.name:18s} {kind:6s} {desc}")
         return 0
     only = {int(x) for x in args.only.split(",") if x}
@@ -153,8 +198,12 @@ def main(argv=None) -> int:
 
     results = []
     t_all = time.time()
-    for i, (p, kind, idx, desc) in enumerate(sample):
+    for i, (p, kind, idx, desc, _) in enumerate(sample):
         if only and i not in only:
+            continue
+        if p is None:
+            results.append((i, "-", desc, "gone"))
+            print(f"#{i:3d} {desc}: the site is gone from today's engine", flush=True)
             continue
         target = copy_root / "verify" / "engine" / p.name
         mutated = mutate(p, kind, idx)
