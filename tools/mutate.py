@@ -42,7 +42,7 @@ DEFAULT_TESTS = ["tests/test_tail_bound.py", "tests/test_model_values.py", "test
 
 #: modules whose compiled functions other compiled functions call (numba inlines or links them
 #: into the caller's cache entry, which does not notice a change of the callee's file)
-CALLED_FROM_COMPILED = ("kernels.py",)
+CALLED_FROM_COMPILED = ("kernels.py", "panel_edges.py")
 
 SWAP_BIN = {ast.Add: ast.Sub, ast.Sub: ast.Add, ast.Mult: ast.Div, ast.Div: ast.Mult, ast.FloorDiv: ast.Mult,
             ast.Pow: ast.Mult, ast.Mod: ast.FloorDiv}
