@@ -62,6 +62,17 @@ def test_identical_components_mpmath_k1():
         assert abs(G[i][0] - Gm[i][0]) <= Ge[i][0] + Gme[i][0]
 
 
+
+def test_one_component_at_unit_offsets_is_the_single_gaussian_mpmath():
+    """A mixture of one component is the single Gaussian, in mpmath, at points whose offsets
+    from the first are all exactly 1 (means 0 and 1, centre 1).  Rejects a span test that asks
+    whether every offset is 1 instead of 0 (mutant #63 of the 5936fcd sample): it takes these
+    points as coincident (k = 0) and returns the loss of means all at the centre."""
+    mu, ms = [["0"], ["1"]], ["1"]
+    L, e = reference.loss_mp(mu, ms, "0.5", dps=20, error=True)
+    Lm, em = reference.loss_mix_mp(mu, [ms], ["1"], "0.5", dps=20, error=True)
+    assert abs(L - Lm) <= e + em
+
 # ---- d = 1: a direct quadrature over the real line ----------------------------------------------
 
 D1 = dict(mu=(("1.5",), ("-0.4",), ("0.3",)), mu_stars=(("2.0",), ("-1.5",)), weights=("0.3", "0.7"), t="0.4")
