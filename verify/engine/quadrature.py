@@ -166,6 +166,9 @@ def _apply_plan(f, B, C, k, plan: Plan, backend, chunk_nodes, groups=None) -> In
 #: points; each is checked by doubling it (and doubled again if needed).
 SMOOTH_SLOPE = 1.5
 _GH_ORDERS = ((1e-4, 3), (1e-2, 4), (0.05, 6), (0.1, 8), (0.25, 12), (0.5, 20), (1.0, 32), (SMOOTH_SLOPE, 48))
+#: The starting orders times these, in turn: each rung's rule is the previous rung's doubled one
+#: (mpmath asks for more digits, so it gets one rung more).
+ORDER_LADDER = {False: (1, 2), True: (1, 2, 4)}
 
 
 def _gh_order(slope: float) -> int:
@@ -198,7 +201,7 @@ def _smooth_paths(f, B, C, k, backend, accept, bound_scale, tail_target, chunk_n
     else:
         return None
     base = [_gh_order(float(slopes[j])) for j in axes]
-    for factor in ((1, 2, 4) if backend.is_mp else (1, 2)):
+    for factor in ORDER_LADDER[backend.is_mp]:
         orders = [o * factor for o in base]
         rules = [orders] + [orders[:i] + [2 * orders[i]] + orders[i + 1:] for i in range(len(orders))]
         pts, wts = zip(*(gauss_hermite_tensor(tuple(r), backend.rule_dps) for r in rules))
