@@ -21,6 +21,8 @@ independent computations, with its estimates shown honest (measured error <= est
   evaluated.  The first run costs at least 1/ESTIMATE_MARGIN of the estimate (what the refusal relies on).
 """
 
+import re
+
 import numpy as np
 import pytest
 
@@ -143,6 +145,19 @@ def test_k4_spread_3_to_8_is_refused_before_any_run_with_its_estimated_cost(monk
     with pytest.raises(AccuracyError, match=r"needs about \d\.\de\+0[89] integrand evaluations \(~\d+ s\).*refused"):
         population_expectations(reduce_float(mu, star, 0.0), tol=1e-10)
     assert runs == []  # the estimate, not a run of the rule, refused it
+
+
+def test_k4_spread_3_to_8_seed_0_is_refused_by_its_pilot_with_an_estimate():
+    # seed 0 is within ESTIMATE_MARGIN budgets before any run; its pilot (tolerance 1e-4) then
+    # exceeds its share of the budget, and the refusal names an estimate of the whole cost (the cost
+    # model's figure for the pilot times PILOT_GROWTH), not only the budget it went past
+    from verify.engine import nested
+
+    mu, star = random_k4(0)
+    with pytest.raises(AccuracyError, match=r"pilot evaluation .* would need about (\d\.\de\+\d\d) \(~\d+ s") as err:
+        population_expectations(reduce_float(mu, star, 0.0), tol=1e-10)
+    need = float(re.search(r"would need about (\S+) ", str(err.value)).group(1))
+    assert need > nested.MAX_NODES
 
 
 def test_k4_with_one_sharp_axis_is_not_refused(monkeypatch):

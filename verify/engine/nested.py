@@ -267,9 +267,9 @@ def nested_expectations(red, *, tol, with_grad=True, accept, hopeless, tail_targ
     start = {q: _gh_start(float(slopes[q])) for q in range(1, k)}
     first = [0] + [_gh_next(start[q]) if q in levels_gh else 0 for q in range(1, k)]
     # the first run (the pilot's, or without one the first at full tolerance), estimated before it
-    refuse_costly(st.model, st.feats, orders=first, radius=st.radius, base=BASE_PANEL, margin=MARGIN,
-                  skip_nats=st.skip_nats, budget=max_nodes * PILOT_FRACTION if scales is None else max_nodes,
-                  what=f"the first {'pilot ' if scales is None else ''}run alone (panels on levels {sharp})")
+    first_cost = refuse_costly(st.model, st.feats, orders=first, radius=st.radius, base=BASE_PANEL, margin=MARGIN,
+                               skip_nats=st.skip_nats, budget=max_nodes * PILOT_FRACTION if scales is None else max_nodes,
+                               what=f"the first {'pilot ' if scales is None else ''}run alone (panels on levels {sharp})")
     nodes = 0
     unit = None  # predicted evaluations per Gauss-Hermite grid point of a full-tolerance run
     phases = []  # (what, orders, nodes): where the work went, kept in plan.extra
@@ -283,9 +283,12 @@ def nested_expectations(red, *, tol, with_grad=True, accept, hopeless, tail_targ
             phases.append(("pilot", tuple(first), int(counts[:k].sum())))
             new = _scales(val, st.mc, lscale)
             if counts[k] > 0:
+                # the estimate: the cost model's figure for the pilot (from above), PILOT_GROWTH times
+                need = PILOT_GROWTH * max(first_cost, nodes)
                 raise AccuracyError(f"the pilot evaluation at tolerance 1e-4 alone exceeds {max_nodes * PILOT_FRACTION:.1e} "
-                                    f"integrand evaluations, so the requested tolerance would need more than "
-                                    f"{max_nodes:.1e} (~{max_nodes * NODE_SECONDS:.0f} s); refused (k={k})")
+                                    f"integrand evaluations; the requested tolerance would need about {need:.1e} "
+                                    f"(~{need * NODE_SECONDS:.0f} s; estimated from above), above the budget of "
+                                    f"{max_nodes:.1e}; refused (k={k})")
             if float(np.sum(err[:, 0])) <= 1e-2 * new[0] and new[0] > 0:
                 scales = new
                 break
