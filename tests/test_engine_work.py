@@ -10,7 +10,6 @@ meant, re-recorded here (with the bench run that justifies it in proofs_map.md).
 """
 
 import mpmath
-import numpy as np
 import pytest
 
 from verify.checks.bench import far_k3, sharp_k2
