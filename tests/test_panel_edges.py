@@ -14,7 +14,8 @@ independently with numpy:
   integrand evaluation.
 
 These only move where panels start (the values stay within their estimates), so the engine's
-other tests do not see them; the work gate (tests/test_engine_work.py) allows a quarter more work.
+other tests do not see them; the work gate (tests/test_engine_work.py) sees them only where they act
+at its four configurations.
 """
 
 import itertools
