@@ -88,7 +88,7 @@ def _worst_cell_ratio(st, Y):
     ([[1.5], [-1.5]], "mean m"),  # two means on either side of m*: dmax = 2 amax
     ([[1.5, 0.0], [-1.5, 0.0], [0.0, 0.5]], "mean m"),  # k = 2: the box's corners at R sqrt 2
     ([[3.0, 0.0], [3.2, 0.4], [2.9, -0.3]], "mean i != m"),  # a tight cluster far from m*: dmax << amax
-])
+], ids=["pair-across-m*", "pair-across-m*-k2", "far-cluster"])
 def test_cell_bound_kb_is_its_derived_terms(mu, active):
     """Kb bounds |F - F_m| / (1 - w_m) on the box [-R, R]^k (|z| <= zmax = R sqrt k), column by
     column (verify.engine.nested_setup): the loss by 2 amax dmax; the gradient of a mean i != m by
@@ -111,15 +111,17 @@ def test_cell_bound_kb_is_its_derived_terms(mu, active):
              "mean i != m": amax + 2 * amax**2 * (zmax + amax),
              "mean m": dmax + amax + amax * dmax * (zmax + amax)}
     assert max(terms, key=terms.get) == active
-    assert st.Kb == pytest.approx(terms[active], rel=1e-14)  # amax, dmax: norms to a few ulps
-    Y = np.vstack([_grid(R, red.k, 2001 if red.k == 1 else 81), np.array(list(itertools.product([-R, R], repeat=red.k)))])
+    assert st.Kb == pytest.approx(terms[active], rel=1e-14)  # amax, dmax: norms, equal to a few ulps
+    corners = np.array(list(itertools.product([-R, R], repeat=red.k)))
+    Y = np.vstack([_grid(R, red.k, 2001 if red.k == 1 else 81), corners])
     assert _worst_cell_ratio(st, Y) <= st.Kb
 
 
 # -- the integrand bounds that fix the truncation radius (bound_scale) ------------------------------------
 
 
-@pytest.mark.parametrize("mu", [[[0.3], [0.1]], [[0.75], [-0.25]], [[2.0], [1.2]]])
+@pytest.mark.parametrize("mu", [[[0.3], [0.1]], [[0.75], [-0.25]], [[2.0], [1.2]]],
+                         ids=["amax0.3", "amax0.75", "amax2"])
 def test_single_gaussian_bound_scale_is_amax_plus_two_amax_cubed(monkeypatch, mu):
     """|f| <= bound_scale (1 + |z|) for the single-Gaussian integrand: |loss| = |v|^2 <= amax^2 and
     |G_i| = |w_i v + w_i s_i (Qz - a_i)| <= amax + 2 amax^2 (|z| + amax) (|s_i| <= |v| |a_i - v|
@@ -149,7 +151,7 @@ def test_single_gaussian_bound_scale_is_amax_plus_two_amax_cubed(monkeypatch, mu
     # e = v - u ~ a_i - c_l with a_i opposite c_l: |e|^2 reaches (am + cmax)^2 = E^2
     ([[-0.1, 0.0], [-0.1, 0.02]], [[0.0, 0.0], [5.0, 0.0]], [1e-12, 1 - 1e-12], "loss"),
     ([[2.0, 0.0], [-1.0, 1.0]], [[0.0, 0.0], [0.5, 0.0]], [0.5, 0.5], "gradient"),
-])
+], ids=["loss-term", "gradient-term"])
 def test_mixture_bound_scale_covers_the_integrand_and_its_loss_term_is_attained(monkeypatch, mu, stars, weights,
                                                                                 active):
     """The mixture's |f| <= bound_scale (1 + |z|) (verify.engine.mixture._component): |e| = |v - u|
@@ -188,22 +190,23 @@ def _value(L, G, n):
     return np.concatenate([[L], G, np.zeros(1 + n)])
 
 
-@pytest.mark.parametrize("engine", ["single Gaussian", "mixture"])
-@pytest.mark.parametrize("G_over_L", [(0.0, 0.0), (0.8, -0.1), (3.0, 0.2)])
+@pytest.mark.parametrize("engine", ["single-gaussian", "mixture"])
+@pytest.mark.parametrize("G_over_L", [(0.0, 0.0), (0.8, -0.1), (3.0, 0.2)],
+                         ids=["stationary", "gradient-sets", "loss-sets"])
 def test_tail_target_is_a_tenth_of_the_tightest_accuracy_accept_asks(monkeypatch, engine, G_over_L):
     """The tail bound is added to every component of the estimate, so its target is a tenth of
     the smallest accuracy that accept() asks for (the comment in population_expectations): the
     loss's tol |L|, or the gradient's tol times its scale, max(max |G|, floor), with floor =
     (L / 2) / max(1, amax) for the half gradient G of the single Gaussian and L / max(1, A) for
     the mixture's full gradient.  Checked against accept itself, at a stationary point (G = 0: the
-    floor sets the gradient's accuracy), with max |G| between the floor and L (the gradient sets
-    it), and with max |G| > L (the loss sets it): accept takes errors of 10 x target (1 - 1e-9) in
+    floor sets the gradient's accuracy), with max |G| = 0.8 L (between the single Gaussian's floor,
+    L / 2 here, and L: the gradient sets it), and with max |G| = 3 L (the loss sets it): accept takes errors of 10 x target (1 - 1e-9) in
     every column and refuses 10 x target (1 + 1e-9) (1e-9: far above the rounding of 0.1 x 10).
     Rejects the single Gaussian's floor built from 2 L instead of L / 2 (mutant #43 of the 5936fcd
     sample): its target is then that of the loss, twice the gradient's at a stationary point."""
     tol = 1e-10
     mu = np.array([[0.75], [-0.25]])  # amax = 0.75 < 1: the floor is L / 2, resp. L
-    if engine == "single Gaussian":
+    if engine == "single-gaussian":
         red = reduce_float(mu, np.zeros(1), 0.0)
         seen = _arguments_passed(monkeypatch, expectation, ["integrate_gaussian", "nested_expectations"],
                                  lambda: population_expectations(red, tol=tol))
@@ -266,10 +269,13 @@ def test_mixture_rounding_columns_cover_the_measured_rounding_error(config):
     """The mixture integrand's rounding columns (verify.engine.mixture._integrand) bound the float64
     error of its value columns: rho_loss that of |e|^2, rho_g_i that of each component of G_i.
     Measured against the same integrand in mpmath at 40 digits on the same float inputs, on a
-    25 x 25 grid of [-6, 6]^2 (the bulk of the density, where the rounding model's premise holds:
-    a logit difference is not much smaller than the logits it is formed from).  Two cases: students
-    within 2e-3 of m*_0 and a truth 6 away (the truths' softmax carries the rounding: its logit
-    gaps of 4 nats and more are where their weights err most), and a spread configuration.
+    25 x 25 grid of [-6, 6]^2, the bulk of the density.  (The columns are not a pointwise bound
+    everywhere: they leave out the logits' own rounding, which shows where large logits cancel at a
+    transition far out (|z| > 10), and the relative error of a weight w_i itself, which shows in
+    G_i where w_i is e^-30 small; neither matters to an integral at the engine's accuracies, and
+    neither occurs on these grids.)  Two cases: students within 2e-3 of m*_0 and a truth 6 away
+    (Sw is then almost all the truths' inflated weights rho_l (1 + |l - l_max| / 4) |c_l|, at gaps
+    of several nats), and a spread configuration.
     Rejects the truths' inflation 1 + |l - l_max| / 4 turned into 1 - |l - l_max| / 4 (mutant #78
     of the 5936fcd sample: the bound goes negative in the first case) and |a_i| - |v| for
     |a_i| + |v| in the gradient's bound (mutant #52: negative where a mean near m*_k sees a far
@@ -329,9 +335,9 @@ def test_mixture_rounding_columns_are_their_derived_values(config):
     """The rounding columns of verify.engine.mixture._integrand equal their derivation
     (:func:`_mixture_rounding_by_derivation`, written in the derivation's terms: eps (8 + 2 |dl|)
     per weight, the worst |e + de|^2 over the ball |de| <= delta), at z = 0 and along the second
-    truth's logit slope where its logit is -8, -2, 0, 2 and 8 nats from the first's, to 1e-12 relative (the float64 columns carry
-    the weights' and norms' rounding, a few 1e-14 relative at most).  Rejects 9 eps for 8 eps per
-    weight (mutant #22 of the 5936fcd sample, 12.5 % larger), and with it mutants #78 and #52."""
+    truth's logit slope where its logit is -8, -2, 0, 2 and 8 nats from the first's.  Rejects 9 eps
+    for 8 eps per weight (mutant #22 of the 5936fcd sample, 12.5 % larger), and with it mutants #78
+    and #52."""
     mu, stars, weights = config
     comps, _ = reduce_mixture(np.array(mu), np.array(stars), weights, 0.0)
     comp, n = comps[0], len(mu)
@@ -344,6 +350,8 @@ def test_mixture_rounding_columns_are_their_derived_values(config):
     got = F[:, 1 + n * 2:]
     want = np.array([_mixture_rounding_by_derivation(comp, n, z) for z in Z])
     assert np.all(want > 0)
+    # 1e-12: the float64 columns carry the rounding of the weights (eps (8 + 2 |dl|) relative, at
+    # most 24 eps at these gaps) and of the norms and sums (measured: at most 1.9e-15 relative)
     assert np.allclose(got, want, rtol=1e-12, atol=0)
 
 
@@ -356,8 +364,7 @@ def test_compiled_loss_rounding_column_is_the_worst_case_of_the_squared_norm(wit
     form) as a_r + sum_j w_j D_j, so it errs by at most delta = 8 eps Sw, Sw = |a_r| + sum_j w_j |D_j|,
     and |v|^2 by at most max_{|dv| <= delta} | |v + dv|^2 - |v|^2 | = (|v| + delta)^2 - |v|^2, the
     worst case (dv along v).  Recomputed in mpmath at 40 digits from the packed model's own B, C,
-    D and a_r, at 40 nodes, in the column of each layout (1 + n d with the gradient, 1 without):
-    equal to 1e-12 relative (the compiled column carries the rounding of w and Sw, a few 1e-16).
+    D and a_r, at 40 nodes, in the column of each layout (1 + n d with the gradient, 1 without).
     Rejects the linear term 3 eps8 Sw |v| for 2 eps8 Sw |v| (mutant #85 of the 5936fcd sample,
     in the column with the gradient)."""
     mu = np.array([[0.3, -0.2, 0.1], [2.1, 0.9, -0.5], [-0.7, 2.4, 0.3], [0.2, 0.1, 2.6]])
@@ -381,6 +388,7 @@ def test_compiled_loss_rounding_column_is_the_worst_case_of_the_squared_norm(wit
                                                                  for j in range(n))
             delta = 8 * mpmath.mpf(EPS) * Sw
             want.append(float((vn + delta) ** 2 - vn**2))
+    # 1e-12: the compiled column carries the rounding of w, Sw and |v| (measured: at most 6.7e-16 relative)
     assert np.allclose(got, want, rtol=1e-12, atol=0)
 
 
@@ -391,9 +399,8 @@ def test_quadrature_rounding_floor_is_64_eps_of_the_absolute_sum():
     """verify.engine.quadrature's error estimate on the Gauss-Hermite path is the rules' disagreement
     plus a rounding floor 64 eps sum_i |w_i f_i| (the module doc; MIN_TOL = 1e-14 sits just below
     64 eps).  For a constant integrand every rule is exact, so the disagreement is only the rules'
-    own rounding: in mpmath with a backend of 20 digits (eps = 1e-20) evaluated at 60, rules and
-    sums carry ~1e-35, and the estimate is the floor alone: 64 eps sum |w_i| to 1e-12 relative.
-    Rejects a floor of 65 eps (mutant #81 of the 5936fcd sample)."""
+    own rounding: in mpmath with a backend of 20 digits (eps = 1e-20) evaluated at 60 digits, the
+    estimate is the floor alone, 64 eps sum |w_i|.  Rejects a floor of 65 eps (mutant #81 of the 5936fcd sample)."""
     backend = mp_backend(20)
     with mpmath.workdps(60):
         B = _mp([[0.0], [0.0]])  # flat logits: the all-smooth Gauss-Hermite path, 3 nodes (and 6)
@@ -402,4 +409,6 @@ def test_quadrature_rounding_floor_is_64_eps_of_the_absolute_sum():
         assert res.plan.kind == "gh" and res.plan.orders == (3,)
         _, W = gauss_hermite_tensor((3,), backend.rule_dps)
         floor = 64 * mpmath.mpf(backend.eps) * mpmath.fsum(abs(x) for x in W)
+        # 1e-12: the rules are computed to 35 digits (rule_dps + 15) and summed at 60, so the rules'
+        # disagreement is ~1e-35, 1e-15 of the floor (6.4e-19); 65 eps would be 1.6e-2 off
         assert abs(res.error[0] / floor - 1) <= 1e-12
