@@ -42,6 +42,7 @@ import numpy as np
 
 from .backend import FLOAT64, Backend
 from .junctions import pairs
+from .lines import single_gaussian_bound_scale
 from .nested import nested_expectations, use_nested
 from .quadrature import SMOOTH_SLOPE, integrate_gaussian
 from .time_limit import check_time
@@ -288,8 +289,7 @@ def population_expectations(red: Reduced, *, tol, backend: Backend = FLOAT64, wi
         zero = g * 0
         return Expectations(loss, backend.scalar(0) * 0, g, zero, 0, 0, 0.0)
 
-    # |loss integrand| <= amax^2; |g_i / 2| <= amax + 2 amax^2 (|z| + amax)
-    bound_scale = max(amax**2, amax + 2 * amax**3, 2 * amax**2)
+    bound_scale = single_gaussian_bound_scale(amax)
 
     # Columns of the integrand: [loss, gradient (n*d) if with_grad, rounding bound of the loss,
     # rounding bound of each mean's gradient components (n, if with_grad)].

@@ -23,7 +23,7 @@ import numpy as np
 
 from .backend import Backend
 
-__all__ = ["tail_bound", "radius_for", "integrate_lines"]
+__all__ = ["tail_bound", "single_gaussian_bound_scale", "radius_for", "integrate_lines"]
 
 
 def tail_bound(radius: float, k: int) -> float:
@@ -35,6 +35,16 @@ def tail_bound(radius: float, k: int) -> float:
     p = math.erfc(radius / math.sqrt(2.0))
     phi = math.exp(-radius * radius / 2) / math.sqrt(2 * math.pi)
     return k * (p * (1 + (k - 1) * math.sqrt(2 / math.pi)) + 2 * phi)
+
+
+def single_gaussian_bound_scale(amax):
+    """The single Gaussian's integrand is at most this times (1 + |z|), componentwise.
+
+    |loss integrand| = |v|^2 <= amax^2 and |g_i / 2| <= amax + 2 amax^2 (|z| + amax), so
+    max(amax^2, amax + 2 amax^3, 2 amax^2) serves; amax + 2 amax^3 is always the largest
+    (it exceeds amax^2 and 2 amax^2 by amax (1 - amax + 2 amax^2) > 0 and amax (1 - 2 amax + 2 amax^2) > 0).
+    """
+    return amax + 2 * amax**3
 
 
 def radius_for(bound_scale: float, target: float, k: int) -> float:

@@ -17,6 +17,7 @@ import numpy as np
 
 from .junctions import features
 from .kernels import cell_values, model_arrays
+from .lines import single_gaussian_bound_scale
 
 __all__ = ["Setup", "setup", "skip_for"]
 
@@ -60,7 +61,7 @@ def setup(red, frame, with_grad, centred, radius) -> Setup:
     # a cell is taken in closed form where every other logit is this far below: (n - 1) e^-gap Kb
     # is then below 1e-17 of the integrand bound on the whole box
     skip_nats = math.log(Kb * red.n) + 40.0
-    bound_scale = max(amax**2, amax + 2 * amax**3, 2 * amax**2)
+    bound_scale = single_gaussian_bound_scale(amax)
     mc = 1 + red.n * red.d if with_grad else 1
     return Setup(red, model, feats, Fc, Kb, skip_nats, radius, bound_scale, mc)
 
