@@ -269,11 +269,8 @@ def test_mixture_rounding_columns_cover_the_measured_rounding_error(config):
     """The mixture integrand's rounding columns (verify.engine.mixture._integrand) bound the float64
     error of its value columns: rho_loss that of |e|^2, rho_g_i that of each component of G_i.
     Measured against the same integrand in mpmath at 40 digits on the same float inputs, on a
-    25 x 25 grid of [-6, 6]^2, the bulk of the density.  (The columns are not a pointwise bound
-    everywhere: they leave out the logits' own rounding, which shows where large logits cancel at a
-    transition far out (|z| > 10), and the relative error of a weight w_i itself, which shows in
-    G_i where w_i is e^-30 small; neither matters to an integral at the engine's accuracies, and
-    neither occurs on these grids.)  Two cases: students within 2e-3 of m*_0 and a truth 6 away
+    25 x 25 grid of [-6, 6]^2, the bulk of the density (where large logits cancel far out:
+    tests/test_logit_rounding.py).  Two cases: students within 2e-3 of m*_0 and a truth 6 away
     (Sw is then almost all the truths' inflated weights rho_l (1 + |l - l_max| / 4) |c_l|, at gaps
     of several nats), and a spread configuration.
     Rejects the truths' inflation 1 + |l - l_max| / 4 turned into 1 - |l - l_max| / 4 (mutant #78
@@ -295,12 +292,13 @@ def test_mixture_rounding_columns_cover_the_measured_rounding_error(config):
 
 def _mixture_rounding_by_derivation(comp, n, z):
     """The rounding columns [rho_loss, rho_g_1..n] at the node z, from their derivation, in mpmath
-    at 40 digits: the weights of each softmax err by eps (8 + 2 |l - l_max|) relative, so e = v - u
-    errs by at most delta = sum_i w_i eps (8 + 2 |dl_i|) |a_i| + sum_l rho_l eps (8 + 2 |dl_l|) |c_l|;
+    at 40 digits: the weights of each softmax err by eps (8 + 2 |l - l_max|) + eta relative (eta:
+    the logits' own rounding, verify/engine/rounding.py), so e = v - u errs by at most
+    delta = sum_i w_i (eps (8 + 2 |dl_i|) + eta_i) |a_i| + sum_l rho_l (eps (8 + 2 |dl_l|) + eta_l) |c_l|;
     |e|^2 then by at most max_{|de| <= delta} | |e + de|^2 - |e|^2 | = (|e| + delta)^2 - |e|^2 (at
     de = delta e / |e|); s_i = (a_i - v) . e by ds_i = delta (|a_i| + |v|) + 8 eps (|e| (|a_i| + |v|)
     + |s_i|) (|a_i - v| <= |a_i| + |v|, and the products' own rounding), and G_i = 2 w_i (e + s_i
-    (y - a_i)) by 2 w_i (delta + ds_i (|z| + |a_i|))."""
+    (y - a_i)) by 2 w_i (delta + ds_i (|z| + |a_i|)) + 2 w_i eta_i (|e| + |s_i| (|z| + |a_i|))."""
     with mpmath.workdps(40):
         eps = mpmath.mpf(EPS)
         a, c, B, C = _mp(comp.a), _mp(comp.c), _mp(comp.B), _mp(comp.C)
@@ -315,10 +313,24 @@ def _mixture_rounding_by_derivation(comp, n, z):
         def norm(x):
             return mpmath.sqrt(mpmath.fsum(t * t for t in x))
 
+        def eta(rows, consts, wts, dl):
+            # the logits' own rounding, gamma_k (sum_j |B_ij z_j| + [k > 1] |C_i|) + u |l_i|, and
+            # the shift's, u |dl_i| (u = eps / 2); then |dw_i| / w_i <= min(e^{lam_i + S/(1 - S)} - 1,
+            # 1 / w_i), S = sum_j w_j (e^{lam_j} - 1)
+            kk = len(zm)
+            u = eps / 2
+            gam = kk * u / (1 - kk * u)
+            lam = [gam * (mpmath.fsum(abs(r[j] * zm[j]) for j in range(kk)) + (abs(cc) if kk > 1 else 0))
+                   + u * abs(mpmath.fsum(r[j] * zm[j] for j in range(kk)) - cc) + u * g
+                   for r, cc, g in zip(rows, consts, dl)]
+            S = mpmath.fsum(wi * mpmath.expm1(li) for wi, li in zip(wts, lam))
+            return [min(mpmath.expm1(li + S / (1 - S)), 1 / wi) for wi, li in zip(wts, lam)]
+
         w, dls = softmax(list(lg[:n]))
         rho, dlt = softmax(list(lg[n:]))
-        delta = (mpmath.fsum(w[i] * eps * (8 + 2 * dls[i]) * norm(a[i]) for i in range(n))
-                 + mpmath.fsum(rho[l] * eps * (8 + 2 * dlt[l]) * norm(c[l]) for l in range(len(c))))
+        es, et = eta(B[:n], C[:n], w, dls), eta(B[n:], C[n:], rho, dlt)
+        delta = (mpmath.fsum(w[i] * (eps * (8 + 2 * dls[i]) + es[i]) * norm(a[i]) for i in range(n))
+                 + mpmath.fsum(rho[l] * (eps * (8 + 2 * dlt[l]) + et[l]) * norm(c[l]) for l in range(len(c))))
         v = sum(w[i] * a[i] for i in range(n))
         e = v - sum(rho[l] * c[l] for l in range(len(c)))
         en, vn, zn = norm(e), norm(v), norm(zm)
@@ -326,7 +338,7 @@ def _mixture_rounding_by_derivation(comp, n, z):
         for i in range(n):
             s = mpmath.fsum((a[i] - v) * e)
             ds = delta * (norm(a[i]) + vn) + 8 * eps * (en * (norm(a[i]) + vn) + abs(s))
-            out.append(2 * w[i] * (delta + ds * (zn + norm(a[i]))))
+            out.append(2 * w[i] * (delta + ds * (zn + norm(a[i]))) + 2 * w[i] * es[i] * (en + abs(s) * (zn + norm(a[i]))))
         return np.array([float(x) for x in out])
 
 
@@ -361,8 +373,8 @@ def test_mixture_rounding_columns_are_their_derived_values(config):
 @pytest.mark.parametrize("with_grad", [True, False])
 def test_compiled_loss_rounding_column_is_the_worst_case_of_the_squared_norm(with_grad):
     """verify.engine.kernels.integrand's rounding column of the loss |v|^2: v is formed (reference
-    form) as a_r + sum_j w_j D_j, so it errs by at most delta = 8 eps Sw, Sw = |a_r| + sum_j w_j |D_j|,
-    and |v|^2 by at most max_{|dv| <= delta} | |v + dv|^2 - |v|^2 | = (|v| + delta)^2 - |v|^2, the
+    form) as a_r + sum_j w_j D_j, so it errs by at most delta = 8 eps Sw + sum_j w_j eta_j |D_j|,
+    Sw = |a_r| + sum_j w_j |D_j| and eta the logits' rounding (verify/engine/rounding.py), and |v|^2 by at most max_{|dv| <= delta} | |v + dv|^2 - |v|^2 | = (|v| + delta)^2 - |v|^2, the
     worst case (dv along v).  Recomputed in mpmath at 40 digits from the packed model's own B, C,
     D and a_r, at 40 nodes, in the column of each layout (1 + n d with the gradient, 1 without).
     Rejects the linear term 3 eps8 Sw |v| for 2 eps8 Sw |v| (mutant #85 of the 5936fcd sample,
@@ -384,9 +396,19 @@ def test_compiled_loss_rounding_column_is_the_worst_case_of_the_squared_norm(wit
             w = [x / mpmath.fsum(ex) for x in ex]
             v = ar + sum(w[j] * D[j] for j in range(n))
             vn = mpmath.sqrt(mpmath.fsum(v * v))
-            Sw = mpmath.sqrt(mpmath.fsum(ar * ar)) + mpmath.fsum(w[j] * mpmath.sqrt(mpmath.fsum(D[j] * D[j]))
-                                                                 for j in range(n))
-            delta = 8 * mpmath.mpf(EPS) * Sw
+            Dn = [mpmath.sqrt(mpmath.fsum(D[j] * D[j])) for j in range(n)]
+            Sw = mpmath.sqrt(mpmath.fsum(ar * ar)) + mpmath.fsum(w[j] * Dn[j] for j in range(n))
+            # the logits' rounding (verify.engine.rounding): lam_j = gamma_k (sum |B_jq y_q| + [k > 1]
+            # |C_j|) + u |l_j| + u (top - l_j), u = eps / 2; the weights err by w_j eta_j more,
+            # eta_j = min(e^{lam_j + S/(1 - S)} - 1, 1 / w_j), S = sum_i w_i (e^{lam_i} - 1)
+            eps = mpmath.mpf(EPS)
+            u = eps / 2
+            gam = k * u / (1 - k * u)
+            lam = [gam * (mpmath.fsum(abs(B[j, q] * y[q]) for q in range(k)) + (abs(C[j]) if k > 1 else 0))
+                   + u * abs(lg[j]) + u * (top - lg[j]) for j in range(n)]
+            S = mpmath.fsum(w[j] * mpmath.expm1(lam[j]) for j in range(n))
+            eta = [min(mpmath.expm1(lam[j] + S / (1 - S)), 1 / w[j]) for j in range(n)]
+            delta = 8 * eps * Sw + mpmath.fsum(w[j] * eta[j] * Dn[j] for j in range(n))
             want.append(float((vn + delta) ** 2 - vn**2))
     # 1e-12: the compiled column carries the rounding of w, Sw and |v| (measured: at most 6.7e-16 relative)
     assert np.allclose(got, want, rtol=1e-12, atol=0)

@@ -45,6 +45,7 @@ from .junctions import pairs
 from .lines import single_gaussian_bound_scale
 from .nested import nested_expectations, use_nested
 from .quadrature import SMOOTH_SLOPE, integrate_gaussian
+from .rounding import logit_rounding
 from .time_limit import check_time
 from .tolerances import AccuracyError, gradient_scale
 
@@ -200,8 +201,8 @@ def integrand(red: Reduced, backend: Backend, with_grad: bool):
     def f(Z, dens_axes):
         check_time()  # every batch of nodes: a run inside a time limit stops here (engine/time_limit.py)
         N = Z.shape[0]
-        l = Z @ B.T - C
-        l = l - l.max(axis=1)[:, None]
+        l0 = Z @ B.T - C
+        l = l0 - l0.max(axis=1)[:, None]
         Ex = backend.exp(l)
         w = Ex / Ex.sum(axis=1)[:, None]
         # v = sum_j w_j a_j, in the form _use_centred chose for this configuration.
@@ -219,16 +220,21 @@ def integrand(red: Reduced, backend: Backend, with_grad: bool):
             v = c[None, :] + X
             Sw = cn + (np.abs(W) + beta[:, None]) @ En
             Xn = En[None, :]
+            eta = logit_rounding(Z, B, C, l0, np.abs(l) + np.abs(u), w, backend.eps)
         else:
             # Reference form, v = a_r + sum_j w_j D_j: |dv| <= eps8 * Sw, Sw = |a_r| + sum_j w_j |D_j|.
             X = w @ D  # v - a_r; a_i - v = D_i - X
             v = a_ref[None, :] + X
             Sw = a_refn + w @ Dn
             Xn = Dn[None, :]
+            eta = logit_rounding(Z, B, C, l0, np.abs(l), w, backend.eps)
+        # the logits' own rounding: |dw_j| <= w_j eta_j more (verify.engine.rounding), so
+        # |dv| <= eps8 Sw + sum_j w_j eta_j |off_j|
+        dv = eps8 * Sw + (w * eta) @ Xn[0]
         vv = (v * v).sum(axis=1)
         vn = vv ** 0.5 if not backend.is_mp else np.array([mpmath.sqrt(x) for x in vv], dtype=object)
-        # |v|^2 computed from v + dv, |dv| <= eps8 * Sw:  error <= 2 |v| |dv| + |dv|^2
-        rho_loss = 2 * eps8 * Sw * vn + (eps8 * Sw) ** 2
+        # |v|^2 computed from v + dv:  error <= 2 |v| |dv| + |dv|^2
+        rho_loss = 2 * dv * vn + dv**2
         if dens_axes == 0:
             phi = 1
         else:
@@ -244,10 +250,12 @@ def integrand(red: Reduced, backend: Backend, with_grad: bool):
         Qz = Z @ Q.T
         G = w[:, :, None] * v[:, None, :] + ws[:, :, None] * (Qz[:, None, :] - A[None, :, :])
         zn = (Z * Z).sum(axis=1) ** 0.5 if not backend.is_mp else np.array([mpmath.sqrt(x) for x in (Z * Z).sum(axis=1)], dtype=object)
-        # mean i's integrand is w_i [v + s_i (Qz - a_i)]: |ds_i| <= eps8 (Sw + |v|) (|off_i| + |X|)
-        # + eps |s_i|, multiplied by |Qz - a_i| <= |z| + |a_i|, plus dv itself
-        ds = eps8 * ((Sw + vn)[:, None] * (Xn + Xnorm[:, None]) + np.abs(s))
-        rho_grad = w * (eps8 * Sw[:, None] + ds * (zn[:, None] + An[None, :]))
+        # mean i's integrand is w_i [v + s_i (Qz - a_i)]: |ds_i| <= (|dv| + eps8 |v|) (|off_i| + |X|)
+        # + eps8 |s_i|, multiplied by |Qz - a_i| <= |z| + |a_i|, plus dv itself
+        ds = (dv + eps8 * vn)[:, None] * (Xn + Xnorm[:, None]) + eps8 * np.abs(s)
+        rho_grad = w * (dv[:, None] + ds * (zn[:, None] + An[None, :]))
+        # and the weight w_i itself errs by w_i eta_i more: times |v + s_i (Qz - a_i)|
+        rho_grad = rho_grad + w * eta * (vn[:, None] + np.abs(s) * (zn[:, None] + An[None, :]))
         out = np.concatenate([vv[:, None], G.reshape(N, n * d), rho_loss[:, None], rho_grad], axis=1)
         return out * (phi[:, None] if dens_axes else 1)
 

@@ -75,7 +75,7 @@ def _softmax(S, sw, n, lmax):
 @njit(cache=True, nogil=True)
 def integrand(y, P, n, k, d, S, f):
     """Write the integrand's columns at the node y (frame coordinates, length k) into f.
-    S: scratch of length 3 n + 3 d."""
+    S: scratch of length 4 n + 3 d."""
     oB = 0
     oC = oB + n * k
     oQ = oC + n
@@ -89,17 +89,26 @@ def integrand(y, P, n, k, d, S, f):
     centred = P[osc + 2] != 0.0
     with_grad = P[osc + 3] != 0.0
     # S: l / w (0..n), cf (n..2n), s (2n..3n), X (3n..3n+d), v (.. +d), Qz (.. +d)
-    sw, sc, sX, sv, sQ = 0, n, 3 * n, 3 * n + d, 3 * n + 2 * d
+    # ... and the logits' rounding, then the weights' relative error from it (3n + 3d .. 4n + 3d)
+    sw, sc, sX, sv, sQ, sl = 0, n, 3 * n, 3 * n + d, 3 * n + 2 * d, 3 * n + 3 * d
+    u = eps8 / 16.0  # the unit roundoff
+    gamma = k * u / (1.0 - k * u)
     lmax = -1e308
     lsum = 0.0
     for i in range(n):
         acc = -P[oC + i]
+        sabs = abs(P[oC + i]) if k > 1 else 0.0
         for j in range(k):
-            acc += P[oB + i * k + j] * y[j]
+            t = P[oB + i * k + j] * y[j]
+            acc += t
+            sabs += abs(t)
         S[sw + i] = acc
+        S[sl + i] = gamma * sabs + u * abs(acc)  # verify.engine.rounding: the logit's rounding
         lsum += acc
         if acc > lmax:
             lmax = acc
+    for i in range(n):
+        S[sl + i] += u * abs(S[sw + i] - lmax)  # the shift's
     Sw = basen
     if centred:
         # w_j - 1/n from expm1 of the centred logits (accurate relative to itself)
@@ -107,6 +116,7 @@ def integrand(y, P, n, k, d, S, f):
         xs = 0.0
         xmax = 0.0
         for i in range(n):
+            S[sl + i] += u * abs(S[sw + i] - mean)  # the centred shift's
             xm = math.expm1(S[sw + i] - mean)
             S[sc + i] = xm
             xs += xm
@@ -124,6 +134,19 @@ def integrand(y, P, n, k, d, S, f):
             wi = S[sw + i]
             S[sc + i] = wi
             Sw += wi * P[oOn + i]
+    # the weights' relative error from the logits (verify.engine.rounding.logit_rounding): eta_i
+    # into S[sl + i]; |dv| <= eps8 Sw + sum_i w_i eta_i |off_i|
+    Ssum = 0.0
+    for i in range(n):
+        if S[sw + i] > 0.0:
+            Ssum += S[sw + i] * math.expm1(S[sl + i])
+    big = Ssum / (1.0 - Ssum) if Ssum < 1.0 else math.inf
+    extra = 0.0
+    for i in range(n):
+        eta = min(math.expm1(S[sl + i] + big), 1.0 / S[sw + i]) if S[sw + i] > 0.0 else 0.0
+        S[sl + i] = eta
+        extra += S[sw + i] * eta * P[oOn + i]
+    dv = eps8 * Sw + extra
     vv = 0.0
     xx = 0.0
     for j in range(d):
@@ -138,7 +161,7 @@ def integrand(y, P, n, k, d, S, f):
     vn = math.sqrt(vv)
     f[0] = vv
     if not with_grad:
-        f[1] = 2 * eps8 * Sw * vn + (eps8 * Sw) * (eps8 * Sw)
+        f[1] = 2 * dv * vn + dv * dv
         return
     vX = 0.0
     for j in range(d):
@@ -163,9 +186,9 @@ def integrand(y, P, n, k, d, S, f):
         ws = wi * si
         for j in range(d):
             f[1 + i * d + j] = wi * S[sv + j] + ws * (S[sQ + j] - P[oA + i * d + j])
-        ds = eps8 * ((Sw + vn) * (P[oOn + i] + xn) + abs(si))
-        f[2 + nd + i] = wi * (eps8 * Sw + ds * (zn + P[oAn + i]))
-    f[1 + nd] = 2 * eps8 * Sw * vn + (eps8 * Sw) * (eps8 * Sw)
+        ds = (dv + eps8 * vn) * (P[oOn + i] + xn) + eps8 * abs(si)
+        f[2 + nd + i] = wi * (dv + ds * (zn + P[oAn + i])) + wi * S[sl + i] * (vn + abs(si) * (zn + P[oAn + i]))
+    f[1 + nd] = 2 * dv * vn + dv * dv
 
 
 @njit(cache=True)
@@ -175,7 +198,7 @@ def evaluate_nodes(Y, P, n, k, d, m):
     out = np.empty((N, m))
     f = np.empty(m)
     y = np.empty(k)
-    S = np.empty(3 * n + 3 * d)
+    S = np.empty(4 * n + 3 * d)
     for r in range(N):
         for j in range(k):
             y[j] = Y[r, j]

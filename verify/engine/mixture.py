@@ -35,6 +35,7 @@ import numpy as np
 
 from .backend import FLOAT64, Backend
 from .quadrature import integrate_gaussian
+from .rounding import logit_rounding
 from .time_limit import check_time
 from .tolerances import MIN_TOL, AccuracyError, gradient_scale
 
@@ -130,14 +131,20 @@ def _integrand(comp: Component, n: int, backend: Backend, with_grad: bool):
         e = v - u
         ee = (e * e).sum(axis=1)
         en = sqrt(ee)
-        # rounding: a logit difference l_i - l_max carries ~eps |l_i - l_max| (it is formed from
-        # differences of the inputs), so w_i errs by eps (8 + 2 |l_i - l_max|) relative; e errs by
-        # at most eps8 * Sw with Sw the weighted norms inflated by that factor (over 8)
+        # rounding: the shift l_i - l_max errs by eps |l_i - l_max|, so w_i errs by
+        # eps (8 + 2 |l_i - l_max|) relative from the softmax; e errs by at most eps8 * Sw with Sw
+        # the weighted norms inflated by that factor (over 8)
         gs = 1 + np.abs(lg[:, :n] - lg[:, :n].max(axis=1)[:, None]) / 4
         gt = 1 + np.abs(lg[:, n:] - lg[:, n:].max(axis=1)[:, None]) / 4
         epsn = 8 * backend.eps + 0 * lg[:, 0]
         Sw = (w * gs) @ an + (rho * gt) @ cn
-        rho_loss = 2 * epsn * Sw * en + (epsn * Sw) ** 2
+        # and the logits' own rounding with the shift's (verify.engine.rounding): the weights err by
+        # w_i eta_i more, so e by sum_i w_i eta_i |a_i| + sum_k rho_k eta_k |c_k| more, and G_i's
+        # factor w_i by w_i eta_i (below)
+        eta_s = logit_rounding(Z, B[:n], C[:n], lg[:, :n], 4 * (gs - 1), w, backend.eps)
+        eta_t = logit_rounding(Z, B[n:], C[n:], lg[:, n:], 4 * (gt - 1), rho, backend.eps)
+        de = epsn * Sw + (w * eta_s) @ an + (rho * eta_t) @ cn
+        rho_loss = 2 * de * en + de**2
         phi = 1
         if dens_axes:
             Zd = Z[:, :dens_axes]
@@ -152,8 +159,9 @@ def _integrand(comp: Component, n: int, backend: Backend, with_grad: bool):
         G = 2 * (w[:, :, None] * e[:, None, :] + (w * s_)[:, :, None] * (Y[:, None, :] - a[None, :, :]))
         zn = sqrt((Z * Z).sum(axis=1))
         vn = sqrt((v * v).sum(axis=1))
-        ds = epsn[:, None] * ((Sw + en)[:, None] * (an[None, :] + vn[:, None]) + np.abs(s_))
-        rho_g = 2 * w * (epsn[:, None] * Sw[:, None] + ds * (zn[:, None] + an[None, :]))
+        ds = (de + epsn * en)[:, None] * (an[None, :] + vn[:, None]) + epsn[:, None] * np.abs(s_)
+        rho_g = 2 * w * (de[:, None] + ds * (zn[:, None] + an[None, :]))
+        rho_g = rho_g + 2 * w * eta_s * (en[:, None] + np.abs(s_) * (zn[:, None] + an[None, :]))
         N = Z.shape[0]
         out = np.concatenate([ee[:, None], G.reshape(N, n * d), rho_loss[:, None], rho_g], axis=1)
         return out * (phi[:, None] if dens_axes else 1)

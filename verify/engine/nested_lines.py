@@ -348,7 +348,7 @@ def _run(P, n, k, d, m, mc, tau, Fcell, Kb, skip_nats, skip_share, R, h, margin,
     panA = np.zeros((k, m))
     panS = np.zeros(k)
     f = np.empty(m)
-    S = np.empty(3 * n + 3 * d)
+    S = np.empty(4 * n + 3 * d)
     tmp = np.empty(k)
     lg = np.empty(n)
     lg2 = np.empty(n)
