@@ -32,7 +32,7 @@ from verify.engine.mixture import Component, _integrand, mixture_expectations, r
 from verify.engine.nested_setup import setup
 from verify.engine.quadrature import integrate_gaussian
 
-EPS = 2.0**-52  # float64's unit roundoff, the engine's backend.eps
+EPS = 2.0**-52  # float64's machine epsilon (twice the unit roundoff u), the engine's backend.eps
 
 
 class _Captured(Exception):
@@ -130,9 +130,10 @@ def test_single_gaussian_bound_scale_is_amax_plus_two_amax_cubed(monkeypatch, mu
     2 amax^2 = amax ((1 - amax)^2 + amax^2) are positive, so bound_scale = amax + 2 amax^3 at
     every amax; amax = 0.3, 0.75, 2 (smooth axes: population_expectations hands it to the
     Gauss-Hermite path of verify.engine.quadrature) include 0.5 < amax < 1, where 3 amax^2 would
-    exceed it.  Both copies are checked: nested_setup.setup's and population_expectations'; and
-    the bound covers |f| / (1 + |z|) on a grid.  Rejects amax - 2 amax^3 in setup's copy (mutant
-    #64 of the 5936fcd sample) and 3 amax^2 in population_expectations' (mutant #53)."""
+    exceed it.  Checked as both callers see it (nested_setup.setup and population_expectations,
+    one function since: lines.single_gaussian_bound_scale); and the bound covers |f| / (1 + |z|)
+    on a grid.  Rejects amax - 2 amax^3 (mutant #64 of the 5936fcd sample) and 3 amax^2 (mutant
+    #53), made at the two copies that function replaced."""
     mu = np.array(mu)
     red = reduce_float(mu, np.zeros(1), 0.0)
     amax = float(np.max(np.abs(mu)))  # d = 1, m* = 0, t = 0: exact
@@ -296,8 +297,9 @@ def _mixture_rounding_by_derivation(comp, n, z):
     the logits' own rounding, verify/engine/rounding.py), so e = v - u errs by at most
     delta = sum_i w_i (eps (8 + 2 |dl_i|) + eta_i) |a_i| + sum_l rho_l (eps (8 + 2 |dl_l|) + eta_l) |c_l|;
     |e|^2 then by at most max_{|de| <= delta} | |e + de|^2 - |e|^2 | = (|e| + delta)^2 - |e|^2 (at
-    de = delta e / |e|); s_i = (a_i - v) . e by ds_i = delta (|a_i| + |v|) + 8 eps (|e| (|a_i| + |v|)
-    + |s_i|) (|a_i - v| <= |a_i| + |v|, and the products' own rounding), and G_i = 2 w_i (e + s_i
+    de = delta e / |e|); s_i = (a_i - v) . e by ds_i = delta (|a_i| + |v|) + delta |e| + 8 eps (|e|
+    (|a_i| + |v|) + |s_i|) (|a_i - v| <= |a_i| + |v|, |dv| <= delta, and the products' own
+    rounding), and G_i = 2 w_i (e + s_i
     (y - a_i)) by 2 w_i (delta + ds_i (|z| + |a_i|)) + 2 w_i eta_i (|e| + |s_i| (|z| + |a_i|))."""
     with mpmath.workdps(40):
         eps = mpmath.mpf(EPS)
@@ -337,7 +339,7 @@ def _mixture_rounding_by_derivation(comp, n, z):
         out = [(en + delta) ** 2 - en**2]
         for i in range(n):
             s = mpmath.fsum((a[i] - v) * e)
-            ds = delta * (norm(a[i]) + vn) + 8 * eps * (en * (norm(a[i]) + vn) + abs(s))
+            ds = delta * (norm(a[i]) + vn) + delta * en + 8 * eps * (en * (norm(a[i]) + vn) + abs(s))
             out.append(2 * w[i] * (delta + ds * (zn + norm(a[i]))) + 2 * w[i] * es[i] * (en + abs(s) * (zn + norm(a[i]))))
         return np.array([float(x) for x in out])
 
@@ -374,11 +376,12 @@ def test_mixture_rounding_columns_are_their_derived_values(config):
 def test_compiled_loss_rounding_column_is_the_worst_case_of_the_squared_norm(with_grad):
     """verify.engine.kernels.integrand's rounding column of the loss |v|^2: v is formed (reference
     form) as a_r + sum_j w_j D_j, so it errs by at most delta = 8 eps Sw + sum_j w_j eta_j |D_j|,
-    Sw = |a_r| + sum_j w_j |D_j| and eta the logits' rounding (verify/engine/rounding.py), and |v|^2 by at most max_{|dv| <= delta} | |v + dv|^2 - |v|^2 | = (|v| + delta)^2 - |v|^2, the
+    Sw = |a_r| + sum_j w_j |D_j| and eta the logits' rounding (verify/engine/rounding.py), and
+    |v|^2 by at most max_{|dv| <= delta} | |v + dv|^2 - |v|^2 | = (|v| + delta)^2 - |v|^2, the
     worst case (dv along v).  Recomputed in mpmath at 40 digits from the packed model's own B, C,
     D and a_r, at 40 nodes, in the column of each layout (1 + n d with the gradient, 1 without).
-    Rejects the linear term 3 eps8 Sw |v| for 2 eps8 Sw |v| (mutant #85 of the 5936fcd sample,
-    in the column with the gradient)."""
+    Rejects a linear term 3 delta |v| for 2 delta |v| (mutant #85 of the 5936fcd sample, made when
+    the line read 2 eps8 Sw |v|, in the column with the gradient)."""
     mu = np.array([[0.3, -0.2, 0.1], [2.1, 0.9, -0.5], [-0.7, 2.4, 0.3], [0.2, 0.1, 2.6]])
     red = reduce_float(mu, np.zeros(3), 0.0)
     assert not expectation._use_centred(red)  # the reference form

@@ -20,7 +20,8 @@ from verify.engine.expectation import population_expectations, reduce_float, red
 
 def _mp_k1():
     """n = 3, d = 1 in mpmath at 32 digits, tol 1e-28: the smooth path's order ladder (rule N
-    against 2N, then 2N against 4N) goes to its second rung here."""
+    against 2N, then 2N against 4N, then 4N against 8N) is accepted at its third rung here
+    (384 = 4 x 32 + 8 x 32 nodes: Expectations.nodes on this path counts the accepted rung only)."""
     with mpmath.workdps(32):
         red = reduce_mp([[mpmath.mpf(0)], [mpmath.mpf(1)], [mpmath.mpf("0.5")]], [mpmath.mpf("0.1")], mpmath.mpf(0))
         return population_expectations(red, tol=mpmath.mpf(10) ** -28, backend=mp_backend(32)).nodes

@@ -3,9 +3,11 @@
 A logit l_i = B_i . z - C_i errs by ~eps (|B_i| |z| + |C_i|), not by ~eps |l_i - l_max|: at the
 transition between means far from each other and far from the origin, terms of size 10^2
 cancel.  Before the columns carried that (verify/engine/rounding.py), they were measured at
-0.13-0.78 of the float64 error at the nodes below (single Gaussian) and 0.13 (mixture).  Here each
-column is compared with the float64 error measured against the same integrand in mpmath at
-40 digits on the same float inputs, at nodes on both sides of each far transition out to |z| = 12.
+0.13-0.78 of the float64 error at the nodes below (single Gaussian) and 0.13 (mixture).  Here the
+single Gaussian's loss and gradient columns and the mixture's loss column are compared with the
+float64 error measured against the same integrand in mpmath at 40 digits on the same float
+inputs, at nodes on both sides of each far transition out to |z| = 12 (reference form; the centred
+form is for clusters near collapse, where no large terms cancel).
 """
 
 import mpmath

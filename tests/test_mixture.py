@@ -62,7 +62,6 @@ def test_identical_components_mpmath_k1():
         assert abs(G[i][0] - Gm[i][0]) <= Ge[i][0] + Gme[i][0]
 
 
-
 def test_one_component_at_unit_offsets_is_the_single_gaussian_mpmath():
     """A mixture of one component is the single Gaussian, in mpmath, at points whose offsets
     from the first are all exactly 1 (means 0 and 1, centre 1).  Rejects a span test that asks
@@ -72,6 +71,7 @@ def test_one_component_at_unit_offsets_is_the_single_gaussian_mpmath():
     L, e = reference.loss_mp(mu, ms, "0.5", dps=20, error=True)
     Lm, em = reference.loss_mix_mp(mu, [ms], ["1"], "0.5", dps=20, error=True)
     assert abs(L - Lm) <= e + em
+
 
 # ---- d = 1: a direct quadrature over the real line ----------------------------------------------
 

@@ -15,7 +15,7 @@ independently with numpy:
 
 These only move where panels start (the values stay within their estimates), so the engine's
 other tests do not see them; the work gate (tests/test_engine_work.py) sees them only where they act
-at its four configurations.
+at its three nested configurations.
 """
 
 import itertools

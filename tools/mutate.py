@@ -181,7 +181,7 @@ def main(argv=None) -> int:
           flush=True)
     if args.list:
         for i, (p, kind, idx, desc, _) in enumerate(sample):
-            print(f"  #{i:3d} {p.name:18s} {kind:6s} {desc}")
+            print(f"  #{i:3d} {p.name if p else 'gone':18s} {kind:6s} {desc}")
         return 0
     only = {int(x) for x in args.only.split(",") if x}
 
@@ -251,8 +251,9 @@ def main(argv=None) -> int:
     timeout = sum(r[3] == "timeout" for r in results)
     crashed = sum(r[3] == "crashed" for r in results)
     surv = [r for r in results if r[3] == "survived"]
-    print(f"\nkilled {killed}, by the time limit {timeout}, by a crash {crashed}, survived {len(surv)} "
-          f"of {len(results)}")
+    gone = sum(r[3] == "gone" for r in results)
+    print(f"\nkilled {killed}, by the time limit {timeout}, by a crash {crashed}, survived {len(surv)}, "
+          f"gone {gone} of {len(results)}")
     for r in surv:
         print(f"  survivor #{r[0]} {r[1]} {r[2]}")
     return 0

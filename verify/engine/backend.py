@@ -115,7 +115,7 @@ class Backend:
 
     name: str
     dps: int
-    eps: float  # unit roundoff, as a float
+    eps: float  # the working precision's machine epsilon (twice the unit roundoff), as a float
     inner_order: int  # N of the (N, 2N) Gauss-Legendre pair on each inner panel
     outer_order: tuple  # N of the (N, 2N) pair per outer dimension, by number of outer dims
     active_margin: float  # nats: a transition dominated by more than this gets no grading

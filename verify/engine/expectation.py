@@ -24,8 +24,9 @@ With v = sum_i w_i a_i the integrands are
 ``tests/test_gradcheck_sympy.py`` proves it is d|v|^2/da_i).
 
 All quantities are built from the differences D_i, computed from the
-unscaled inputs, so weights stay accurate for huge coordinates and, in
-mpmath, for exponentially close means.  When the means form a smooth cluster
+unscaled inputs, so no logit carries a common large term (huge coordinates) and,
+in mpmath, exponentially close means stay apart; what the logits' terms lose where
+they cancel (far transitions) is bounded per node (:mod:`verify.engine.rounding`).  When the means form a smooth cluster
 whose centroid c sits nearer m* than a_r does (Theorem 2.1's tail, v ~ spread^2),
 float64 forms v = c + sum_i (w_i - 1/n)(a_i - c) instead, with c and a_i - c from
 exactly rounded sums and w_i - 1/n from expm1 of the centred logits
@@ -220,17 +221,17 @@ def integrand(red: Reduced, backend: Backend, with_grad: bool):
             v = c[None, :] + X
             Sw = cn + (np.abs(W) + beta[:, None]) @ En
             Xn = En[None, :]
-            eta = logit_rounding(Z, B, C, l0, np.abs(l) + np.abs(u), w, backend.eps)
+            weta = logit_rounding(Z, B, C, l0, np.abs(l) + np.abs(u), w, backend.eps)
         else:
             # Reference form, v = a_r + sum_j w_j D_j: |dv| <= eps8 * Sw, Sw = |a_r| + sum_j w_j |D_j|.
             X = w @ D  # v - a_r; a_i - v = D_i - X
             v = a_ref[None, :] + X
             Sw = a_refn + w @ Dn
             Xn = Dn[None, :]
-            eta = logit_rounding(Z, B, C, l0, np.abs(l), w, backend.eps)
+            weta = logit_rounding(Z, B, C, l0, np.abs(l), w, backend.eps)
         # the logits' own rounding: |dw_j| <= w_j eta_j more (verify.engine.rounding), so
         # |dv| <= eps8 Sw + sum_j w_j eta_j |off_j|
-        dv = eps8 * Sw + (w * eta) @ Xn[0]
+        dv = eps8 * Sw + weta @ Xn[0]
         vv = (v * v).sum(axis=1)
         vn = vv ** 0.5 if not backend.is_mp else np.array([mpmath.sqrt(x) for x in vv], dtype=object)
         # |v|^2 computed from v + dv:  error <= 2 |v| |dv| + |dv|^2
@@ -250,12 +251,13 @@ def integrand(red: Reduced, backend: Backend, with_grad: bool):
         Qz = Z @ Q.T
         G = w[:, :, None] * v[:, None, :] + ws[:, :, None] * (Qz[:, None, :] - A[None, :, :])
         zn = (Z * Z).sum(axis=1) ** 0.5 if not backend.is_mp else np.array([mpmath.sqrt(x) for x in (Z * Z).sum(axis=1)], dtype=object)
-        # mean i's integrand is w_i [v + s_i (Qz - a_i)]: |ds_i| <= (|dv| + eps8 |v|) (|off_i| + |X|)
-        # + eps8 |s_i|, multiplied by |Qz - a_i| <= |z| + |a_i|, plus dv itself
-        ds = (dv + eps8 * vn)[:, None] * (Xn + Xnorm[:, None]) + eps8 * np.abs(s)
+        # mean i's integrand is w_i [v + s_i (Qz - a_i)]: s_i = v . (off_i - X) errs by
+        # |ds_i| <= (|dv| + eps8 |v|) (|off_i| + |X|) + |v| |dv| + eps8 |s_i| (dX = dv), multiplied
+        # by |Qz - a_i| <= |z| + |a_i|, plus dv itself
+        ds = (dv + eps8 * vn)[:, None] * (Xn + Xnorm[:, None]) + (vn * dv)[:, None] + eps8 * np.abs(s)
         rho_grad = w * (dv[:, None] + ds * (zn[:, None] + An[None, :]))
         # and the weight w_i itself errs by w_i eta_i more: times |v + s_i (Qz - a_i)|
-        rho_grad = rho_grad + w * eta * (vn[:, None] + np.abs(s) * (zn[:, None] + An[None, :]))
+        rho_grad = rho_grad + weta * (vn[:, None] + np.abs(s) * (zn[:, None] + An[None, :]))
         out = np.concatenate([vv[:, None], G.reshape(N, n * d), rho_loss[:, None], rho_grad], axis=1)
         return out * (phi[:, None] if dens_axes else 1)
 

@@ -134,8 +134,8 @@ def integrand(y, P, n, k, d, S, f):
             wi = S[sw + i]
             S[sc + i] = wi
             Sw += wi * P[oOn + i]
-    # the weights' relative error from the logits (verify.engine.rounding.logit_rounding): eta_i
-    # into S[sl + i]; |dv| <= eps8 Sw + sum_i w_i eta_i |off_i|
+    # the weights' error from the logits (verify.engine.rounding.logit_rounding): w_i eta_i into
+    # S[sl + i]; |dv| <= eps8 Sw + sum_i w_i eta_i |off_i|
     Ssum = 0.0
     for i in range(n):
         if S[sw + i] > 0.0:
@@ -143,9 +143,9 @@ def integrand(y, P, n, k, d, S, f):
     big = Ssum / (1.0 - Ssum) if Ssum < 1.0 else math.inf
     extra = 0.0
     for i in range(n):
-        eta = min(math.expm1(S[sl + i] + big), 1.0 / S[sw + i]) if S[sw + i] > 0.0 else 0.0
-        S[sl + i] = eta
-        extra += S[sw + i] * eta * P[oOn + i]
+        weta = min(S[sw + i] * math.expm1(S[sl + i] + big), 1.0) if S[sw + i] > 0.0 else 0.0
+        S[sl + i] = weta  # w_i eta_i: |dw_i| from the logits, at most 1
+        extra += weta * P[oOn + i]
     dv = eps8 * Sw + extra
     vv = 0.0
     xx = 0.0
@@ -186,8 +186,8 @@ def integrand(y, P, n, k, d, S, f):
         ws = wi * si
         for j in range(d):
             f[1 + i * d + j] = wi * S[sv + j] + ws * (S[sQ + j] - P[oA + i * d + j])
-        ds = (dv + eps8 * vn) * (P[oOn + i] + xn) + eps8 * abs(si)
-        f[2 + nd + i] = wi * (dv + ds * (zn + P[oAn + i])) + wi * S[sl + i] * (vn + abs(si) * (zn + P[oAn + i]))
+        ds = (dv + eps8 * vn) * (P[oOn + i] + xn) + vn * dv + eps8 * abs(si)
+        f[2 + nd + i] = wi * (dv + ds * (zn + P[oAn + i])) + S[sl + i] * (vn + abs(si) * (zn + P[oAn + i]))
     f[1 + nd] = 2 * dv * vn + dv * dv
 
 

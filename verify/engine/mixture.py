@@ -92,10 +92,10 @@ def reduce_mixture(mu, mu_stars, weights, t, backend: Backend = FLOAT64) -> tupl
     for k in range(mu_stars.shape[0]):
         a = s * (mu - mu_stars[k])
         c = s * (mu_stars - mu_stars[k])
-        # Student logits relative to the mean nearest m*_k, from differences of the inputs: the
-        # weights are then accurate to eps (8 + |l_i - l_max|) relative, small wherever they
-        # matter (the engine's reference form, verify.engine.expectation).  The ground-truth
-        # logits are relative to component k already (c_k = 0).
+        # Student logits relative to the mean nearest m*_k, from differences of the inputs (the
+        # engine's reference form, verify.engine.expectation): no large common term; what their
+        # terms still lose where they cancel is bounded per node (verify.engine.rounding).  The
+        # ground-truth logits are relative to component k already (c_k = 0).
         r = min(range(len(a)), key=lambda i: float(norm(a[i])))
         Dr = s * (mu - mu[r])
         Cs = np.array([sum(x * y for x, y in zip(Dr[i], a[i] + a[r])) / 2 for i in range(len(a))], dtype=a.dtype)
@@ -134,16 +134,17 @@ def _integrand(comp: Component, n: int, backend: Backend, with_grad: bool):
         # rounding: the shift l_i - l_max errs by eps |l_i - l_max|, so w_i errs by
         # eps (8 + 2 |l_i - l_max|) relative from the softmax; e errs by at most eps8 * Sw with Sw
         # the weighted norms inflated by that factor (over 8)
-        gs = 1 + np.abs(lg[:, :n] - lg[:, :n].max(axis=1)[:, None]) / 4
-        gt = 1 + np.abs(lg[:, n:] - lg[:, n:].max(axis=1)[:, None]) / 4
+        dls = np.abs(lg[:, :n] - lg[:, :n].max(axis=1)[:, None])
+        dlt = np.abs(lg[:, n:] - lg[:, n:].max(axis=1)[:, None])
+        gs, gt = 1 + dls / 4, 1 + dlt / 4
         epsn = 8 * backend.eps + 0 * lg[:, 0]
         Sw = (w * gs) @ an + (rho * gt) @ cn
-        # and the logits' own rounding with the shift's (verify.engine.rounding): the weights err by
-        # w_i eta_i more, so e by sum_i w_i eta_i |a_i| + sum_k rho_k eta_k |c_k| more, and G_i's
-        # factor w_i by w_i eta_i (below)
-        eta_s = logit_rounding(Z, B[:n], C[:n], lg[:, :n], 4 * (gs - 1), w, backend.eps)
-        eta_t = logit_rounding(Z, B[n:], C[n:], lg[:, n:], 4 * (gt - 1), rho, backend.eps)
-        de = epsn * Sw + (w * eta_s) @ an + (rho * eta_t) @ cn
+        # and the logits' own rounding with the shift's (verify.engine.rounding; the shift is then
+        # counted twice, on the safe side): the weights err by w_i eta_i more, so e by
+        # sum_i w_i eta_i |a_i| + sum_k rho_k eta_k |c_k| more, and G_i's factor w_i by w_i eta_i
+        weta_s = logit_rounding(Z, B[:n], C[:n], lg[:, :n], dls, w, backend.eps)
+        weta_t = logit_rounding(Z, B[n:], C[n:], lg[:, n:], dlt, rho, backend.eps)
+        de = epsn * Sw + weta_s @ an + weta_t @ cn
         rho_loss = 2 * de * en + de**2
         phi = 1
         if dens_axes:
@@ -159,9 +160,10 @@ def _integrand(comp: Component, n: int, backend: Backend, with_grad: bool):
         G = 2 * (w[:, :, None] * e[:, None, :] + (w * s_)[:, :, None] * (Y[:, None, :] - a[None, :, :]))
         zn = sqrt((Z * Z).sum(axis=1))
         vn = sqrt((v * v).sum(axis=1))
-        ds = (de + epsn * en)[:, None] * (an[None, :] + vn[:, None]) + epsn[:, None] * np.abs(s_)
+        # s_i = (a_i - v) . e errs by |de| (|a_i| + |v|) + |dv| |e| (|dv| <= |de|) and its own rounding
+        ds = (de + epsn * en)[:, None] * (an[None, :] + vn[:, None]) + (de * en)[:, None] + epsn[:, None] * np.abs(s_)
         rho_g = 2 * w * (de[:, None] + ds * (zn[:, None] + an[None, :]))
-        rho_g = rho_g + 2 * w * eta_s * (en[:, None] + np.abs(s_) * (zn[:, None] + an[None, :]))
+        rho_g = rho_g + 2 * weta_s * (en[:, None] + np.abs(s_) * (zn[:, None] + an[None, :]))
         N = Z.shape[0]
         out = np.concatenate([ee[:, None], G.reshape(N, n * d), rho_loss[:, None], rho_g], axis=1)
         return out * (phi[:, None] if dens_axes else 1)

@@ -283,11 +283,13 @@ def nested_expectations(red, *, tol, with_grad=True, accept, hopeless, tail_targ
             phases.append(("pilot", tuple(first), int(counts[:k].sum())))
             new = _scales(val, st.mc, lscale)
             if counts[k] > 0:
-                # the estimate: the cost model's figure for the pilot (from above), PILOT_GROWTH times
+                # the estimate: the cost model's figure for the pilot (it rates a first run from above),
+                # PILOT_GROWTH times (measured at k = 2, 3)
                 need = PILOT_GROWTH * max(first_cost, nodes)
                 raise AccuracyError(f"the pilot evaluation at tolerance 1e-4 alone exceeds {max_nodes * PILOT_FRACTION:.1e} "
                                     f"integrand evaluations; the requested tolerance would need about {need:.1e} "
-                                    f"(~{need * NODE_SECONDS:.0f} s; estimated from above), above the budget of "
+                                    f"(~{need * NODE_SECONDS:.0f} s: the cost model's figure for the pilot times {PILOT_GROWTH:g}), "
+                                    f"above the budget of "
                                     f"{max_nodes:.1e}; refused (k={k})")
             if float(np.sum(err[:, 0])) <= 1e-2 * new[0] and new[0] > 0:
                 scales = new

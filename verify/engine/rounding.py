@@ -7,7 +7,9 @@ u = eps / 2 the unit roundoff (Higham, Accuracy and Stability of Numerical Algor
 products and k - 1 partial sums of at most that size, then the last addition; for k = 1 exactly
 the product's and the subtraction's rounding).  Shifting it before the exponential (l_i - l_max,
 or the centred u_i) adds u |shifted_i|.  (The rounding of B and C themselves, made once by the
-reduction from the inputs, is of the same kind and size and is not counted here.)
+reduction from the inputs, is not counted: the columns bound the rounding of the reduced model's
+integrand.  C_i is itself a d-term dot product, so at k = 1 that uncounted part can be up to ~d/2
+times the counted u |C_i|-sized term.)
 The softmax's own rounding (the exponential, the sum, the division: a few eps relative) is in
 the integrands' eps8; this adds what the logits bring.  It is far larger where large terms
 cancel: at the transition between two means far from each other, far from the origin.
@@ -15,9 +17,9 @@ cancel: at the transition between two means far from each other, far from the or
 Perturbing the logits by delta (|delta_j| <= lambda_j) changes log w_i by delta_i - D with
 D = lse(l + delta) - lse(l) = log sum_j w_j e^{delta_j}, so |D| <= S / (1 - S) with
 S = sum_j w_j (e^{lambda_j} - 1) (above: log(1 + S) <= S; below: -log(1 - S) <= S / (1 - S)), and
-|dw_i| / w_i <= e^{lambda_i + S / (1 - S)} - 1 =: eta_i (when S >= 1, never met at float64's
-eps, only |dw_i| <= 1 is left: eta_i <= 1 / w_i always holds).  A weight that is exactly 0
-contributes nothing, whatever its logit.
+|dw_i| <= w_i (e^{lambda_i + S / (1 - S)} - 1) =: w_i eta_i, and never more than 1 (both weights
+lie in [0, 1]; S >= 1 is never met at float64's eps).  A weight that is exactly 0 contributes
+nothing, whatever its logit.
 
 The compiled integrand (:mod:`verify.engine.kernels`) computes the same per node.
 """
@@ -31,9 +33,9 @@ __all__ = ["logit_rounding"]
 
 
 def logit_rounding(Z, B, C, logits, shifted, w, eps):
-    """eta (N x n): a bound of |dw_i| / w_i from the logits' rounding, at the nodes Z (N x k) for
-    the logits Z B^T - C (B: n x k; ``logits``, N x n, as computed), given |shifted| (N x n: the
-    sizes of the shifted logits that were exponentiated) and the weights w (N x n)."""
+    """w eta (N x n): a bound of |dw_i| from the logits' rounding, at the nodes Z (N x k) for the
+    logits Z B^T - C (B: n x k; ``logits``, N x n, as computed), given |shifted| (N x n: the sizes
+    of the shifted logits that were exponentiated) and the weights w (N x n)."""
     k = B.shape[1]
     u = eps / 2
     gamma = k * u / (1 - k * u)
@@ -43,6 +45,5 @@ def logit_rounding(Z, B, C, logits, shifted, w, eps):
     live = w > 0
     S = np.where(live, w * expm1(np.where(live, lam, 0)), 0).sum(axis=1)
     big = np.where(S < 1, S / np.where(S < 1, 1 - S, 1), np.inf)
-    # |dw_i| <= 1 whatever happens (both weights lie in [0, 1]): eta_i <= 1 / w_i, finite
-    eta = np.minimum(expm1(np.where(live, lam, 0) + big[:, None]), 1 / np.where(live, w, 1))
-    return np.where(live, eta, 0)
+    # |dw_i| <= 1 whatever happens (both weights lie in [0, 1]); a weight of exactly 0 adds nothing
+    return np.where(live, np.minimum(w * expm1(np.where(live, lam, 0) + big[:, None]), 1), 0)
