@@ -39,7 +39,8 @@ DEFAULT_TESTS = ["tests/test_tail_bound.py", "tests/test_model_values.py", "test
                  "tests/test_reference_accuracy.py", "tests/test_dynamics.py", "tests/test_frame.py",
                  "tests/test_nested_tape.py", "tests/test_mixture.py", "tests/test_time_average.py",
                  "tests/test_gradcheck_fd.py", "tests/test_gradcheck_stein.py", "tests/test_gradcheck_sympy.py",
-                 "tests/test_panel_edges.py", "tests/test_engine_bounds.py", "tests/test_engine_work.py"]
+                 "tests/test_panel_edges.py", "tests/test_engine_bounds.py", "tests/test_rounding_bounds.py",
+                 "tests/test_engine_work.py"]
 
 #: modules whose compiled functions other compiled functions call (numba inlines or links them
 #: into the caller's cache entry, which does not notice a change of the callee's file)
