@@ -29,6 +29,7 @@ from verify.engine.expectation import integrand, reduce_float
 from verify.engine.kernels import evaluate_nodes, model_arrays
 from verify.engine.mixture import Component, _integrand, reduce_mixture
 from verify.engine.quadrature import integrate_gaussian
+from verify.engine.rounding import logit_rounding
 
 EPS = 2.0**-52  # float64's machine epsilon (twice the unit roundoff u), the engine's backend.eps
 
@@ -50,17 +51,20 @@ def _mpf(x):
     return mpmath.mpf(float(x))
 
 
-def _single_exact(red, z):
-    """[|v|^2, G (n x d)] at z from the model's definition in mpmath (40 digits), same float inputs."""
+def _single_exact(red, z, B=None, Q=None):
+    """[|v|^2, G (n x d)] at z from the model's definition in mpmath (40 digits), same float inputs
+    (B and Q: the reduced model's, or the ones a turned frame packs)."""
+    B = red.B if B is None else B
+    Q = red.Q if Q is None else Q
     with mpmath.workdps(40):
         zz = [_mpf(x) for x in z]
         n, d, k = red.n, red.d, red.k
-        lg = [mpmath.fsum(_mpf(red.B[i, j]) * zz[j] for j in range(k)) - _mpf(red.C[i]) for i in range(n)]
+        lg = [mpmath.fsum(_mpf(B[i, j]) * zz[j] for j in range(k)) - _mpf(red.C[i]) for i in range(n)]
         top = max(lg)
         ex = [mpmath.exp(x - top) for x in lg]
         w = [x / mpmath.fsum(ex) for x in ex]
         v = [_mpf(red.a_ref[j]) + mpmath.fsum(w[i] * _mpf(red.D[i, j]) for i in range(n)) for j in range(d)]
-        Qz = [mpmath.fsum(_mpf(red.Q[j, q]) * zz[q] for q in range(k)) for j in range(d)]
+        Qz = [mpmath.fsum(_mpf(Q[j, q]) * zz[q] for q in range(k)) for j in range(d)]
         out = [mpmath.fsum(x * x for x in v)]
         for i in range(n):
             ai = [_mpf(red.a[i, j]) for j in range(d)]
@@ -348,3 +352,93 @@ def test_quadrature_rounding_floor_is_64_eps_of_the_absolute_sum():
         # 1e-12: the rules are computed to 35 digits (rule_dps + 15) and summed at 60, so the rules'
         # disagreement is ~1e-35, 1e-15 of the floor (6.4e-19); 65 eps would be 1.6e-2 off
         assert abs(res.error[0] / floor - 1) <= 1e-12
+
+
+# -- a weight far below the top: its own error in the gradient's column -----------------------------------
+
+
+MIX_FAR_STUDENTS = ([[-7.991, 2.757], [7.173, -0.812], [-0.461, -7.595]], [[0.0, 0.0], [-0.749, 4.353]], [0.5, 0.5])
+
+
+def _mixture_gradient_ratios():
+    """Smallest column / float64 error of the mixture's gradient columns, with and without the
+    term for a weight's own error (2 w_i eta_i (|e| + |s_i| (|z| + |a_i|)), recomputed here with
+    verify.engine.rounding), at nodes (|z| < 9) where some student is 28-38 nats below the top one:
+    students ~8 apart, their logits of ~50 cancelling."""
+    mu, stars, weights = MIX_FAR_STUDENTS
+    comps, _ = reduce_mixture(np.array(mu), np.array(stars), weights, 0.0)
+    comp, n, d = comps[0], 3, 2
+    rng = np.random.default_rng(7)
+    Z = []
+    while len(Z) < 60:
+        z = rng.normal(size=comp.B.shape[1]) * 3
+        gaps = (z @ comp.B[:n].T - comp.C[:n]).max() - (z @ comp.B[:n].T - comp.C[:n])
+        if np.any((gaps > 28) & (gaps < 38)) and np.linalg.norm(z) < 9:
+            Z.append(z)
+    Z = np.array(Z)
+    F = _integrand(comp, n, FLOAT64, True)(Z, 0)
+    with mpmath.workdps(40):
+        cm = Component(_mp(comp.a), _mp(comp.c), _mp(comp.B), _mp(comp.C), _mp(comp.Q), comp.amax, comp.cmax)
+        Fm = np.array([[float(x) for x in row] for row in _integrand(cm, n, mp_backend(40), True)(_mp(Z), 0)])
+    nv = 1 + n * d
+    err = np.abs(F[:, 1:nv] - Fm[:, 1:nv]).reshape(len(Z), n, d).max(axis=2)
+    lg = Z @ comp.B.T - comp.C
+    ls, lt = lg[:, :n], lg[:, n:]
+    dls = np.abs(ls - ls.max(axis=1)[:, None])
+    w = np.exp(-dls) / np.exp(-dls).sum(axis=1)[:, None]
+    rho = np.exp(lt - lt.max(axis=1)[:, None])
+    rho /= rho.sum(axis=1)[:, None]
+    weta = logit_rounding(Z, comp.B[:n], comp.C[:n], ls, dls, w, EPS)
+    v = w @ comp.a
+    e = v - rho @ comp.c
+    s_ = np.einsum("nid,nd->ni", comp.a[None] - v[:, None], e)
+    term = 2 * weta * (np.linalg.norm(e, axis=1)[:, None]
+                       + np.abs(s_) * (np.linalg.norm(Z, axis=1)[:, None] + np.linalg.norm(comp.a, axis=1)[None, :]))
+    col, pos = F[:, nv + 1:], err > 0
+    assert pos.sum() > 20  # there is rounding to cover
+    return float(np.min(col[pos] / err[pos])), float(np.min((col - term)[pos] / err[pos]))
+
+
+def test_mixture_gradient_columns_cover_a_weight_far_below_the_top():
+    """The mixture's gradient columns bound the float64 error where a student's weight is ~e^-33,
+    and they need the term for that weight's own error: without it (the negative control, the
+    column less that term) the same comparison fails."""
+    with_term, without_term = _mixture_gradient_ratios()
+    assert with_term >= 1
+    assert without_term < 1
+
+
+# -- the compiled integrand in a turned frame -----------------------------------------------------------
+
+
+def _compiled_worst_ratio(eps8=8 * EPS):
+    """Smallest column / float64 error of the compiled integrand (verify.engine.kernels) in a
+    turned frame (its logits are (B frame) . y, so its rounding is that of other sums than numpy's),
+    at the far-transition nodes of far k = 3, M0 = 14, seed 0, turned into the frame; the exact
+    values are those of the packed model (B frame and Q frame as packed, at y); ``eps8`` is the
+    packed model's."""
+    mu, star = far_k3(14.0, 0)
+    red = reduce_float(mu, star, 0.0)
+    frame, _ = np.linalg.qr(np.random.default_rng(2).normal(size=(red.k, red.k)))
+    model = model_arrays(red, frame, with_grad=True, centred=False)
+    P = model.P.copy()
+    P[-3] = eps8  # the packed 8 eps (Model: [..., |base|, 8 eps, centred, with_grad])
+    Y = _nodes_at_far_transitions(red, np.random.default_rng(0), per_mean=30) @ frame
+    F = evaluate_nodes(Y, P, red.n, red.k, red.d, model.m)
+    n, d = red.n, red.d
+    nv = 1 + n * d
+    Bf, Qf = np.asarray(red.B @ frame, dtype=np.float64), np.asarray(red.Q @ frame, dtype=np.float64)
+    exact = np.array([_single_exact(red, y, Bf, Qf) for y in Y])
+    err = np.concatenate([np.abs(F[:, :1] - exact[:, :1]),
+                          np.abs(F[:, 1:nv] - exact[:, 1:nv]).reshape(len(Y), n, d).max(axis=2)], axis=1)
+    pos = err > 0
+    assert pos.sum() > 20
+    return float(np.min(F[:, nv:][pos] / err[pos]))
+
+
+def test_compiled_rounding_columns_cover_the_rounding_in_a_turned_frame():
+    """The compiled loss and gradient columns bound the float64 error at far transitions in a
+    turned frame; negative control: the same model packed with no rounding allowance (8 eps = 0)
+    fails the comparison."""
+    assert _compiled_worst_ratio() >= 1
+    assert _compiled_worst_ratio(eps8=0.0) < 1

@@ -222,6 +222,7 @@ def integrand(red: Reduced, backend: Backend, with_grad: bool):
             Sw = cn + (np.abs(W) + beta[:, None]) @ En
             Xn = En[None, :]
             weta = logit_rounding(Z, B, C, l0, np.abs(l) + np.abs(u), w, backend.eps)
+            base_n = cn
         else:
             # Reference form, v = a_r + sum_j w_j D_j: |dv| <= eps8 * Sw, Sw = |a_r| + sum_j w_j |D_j|.
             X = w @ D  # v - a_r; a_i - v = D_i - X
@@ -229,9 +230,13 @@ def integrand(red: Reduced, backend: Backend, with_grad: bool):
             Sw = a_refn + w @ Dn
             Xn = Dn[None, :]
             weta = logit_rounding(Z, B, C, l0, np.abs(l), w, backend.eps)
+            base_n = a_refn
         # the logits' own rounding: |dw_j| <= w_j eta_j more (verify.engine.rounding), so
-        # |dv| <= eps8 Sw + sum_j w_j eta_j |off_j|
-        dv = eps8 * Sw + weta @ Xn[0]
+        # |dv| <= eps8 Sw + sum_j w_j eta_j |off_j|, and X = v - base alone errs by that less the
+        # base's share: |dX| <= eps8 (Sw - |base|) + sum_j w_j eta_j |off_j|
+        extra = weta @ Xn[0]
+        dv = eps8 * Sw + extra
+        dX = eps8 * (Sw - base_n) + extra
         vv = (v * v).sum(axis=1)
         vn = vv ** 0.5 if not backend.is_mp else np.array([mpmath.sqrt(x) for x in vv], dtype=object)
         # |v|^2 computed from v + dv:  error <= 2 |v| |dv| + |dv|^2
@@ -251,10 +256,10 @@ def integrand(red: Reduced, backend: Backend, with_grad: bool):
         Qz = Z @ Q.T
         G = w[:, :, None] * v[:, None, :] + ws[:, :, None] * (Qz[:, None, :] - A[None, :, :])
         zn = (Z * Z).sum(axis=1) ** 0.5 if not backend.is_mp else np.array([mpmath.sqrt(x) for x in (Z * Z).sum(axis=1)], dtype=object)
-        # mean i's integrand is w_i [v + s_i (Qz - a_i)]: s_i = v . (off_i - X) errs by
-        # |ds_i| <= (|dv| + eps8 |v|) (|off_i| + |X|) + |v| |dv| + eps8 |s_i| (dX = dv), multiplied
-        # by |Qz - a_i| <= |z| + |a_i|, plus dv itself
-        ds = (dv + eps8 * vn)[:, None] * (Xn + Xnorm[:, None]) + (vn * dv)[:, None] + eps8 * np.abs(s)
+        # mean i's integrand is w_i [v + s_i (Qz - a_i)]: s_i = v . off_i - v . X errs by
+        # |ds_i| <= (|dv| + eps8 |v|) (|off_i| + |X|) + |v| |dX| + eps8 |s_i|, multiplied by
+        # |Qz - a_i| <= |z| + |a_i|, plus dv itself
+        ds = (dv + eps8 * vn)[:, None] * (Xn + Xnorm[:, None]) + (vn * dX)[:, None] + eps8 * np.abs(s)
         rho_grad = w * (dv[:, None] + ds * (zn[:, None] + An[None, :]))
         # and the weight w_i itself errs by w_i eta_i more: times |v + s_i (Qz - a_i)|
         rho_grad = rho_grad + weta * (vn[:, None] + np.abs(s) * (zn[:, None] + An[None, :]))

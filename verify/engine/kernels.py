@@ -147,6 +147,7 @@ def integrand(y, P, n, k, d, S, f):
         S[sl + i] = weta  # w_i eta_i: |dw_i| from the logits, at most 1
         extra += weta * P[oOn + i]
     dv = eps8 * Sw + extra
+    dX = eps8 * (Sw - basen) + extra  # X = v - base alone (verify.engine.expectation.integrand)
     vv = 0.0
     xx = 0.0
     for j in range(d):
@@ -186,7 +187,7 @@ def integrand(y, P, n, k, d, S, f):
         ws = wi * si
         for j in range(d):
             f[1 + i * d + j] = wi * S[sv + j] + ws * (S[sQ + j] - P[oA + i * d + j])
-        ds = (dv + eps8 * vn) * (P[oOn + i] + xn) + vn * dv + eps8 * abs(si)
+        ds = (dv + eps8 * vn) * (P[oOn + i] + xn) + vn * dX + eps8 * abs(si)
         f[2 + nd + i] = wi * (dv + ds * (zn + P[oAn + i])) + S[sl + i] * (vn + abs(si) * (zn + P[oAn + i]))
     f[1 + nd] = 2 * dv * vn + dv * dv
 

@@ -7,8 +7,8 @@ u = eps / 2 the unit roundoff (Higham, Accuracy and Stability of Numerical Algor
 products and k - 1 partial sums of at most that size, then the last addition; for k = 1 exactly
 the product's and the subtraction's rounding).  Shifting it before the exponential (l_i - l_max,
 or the centred u_i) adds u |shifted_i|.  (The rounding of B and C themselves, made once by the
-reduction from the inputs, is not counted: the columns bound the rounding of the reduced model's
-integrand.  C_i is itself a d-term dot product, so at k = 1 that uncounted part can be up to ~d/2
+reduction from the inputs (and of B turned into a frame for the compiled integrand), is not
+counted: the columns bound the rounding of the reduced model's integrand.  C_i is itself a d-term dot product, so at k = 1 that uncounted part can be up to ~d/2
 times the counted u |C_i|-sized term.)
 The softmax's own rounding (the exponential, the sum, the division: a few eps relative) is in
 the integrands' eps8; this adds what the logits bring.  It is far larger where large terms
