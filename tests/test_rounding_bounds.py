@@ -125,6 +125,17 @@ def test_the_comparison_rejects_columns_without_the_logits_rounding(monkeypatch)
     assert _single_worst_ratio((14.0, 0)) < 1
 
 
+def _mixture_float_and_mp(comp, n, Z, dps=40):
+    """The mixture integrand's columns at the nodes Z in float64, and the same integrand evaluated
+    in mpmath at ``dps`` digits on the same float inputs (the rounding-free values)."""
+    F = _integrand(comp, n, FLOAT64, True)(Z, 0)
+    with mpmath.workdps(dps):
+        cm = Component(_mp(comp.a), _mp(comp.c), _mp(comp.B), _mp(comp.C), _mp(comp.Q), comp.amax, comp.cmax)
+        Fm = _integrand(cm, n, mp_backend(dps), True)(_mp(Z), 0)
+        Fm = np.array([[float(x) for x in row] for row in Fm])
+    return F, Fm
+
+
 def _mixture_worst_ratio():
     """A ground-truth component 20 away from the other and from the students: its transition with
     the other truth lies at |z| ~ 10, where logits of ~200 cancel."""
@@ -137,14 +148,7 @@ def _mixture_worst_ratio():
     rng = np.random.default_rng(1)
     perp = np.array([-b[1], b[0]]) / nb
     Z = np.array([(dC + g) / nb * (b / nb) + rng.uniform(-3, 3) * perp for g in np.linspace(-6, 6, 60)])
-    F = _integrand(comp, n, FLOAT64, True)(Z, 0)
-    with mpmath.workdps(40):
-        from verify.engine.backend import mp_backend
-        from verify.engine.mixture import Component
-        obj = lambda x: np.vectorize(mpmath.mpf, otypes=[object])(np.asarray(x, dtype=float))  # noqa: E731
-        cm = Component(obj(comp.a), obj(comp.c), obj(comp.B), obj(comp.C), obj(comp.Q), comp.amax, comp.cmax)
-        Fm = _integrand(cm, n, mp_backend(40), True)(obj(Z), 0)
-        Fm = np.array([[float(x) for x in row] for row in Fm])
+    F, Fm = _mixture_float_and_mp(comp, n, Z)
     nv = 1 + n * d
     err_loss = np.abs(F[:, 0] - Fm[:, 0])
     assert err_loss.max() > 0
@@ -163,17 +167,6 @@ def test_the_mixture_comparison_rejects_columns_without_the_logits_rounding(monk
 
 
 # -- rounding bounds: the mixture integrand's rounding columns ----------------------------------------------
-
-
-def _mixture_float_and_mp(comp, n, Z, dps=40):
-    """The mixture integrand's columns at the nodes Z in float64, and the same integrand evaluated
-    in mpmath at ``dps`` digits on the same float inputs (the rounding-free values)."""
-    F = _integrand(comp, n, FLOAT64, True)(Z, 0)
-    with mpmath.workdps(dps):
-        cm = Component(_mp(comp.a), _mp(comp.c), _mp(comp.B), _mp(comp.C), _mp(comp.Q), comp.amax, comp.cmax)
-        Fm = _integrand(cm, n, mp_backend(dps), True)(_mp(Z), 0)
-        Fm = np.array([[float(x) for x in row] for row in Fm])
-    return F, Fm
 
 
 MIX_NEAR = ([[1e-3, 2e-3], [-2e-3, 1e-3]], [[0.0, 0.0], [6.0, 1.0]], [0.5, 0.5])  # students on m*_0, a truth 6 away
@@ -376,10 +369,7 @@ def _mixture_gradient_ratios():
         if np.any((gaps > 28) & (gaps < 38)) and np.linalg.norm(z) < 9:
             Z.append(z)
     Z = np.array(Z)
-    F = _integrand(comp, n, FLOAT64, True)(Z, 0)
-    with mpmath.workdps(40):
-        cm = Component(_mp(comp.a), _mp(comp.c), _mp(comp.B), _mp(comp.C), _mp(comp.Q), comp.amax, comp.cmax)
-        Fm = np.array([[float(x) for x in row] for row in _integrand(cm, n, mp_backend(40), True)(_mp(Z), 0)])
+    F, Fm = _mixture_float_and_mp(comp, n, Z)
     nv = 1 + n * d
     err = np.abs(F[:, 1:nv] - Fm[:, 1:nv]).reshape(len(Z), n, d).max(axis=2)
     lg = Z @ comp.B.T - comp.C

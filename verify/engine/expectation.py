@@ -26,9 +26,9 @@ With v = sum_i w_i a_i the integrands are
 All quantities are built from the differences D_i, computed from the
 unscaled inputs, so no logit carries a common large term (huge coordinates) and,
 in mpmath, exponentially close means stay apart; what the logits' terms lose where
-they cancel (far transitions) is bounded per node (:mod:`verify.engine.rounding`).  When the means form a smooth cluster
-whose centroid c sits nearer m* than a_r does (Theorem 2.1's tail, v ~ spread^2),
-float64 forms v = c + sum_i (w_i - 1/n)(a_i - c) instead, with c and a_i - c from
+they cancel (far transitions) is bounded per node (:mod:`verify.engine.rounding`).
+When the means form a smooth cluster whose centroid c sits nearer m* than a_r
+does (Theorem 2.1's tail, v ~ spread^2), float64 forms v = c + sum_i (w_i - 1/n)(a_i - c) instead, with c and a_i - c from
 exactly rounded sums and w_i - 1/n from expm1 of the centred logits
 (:func:`_use_centred`); every node carries a bound of its rounding either way.
 """

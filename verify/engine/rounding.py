@@ -7,9 +7,10 @@ u = eps / 2 the unit roundoff (Higham, Accuracy and Stability of Numerical Algor
 products and k - 1 partial sums of at most that size, then the last addition; for k = 1 exactly
 the product's and the subtraction's rounding).  Shifting it before the exponential (l_i - l_max,
 or the centred u_i) adds u |shifted_i|.  (The rounding of B and C themselves, made once by the
-reduction from the inputs (and of B turned into a frame for the compiled integrand), is not
-counted: the columns bound the rounding of the reduced model's integrand.  C_i is itself a d-term dot product, so at k = 1 that uncounted part can be up to ~d/2
-times the counted u |C_i|-sized term.)
+reduction from the inputs, and of B turned into a frame for the compiled integrand, is not
+counted: the columns bound the rounding of the reduced model's integrand.  C_i is itself a
+d-term dot product, so at k = 1 that uncounted part can be up to ~d/2 times the counted
+u |C_i|-sized term.)
 The softmax's own rounding (the exponential, the sum, the division: a few eps relative) is in
 the integrands' eps8; this adds what the logits bring.  It is far larger where large terms
 cancel: at the transition between two means far from each other, far from the origin.
@@ -43,7 +44,8 @@ def logit_rounding(Z, B, C, logits, shifted, w, eps):
     mp = lam.dtype == object
     expm1 = np.frompyfunc(mpmath.expm1, 1, 1) if mp else np.expm1
     live = w > 0
-    S = np.where(live, w * expm1(np.where(live, lam, 0)), 0).sum(axis=1)
+    lam = np.where(live, lam, 0)  # a weight of exactly 0 adds nothing, whatever its logit
+    S = (w * expm1(lam)).sum(axis=1)
     big = np.where(S < 1, S / np.where(S < 1, 1 - S, 1), np.inf)
-    # |dw_i| <= 1 whatever happens (both weights lie in [0, 1]); a weight of exactly 0 adds nothing
-    return np.where(live, np.minimum(w * expm1(np.where(live, lam, 0) + big[:, None]), 1), 0)
+    # |dw_i| <= 1 whatever happens (both weights lie in [0, 1])
+    return np.where(live, np.minimum(w * expm1(lam + big[:, None]), 1), 0)
