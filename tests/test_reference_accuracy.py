@@ -54,6 +54,9 @@ def test_k1_float64_within_1e12_of_mpmath(cfg):
         ([[0.05], [7.0], [14.0]], [0.0], 0.0, 1e-9),  # beyond distance 8: a loser far out
         ([[0.0136], [7.0358]], [0.0], 0.0, 1e-9),  # far loser, small loss (regression: tail radius)
         ([[1e12], [1e12 + 1.5]], [1e12 + 0.3], 0.0, 1e-9),  # huge coordinates
+        # a symmetric pair at tol 1e-12: the logits' rounding bounded with |off_j| instead of
+        # |off_j - X| (verify/engine/rounding.py) made the gradient's rounding bound exceed it
+        ([[3.75], [-3.75]], [0.0], 0.0, 1e-12),
     ],
 )
 def test_k1_regimes_against_mpmath(mu, mu_star, t, target):

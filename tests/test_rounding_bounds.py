@@ -283,7 +283,7 @@ def test_mixture_rounding_columns_are_their_derived_values(config):
 @pytest.mark.parametrize("with_grad", [True, False])
 def test_compiled_loss_rounding_column_is_the_worst_case_of_the_squared_norm(with_grad):
     """verify.engine.kernels.integrand's rounding column of the loss |v|^2: v is formed (reference
-    form) as a_r + sum_j w_j D_j, so it errs by at most delta = 8 eps Sw + sum_j w_j eta_j |D_j|,
+    form) as a_r + sum_j w_j D_j, so it errs by at most delta = 8 eps Sw + sum_j w_j eta_j |D_j - X|,
     Sw = |a_r| + sum_j w_j |D_j| and eta the logits' rounding (verify/engine/rounding.py), and
     |v|^2 by at most max_{|dv| <= delta} | |v + dv|^2 - |v|^2 | = (|v| + delta)^2 - |v|^2, the
     worst case (dv along v).  Recomputed in mpmath at 40 digits from the packed model's own B, C,
@@ -319,7 +319,9 @@ def test_compiled_loss_rounding_column_is_the_worst_case_of_the_squared_norm(wit
                    + u * abs(lg[j]) + u * (top - lg[j]) for j in range(n)]
             S = mpmath.fsum(w[j] * mpmath.expm1(lam[j]) for j in range(n))
             eta = [min(mpmath.expm1(lam[j] + S / (1 - S)), 1 / w[j]) for j in range(n)]
-            delta = 8 * eps * Sw + mpmath.fsum(w[j] * eta[j] * Dn[j] for j in range(n))
+            Xv = v - ar  # the perturbed weights sum to 1: sum_j dw_j D_j = sum_j dw_j (D_j - X)
+            delta = 8 * eps * Sw + mpmath.fsum(w[j] * eta[j] * mpmath.sqrt(mpmath.fsum((D[j] - Xv) ** 2))
+                                               for j in range(n))
             want.append(float((vn + delta) ** 2 - vn**2))
     # 1e-12: the compiled column carries the rounding of w, Sw and |v| (measured: at most 6.7e-16 relative)
     assert np.allclose(got, want, rtol=1e-12, atol=0)

@@ -231,10 +231,14 @@ def integrand(red: Reduced, backend: Backend, with_grad: bool):
             Xn = Dn[None, :]
             weta = logit_rounding(Z, B, C, l0, np.abs(l), w, backend.eps)
             base_n = a_refn
-        # the logits' own rounding: |dw_j| <= w_j eta_j more (verify.engine.rounding), so
-        # |dv| <= eps8 Sw + sum_j w_j eta_j |off_j|, and X = v - base alone errs by that less the
-        # base's share: |dX| <= eps8 (Sw - |base|) + sum_j w_j eta_j |off_j|
-        extra = weta @ Xn[0]
+        # the logits' own rounding: |dw_j| <= w_j eta_j more (verify.engine.rounding); the perturbed
+        # weights sum to 1 as well, so sum_j dw_j off_j = sum_j dw_j (off_j - X) and
+        # |dv| <= eps8 Sw + sum_j w_j eta_j |off_j - X|; X = v - base alone errs by that less the
+        # base's share: |dX| <= eps8 (Sw - |base|) + sum_j w_j eta_j |off_j - X|
+        OX = (E if centred else D)[None, :, :] - X[:, None, :]
+        OXn = (OX * OX).sum(axis=2)
+        OXn = OXn**0.5 if not backend.is_mp else np.frompyfunc(mpmath.sqrt, 1, 1)(OXn)
+        extra = (weta * OXn).sum(axis=1)
         dv = eps8 * Sw + extra
         dX = eps8 * (Sw - base_n) + extra
         vv = (v * v).sum(axis=1)

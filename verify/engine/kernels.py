@@ -135,19 +135,15 @@ def integrand(y, P, n, k, d, S, f):
             S[sc + i] = wi
             Sw += wi * P[oOn + i]
     # the weights' error from the logits (verify.engine.rounding.logit_rounding): w_i eta_i into
-    # S[sl + i]; |dv| <= eps8 Sw + sum_i w_i eta_i |off_i|
+    # S[sl + i]; |dv| <= eps8 Sw + sum_i w_i eta_i |off_i - X| (below)
     Ssum = 0.0
     for i in range(n):
         if S[sw + i] > 0.0:
             Ssum += S[sw + i] * math.expm1(S[sl + i])
     big = Ssum / (1.0 - Ssum) if Ssum < 1.0 else math.inf
-    extra = 0.0
     for i in range(n):
         weta = min(S[sw + i] * math.expm1(S[sl + i] + big), 1.0) if S[sw + i] > 0.0 else 0.0
         S[sl + i] = weta  # w_i eta_i: |dw_i| from the logits, at most 1
-        extra += weta * P[oOn + i]
-    dv = eps8 * Sw + extra
-    dX = eps8 * (Sw - basen) + extra  # X = v - base alone (verify.engine.expectation.integrand)
     vv = 0.0
     xx = 0.0
     for j in range(d):
@@ -159,6 +155,17 @@ def integrand(y, P, n, k, d, S, f):
         S[sv + j] = vj
         vv += vj * vj
         xx += acc * acc
+    # the perturbed weights sum to 1 as well, so sum_i dw_i off_i = sum_i dw_i (off_i - X)
+    extra = 0.0
+    for i in range(n):
+        if S[sl + i] > 0.0:
+            oX = 0.0
+            for j in range(d):
+                t = P[oO + i * d + j] - S[sX + j]
+                oX += t * t
+            extra += S[sl + i] * math.sqrt(oX)
+    dv = eps8 * Sw + extra
+    dX = eps8 * (Sw - basen) + extra  # X = v - base alone (verify.engine.expectation.integrand)
     vn = math.sqrt(vv)
     f[0] = vv
     if not with_grad:
