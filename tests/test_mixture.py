@@ -254,3 +254,20 @@ def test_a_component_every_mean_sits_on_is_exact_and_costs_nothing():
     reports work for the closed form (1 node instead of 0)."""
     ev = reference.evaluate_mix([[0.5, -1.0], [0.5, -1.0]], [[0.5, -1.0]], [1.0], 0.0)
     assert ev.loss == 0.0 and ev.loss_err == 0.0 and np.all(ev.grad == 0.0) and ev.nodes == 0
+
+
+@pytest.mark.parametrize("mu, stars", [
+    ([[1e155, 0.0], [1.0, 0.0]], [[0.3, 0.1], [0.0, 1.0]]),  # a far student: NaN estimates before
+    ([[1.0, 0.0], [0.0, 1.0]], [[1e155, 0.1], [0.0, 1.0]]),  # a far truth: likewise
+])
+def test_beyond_float64_range_is_refused_and_mpmath_takes_it(mu, stars):
+    """Finite inputs whose scale overflows float64's bounds: AccuracyError naming the range (never a
+    NaN estimate); the mpmath function answers. Negative control: the same shapes at 1e100, inside
+    the range, are computed (tests/test_reference_accuracy.py has the single Gaussian's)."""
+    with pytest.raises(AccuracyError, match="beyond the float64 engine's range"):
+        reference.loss_mix(mu, stars, [0.5, 0.5], 0.5, error=True)
+    L, eL = reference.loss_mix_mp(mu, stars, [0.5, 0.5], "0.5", dps=20, error=True)
+    assert mpmath.isfinite(L) and 0 <= eL <= 1e-15 * abs(L)
+    near = [[min(x, 1e100) for x in row] for row in mu], [[min(x, 1e100) for x in row] for row in stars]
+    L, eL = reference.loss_mix(*near, [0.5, 0.5], 0.5, error=True)
+    assert np.isfinite(L) and 0 <= eL <= 1e-12 * L

@@ -163,6 +163,61 @@ def test_collapsed_means_closed_form(n, d, t):
     np.testing.assert_allclose(ev.grad, math.exp(-t) * ev.grad_scaled, rtol=1e-15)
 
 
+@settings(max_examples=40)
+@given(st.integers(1, 5), st.integers(1, 3), st.floats(0, 3),
+       st.lists(st.floats(-1e6, 1e6, allow_subnormal=False), min_size=6, max_size=6))
+def test_collapsed_means_error_estimates_cover_the_rounding(n, d, t, xs):
+    """k = 0 has no quadrature, only rounding: its estimates cover the error against mpmath at
+    50 digits from the same float inputs (an estimate of 0, what the closed form reported
+    before, fails here whenever the float64 value is not exact)."""
+    c, m_star = np.array(xs[:d]), np.array(xs[3:3 + d])
+    ev = reference.evaluate(np.tile(c, (n, 1)), m_star, t)
+    assert ev.k == 0
+    with mpmath.workdps(50):
+        a = [mpmath.exp(-mpmath.mpf(t)) * (mpmath.mpf(x) - mpmath.mpf(y)) for x, y in zip(c, m_star)]
+        L = mpmath.fsum(x * x for x in a)
+        assert abs(ev.loss - L) <= ev.loss_err
+        for i in range(n):
+            for j in range(d):
+                assert abs(ev.grad_scaled[i, j] - 2 * a[j] / n) <= ev.grad_scaled_err[i, j]
+
+
+def test_collapsed_means_estimate_is_not_zero_where_the_value_rounds():
+    """The negative control of the test above: at this configuration the float64 loss differs
+    from the exact one, so an estimate of 0 would be a false claim of exactness."""
+    c, m_star, t = np.array([0.1, 0.7]), np.array([0.3, -0.2]), 0.3
+    ev = reference.evaluate(np.tile(c, (3, 1)), m_star, t)
+    with mpmath.workdps(50):
+        a = [mpmath.exp(-mpmath.mpf(t)) * (mpmath.mpf(x) - mpmath.mpf(y)) for x, y in zip(c, m_star)]
+        err = abs(ev.loss - mpmath.fsum(x * x for x in a))
+    assert err > 0 and ev.loss_err >= err
+
+
+@pytest.mark.parametrize("mu, m_star", [
+    ([[1e154, 0.0], [1.0, 0.0]], [0.3, 0.1]),  # amax^3 overflowed (OverflowError)
+    ([[1e155, 0.0], [1.0, 0.0]], [0.3, 0.1]),  # C overflowed: a value with a NaN estimate
+    ([[1.0, 0.0], [2.0, 0.5]], [1e160, 0.1]),  # a far truth: inf with a NaN estimate
+    ([[1e300, 0.0], [1e300, 0.0]], [-1e300, 0.1]),  # collapsed (k = 0): |a|^2 overflowed to inf
+])
+def test_beyond_float64_range_is_refused_and_mpmath_takes_it(mu, m_star):
+    """Finite inputs whose scale overflows float64's bounds: AccuracyError naming the range and the
+    mpmath functions (never an OverflowError, inf or a NaN estimate), and those functions answer."""
+    for f in (reference.loss, reference.grad):
+        with pytest.raises(AccuracyError, match="beyond the float64 engine's range.*mpmath"):
+            f(mu, m_star, 0.5, error=True)
+    L, eL = reference.loss_mp(mu, m_star, "0.5", dps=20, error=True)
+    assert mpmath.isfinite(L) and 0 <= eL <= 1e-15 * abs(L)
+
+
+def test_float64_range_check_lets_large_configurations_within_it_through():
+    """The negative control of the refusal: |a| ~ 1e100, inside FLOAT64_AMAX, is computed with a
+    finite estimate (the far mean has weight 0: the loss is the near one's)."""
+    from verify.engine.lines import FLOAT64_AMAX
+    assert 1e100 < FLOAT64_AMAX
+    L, eL = reference.loss([[1e100, 0.0], [1.0, 0.0]], [0.3, 0.1], 0.5, error=True)
+    assert math.isfinite(L) and 0 <= eL <= 1e-12 * L
+
+
 def test_grad_is_exp_minus_t_times_grad_scaled():
     mu, star, t = [[0.1, 0.4], [1.3, -0.2], [0.0, 2.0]], [0.3, 0.3], 0.8
     g, gs = reference.grad(mu, star, t), reference.grad_scaled(mu, star, t)

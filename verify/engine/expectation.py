@@ -43,7 +43,7 @@ import numpy as np
 
 from .backend import FLOAT64, Backend
 from .junctions import pairs
-from .lines import single_gaussian_bound_scale
+from .lines import check_float64_range, single_gaussian_bound_scale
 from .nested import nested_expectations, use_nested
 from .quadrature import SMOOTH_SLOPE, integrate_gaussian
 from .rounding import logit_rounding
@@ -66,7 +66,7 @@ class Reduced:
     Q: np.ndarray  # (d, k)
     B: np.ndarray  # (n, k) Q^T D_i
     C: np.ndarray  # (n,)   D_i . (a_i + a_0) / 2
-    amax: float  # max_i |a_i|, as a float (for the tail bound)
+    amax: float  # max_i |a_i| (a float from reduce_float, an mpf from reduce_mp), for the tail bound
     scale: object  # e^{-t}
     c: np.ndarray | None = None  # (d,) the centroid (1/n) sum_i a_i, correctly rounded (float64 only)
     E: np.ndarray | None = None  # (n, d) a_i - c, correctly rounded (float64 only)
@@ -83,7 +83,9 @@ def reduce_float(mu: np.ndarray, mu_star: np.ndarray, t: float, *, rotation=None
     reduced basis: another node set for the same integral (used by the accuracy checks)."""
     n, d = mu.shape
     s = math.exp(-t)
-    a = s * (mu - mu_star)
+    with np.errstate(over="ignore", invalid="ignore"):
+        a = s * (mu - mu_star)
+    check_float64_range(float(np.max(np.abs(a))) if a.size else 0.0)  # before any square can overflow
     r = _reference_index(np.linalg.norm(a, axis=1))
     D = s * (mu - mu[r])
     if n > 1:
@@ -146,7 +148,7 @@ def reduce_mp(mu, mu_star, t) -> Reduced:
     k = Q.shape[1]
     B = D @ Q if k else np.zeros((n, 0), dtype=object)
     C = np.array([sum(D[i, j] * (a[i, j] + a[r, j]) for j in range(d)) / 2 for i in range(n)], dtype=object)
-    amax = max(float(mpmath.sqrt(sum(x * x for x in row))) for row in a)
+    amax = max(mpmath.sqrt(sum(x * x for x in row)) for row in a)  # an mpf: its powers never overflow
     return Reduced(n, d, k, a, a[r].copy(), D, Q, B, C, amax, s)
 
 
@@ -298,15 +300,23 @@ def population_expectations(red: Reduced, *, tol, backend: Backend = FLOAT64, wi
     """
     n, d, k = red.n, red.d, red.k
     amax = red.amax
+    if not backend.is_mp:
+        check_float64_range(amax)
     if k == 0:
         # all means coincide: the weights are uniform, v = a_0 everywhere
         a_ref = red.a_ref
+        # (no quadrature: the errors are the rounding of these few operations, u = eps / 2 each:
+        # a = e^-t (mu - mu*) within 3u, so a^2 within 6u, then d squares and d - 1 additions,
+        # (d + 6) u to first order and (d + 7) u with room for the higher orders; g = 2 a / n:
+        # 3u + u, written 2 eps; in float64 a result below the normal range also errs by up to
+        # 2^-1075 per rounding, absolutely: the last terms)
+        tiny = 0.0 if backend.is_mp else 2.0**-1070
         loss = (a_ref * a_ref).sum()
+        loss_err = (d + 7) * backend.eps / 2 * loss + d * tiny
         if not with_grad:
-            return Expectations(loss, backend.scalar(0) * 0, None, None, 0, 0, 0.0)
+            return Expectations(loss, loss_err, None, None, 0, 0, 0.0)
         g = np.array([[2 * a_ref[j] / n for j in range(d)] for _ in range(n)], dtype=a_ref.dtype)
-        zero = g * 0
-        return Expectations(loss, backend.scalar(0) * 0, g, zero, 0, 0, 0.0)
+        return Expectations(loss, loss_err, g, 2 * backend.eps * np.abs(g) + tiny, 0, 0, 0.0)
 
     bound_scale = single_gaussian_bound_scale(amax)
 

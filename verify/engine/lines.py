@@ -22,8 +22,9 @@ import math
 import numpy as np
 
 from .backend import Backend
+from .tolerances import AccuracyError
 
-__all__ = ["tail_bound", "single_gaussian_bound_scale", "radius_for", "integrate_lines"]
+__all__ = ["FLOAT64_AMAX", "check_float64_range", "tail_bound", "single_gaussian_bound_scale", "radius_for", "integrate_lines"]
 
 
 def tail_bound(radius: float, k: int) -> float:
@@ -35,6 +36,21 @@ def tail_bound(radius: float, k: int) -> float:
     p = math.erfc(radius / math.sqrt(2.0))
     phi = math.exp(-radius * radius / 2) / math.sqrt(2 * math.pi)
     return k * (p * (1 + (k - 1) * math.sqrt(2 / math.pi)) + 2 * phi)
+
+
+#: The largest amax = max_i |a_i| the float64 engine takes: every bound it forms is a few times
+#: amax^3 at most (the bound scale amax + 2 amax^3; the nested rule's Kb, below
+#: 2 amax + 4 amax^2 (|z| + amax) on its box; the rounding columns' |s_i| (|z| + amax) ~ amax^3),
+#: so 64 amax^3 stays below float64's largest number (beyond it they overflow to inf and the
+#: estimates to NaN).  Larger configurations are refused; the mpmath functions take them.
+FLOAT64_AMAX = (np.finfo(np.float64).max / 64) ** (1 / 3)
+
+
+def check_float64_range(amax: float, what: str = "max_i |mu_i - mu*| e^-t") -> None:
+    """Refuse (AccuracyError) a configuration whose scale ``what`` is beyond FLOAT64_AMAX (or not finite)."""
+    if not amax <= FLOAT64_AMAX:
+        raise AccuracyError(f"{what} = {amax:.3g} is beyond the float64 engine's range "
+                            f"({FLOAT64_AMAX:.3g}: its bounds, ~amax^3, would overflow); use the mpmath functions")
 
 
 def single_gaussian_bound_scale(amax):

@@ -34,10 +34,14 @@ import mpmath
 import numpy as np
 
 from .backend import FLOAT64, Backend
+from .lines import check_float64_range
 from .quadrature import integrate_gaussian
 from .rounding import logit_rounding
 from .time_limit import check_time
 from .tolerances import MIN_TOL, AccuracyError, gradient_scale
+
+#: what the float64 range check names (verify.engine.lines.FLOAT64_AMAX)
+SCALE = "max_i |mu_i - m*_k| e^-t + max_l |m*_l - m*_k| e^-t"
 
 __all__ = ["Component", "reduce_mixture", "mixture_expectations", "MixtureExpectations"]
 
@@ -51,8 +55,8 @@ class Component:
     B: np.ndarray  # (n + K, k) slopes of the logits in reduced coordinates
     C: np.ndarray  # (n + K,) offsets: l = B z - C (students' relative to the nearest mean, truths' to m*_k)
     Q: np.ndarray  # (d, k)
-    amax: float  # max_i |a_i|
-    cmax: float  # max_l |c_l|
+    amax: float  # max_i |a_i| (an mpf on the mpmath path)
+    cmax: float  # max_l |c_l| (likewise)
 
 
 def _span(points, backend: Backend):
@@ -90,8 +94,11 @@ def reduce_mixture(mu, mu_stars, weights, t, backend: Backend = FLOAT64) -> tupl
     norm = (lambda r: mpmath.sqrt(mpmath.fsum(x * x for x in r))) if mp else (lambda r: float(np.linalg.norm(r)))
     comps = []
     for k in range(mu_stars.shape[0]):
-        a = s * (mu - mu_stars[k])
-        c = s * (mu_stars - mu_stars[k])
+        with np.errstate(over="ignore", invalid="ignore"):
+            a = s * (mu - mu_stars[k])
+            c = s * (mu_stars - mu_stars[k])
+        if not mp:  # before any square can overflow; the norms are checked in mixture_expectations
+            check_float64_range(float(np.max(np.abs(np.concatenate([a, c])))), SCALE)
         # Student logits relative to the mean nearest m*_k, from differences of the inputs (the
         # engine's reference form, verify.engine.expectation): no large common term; what their
         # terms still lose where they cancel is bounded per node (verify.engine.rounding).  The
@@ -103,7 +110,8 @@ def reduce_mixture(mu, mu_stars, weights, t, backend: Backend = FLOAT64) -> tupl
         pts = np.concatenate([Dr, c])
         B = pts @ Q if Q.shape[1] else np.zeros((pts.shape[0], 0), dtype=pts.dtype)
         C = np.concatenate([Cs, Ct])
-        comps.append(Component(a, c, B, C, Q, max(float(norm(r_)) for r_ in a), max(float(norm(r_)) for r_ in c)))
+        # (mpf norms on the mpmath path: their powers in the bounds never overflow)
+        comps.append(Component(a, c, B, C, Q, max(norm(r_) for r_ in a), max(norm(r_) for r_ in c)))
     return comps, s
 
 
@@ -231,6 +239,8 @@ def mixture_expectations(comps: list, weights, *, tol, backend: Backend = FLOAT6
                          with_grad: bool = True) -> MixtureExpectations:
     """L_t and dL_t/dm_i (scaled means) for the reduced components (module doc)."""
     n = comps[0].a.shape[0]
+    if not backend.is_mp:
+        check_float64_range(max(c.amax + c.cmax for c in comps), SCALE)
     spread = max(c.amax for c in comps)
     pis = [backend.scalar(w) for w in weights]
     tol_c = tol
