@@ -112,6 +112,7 @@ def use_claims(monkeypatch):
     def install(*ids):
         registry = {cid: Claim(cid, FAKES[cid][0], FAKES[cid][1]) for cid in ids}
         monkeypatch.setattr(verify.claims, "all_claims", lambda: registry)
+        monkeypatch.setattr(verify.claims, "CLAIM_IDS", CLAIM_IDS + tuple(FAKES))  # --claim checks this list
 
     SEEN.clear()
     return install
@@ -161,15 +162,38 @@ def test_a_result_that_is_not_a_claim_result_is_an_error(use_claims, capsys):
     assert "ERROR fake-returns-dict: TypeError: claim returned dict, not a ClaimResult" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize(("claim_id", "message"), [
-    ("no-such-claim", "unknown claim id 'no-such-claim'; registered: fake-holds"),
-    ("thm-3.7", "claim 'thm-3.7' is in the paper's list but no module registers it yet"),
+@pytest.mark.parametrize(("claim_id", "message", "before_the_header"), [
+    ("no-such-claim", "argument --claim: unknown claim id 'no-such-claim'; the paper's claims: lemma-2.2", True),
+    ("thm-3.7", "claim 'thm-3.7' is in the paper's list but no module registers it yet", False),
 ])
-def test_a_claim_id_that_is_not_registered_exits_2(use_claims, capsys, claim_id, message):
+def test_a_claim_id_that_is_not_registered_exits_2(use_claims, capsys, claim_id, message, before_the_header):
+    """An id outside the paper's list is refused when parsed, before the header (the registry needs the
+    claims' imports, so an id of the list that no module registers is refused after them)."""
     use_claims("fake-holds")
     assert main(["report", "--claim", "fake-holds", "--claim", claim_id]) == 2
-    assert message in capsys.readouterr().err
+    captured = capsys.readouterr()
+    assert message in captured.err
+    assert (captured.out == "") == before_the_header
     assert SEEN == [], "nothing runs when an argument is wrong"
+
+
+def test_a_claim_named_twice_exits_2_before_any_work(use_claims, capsys):
+    use_claims("fake-holds")
+    assert main(["report", "--claim", "fake-holds", "--claim", "fake-holds"]) == 2
+    captured = capsys.readouterr()
+    assert captured.err == "verify report: error: argument --claim: 'fake-holds' given more than once (each claim runs once)\n"
+    assert captured.out == "" and SEEN == []
+
+
+def test_json_to_stdout_leaves_stdout_to_the_json_alone(use_claims, tmp_path, capsys, monkeypatch):
+    """--json - writes the document to stdout and the table to stderr (before: a file named '-')."""
+    use_claims("fake-holds")
+    monkeypatch.chdir(tmp_path)
+    assert main(["report", "--json", "-"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["claims"][0]["id"] == "fake-holds"
+    assert _rows(captured.err)["fake-holds"]["verdict"] == "HOLDS"
+    assert not (tmp_path / "-").exists()
 
 
 @pytest.mark.parametrize(("arguments", "words"), [

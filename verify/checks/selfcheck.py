@@ -154,30 +154,52 @@ def run_bench(out=print, steps: int = 20_000, quick: bool = False, progress=None
     return run_targets(out, progress, fig1_steps=steps, quick=quick, cases=cases)
 
 
+#: Figure 1's steps the bench times by default (the paper's run)
+FIG1_STEPS = 20_000
+
+
 def add_arguments(parser) -> None:
     from verify.console import arguments
 
     from .bench import CASES
 
     parser.add_argument("--bench", action="store_true", help="also measure speed (prints numbers; takes a few minutes)")
-    parser.add_argument("--bench-steps", type=arguments.count(1, "--bench-steps"), default=20_000,
-                        help="Figure 1 gradient-descent steps timed (default 20000, the paper's)")
+    parser.add_argument("--bench-steps", type=arguments.count(1, "--bench-steps"), default=None,
+                        help=f"Figure 1 gradient-descent steps timed (default {FIG1_STEPS}, the paper's)")
     parser.add_argument("--bench-quick", action="store_true", help="one seed per benchmark case")
     parser.add_argument("--bench-case", action="append", choices=CASES, default=None, metavar="CASE",
                         help=f"only this benchmark case (repeatable; one of {', '.join(CASES)}; default all)")
 
 
+def _misplaced(args) -> str | None:
+    """What is wrong with the bench options (they mean nothing without --bench; a case named twice)."""
+    given = [name for name, value in (("--bench-steps", args.bench_steps), ("--bench-quick", args.bench_quick),
+                                      ("--bench-case", args.bench_case)) if value]
+    if given and not args.bench:
+        return f"argument {given[0]}: only with --bench (without it no speed is measured)"
+    twice = sorted({c for c in args.bench_case or [] if args.bench_case.count(c) > 1})
+    if twice:
+        return f"argument --bench-case: {', '.join(twice)} given more than once"
+    return None
+
+
 def run(args) -> int:
+    from verify.console import arguments
     from verify.console.progress import Progress
 
     from .bench import bench_items
+
+    problem = _misplaced(args)
+    if problem:
+        return arguments.fail("verify selfcheck", problem)
+    steps = FIG1_STEPS if args.bench_steps is None else args.bench_steps
 
     total = len(accuracy_cases()) + 1 + (bench_items(args.bench_quick, args.bench_case) if args.bench else 0)
     with Progress("verify selfcheck", total=total, unit="case") as progress:
         out = progress.emit  # rows on stdout, with the status line (stderr) out of their way
         ok = run_accuracy(out=out, progress=progress)
         if args.bench:
-            run_bench(out=out, steps=args.bench_steps, quick=args.bench_quick, progress=progress, cases=args.bench_case)
+            run_bench(out=out, steps=steps, quick=args.bench_quick, progress=progress, cases=args.bench_case)
     print("")
     print("selfcheck: " + ("all accuracy targets met" if ok else "SOME ACCURACY TARGETS NOT MET"))
     return 0 if ok else 1

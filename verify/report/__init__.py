@@ -46,13 +46,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--budget", choices=("quick", "full"), default="quick",
                         help="quick: minutes, for development and CI (default); full: the sizes the paper uses "
                              "(hours)")
-    parser.add_argument("--claim", action="append", metavar="ID", dest="claim_ids",
+    parser.add_argument("--claim", action="append", metavar="ID", dest="claim_ids", type=_claim_id,
                         help="run only this claim (repeatable), e.g. --claim thm-3.1; default: all")
     parser.add_argument("--seed", type=cli_args.seed, default=0,
                         help=f"seed passed to every claim, 0 to {cli_args.SEED_MAX} (default 0)")
-    parser.add_argument("--json", type=cli_args.output_file, metavar="PATH", dest="json_path",
+    parser.add_argument("--json", type=cli_args.output_file_or_stdout, metavar="PATH", dest="json_path",
                         help=f"also write the results as JSON ({SCHEMA}, see docs/report_schema.md); "
-                             "its folder must exist")
+                             "its folder must exist; - for stdout (the table then goes to stderr)")
     parser.add_argument("--figures", type=cli_args.output_dir, metavar="DIR", dest="figures_dir",
                         help="draw each claim's figures into DIR (DIR is created if its parent exists)")
     parser.add_argument("--time-limit", type=cli_args.seconds, metavar="SECONDS", dest="time_limit",
@@ -62,12 +62,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="after the table, each claim's statement, whole reason, evidence and findings")
 
 
+def _claim_id(text: str) -> str:
+    """A claim id of the paper's list (checked when parsed, before any work)."""
+    from verify.claims import CLAIM_IDS  # the list alone: no claim module is imported here
+
+    if text not in CLAIM_IDS:
+        raise argparse.ArgumentTypeError(f"unknown claim id {text!r}; the paper's claims: {', '.join(CLAIM_IDS)}")
+    return text
+
+
 def run(args: argparse.Namespace) -> int:
     from .table import header
 
+    twice = sorted({cid for cid in args.claim_ids or [] if args.claim_ids.count(cid) > 1})
+    if twice:
+        return cli_args.fail("verify report", f"argument --claim: {', '.join(map(repr, twice))} given more than "
+                                              f"once (each claim runs once)")
+    human = sys.stderr if args.json_path == "-" else sys.stdout  # stdout carries the JSON alone
     limit = TIME_LIMITS[args.budget] if args.time_limit is None else (args.time_limit or None)
     args.time_limit = limit
-    print(header(args, len(args.claim_ids or []) or None), flush=True)  # at once, before the imports
+    print(header(args, len(args.claim_ids or []) or None), file=human, flush=True)  # at once, before the imports
 
     from verify import claims as _claims
 
@@ -93,26 +107,33 @@ def run(args: argparse.Namespace) -> int:
                 errors.append(row["id"])
                 progress.write(f"ERROR in claim {row['id']}:\n{error}")
             progress.finish(_progress_row(row))
-    return _finish(rows, errors, args)
+    return _finish(rows, errors, args, human)
 
 
-def _finish(rows, errors, args) -> int:
+def _finish(rows, errors, args, human=sys.stdout) -> int:
     from .jsondata import versions
     from .table import details, format_table, summary
 
-    print(format_table(rows))
+    print(format_table(rows), file=human)
     if args.verbose:
-        print(details(rows))
-    print(summary(rows))
+        print(details(rows), file=human)
+    print(summary(rows), file=human)
     if args.json_path is not None:
         document = {"schema": SCHEMA, "versions": versions(), "seed": args.seed, "budget": args.budget,
                     "time_limit": args.time_limit, "claims": rows}
+        text = json.dumps(document, indent=2, allow_nan=False, ensure_ascii=False) + "\n"
+        if args.json_path == "-":
+            sys.stdout.write(text)
+            return _status(rows, errors)
         try:
-            args.json_path.write_text(json.dumps(document, indent=2, allow_nan=False, ensure_ascii=False) + "\n",
-                                      encoding="utf-8")
+            args.json_path.write_text(text, encoding="utf-8")
         except OSError as exc:
             print(f"verify report: error: cannot write {args.json_path}: {exc.strerror}", file=sys.stderr)
             return 2
+    return _status(rows, errors)
+
+
+def _status(rows, errors) -> int:
     if errors:
         return 2
     return 1 if any(row["verdict"] == "fails" for row in rows) else 0
