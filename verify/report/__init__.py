@@ -226,7 +226,7 @@ def _draw(figures, folder):
             if path.parent != folder:
                 path.parent.mkdir(exist_ok=True)
             draw(path)
-        except Exception as exc:
+        except Exception as exc:  # a figure that cannot be drawn is reported in its claim's row, never stops the report
             return f"figure {name}: " + _short_traceback(exc)
         finally:
             plt.close("all")
