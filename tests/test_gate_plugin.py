@@ -83,3 +83,10 @@ def test_own_tests_and_gate_items_run_together(tmp_path):
 def test_entry_point_declared():
     eps = [ep for ep in importlib.metadata.entry_points(group="pytest11") if ep.name == "verify_gate"]
     assert eps and eps[0].load().__name__ == "verify.gate.plugin"
+
+
+def test_an_implementation_that_calls_sys_exit_fails_its_item(tmp_path):
+    rc, out = _pytest(tmp_path, "--verify-impl", "verify.gate.examples.broken:Exits", "--verify-quick",
+                      "--verify-check", "reference_values")
+    assert rc == 1, out
+    assert "1 failed" in out and "raised SystemExit(0)" in out, out

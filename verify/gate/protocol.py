@@ -56,6 +56,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from . import foreign
 from .results import ImplementationError, _snippet, as_array, as_loss
 
 __all__ = [
@@ -190,12 +191,12 @@ class Bound:
             raise ImplementationError(f"{what} raised {kind}: {message}", config=config(), detail=tail or None)
         try:
             return getattr(self.obj, name)(*fresh(), **kwargs)
-        except Exception as exc:  # noqa: BLE001 - any failure of foreign code is reported, not re-raised
+        except foreign.FAILURES as exc:  # foreign code's failure (sys.exit() included) is reported, not re-raised
             frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename != __file__]
             tail = "".join(traceback.format_list(frames[-2:])) + "".join(
                 traceback.format_exception_only(type(exc), exc))
-            raise ImplementationError(f"{what} raised {type(exc).__name__}: {exc}", config=config(),
-                                      detail=tail) from None
+            kind, message = foreign.describe(exc)
+            raise ImplementationError(f"{what} raised {kind}: {message}", config=config(), detail=tail) from None
 
     def loss(self, mu, mu_star, t, *, seed=None) -> float:
         out = self._call("loss", mu, mu_star, t, seed=seed)
@@ -254,9 +255,9 @@ def bind(obj, spec: str = "implementation") -> Bound:
     if inspect.isclass(obj):
         try:
             obj = obj()
-        except Exception as exc:  # noqa: BLE001
+        except foreign.FAILURES as exc:  # foreign code's constructor: any failure is a load error
             raise LoadError(f"{spec} is a class, and instantiating it without arguments raised "
-                            f"{type(exc).__name__}: {exc}") from None
+                            "{}: {}".format(*foreign.describe(exc))) from None
     missing = [name for name in ("loss", "grad") if not callable(getattr(obj, name, None))]
     if missing:
         what = "neither loss nor grad" if len(missing) == 2 else missing[0]
@@ -308,10 +309,10 @@ def load_implementation(spec: str) -> Bound:
             raise LoadError(f"cannot import {module_name!r}: no module named {exc.name!r} "
                             f"(is it installed, or is the current directory the one that contains it?)") from None
         raise LoadError(f"importing {module_name!r} failed: {type(exc).__name__}: {exc}") from None
-    except Exception as exc:  # noqa: BLE001 - an import that raises is a load error
+    except foreign.FAILURES as exc:  # foreign module code: an import that raises (or exits) is a load error
         where = traceback.extract_tb(exc.__traceback__)[-1]
-        raise LoadError(f"importing {module_name!r} raised {type(exc).__name__}: {exc} "
-                        f"(at {where.filename}:{where.lineno})") from None
+        raise LoadError("importing {!r} raised {}: {} ".format(module_name, *foreign.describe(exc))
+                        + f"(at {where.filename}:{where.lineno})") from None
     obj = module
     if attr:
         for part in attr.split("."):

@@ -14,6 +14,7 @@ The worker only transports calls: every result is validated by
 from __future__ import annotations
 
 import multiprocessing
+import signal
 import time
 import traceback
 
@@ -38,8 +39,12 @@ class WorkerFailed(Exception):
 
 
 def _serve(conn, spec: str) -> None:  # pragma: no cover - runs in the child process
+    from . import foreign
     from .protocol import LoadError, load_implementation
 
+    # Ctrl-C is the gate's to handle (it stops this process): here it would print a traceback, or be
+    # taken for the implementation's own KeyboardInterrupt, which is reported like any other failure
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         impl = load_implementation(spec)
     except LoadError as exc:
@@ -55,11 +60,11 @@ def _serve(conn, spec: str) -> None:  # pragma: no cover - runs in the child pro
         name, args, kwargs = request
         try:
             out = getattr(obj, name)(*args, **kwargs)
-        except Exception as exc:  # noqa: BLE001 - the foreign call's failure goes back to the gate
+        except foreign.WORKER_FAILURES as exc:  # the foreign call's failure (sys.exit() included) goes to the gate
             frames = traceback.extract_tb(exc.__traceback__)[1:]  # without this frame
             tail = "".join(traceback.format_list(frames[-2:])) + "".join(
                 traceback.format_exception_only(type(exc), exc))
-            conn.send(("raised", (type(exc).__name__, str(exc), tail)))
+            conn.send(("raised", (*foreign.describe(exc), tail)))
             continue
         try:
             conn.send(("ok", out))
@@ -102,6 +107,13 @@ class Worker:
     def call(self, name: str, args: tuple, kwargs: dict, what: str):
         """``obj.name(*args, **kwargs)`` in the child: ``("ok", result)``, ``("raised", (type, message,
         traceback tail))`` or ``("unsendable", description)``; raises :class:`CallTimedOut` after the limit."""
+        try:
+            return self._call(name, args, kwargs, what)
+        except KeyboardInterrupt:  # Ctrl-C: the worker ignores it, so stop it now, then stop the gate
+            self._stop()
+            raise
+
+    def _call(self, name: str, args: tuple, kwargs: dict, what: str):
         start = time.monotonic()
         self._conn.send((name, args, kwargs))
         if not self._conn.poll(self.limit):
@@ -111,10 +123,11 @@ class Worker:
         try:
             return self._conn.recv()
         except EOFError:
+            self._proc.join(timeout=5)  # its exit code is known once it has been reaped
             code = self._proc.exitcode
             self._restart()
             return ("raised", ("WorkerDied", f"the process running the implementation died (exit code {code}; "
-                                             f"a crash in native code, or out of memory)", ""))
+                                             f"os._exit(), a crash in native code, or out of memory)", ""))
 
     def _restart(self) -> None:
         self._stop()

@@ -5,6 +5,8 @@ For the gate's own tests and as examples of its messages::
     verify gate verify.gate.examples.broken:Raises        # a call raises -> 2
     verify gate verify.gate.examples.broken:WrongShape    # grad transposed -> 2
     verify gate verify.gate.examples.broken:Float32       # float32 results -> 2
+    verify gate verify.gate.examples.broken:Exits         # loss calls sys.exit(0) -> 2, never a pass
+    verify gate verify.gate.examples.broken:Interrupts    # loss raises KeyboardInterrupt -> 2 (130 with --time-limit 0)
     verify gate verify.gate.examples.broken:MissingGrad   # no grad method -> 2
     verify gate verify.gate.examples.broken:NaNAtHuge     # NaN at huge coordinates -> 1 (a wrong answer)
     verify gate verify.gate.examples.broken:SlowAtN1 --time-limit 1   # out of time at n = 1 -> 2 (incomplete)
@@ -18,8 +20,8 @@ import numpy as np
 
 from .reference import evaluate_cached
 
-__all__ = ["Raises", "WrongShape", "Float32", "MissingGrad", "NotCallable", "NaNAtHuge", "SlowAtN1", "NoSeed",
-           "NeedsArguments"]
+__all__ = ["Raises", "WrongShape", "Float32", "Exits", "Interrupts", "MissingGrad", "NotCallable", "NaNAtHuge",
+           "SlowAtN1", "NoSeed", "NeedsArguments"]
 
 
 class _Ref:
@@ -54,6 +56,26 @@ class Float32(_Ref):
 
     def grad(self, mu, mu_star, t):
         return super().grad(mu, mu_star, t).astype(np.float32)
+
+
+class Exits(_Ref):
+    """loss calls ``sys.exit(0)`` (as a script's error path might): the call failed, so the gate says
+    ERROR (exit status 2); before, the exit status 0 of the whole gate read as a pass."""
+
+    def loss(self, mu, mu_star, t):
+        import sys
+
+        sys.exit(0)
+
+
+class Interrupts(_Ref):
+    """loss raises ``KeyboardInterrupt`` itself.  In the worker process (the default), which ignores
+    Ctrl-C, that is the implementation failing (exit status 2); with ``--time-limit 0`` the call runs
+    in the gate's own process, where it cannot be told from the user's Ctrl-C and stops the gate
+    (``interrupted``, exit status 130)."""
+
+    def loss(self, mu, mu_star, t):
+        raise KeyboardInterrupt
 
 
 class MissingGrad:
