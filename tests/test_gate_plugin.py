@@ -85,6 +85,13 @@ def test_entry_point_declared():
     assert eps and eps[0].load().__name__ == "verify.gate.plugin"
 
 
+def test_a_check_given_twice_is_a_usage_error(tmp_path):
+    rc, out = _pytest(tmp_path, "--verify-impl", "verify.gate.examples.reference:implementation",
+                      "--verify-check", "reference_values", "--verify-check", "reference_values")
+    assert rc == 4, out
+    assert "--verify-check 'reference_values' given twice" in out, out
+
+
 def test_an_implementation_that_calls_sys_exit_fails_its_item(tmp_path):
     rc, out = _pytest(tmp_path, "--verify-impl", "verify.gate.examples.broken:Exits", "--verify-quick",
                       "--verify-check", "reference_values")

@@ -13,6 +13,11 @@ the command before it imports or computes anything:
 * :func:`output_dir` -- a folder to write into: it exists and is writable, or its parent does
   (then this one folder is created when the command writes to it; never a chain of folders);
 * :func:`module_spec` -- ``MODULE`` or ``MODULE:ATTR`` made of Python identifiers.
+
+Two ``action=`` classes refuse a repeat that argparse would take silently: :class:`StoreOnce`
+(an option given twice, whose first value argparse would drop) and :class:`AppendOnce` (a
+repeatable option given the same value twice, which would run the same thing twice).  Both
+record the option in :func:`given`, so a command can tell an option the user gave from its default.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ import sys
 from pathlib import Path
 
 __all__ = ["ArgumentParser", "seed", "count", "seconds", "output_file", "output_file_or_stdout", "output_dir",
-           "module_spec", "one_of", "fail"]
+           "module_spec", "one_of", "fail", "StoreOnce", "AppendOnce", "given"]
 
 SEED_MAX = 2**32 - 1
 
@@ -149,6 +154,32 @@ def one_of(choices, what: str):
 
     parse.__name__ = what
     return parse
+
+
+def given(namespace) -> set[str]:
+    """The ``dest`` of every :class:`StoreOnce`/:class:`AppendOnce` option given on the command line."""
+    return namespace.__dict__.setdefault("_given", set())
+
+
+class StoreOnce(argparse.Action):
+    """``store``, but the option given a second time is an error (argparse would drop the first value)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        if self.dest in given(namespace):
+            raise argparse.ArgumentError(self, "given twice; give it once")
+        given(namespace).add(self.dest)
+        setattr(namespace, self.dest, values)
+
+
+class AppendOnce(argparse.Action):
+    """``append``, but the same value given twice is an error (it would be done twice)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        items = list(getattr(namespace, self.dest, None) or [])
+        if values in items:
+            raise argparse.ArgumentError(self, f"{values!r} given twice; give each once")
+        given(namespace).add(self.dest)
+        setattr(namespace, self.dest, items + [values])
 
 
 def fail(prog: str, message: str) -> int:

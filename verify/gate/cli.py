@@ -49,27 +49,28 @@ def add_arguments(parser) -> None:
                         help="the implementation: a module, an object, or a class (instantiated without arguments) "
                              "with loss(mu, mu_star, t) and grad(mu, mu_star, t); e.g. "
                              "verify.gate.examples.sampler:SampleImplementation")
-    parser.add_argument("--json", metavar="PATH", type=arguments.output_file_or_stdout,
+    parser.add_argument("--json", metavar="PATH", type=arguments.output_file_or_stdout, action=arguments.StoreOnce,
                         help="also write the rows (and failures) as JSON to PATH ('-': stdout); its folder must exist")
     parser.add_argument("--export", action="store_true",
-                        help="print the published reference values (verify/data/reference_values.json) and exit")
+                        help="print the published reference values (verify/data/reference_values.json) and exit "
+                             "(takes no other argument)")
     parser.add_argument("--export-objectives", action="store_true", dest="export_objectives",
                         help="print the published values of the optional objectives (time-averaged and mixture "
-                             "loss, verify/data/objective_values.json) and exit")
-    parser.add_argument("--check", action="append", metavar="NAME", dest="checks",
+                             "loss, verify/data/objective_values.json) and exit (takes no other argument)")
+    parser.add_argument("--check", action=arguments.AppendOnce, metavar="NAME", dest="checks",
                         type=arguments.one_of(CHECK_NAMES, "check"),
-                        help="run only this check (repeatable): " + ", ".join(CHECK_NAMES))
+                        help="run only this check (repeatable, each name once): " + ", ".join(CHECK_NAMES))
     parser.add_argument("--quick", action="store_true",
                         help="the quick subset of configurations (one or more per regime): up to 2 minutes")
-    parser.add_argument("--repeats", type=_repeats, default=tl.REPEATS,
+    parser.add_argument("--repeats", type=_repeats, default=tl.REPEATS, action=arguments.StoreOnce,
                         help=f"seeds per configuration for stochastic implementations, 1 or >= 3 "
                              f"(default {tl.REPEATS})")
-    parser.add_argument("--seed", type=arguments.seed, default=0,
+    parser.add_argument("--seed", type=arguments.seed, default=0, action=arguments.StoreOnce,
                         help="first seed for stochastic implementations (default 0)")
-    parser.add_argument("--generated", type=arguments.count(1, "--generated"), default=6,
+    parser.add_argument("--generated", type=arguments.count(1, "--generated"), default=6, action=arguments.StoreOnce,
                         help="number of generated configurations (default 6)")
     parser.add_argument("--time-limit", type=arguments.seconds, default=TIME_LIMIT, metavar="SECONDS",
-                        dest="time_limit",
+                        dest="time_limit", action=arguments.StoreOnce,
                         help=f"stop a call into the implementation after SECONDS (default {TIME_LIMIT:g}; "
                              f"0: no limit, and the calls run in the gate's own process)")
 
@@ -83,13 +84,33 @@ def _repeats(text: str) -> int:
     return value
 
 
+def _export_conflict(args) -> str | None:
+    """Why the arguments do not go with --export/--export-objectives (None: they do).  Both only print a
+    data file, so every other argument would be silently ignored: refuse it by name instead."""
+    if args.export and args.export_objectives:
+        return "--export and --export-objectives each print one data file; give one of them"
+    flag = "--export" if args.export else "--export-objectives"
+    given = arguments.given(args)
+    extra = [name for name, present in [
+        ("MODULE:ATTR", args.implementation), ("--quick", args.quick), ("--check", args.checks),
+        ("--json", "json" in given), ("--repeats", "repeats" in given), ("--seed", "seed" in given),
+        ("--generated", "generated" in given), ("--time-limit", "time_limit" in given)] if present]
+    if extra:
+        return (f"{flag} only prints the published values; {', '.join(extra)} "
+                f"{'does' if len(extra) == 1 else 'do'} not apply to it")
+    return None
+
+
 def run(args) -> int:
     from verify.console.progress import Progress
 
     from .checks import CHECKS, exit_status, format_rows, run_gate
     from .protocol import OPTIONAL_PAIRS, LoadError, load_implementation
 
-    if args.export or args.export_objectives:  # print a shipped data file (--export wins if both)
+    if args.export or args.export_objectives:  # print a shipped data file
+        problem = _export_conflict(args)
+        if problem:
+            return arguments.fail("verify gate", problem)
         from .datafile import OBJECTIVE_VALUES, REFERENCE_VALUES
 
         try:

@@ -45,6 +45,9 @@ def pytest_configure(config):
     unknown = [c for c in checks if c not in CHECKS]
     if unknown:
         raise pytest.UsageError(f"--verify-check {unknown[0]!r}: choose from {', '.join(CHECKS)}")
+    twice = [c for i, c in enumerate(checks) if c in checks[:i]]
+    if twice:  # it would run, and report, the same check twice
+        raise pytest.UsageError(f"--verify-check {twice[0]!r} given twice; give each once")
     try:
         impl = load_implementation(spec)
     except LoadError as exc:
