@@ -4,7 +4,8 @@ Exit status: 0 all checks pass; 1 a check fails (a wrong answer, NaN included, a
 other calls ran out of time); 2 the implementation cannot be loaded or used (import error,
 missing attribute or method, a call that raises, a result of the wrong type, shape or dtype
 such as float32), calls ran out of time so that not everything was judged, or the gate was
-called wrongly.
+called wrongly; 130 interrupted (Ctrl-C).  A call that ends in ``sys.exit()`` counts as a call that raised
+(:mod:`verify.gate.foreign`).
 
 Every call into the implementation runs in a worker process with a time limit
 (``--time-limit``, :mod:`verify.gate.worker`); a call that runs out of time is stopped, its
