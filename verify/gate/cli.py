@@ -12,10 +12,12 @@ Every call into the implementation runs in a worker process with a time limit
 row says so with the time spent, and the gate goes on.  Progress (each check, the
 configuration it is at, elapsed time, an estimate) goes to stderr.
 
-How long it takes (the shipped examples on a loaded 2-core machine; docs/gate.md has the
-table): ``--quick`` under 20 s for an implementation wrapping the reference, up to 2 minutes
-for the sampling ones; the default mode up to 2.5 and 3 minutes (``wrong:HalfLoss``: 43 to
-130 s, FAIL), at most 10; a call that runs out of time adds its limit once per configuration.
+How long it takes (the shipped examples on 2 cores at load about 2, measured in the README's
+gate section): seconds for a deterministic implementation as fast as the reference (the
+reference 6.5 s, ``wrong:HalfLoss`` 3.5 s), about half a minute for the sampling ones, 109 s for
+``broken:SlowAtN1`` (4 s a call at n = 1); ``--quick`` at most 52 s.  A loaded machine takes
+several times longer (docs/gate.md); a call that runs out of time adds its limit once per
+configuration.
 """
 
 from __future__ import annotations
@@ -43,9 +45,10 @@ CHECK_NAMES = ("reference_values", "generated_values", "invariance", "self_consi
 def add_arguments(parser) -> None:
     parser.description = (
         "Check another implementation of the loss and gradient against the reference. Time on 2 cores "
-        "(the shipped examples, measured on a loaded machine): --quick up to 2 minutes; the default mode "
-        "up to 3, at most 10 (wrong:HalfLoss 43 to 130 s, FAIL; docs/gate.md has each); "
-        "each call into the implementation is stopped after --time-limit seconds.")
+        "for the shipped examples (README: each measured): --quick about 1 minute at most; the default "
+        "mode about 2 minutes at most, seconds for a deterministic implementation as fast as the reference; "
+        "a slower implementation or a loaded machine takes longer; each call into the implementation is "
+        "stopped after --time-limit seconds.")
     parser.add_argument("implementation", nargs="?", metavar="MODULE:ATTR", type=arguments.module_spec,
                         help="the implementation: a module, an object, or a class (instantiated without arguments) "
                              "with loss(mu, mu_star, t) and grad(mu, mu_star, t); e.g. "
@@ -62,7 +65,8 @@ def add_arguments(parser) -> None:
                         type=arguments.one_of(CHECK_NAMES, "check"),
                         help="run only this check (repeatable, each name once): " + ", ".join(CHECK_NAMES))
     parser.add_argument("--quick", action="store_true",
-                        help="the quick subset of configurations (one or more per regime): up to 2 minutes")
+                        help="the quick subset of configurations (one or more per regime): about 1 minute at "
+                             "most for the shipped examples")
     parser.add_argument("--repeats", type=_repeats, default=tl.REPEATS, action=arguments.StoreOnce,
                         help=f"seeds per configuration for stochastic implementations, 1 or >= 3 "
                              f"(default {tl.REPEATS})")
