@@ -22,7 +22,7 @@ def calls(monkeypatch):
     (["--bench-steps", "10"], "argument --bench-steps: only with --bench"),
     (["--bench-quick"], "argument --bench-quick: only with --bench"),
     (["--bench-case", "k4"], "argument --bench-case: only with --bench"),
-    (["--bench", "--bench-case", "k4", "--bench-case", "k4"], "argument --bench-case: k4 given more than once"),
+    (["--bench", "--bench-case", "k4", "--bench-case", "k4"], "argument --bench-case: 'k4' given twice; give each once"),
 ])
 def test_bench_options_out_of_place_are_one_line_and_exit_2_before_any_work(calls, capsys, arguments, words):
     assert main(["selfcheck", *arguments]) == 2

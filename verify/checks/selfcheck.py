@@ -164,22 +164,19 @@ def add_arguments(parser) -> None:
     from .bench import CASES
 
     parser.add_argument("--bench", action="store_true", help="also measure speed (prints numbers; takes a few minutes)")
-    parser.add_argument("--bench-steps", type=arguments.count(1, "--bench-steps"), default=None,
+    parser.add_argument("--bench-steps", action=arguments.StoreOnce, type=arguments.count(1, "--bench-steps"), default=None,
                         help=f"Figure 1 gradient-descent steps timed (default {FIG1_STEPS}, the paper's)")
     parser.add_argument("--bench-quick", action="store_true", help="one seed per benchmark case")
-    parser.add_argument("--bench-case", action="append", choices=CASES, default=None, metavar="CASE",
+    parser.add_argument("--bench-case", action=arguments.AppendOnce, choices=CASES, default=None, metavar="CASE",
                         help=f"only this benchmark case (repeatable; one of {', '.join(CASES)}; default all)")
 
 
 def _misplaced(args) -> str | None:
-    """What is wrong with the bench options (they mean nothing without --bench; a case named twice)."""
+    """What is wrong with the bench options: they mean nothing without --bench."""
     given = [name for name, value in (("--bench-steps", args.bench_steps), ("--bench-quick", args.bench_quick),
                                       ("--bench-case", args.bench_case)) if value]
     if given and not args.bench:
         return f"argument {given[0]}: only with --bench (without it no speed is measured)"
-    twice = sorted({c for c in args.bench_case or [] if args.bench_case.count(c) > 1})
-    if twice:
-        return f"argument --bench-case: {', '.join(twice)} given more than once"
     return None
 
 

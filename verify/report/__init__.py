@@ -43,19 +43,19 @@ TIME_LIMITS = {"quick": 1800.0, "full": None}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--budget", choices=("quick", "full"), default="quick",
+    parser.add_argument("--budget", action=cli_args.StoreOnce, choices=("quick", "full"), default="quick",
                         help="quick: minutes, for development and CI (default); full: the sizes the paper uses "
                              "(hours)")
-    parser.add_argument("--claim", action="append", metavar="ID", dest="claim_ids", type=_claim_id,
+    parser.add_argument("--claim", action=cli_args.AppendOnce, metavar="ID", dest="claim_ids", type=_claim_id,
                         help="run only this claim (repeatable), e.g. --claim thm-3.1; default: all")
-    parser.add_argument("--seed", type=cli_args.seed, default=0,
+    parser.add_argument("--seed", action=cli_args.StoreOnce, type=cli_args.seed, default=0,
                         help=f"seed passed to every claim, 0 to {cli_args.SEED_MAX} (default 0)")
-    parser.add_argument("--json", type=cli_args.output_file_or_stdout, metavar="PATH", dest="json_path",
+    parser.add_argument("--json", action=cli_args.StoreOnce, type=cli_args.output_file_or_stdout, metavar="PATH", dest="json_path",
                         help=f"also write the results as JSON ({SCHEMA}, see docs/report_schema.md); "
                              "its folder must exist; - for stdout (the table then goes to stderr)")
-    parser.add_argument("--figures", type=cli_args.output_dir, metavar="DIR", dest="figures_dir",
+    parser.add_argument("--figures", action=cli_args.StoreOnce, type=cli_args.output_dir, metavar="DIR", dest="figures_dir",
                         help="draw each claim's figures into DIR (DIR is created if its parent exists)")
-    parser.add_argument("--time-limit", type=cli_args.seconds, metavar="SECONDS", dest="time_limit",
+    parser.add_argument("--time-limit", action=cli_args.StoreOnce, type=cli_args.seconds, metavar="SECONDS", dest="time_limit",
                         help="stop a claim's engine work after SECONDS and call it inconclusive, with its "
                              "estimated cost (default: 1800 at quick, none at full; 0: none)")
     parser.add_argument("--verbose", "-v", action="store_true",
@@ -74,10 +74,6 @@ def _claim_id(text: str) -> str:
 def run(args: argparse.Namespace) -> int:
     from .table import header
 
-    twice = sorted({cid for cid in args.claim_ids or [] if args.claim_ids.count(cid) > 1})
-    if twice:
-        return cli_args.fail("verify report", f"argument --claim: {', '.join(map(repr, twice))} given more than "
-                                              f"once (each claim runs once)")
     human = sys.stderr if args.json_path == "-" else sys.stdout  # stdout carries the JSON alone
     limit = TIME_LIMITS[args.budget] if args.time_limit is None else (args.time_limit or None)
     args.time_limit = limit
