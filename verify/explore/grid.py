@@ -134,11 +134,23 @@ def _numbers(values, option: str, *, kind=float):
     return tuple(out)
 
 
+def _part(value, option: str, part: str, *, kind=float):
+    """One of MIN, MAX (numbers) and POINTS (an integer) of a range, the message naming which."""
+    try:
+        x = kind(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{option}: {part} must be {'an integer' if kind is int else 'a number'}, "
+                         f"got {value!r}") from None
+    if kind is float and not math.isfinite(x):
+        raise ValueError(f"{option}: {part} must be finite, got {value!r}")
+    return x
+
+
 def _range(values, option: str, *, log: bool, minimum: float):
     if len(values) != 3:
         raise ValueError(f"{option} takes MIN MAX POINTS, got {len(values)} values")
-    lo, hi = _numbers(values[:2], option)
-    (pts,) = _numbers(values[2:], option, kind=int)
+    lo, hi = (_part(v, option, part) for v, part in zip(values[:2], ("MIN", "MAX")))
+    pts = _part(values[2], option, "POINTS", kind=int)
     if pts < 1:
         raise ValueError(f"{option} POINTS must be >= 1, got {pts} (an empty grid)")
     if lo < minimum or (log and lo <= 0):
