@@ -32,3 +32,33 @@ def test_range_ends_may_be_any_numbers_and_points_an_integer():
     # the control: the same ranges with well-formed parts are taken as given
     assert check_options("step", "quick", {"eta_range": ["1e-3", "1.5", "3"]}).eta_range == (1e-3, 1.5, 3)
     assert check_options("phase", "quick", {"t_range": ["0", "2.5", "3"]}).t_range == (0.0, 2.5, 3)
+
+
+@pytest.mark.parametrize("study, given, message", [
+    ("noise", {"radius_points": "5"}, "--radius-points is not used by the noise study"),
+    ("step", {"radius_points": "5"}, "--radius-points is not used by the step study"),
+    ("phase", {"radius_points": "5"}, "--radius-points is not used by the phase study"),
+    ("radius", {"radius_points": "2", "radius_range": ["1e-3", "1", "5"]},
+     "--radius-points and --radius-range both set the radius grid"),
+    ("phase", {"rounds": "3"}, "--rounds is not used by the phase study"),
+    ("phase", {"per_round": "3"}, "--per-round is not used by the phase study"),
+    ("phase", {"max_steps": "9000"}, "--max-steps is not used by the phase study"),
+    ("noise", {"workers": "2", "scheduler": "tcp://127.0.0.1:8786"}, "--workers and --dask-scheduler"),
+])
+def test_an_option_the_study_would_ignore_is_refused(study, given, message):
+    with pytest.raises(ValueError, match=message):
+        check_options(study, "quick", given)
+
+
+def test_the_same_options_are_taken_where_they_are_used():
+    # the controls: each option alone, where the study uses it
+    assert check_options("radius", "quick", {"radius_points": "5"}).radius_points == 5
+    assert check_options("radius", "quick", {"radius_range": ["1e-3", "1", "5"]}).radius_range == (1e-3, 1.0, 5)
+    assert check_options("noise", "quick", {"rounds": "3", "per_round": "3", "max_steps": "9000"}).rounds == 3
+    assert check_options("noise", "quick", {"workers": "2"}).workers == 2
+    assert check_options("noise", "quick", {"scheduler": "tcp://127.0.0.1:8786"}).scheduler == "tcp://127.0.0.1:8786"
+
+
+def test_an_ignored_option_on_the_command_line_is_one_line_and_exit_2(capsys):
+    assert cli.main(["explore", "noise", "--radius-points", "5", "--no-cache", "--workers", "1"]) == 2
+    assert "--radius-points is not used by the noise study" in _one_line(capsys)

@@ -59,7 +59,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--radius-range", nargs="+", metavar="V", dest="radius_range",
                    help="MIN MAX POINTS, log-spaced (radius: default exp(-M0^3) .. M0^(1/3) per M0; phase)")
     g.add_argument("--radius-points", metavar="K", dest="radius_points", type=arguments.count(2, "--radius-points"),
-                   help="points of the default radius range (radius study)")
+                   help="points of the default radius range (radius study, without --radius-range)")
     g.add_argument("--t-range", nargs="+", metavar="V", dest="t_range", help="MIN MAX POINTS, evenly spaced (noise, phase)")
     g.add_argument("--eta-range", nargs="+", metavar="V", dest="eta_range", help="MIN MAX POINTS, log-spaced (step, phase)")
     g.add_argument("--layout", nargs="+", metavar="L", type=arguments.one_of(LAYOUTS, "layout"), help="layouts of the initial cluster: " + layouts)
@@ -68,15 +68,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--seeds", metavar="K", type=arguments.count(1, "--seeds"), help="seeds 0..K-1 of the gaussian layout (the others use seed 0)")
     g.add_argument("--steps", metavar="S", type=arguments.count(1, "--steps"), help="steps per cell before it counts as undecided")
     g.add_argument("--max-steps", metavar="S", dest="max_steps", type=arguments.count(1, "--max-steps"),
-                   help="undecided cells are run again 4x longer, up to this many steps")
-    g.add_argument("--rounds", metavar="R", type=arguments.count(0, "--rounds"), help="refinement rounds (bisection of each boundary)")
-    g.add_argument("--per-round", metavar="K", dest="per_round", type=arguments.count(1, "--per-round"), help="points per boundary per round")
+                   help="undecided cells are run again 4x longer, up to this many steps (noise, radius, step)")
+    g.add_argument("--rounds", metavar="R", type=arguments.count(0, "--rounds"), help="refinement rounds (bisection of each boundary; noise, radius, step)")
+    g.add_argument("--per-round", metavar="K", dest="per_round", type=arguments.count(1, "--per-round"), help="points per boundary per round (noise, radius, step)")
     r = parser.add_argument_group("running")
     r.add_argument("--out", metavar="DIR", type=arguments.output_dir, help="write the table (CSV, Parquet), summary (JSON) and figures here "
                    "(created if its parent exists); default: print the summary only")
     r.add_argument("--cache", metavar="DIR", type=arguments.output_dir, help=f"finished cells, one file each (default {DEFAULT_DIR})")
     r.add_argument("--no-cache", action="store_true", dest="no_cache", help="keep nothing between runs")
-    r.add_argument("--workers", metavar="W", type=arguments.count(1, "--workers"), help="local processes (default: every core; 1 runs in this process)")
+    r.add_argument("--workers", metavar="W", type=arguments.count(1, "--workers"), help="local processes (default: every core; 1 runs in this process; not with --dask-scheduler)")
     r.add_argument("--dask-scheduler", metavar="ADDRESS", dest="scheduler",
                    help="run the cells on this Dask distributed scheduler (e.g. tcp://host:8786) instead")
     r.add_argument("--quiet", action="store_true", help="no progress bars")

@@ -34,6 +34,11 @@ SWEEPS = {"noise": ("t_range",), "radius": ("radius_range",), "step": ("eta_rang
 GRID_OPTIONS = {"average": ("n", "d", "M0", "eta", "seeds", "steps"),
                 "mixtures": ("n", "d", "t", "eta", "seeds", "steps")}
 FIXED_OF = {"t_range": "t", "radius_range": "radius", "eta_range": "eta"}
+#: Options only some of the cluster studies use; given to another they would be ignored.  The
+#: radius points make the radius study's default range (radius_range_for); phase runs one fixed
+#: grid, with no refinement rounds and no re-runs of undecided cells.
+USED_ONLY_BY = {"radius_points": ("radius",), "rounds": ("noise", "radius", "step"),
+                "per_round": ("noise", "radius", "step"), "max_steps": ("noise", "radius", "step")}
 
 # d = (1,) in both budgets: with the compiled engine an n = 2, d = 2 cell costs what d = 1 does
 # (~3-8 ms a step) and n = 3, 5 in d = 3 ~6-40 ms, but an n = 3, d = 2 cell whose losers recede in
@@ -185,6 +190,15 @@ def check_options(study: str, budget: str, given: dict) -> Options:
         if unused:
             raise ValueError(f"--{unused[0].replace('_', '-')} is not used by the {study} study "
                              f"(it takes {', '.join('--' + o for o in GRID_OPTIONS[study])})")
+    for name, users in USED_ONLY_BY.items():
+        if study not in GRID_OPTIONS and study not in users and given.get(name) is not None:
+            raise ValueError(f"--{name.replace('_', '-')} is not used by the {study} study (only the "
+                             f"{', '.join(users)} {'study uses' if len(users) == 1 else 'studies use'} it)")
+    if given.get("radius_points") is not None and given.get("radius_range") is not None:
+        raise ValueError("--radius-points and --radius-range both set the radius grid; give one")
+    if given.get("workers") is not None and given.get("scheduler") is not None:
+        raise ValueError("--workers and --dask-scheduler contradict each other: --workers sets local processes, "
+                         "a Dask cluster runs the cells on its own workers; give one")
     for rng, fixed in FIXED_OF.items():
         # the phase study sweeps t and eta in one panel each and holds them fixed in the other
         sweeps_it = rng in SWEEPS[study] and (study != "phase" or fixed == "radius")
