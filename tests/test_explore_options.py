@@ -62,3 +62,49 @@ def test_the_same_options_are_taken_where_they_are_used():
 def test_an_ignored_option_on_the_command_line_is_one_line_and_exit_2(capsys):
     assert cli.main(["explore", "noise", "--radius-points", "5", "--no-cache", "--workers", "1"]) == 2
     assert "--radius-points is not used by the noise study" in _one_line(capsys)
+
+
+# -- the Dask scheduler ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("address, message", [
+    ("notanaddress", "missing port number"),
+    ("tcp://127.0.0.1:port", "is not a scheduler address"),
+    ("nosuchscheme://127.0.0.1:8786", "unknown address scheme"),
+    ("tcp://127.0.0.1:70000", "the port must be in 1..65535"),
+])
+def test_a_malformed_scheduler_address_is_refused_before_any_work(address, message, capsys):
+    with pytest.raises(ValueError, match=message):
+        check_options("noise", "quick", {"scheduler": address})
+    assert cli.main(["explore", "noise", "--dask-scheduler", address, "--no-cache"]) == 2
+    line = _one_line(capsys)
+    assert "--dask-scheduler" in line and message in line
+
+
+@pytest.mark.parametrize("address", ["tcp://127.0.0.1:8786", "127.0.0.1:8786", "tcp://[::1]:8786", "tls://host:1"])
+def test_well_formed_scheduler_addresses_are_taken(address):
+    assert check_options("noise", "quick", {"scheduler": address}).scheduler == address
+
+
+def test_an_unreachable_scheduler_is_one_line_after_saying_it_connects(capsys):
+    import dask
+
+    with dask.config.set({"distributed.comm.timeouts.connect": "1s"}):
+        assert cli.main(["explore", "noise", "--dask-scheduler", "tcp://127.0.0.1:1", "--no-cache"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 2 and not any("Traceback" in line for line in err), err
+    assert "connecting to the Dask scheduler at tcp://127.0.0.1:1" in err[0] and "timeout 1 s" in err[0]
+    assert err[1].startswith("verify explore: error: --dask-scheduler tcp://127.0.0.1:1: could not connect")
+
+
+@pytest.mark.parametrize("setting", ["abc", "-1s"])
+def test_a_bad_dask_connect_timeout_is_one_line_before_connecting(setting, capsys):
+    import dask
+
+    from verify.explore.executors import dask_connect_timeout
+
+    with dask.config.set({"distributed.comm.timeouts.connect": setting}):
+        assert cli.main(["explore", "noise", "--dask-scheduler", "tcp://127.0.0.1:1", "--no-cache"]) == 2
+        assert "is not a positive duration" in _one_line(capsys)
+    with dask.config.set({"distributed.comm.timeouts.connect": "2.5s"}):  # the control: a duration is read
+        assert dask_connect_timeout() == 2.5

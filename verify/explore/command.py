@@ -19,7 +19,7 @@ from verify.console.progress import Progress
 from verify.simulate.descent import CONVENTIONS
 
 from .cache import DEFAULT_DIR, Cache
-from .executors import make_pool
+from .executors import dask_connect_timeout, make_pool
 from .grid import BUDGETS, STUDIES, check_options
 from .outputs import write_summary, write_table
 from .studies import GRID_STUDIES, plan, run_study
@@ -78,7 +78,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     r.add_argument("--no-cache", action="store_true", dest="no_cache", help="keep nothing between runs")
     r.add_argument("--workers", metavar="W", type=arguments.count(1, "--workers"), help="local processes (default: every core; 1 runs in this process; not with --dask-scheduler)")
     r.add_argument("--dask-scheduler", metavar="ADDRESS", dest="scheduler",
-                   help="run the cells on this Dask distributed scheduler (e.g. tcp://host:8786) instead")
+                   help="run the cells on this Dask distributed scheduler (e.g. tcp://host:8786) instead; the connection "
+                        "may take Dask's connect timeout (30 s unless DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT says)")
     r.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
@@ -93,6 +94,7 @@ def run(args: argparse.Namespace) -> int:
         if args.no_cache and args.cache is not None:
             raise ValueError("--cache and --no-cache contradict each other")
         opts = check_options(args.study, args.budget, _given(args))
+        timeout = None if opts.scheduler is None else dask_connect_timeout()
     except ValueError as exc:
         return arguments.fail("verify explore", str(exc))
     cache = Cache(None if args.no_cache else (opts.cache or DEFAULT_DIR))
@@ -103,7 +105,10 @@ def run(args: argparse.Namespace) -> int:
               f"cells); about {p['typical_seconds'] / 60:.0f} min on {p['on']}, at most "
               f"{p['upper_bound_seconds'] / 3600:.1f} h (d = 1 step costs; d >= 2 far-apart cells cost more); "
               f"{len(cache)} cells already cached", file=sys.stderr)
-    pool = make_pool(opts.workers, opts.scheduler)
+    try:
+        pool = _pool(opts, timeout)
+    except OSError as exc:  # (nothing answered at the scheduler's address; the local pools raise no OSError here)
+        return arguments.fail("verify explore", f"--dask-scheduler {opts.scheduler}: could not connect: {exc}")
     rounds = 1 if opts.study == "phase" or opts.study in GRID_STUDIES else opts.rounds + 1
     try:
         with Progress(f"verify explore {opts.study}", total=rounds, unit="round",
@@ -122,6 +127,15 @@ def run(args: argparse.Namespace) -> int:
         print("wrote " + ", ".join(str(f) for f in files))
     _print_headline(result)
     return 0
+
+
+def _pool(opts, timeout: float | None):
+    """The pool; before connecting to a Dask scheduler, a line saying so and how long it may take."""
+    if opts.scheduler is None:
+        return make_pool(opts.workers)
+    print(f"verify explore {opts.study}: connecting to the Dask scheduler at {opts.scheduler} (timeout {timeout:g} s; "
+          "DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT sets it)", file=sys.stderr, flush=True)
+    return make_pool(scheduler=opts.scheduler, timeout=timeout)
 
 
 #: What a boundary's status means when it is not bracketed (verify.analysis.brackets.Bracket.state).

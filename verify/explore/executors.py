@@ -19,13 +19,14 @@ one round of tasks each, on the same pool.
 
 from __future__ import annotations
 
+import math
 import os
 from concurrent.futures import ProcessPoolExecutor, as_completed
 
 from .cache import Cache, source_hash
 from .runner import run_cell
 
-__all__ = ["InProcess", "LocalPool", "DaskPool", "make_pool", "run_cells", "SourceMismatch"]
+__all__ = ["InProcess", "LocalPool", "DaskPool", "make_pool", "run_cells", "SourceMismatch", "dask_connect_timeout"]
 
 
 class SourceMismatch(RuntimeError):
@@ -66,12 +67,34 @@ class LocalPool:
         self._pool.shutdown(cancel_futures=True)
 
 
+def dask_connect_timeout() -> float:
+    """Seconds a connection to a Dask scheduler may take: Dask's own setting
+    (``distributed.comm.timeouts.connect``, 30 s unless DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT says)."""
+    import dask
+    from dask.utils import parse_timedelta
+
+    value = dask.config.get("distributed.comm.timeouts.connect")
+    try:
+        seconds = float(parse_timedelta(value, default="seconds"))
+    except (TypeError, ValueError, KeyError):  # (parse_timedelta raises KeyError for an unknown unit)
+        seconds = math.nan
+    if not seconds > 0:
+        raise ValueError(f"Dask's connect timeout (distributed.comm.timeouts.connect, for --dask-scheduler) {value!r} "
+                         "is not a positive duration such as 30s")
+    return seconds
+
+
 class DaskPool:
-    def __init__(self, scheduler):
+    def __init__(self, scheduler, timeout: float | None = None):
+        """``scheduler``: an address (connected to within ``timeout`` seconds, default
+        :func:`dask_connect_timeout`; OSError if nothing answers) or a Client."""
         from dask.distributed import Client
 
         self._own = not hasattr(scheduler, "submit")
-        self.client = Client(scheduler) if self._own else scheduler
+        if self._own:
+            self.client = Client(scheduler, timeout=dask_connect_timeout() if timeout is None else timeout)
+        else:
+            self.client = scheduler
         self.name = f"Dask cluster at {self.client.scheduler.address}"
 
     def imap_unordered(self, cells):
@@ -87,11 +110,11 @@ class DaskPool:
             self.client.close()
 
 
-def make_pool(workers: int | None = None, scheduler=None):
-    """The pool the options ask for: Dask when a scheduler (address or Client) is given, else in
-    this process for one worker, else a local process pool."""
+def make_pool(workers: int | None = None, scheduler=None, timeout: float | None = None):
+    """The pool the options ask for: Dask when a scheduler (address or Client) is given (``timeout``:
+    :class:`DaskPool`'s), else in this process for one worker, else a local process pool."""
     if scheduler is not None:
-        return DaskPool(scheduler)
+        return DaskPool(scheduler, timeout)
     if workers == 1:
         return InProcess()
     return LocalPool(workers)

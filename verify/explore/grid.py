@@ -176,6 +176,24 @@ def _int(value, option: str, minimum: int) -> int:
     return x
 
 
+def _scheduler(address) -> str:
+    """A Dask scheduler's address, its form checked by distributed's own parser (scheme, host and
+    port); whether a scheduler answers there is known only when connecting (:mod:`.command`)."""
+    text = str(address).strip()
+    if not text:
+        raise ValueError("--dask-scheduler is empty; give an address such as tcp://host:8786")
+    from distributed.comm.addressing import get_address_host_port
+
+    try:
+        _, port = get_address_host_port(text)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"--dask-scheduler {text!r} is not a scheduler address ({exc}); give one such as "
+                         "tcp://host:8786") from None
+    if not 1 <= port <= 65535:
+        raise ValueError(f"--dask-scheduler {text!r}: the port must be in 1..65535, got {port}")
+    return text
+
+
 def check_options(study: str, budget: str, given: dict) -> Options:
     """Options for ``study`` at ``budget``, with the command line's ``given`` values (strings or
     lists of strings, None when not given) replacing the budget's; ValueError names the option."""
@@ -248,9 +266,7 @@ def check_options(study: str, budget: str, given: dict) -> Options:
         if given.get(path_opt) is not None:
             opts[path_opt] = Path(given[path_opt])
     if given.get("scheduler") is not None:
-        if not str(given["scheduler"]).strip():
-            raise ValueError("--dask-scheduler is empty; give an address such as tcp://host:8786")
-        opts["scheduler"] = given["scheduler"]
+        opts["scheduler"] = _scheduler(given["scheduler"])
     known = {f for f in Options.__dataclass_fields__}
     return replace(Options(study=study, budget=budget, n=(), d=(), M0=(), layout=()),
                    **{k: v for k, v in opts.items() if k in known})
