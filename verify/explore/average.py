@@ -26,7 +26,10 @@ from verify.simulate.averaged import averaged_descent
 
 from .runner import cache_key
 
-__all__ = ["AverageCell", "cells", "report"]
+__all__ = ["AverageCell", "cells", "report", "SPREAD"]
+
+#: The spread of Figure 1's start around M e_1 (its 1e-7 z_i).
+SPREAD = 1e-7
 
 
 @dataclass(frozen=True)
@@ -52,7 +55,7 @@ class AverageCell:
         rng = np.random.default_rng(self.seed)
         e1 = np.zeros(self.d)
         e1[0] = self.M
-        return e1 + 1e-7 * rng.standard_normal((self.n, self.d))
+        return e1 + SPREAD * rng.standard_normal((self.n, self.d))
 
     def run(self) -> dict:
         t0 = time.perf_counter()
@@ -63,11 +66,16 @@ class AverageCell:
             run = averaged_descent(self.start(), np.zeros(self.d), self.t_min, self.t_max, self.eta, self.steps,
                                    weighting=self.weighting, record_at=log_grid(self.steps), tol=self.tol,
                                    callback=lambda s, mu: last.update(step=s) and False)
-        except AccuracyError as exc:  # the engine refused a step: the row says where and why
-            row.update(outcome=outcomes.UNDECIDED, survivors=0, mean_outcomes="", final_loss=math.nan,
-                       final_loss_err=math.nan, loss_slope=math.nan, loss_log_rate=math.nan,
-                       final_distances="", max_grad_rel_err=math.nan, steps_run=int(last.get("step", 0)),
-                       reason=f"engine refused at step > {last.get('step', 0)}: {exc}",
+        except (AccuracyError, OverflowError) as exc:
+            # the engine refused a step, or a mean left float64's range (the start is inside it,
+            # verify.explore.limits: a blow-up): the row says where and why
+            blew_up = isinstance(exc, OverflowError)
+            step = last.get("step", 0)
+            row.update(outcome=outcomes.OSCILLATES_OR_BLOWS_UP if blew_up else outcomes.UNDECIDED, survivors=0,
+                       mean_outcomes="", final_loss=math.nan, final_loss_err=math.nan, loss_slope=math.nan,
+                       loss_log_rate=math.nan, final_distances="", max_grad_rel_err=math.nan, steps_run=int(step),
+                       reason=f"a mean left float64's range after step {step} (the engine's bound overflowed)"
+                       if blew_up else f"engine refused at step > {step}: {exc}",
                        seconds=time.perf_counter() - t0)
             return row
         out = outcomes.classify(run)

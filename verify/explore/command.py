@@ -150,15 +150,23 @@ def _boundary(name: str, entry: dict) -> str:
     return f"{name} not bracketed: {_NOT_BRACKETED.get(entry['status'], entry['status'])}"
 
 
+def _thresholds(thm21: float, thm31: float | None) -> tuple[str, str]:
+    """Theorem 2.1's sufficient t and Theorem 3.1's largest t as printed; t is a noise level (>= 0),
+    so a negative one says so: every t satisfies Theorem 2.1, none Theorem 3.1 (a start near mu*)."""
+    t21 = f"{thm21:.3f}" + (" (every t >= 0)" if thm21 < 0 else "")
+    if thm31 is None:
+        return t21, "n/a (n < 3)"
+    return t21, f"{thm31:.3f}" + (" (no t >= 0)" if thm31 < 0 else "")
+
+
 def _print_headline(result) -> None:
     s = result.summary
     print(f"verify explore {result.study}: {s['cells']} cells, outcomes {s['outcome_counts']}, "
           f"{s['seconds']:.0f} s on {s['pool']}")
     for e in s.get("t_c", []):
-        tc = e["t_c"]
-        t31 = "n/a (n < 3)" if e["thm_3_1_max_t"] is None else f"{e['thm_3_1_max_t']:.3f}"
-        print(f"  {e['series']}: {_boundary('t_c', tc)}; Thm 2.1 sufficient t > "
-              f"{e['thm_2_1_sufficient_t']:.3f}; Thm 3.1 stationary point in range for t <= {t31}")
+        t21, t31 = _thresholds(e["thm_2_1_sufficient_t"], e["thm_3_1_max_t"])
+        print(f"  {e['series']}: {_boundary('t_c', e['t_c'])}; Thm 2.1 sufficient t > {t21}; "
+              f"Thm 3.1 stationary point in range for t <= {t31}")
     for e in s.get("r_star", []):
         print(f"  {e['series']}: {_boundary('r*', e['r_star'])}")
     for w in s.get("r_star_law", []):

@@ -21,6 +21,8 @@ from pathlib import Path
 from verify.analysis.layouts import LAYOUTS
 from verify.simulate.descent import CONVENTIONS
 
+from .limits import check_ranges
+
 __all__ = ["STUDIES", "BUDGETS", "Options", "check_options", "radius_range_for"]
 
 STUDIES = ("noise", "radius", "step", "phase", "average", "mixtures")
@@ -268,5 +270,7 @@ def check_options(study: str, budget: str, given: dict) -> Options:
     if given.get("scheduler") is not None:
         opts["scheduler"] = _scheduler(given["scheduler"])
     known = {f for f in Options.__dataclass_fields__}
-    return replace(Options(study=study, budget=budget, n=(), d=(), M0=(), layout=()),
-                   **{k: v for k, v in opts.items() if k in known})
+    out = replace(Options(study=study, budget=budget, n=(), d=(), M0=(), layout=()),
+                  **{k: v for k, v in opts.items() if k in known})
+    check_ranges(out)  # the values float64 runs them faithfully at (verify.explore.limits)
+    return out

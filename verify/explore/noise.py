@@ -59,6 +59,11 @@ def summarize(series: list[Series]) -> list[dict]:
                  "thm_2_1_sufficient_t": thm21,
                  "thm_3_1_max_t": max_noise_level(M, n) if n >= 3 else None,
                  "thm_3_1_note": "" if n >= 3 else "Theorem 3.1's construction needs n >= 3"}
+        # (t >= 0: a start near mu* (M0 = 0) puts both below 0, and the notes say what that means)
+        if thm21 < 0:
+            entry["thm_2_1_note"] = "negative: every t >= 0 satisfies Theorem 2.1"
+        if entry["thm_3_1_max_t"] is not None and entry["thm_3_1_max_t"] < 0:
+            entry["thm_3_1_note"] = "negative: at no t >= 0 is the stationary point within the initial range"
         bad = [r for r in rows if r["t"] > thm21 and r["outcome"] != outcomes.ALL_CONVERGE]
         entry["thm_2_1_counterexamples"] = [{k: r[k] for k in ("t", "seed", "outcome", "reason")} for r in bad]
         tc = entry["t_c"]["value"]
