@@ -105,3 +105,23 @@ def test_the_top_has_two_commands_install_and_report_then_the_tests_ci_runs():
     # negative controls: a third command, and a test command that differs from CI's
     assert len(top_commands("```bash\n# a\nx\ny\nz\n```\n")) == 3
     assert not "pytest -q".endswith(ci_test_command("#!/bin/sh\n# CI\nVERIFY_PROFILE=ci python -m pytest -q -p no:cacheprovider\n"))
+
+
+def missing_explore_studies(readme: str, studies) -> list[str]:
+    """Studies of ``verify explore`` that the Commands table's row does not list, or the explore
+    section does not give a line of its own (``- `name`: what it does``)."""
+    rows = [line for line in readme.splitlines() if line.startswith("| `verify explore ")]
+    listed = rows[0].split("`")[1].replace("\\", "").split()[2].split("|") if rows else []
+    section = readme.split("## Studies beyond the theorems", 1)[-1].split("\n## ", 1)[0]
+    return [s for s in studies if s not in listed or not re.search(rf"^- `{s}`: \S", section, flags=re.M)]
+
+
+def test_the_readme_names_every_explore_study():
+    from verify.explore.grid import STUDIES
+
+    assert missing_explore_studies(README, STUDIES) == []
+    # negative controls: a study left out of the table's row, and one without its line in the section
+    row = "| `verify explore noise\\|radius [--out DIR]` | studies |\n## Studies beyond the theorems\n"
+    assert missing_explore_studies(row + "- `noise`: t_c\n- `radius`: r*\n- `step`: eta_max\n",
+                                   ("noise", "radius", "step")) == ["step"]
+    assert missing_explore_studies(row + "- `noise`: t_c\n", ("noise", "radius")) == ["radius"]

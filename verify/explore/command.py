@@ -1,4 +1,4 @@
-"""``verify explore noise|radius|step|phase``: the studies beyond the theorems, locally or on Dask.
+"""``verify explore noise|radius|step|phase|average|mixtures``: studies beyond the theorems, locally or on Dask.
 
 Every option is checked before any work (while parsing, :mod:`verify.console.arguments`, and as
 a whole by :func:`verify.explore.grid.check_options`: empty or contradictory grids, signs); a bad
