@@ -72,6 +72,7 @@ def test_an_ignored_option_on_the_command_line_is_one_line_and_exit_2(capsys):
     ("tcp://127.0.0.1:port", "is not a scheduler address"),
     ("nosuchscheme://127.0.0.1:8786", "unknown address scheme"),
     ("tcp://127.0.0.1:70000", "the port must be in 1..65535"),
+    ("tcp://:8786", "names no host"),
 ])
 def test_a_malformed_scheduler_address_is_refused_before_any_work(address, message, capsys):
     with pytest.raises(ValueError, match=message):

@@ -187,10 +187,12 @@ def _scheduler(address) -> str:
     from distributed.comm.addressing import get_address_host_port
 
     try:
-        _, port = get_address_host_port(text)
+        host, port = get_address_host_port(text)
     except (ValueError, TypeError) as exc:
         raise ValueError(f"--dask-scheduler {text!r} is not a scheduler address ({exc}); give one such as "
                          "tcp://host:8786") from None
+    if not host:
+        raise ValueError(f"--dask-scheduler {text!r} names no host; give one such as tcp://host:8786")
     if not 1 <= port <= 65535:
         raise ValueError(f"--dask-scheduler {text!r}: the port must be in 1..65535, got {port}")
     return text

@@ -31,8 +31,8 @@ stated) confirm where each one bites.
   - the descent's factor eta e^t (scaled convention) must be finite.
 * average: its start M e_1 + SPREAD z is rounded by eps M, at most 1% of SPREAD = 1e-7:
   M <= ``AVERAGE_M_MAX`` = 4.5e6.  Measured (n = 2, 20 steps, uniform weighting over [0.1, 2]):
-  the final loss moves by 5e-4 relative at M = 1e6, 4e-3 at 1e7, 4% at 1e8, and at 1e9 the two
-  means coincide.  (A step so large that a mean leaves float64's range is a blow-up:
+  the final loss / M^2 agrees with M = 1e4's to 5e-5 at 1e5, moves by 5e-4 at 1e6, 5e-3 at 1e7,
+  4% at 1e8, and at 1e9 the two means coincide.  (A step so large that a mean leaves float64's range is a blow-up:
   :class:`verify.explore.average.AverageCell` reports it as one.)
 * mixtures: t <= T_MAX and eta e^t finite (their separations and scales are the budget's).
 
