@@ -63,10 +63,13 @@ def test_the_limits_are_the_stated_numbers():
     assert limits.T_MAX == pytest.approx(708.396, abs=1e-3)
     assert limits.CENTRE_MAX == pytest.approx(4.5e7, rel=0.01)
     assert limits.AVERAGE_M_MAX == pytest.approx(4.5e6, rel=0.01)
-    assert limits.ENGINE_MAX == pytest.approx(4.48e102, rel=0.01)
-    assert math.isfinite(limits.ENGINE_MAX + 2 * limits.ENGINE_MAX**3)
-    above = 1.01 * limits.ENGINE_MAX  # the control: just above it, the engine's bound overflows
-    assert not math.isfinite(above + 2 * above**3)
+    assert limits.ENGINE_MAX == pytest.approx(1.41e102, rel=0.01)
+    assert math.isfinite(64 * limits.ENGINE_MAX**3)
+    # the control: just above it, the engine refuses (it used to overflow)
+    from verify.engine.reference import AccuracyError, loss
+    loss([[0.99 * limits.ENGINE_MAX], [0.0]], [0.0], 0.0)
+    with pytest.raises(AccuracyError, match="beyond the float64 engine's range"):
+        loss([[1.01 * limits.ENGINE_MAX], [0.0]], [0.0], 0.0)
 
 
 def test_a_huge_m0_on_the_command_line_is_one_line_and_exit_2(capsys):

@@ -22,7 +22,7 @@ import math
 import numpy as np
 
 from .backend import Backend
-from .tolerances import AccuracyError
+from .tolerances import RangeError
 
 __all__ = ["FLOAT64_AMAX", "check_float64_range", "tail_bound", "single_gaussian_bound_scale", "radius_for", "integrate_lines"]
 
@@ -47,9 +47,10 @@ FLOAT64_AMAX = (np.finfo(np.float64).max / 64) ** (1 / 3)
 
 
 def check_float64_range(amax: float, what: str = "max_i |mu_i - mu*| e^-t") -> None:
-    """Refuse (AccuracyError) a configuration whose scale ``what`` is beyond FLOAT64_AMAX (or not finite)."""
+    """Refuse (RangeError, an AccuracyError) a configuration whose scale ``what`` is beyond FLOAT64_AMAX
+    (or not finite)."""
     if not amax <= FLOAT64_AMAX:
-        raise AccuracyError(f"{what} = {amax:.3g} is beyond the float64 engine's range "
+        raise RangeError(f"{what} = {amax:.3g} is beyond the float64 engine's range "
                             f"({FLOAT64_AMAX:.3g}: its bounds, ~amax^3, would overflow); use the mpmath functions")
 
 

@@ -19,11 +19,16 @@ import math
 
 import numpy as np
 
-__all__ = ["AccuracyError", "DEFAULT_TOL", "MIN_TOL", "DESCENT_TOL", "DEFAULT_DPS", "MIN_DPS", "gradient_scale"]
+__all__ = ["AccuracyError", "RangeError", "DEFAULT_TOL", "MIN_TOL", "DESCENT_TOL", "DEFAULT_DPS", "MIN_DPS", "gradient_scale"]
 
 
 class AccuracyError(ArithmeticError):
     """The requested accuracy could not be certified; no number is returned."""
+
+
+class RangeError(AccuracyError):
+    """The configuration's scale is beyond what the float64 engine takes (verify.engine.lines.FLOAT64_AMAX):
+    a run whose means reach it has left float64's range (the mpmath functions take any size)."""
 
 
 #: Relative accuracy of the float64 functions by default.  The quadrature's error estimates are

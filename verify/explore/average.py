@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from verify.analysis.rates import log_grid
-from verify.engine.tolerances import AccuracyError
+from verify.engine.tolerances import AccuracyError, RangeError
 from verify.simulate import outcomes
 from verify.simulate.averaged import averaged_descent
 
@@ -69,12 +69,12 @@ class AverageCell:
         except (AccuracyError, OverflowError) as exc:
             # the engine refused a step, or a mean left float64's range (the start is inside it,
             # verify.explore.limits: a blow-up): the row says where and why
-            blew_up = isinstance(exc, OverflowError)
+            blew_up = isinstance(exc, (RangeError, OverflowError))
             step = last.get("step", 0)
             row.update(outcome=outcomes.OSCILLATES_OR_BLOWS_UP if blew_up else outcomes.UNDECIDED, survivors=0,
                        mean_outcomes="", final_loss=math.nan, final_loss_err=math.nan, loss_slope=math.nan,
                        loss_log_rate=math.nan, final_distances="", max_grad_rel_err=math.nan, steps_run=int(step),
-                       reason=f"a mean left float64's range after step {step} (the engine's bound overflowed)"
+                       reason=f"a mean left float64's range after step {step} ({exc})"
                        if blew_up else f"engine refused at step > {step}: {exc}",
                        seconds=time.perf_counter() - t0)
             return row

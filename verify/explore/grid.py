@@ -22,6 +22,7 @@ from verify.analysis.layouts import LAYOUTS
 from verify.simulate.descent import CONVENTIONS
 
 from .limits import check_ranges
+from .sweeps import radius_range_for
 
 __all__ = ["STUDIES", "BUDGETS", "Options", "check_options", "radius_range_for"]
 
@@ -113,14 +114,6 @@ class Options:
     workers: int | None = None
     scheduler: str | None = None
     extra: dict = field(default_factory=dict)
-
-
-def radius_range_for(M0: float, points: int) -> tuple:
-    """The summary's sweep of the initialization scale: exp(-M0^3) to M0^(1/3) (floored at 1e-300,
-    float64's range; M0 = 0 gives 1e-8 to 1)."""
-    lo = max(math.exp(-M0**3), 1e-300) if M0 > 0 else 1e-8
-    hi = M0 ** (1 / 3) if M0 > 0 else 1.0
-    return (lo, max(hi, lo * 10), points)
 
 
 # -- checking the command line ---------------------------------------------------------------

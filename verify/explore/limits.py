@@ -24,10 +24,11 @@ stated) confirm where each one bites.
     curvature is at most 2 (its largest value at a limit point, 2/k:
     :mod:`verify.analysis.stability`), and the run checks for blow-ups (beyond BLOW_UP_FACTOR
     times the start) every RECORD_EVERY steps, so the engine sees at most
-    BLOW_UP_FACTOR (D + 1) (1 + 2 eta_s)^RECORD_EVERY; its error bound amax + 2 amax^3
-    (:func:`verify.engine.lines.single_gaussian_bound_scale`) is finite up to ``ENGINE_MAX`` =
-    (max float64 / 2)^(1/3) = 4.5e102.  Measured (M0 = 6): steps up to 1e8 end with the run's
-    blow-up check, 1e9 overflows (the bound: 7e8); radii up to 1e102 run, 1e103 overflows.
+    BLOW_UP_FACTOR (D + 1) (1 + 2 eta_s)^RECORD_EVERY; the float64 engine takes distances up to
+    ``ENGINE_MAX`` = :data:`verify.engine.lines.FLOAT64_AMAX` (1.4e102, where its bounds ~amax^3
+    would overflow; beyond, it refuses with AccuracyError).  Measured (M0 = 6, before the engine
+    refused on its own, when its bound overflowed at 4.5e102): steps up to 1e8 ended with the run's
+    blow-up check, 1e9 overflowed; radii up to 1e102 ran, 1e103 overflowed.
   - the descent's factor eta e^t (scaled convention) must be finite.
 * average: its start M e_1 + SPREAD z is rounded by eps M, at most 1% of SPREAD = 1e-7:
   M <= ``AVERAGE_M_MAX`` = 4.5e6.  Measured (n = 2, 20 steps, uniform weighting over [0.1, 2]):
@@ -47,10 +48,11 @@ import numpy as np
 
 from verify.analysis.cluster_runs import BLOW_UP_FACTOR, SWITCH_RADIUS
 from verify.analysis.layouts import unit_deviations
+from verify.engine.lines import FLOAT64_AMAX
 
 from .average import SPREAD
 from .runner import RECORD_EVERY
-from .sweeps import seeds_for
+from .sweeps import radius_range_for, seeds_for
 
 __all__ = ["T_MAX", "CENTRE_MAX", "ENGINE_MAX", "AVERAGE_M_MAX", "SPREAD_ROUNDING", "check_ranges"]
 
@@ -62,8 +64,8 @@ T_MAX = -math.log(TINY)
 SPREAD_ROUNDING = 0.01
 #: The largest scaled distance of a cluster's centre from mu* (module doc).
 CENTRE_MAX = SPREAD_ROUNDING * SWITCH_RADIUS / EPS
-#: The largest scaled distance at which the engine's error bound amax + 2 amax^3 is finite.
-ENGINE_MAX = (HUGE / 2) ** (1 / 3)
+#: The largest scaled distance the float64 engine takes (module doc).
+ENGINE_MAX = FLOAT64_AMAX
 #: The largest M of the average study (module doc).
 AVERAGE_M_MAX = SPREAD_ROUNDING * SPREAD / EPS
 
@@ -84,9 +86,7 @@ def _groups(opts) -> list[dict]:
     if opts.study == "radius":
         if opts.radius_range is not None:
             radii = ends(opts.radius_range, "--radius-range")
-        else:  # the default range per M0 (grid.radius_range_for), which --M0 sets
-            from .grid import radius_range_for
-
+        else:  # the default range per M0 (sweeps.radius_range_for), which --M0 sets
             radii = [(x, "the default radius range of --M0") for M0 in opts.M0
                      for x in radius_range_for(M0, opts.radius_points)[:2]]
         return [dict(t=ts, r=radii, eta=etas)]
@@ -116,7 +116,7 @@ def _largest_deviation(opts) -> float:
 
 
 def _check_cluster(opts, group: dict, umax: float) -> None:
-    (t_lo, t_lo_opt), (t_hi, t_hi_opt) = min(group["t"]), max(group["t"])
+    t_lo, (t_hi, t_hi_opt) = min(group["t"])[0], max(group["t"])
     M0 = max(opts.M0)
     if M0 * math.exp(-t_lo) > CENTRE_MAX:
         raise ValueError(f"--M0 must be <= {CENTRE_MAX * math.exp(t_lo):.3g} at t = {t_lo:g} (the cluster's scaled "

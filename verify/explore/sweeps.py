@@ -16,6 +16,8 @@ tau^(-1/2): Theorem 2.1's tail); its longer row replaces the shorter one, and it
 
 from __future__ import annotations
 
+import math
+
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -27,7 +29,7 @@ from verify.simulate import outcomes
 from .executors import run_cells
 from .runner import Cell
 
-__all__ = ["Series", "refine", "verdict", "seeds_for", "log_grid", "EXTEND"]
+__all__ = ["Series", "refine", "verdict", "seeds_for", "log_grid", "EXTEND", "radius_range_for"]
 
 EXTEND = 4
 
@@ -115,3 +117,11 @@ def refine(series: list[Series], pool, cache, *, rounds: int, per_round: int, la
                 i += m
         done = rnd + 1
     return done
+
+
+def radius_range_for(M0: float, points: int) -> tuple:
+    """The summary's sweep of the initialization scale: exp(-M0^3) to M0^(1/3) (floored at 1e-300,
+    float64's range; M0 = 0 gives 1e-8 to 1)."""
+    lo = max(math.exp(-M0**3), 1e-300) if M0 > 0 else 1e-8
+    hi = M0 ** (1 / 3) if M0 > 0 else 1.0
+    return (lo, max(hi, lo * 10), points)
