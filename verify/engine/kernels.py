@@ -28,6 +28,8 @@ import math
 import numpy as np
 from numba import njit
 
+from .rounding import SMALL
+
 __all__ = ["Model", "model_arrays", "evaluate_nodes", "integrand", "cell_values"]
 
 
@@ -70,6 +72,17 @@ def _softmax(S, sw, n, lmax):
         tot += e
     for i in range(n):
         S[sw + i] /= tot
+
+
+@njit(cache=True, nogil=True)
+def expm1_up(x):
+    """An upper bound of e^x - 1 for x >= 0 (verify.engine.rounding.expm1_up, the same formula):
+    x (1 + x) below SMALL, expm1 above, times 1 + 2^-50 (the logits' rounding is ~1e-14 nats, so
+    the polynomial serves at almost every node; the call to libm's expm1 it saves was ~15 % of the
+    integrand's time, measured)."""
+    if x < SMALL:
+        return x * (1.0 + x) * (1.0 + 2.0**-50)
+    return math.expm1(x) * (1.0 + 2.0**-50)
 
 
 @njit(cache=True, nogil=True)
@@ -139,10 +152,10 @@ def integrand(y, P, n, k, d, S, f):
     Ssum = 0.0
     for i in range(n):
         if S[sw + i] > 0.0:
-            Ssum += S[sw + i] * math.expm1(S[sl + i])
+            Ssum += S[sw + i] * expm1_up(S[sl + i])
     big = Ssum / (1.0 - Ssum) if Ssum < 1.0 else math.inf
     for i in range(n):
-        weta = min(S[sw + i] * math.expm1(S[sl + i] + big), 1.0) if S[sw + i] > 0.0 else 0.0
+        weta = min(S[sw + i] * expm1_up(S[sl + i] + big), 1.0) if S[sw + i] > 0.0 else 0.0
         S[sl + i] = weta  # w_i eta_i: |dw_i| from the logits, at most 1
     vv = 0.0
     xx = 0.0
