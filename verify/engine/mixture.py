@@ -119,7 +119,7 @@ def _integrand(comp: Component, n: int, backend: Backend, with_grad: bool):
     """Columns: loss, gradient (n*d) if with_grad, the loss's rounding bound, each mean's
     gradient rounding bound (n) if with_grad; times the density of the first dens_axes axes."""
     a, c, B, C, Q = comp.a, comp.c, comp.B, comp.C, comp.Q
-    k, d = B.shape[1], a.shape[1]
+    d = a.shape[1]
     mp = backend.is_mp
     sqrt = np.frompyfunc(mpmath.sqrt, 1, 1) if mp else np.sqrt
     an = sqrt((a * a).sum(axis=1))

@@ -180,7 +180,7 @@ def averaged_expectations(mu, mu_star, t_min, t_max, lam, *, tol, backend: Backe
     mp = backend.is_mp
     n, d = (len(mu), len(mu_star)) if mp else mu.shape
     a, b = (mpmath.mpf(t_min), mpmath.mpf(t_max)) if mp else (float(t_min), float(t_max))
-    m = 2 + (n * d if with_grad else 0)  # columns: L, F (the gradient scale's floor), gradient
+    # columns: L, F (the gradient scale's floor), gradient (n d if with_grad)
     counts = {"evaluations": 0, "nodes": 0}
     plan_iter = iter([p for ps in rule.plans for p in ps]) if rule is not None else None
     tol_t = [max(float(tol) / 4, MIN_TOL) if not mp else tol / 4]
