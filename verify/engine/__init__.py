@@ -10,3 +10,9 @@ and :mod:`.gauss_kronrod`), :mod:`.backend` (float64 and
 mpmath arithmetic, Gauss-Legendre and Gauss-Hermite rules), :mod:`.tolerances` (default
 accuracies and the gradient scale) and :mod:`.validation` (argument checks).
 """
+
+from . import compiled_cache as _compiled_cache
+
+# before any compiled function is loaded from numba's cache: drop it if the engine's sources
+# changed since it was made (numba sees changes of the calling file only; see compiled_cache)
+_compiled_cache.refresh()

@@ -41,9 +41,9 @@ import math
 import numpy as np
 from numba import njit
 
-# numba's on-disk cache of the functions below is stamped with this file only: after a change of
-# kernels.py or panel_edges.py, delete the *.nbi / *.nbc files in verify/engine/__pycache__, or the compiled rule
-# keeps calling the old integrand (found by mutation testing, tools/mutate.py).
+# numba's on-disk cache of the functions below is stamped with this file only; the engine's import
+# drops it whenever any engine source changed (verify.engine.compiled_cache), or the compiled rule
+# would keep calling an old integrand (found by mutation testing, tools/mutate.py).
 from .kernels import integrand
 from .panel_edges import EDGE_CAP, gaussian_mass, line_edges, logits
 
