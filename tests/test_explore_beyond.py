@@ -4,6 +4,8 @@
   controls (a missing and a duplicated component, built by hand);
 * an average cell from Figure 1's kind of start at a small size: all means converge, the rate
   columns are filled, the engine's error along the run is within its tolerance;
+* an average cell with a large step stops as a blow-up by the cluster studies' rule, and its
+  negative control: the same start at a small step converges and is not called one;
 * the options: a grid option the study does not use is refused naming it;
 * a whole study through run_study on the in-process pool, with its figure.
 """
@@ -13,10 +15,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from verify.analysis.cluster_runs import blow_up_bound
 from verify.explore import average, mixtures
 from verify.explore.cache import Cache
 from verify.explore.executors import InProcess
 from verify.explore.grid import check_options
+from verify.explore.runner import RECORD_EVERY
 from verify.explore.studies import run_study
 from verify.simulate import outcomes
 from verify.simulate.mixture import recovery_at
@@ -52,6 +56,30 @@ def test_an_average_cell_converges_from_a_small_cluster():
     assert row["outcome"] == outcomes.ALL_CONVERGE, row
     assert row["final_loss"] < 1e-3 and row["loss_slope"] < 0
     assert row["max_grad_rel_err"] <= 1e-10  # the run's tolerance (DESCENT-level 1e-10)
+
+
+def _figure_1_cell(eta):
+    return average.AverageCell(M=4.0, weighting="uniform", t_min=0.1, t_max=2.0, n=2, d=1, eta=eta, steps=40)
+
+
+def test_an_average_cell_with_a_large_step_stops_as_a_blow_up():
+    # eta = 10 throws the means out (to ~6e9 by step 40 without the check): the cluster studies'
+    # rule (beyond BLOW_UP_FACTOR x (start + 1), checked at least every RECORD_EVERY steps) stops it
+    cell = _figure_1_cell(10.0)
+    row = cell.run()
+    assert row["outcome"] == outcomes.OSCILLATES_OR_BLOWS_UP, row
+    assert row["steps_run"] < cell.steps and row["steps_run"] <= RECORD_EVERY
+    bound = blow_up_bound(float(np.max(np.abs(cell.start()))))
+    assert f"step {row['steps_run']}" in row["reason"] and f"{bound:.4g}" in row["reason"], row["reason"]
+    assert max(float(x) for x in row["final_distances"].split(";")) > bound
+    assert outcomes.BLOWS_UP in row["mean_outcomes"].split(";")
+
+
+def test_an_average_cell_with_a_small_step_is_not_a_blow_up():
+    # the negative control: the same start at eta = 1 converges, runs all its steps, no reason
+    row = _figure_1_cell(1.0).run()
+    assert row["outcome"] == outcomes.ALL_CONVERGE, row
+    assert row["steps_run"] == 40 and row["reason"] == ""
 
 
 @pytest.mark.parametrize("study,option", [("average", "radius"), ("mixtures", "M0"), ("mixtures", "layout")])

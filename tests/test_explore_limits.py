@@ -97,7 +97,14 @@ def test_the_threshold_text_marks_only_negative_thresholds():
     assert _thresholds(4.89, None) == ("4.890", "n/a (n < 3)")
 
 
-def test_a_step_that_throws_a_mean_out_of_float64_is_a_blow_up():
-    row = average.AverageCell(M=4.0, weighting="uniform", t_min=0.1, t_max=2.0, n=2, d=1, eta=1e30, steps=40).run()
+def test_a_step_that_throws_a_mean_out_of_float64_is_a_blow_up(monkeypatch):
+    cell = average.AverageCell(M=4.0, weighting="uniform", t_min=0.1, t_max=2.0, n=2, d=1, eta=1e30, steps=40)
+    row = cell.run()
+    # the blow-up check sees the mean thrown out at step 1, before the engine is asked there
+    assert row["outcome"] == outcomes.OSCILLATES_OR_BLOWS_UP
+    assert row["reason"].startswith("blew up at step 1:"), row["reason"]
+    # without that check, the engine's refusal beyond its float64 range is a blow-up too
+    monkeypatch.setattr(average, "_blow_up_watch", lambda mu_star, bound: lambda step, mu, record: None)
+    row = cell.run()
     assert row["outcome"] == outcomes.OSCILLATES_OR_BLOWS_UP
     assert "float64's range" in row["reason"]

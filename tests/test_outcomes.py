@@ -148,3 +148,16 @@ def test_inside_settle_lets_a_survivor_converge_beside_a_receding_loser():
     # negative control: a survivor-to-be whose distance grows inside the radius does not converge yet
     wobble = _run([[0.01, 5.0], [0.02, 5.1], [0.03, 5.2], [0.04, 5.3]])
     assert oc.classify(wobble, rule).means == (oc.UNDECIDED, oc.RECEDES)
+
+
+def test_blown_up_is_beyond_the_bound_or_not_finite():
+    # the check the cluster runs and the average study stop on (verify.analysis.cluster_runs.blow_up_bound)
+    from verify.analysis.cluster_runs import BLOW_UP_FACTOR, blow_up_bound
+
+    bound = blow_up_bound(4.0)
+    assert bound == BLOW_UP_FACTOR * 5.0
+    assert oc.blown_up([bound * 1.01, 3.0], bound).tolist() == [True, False]
+    assert oc.blown_up([[1.0, 2.0], [np.inf, 2.0], [1.0, np.nan]]).tolist() == [True, True]
+    # the negative control: at the bound, or without one, a finite distance is not a blow-up
+    assert not oc.blown_up([bound, 0.0], bound).any()
+    assert not oc.blown_up([1e300, 0.0]).any()

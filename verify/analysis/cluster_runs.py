@@ -54,8 +54,8 @@ from .large_noise import scaled_step
 from .layouts import unit_deviations
 
 __all__ = ["descend", "descend_run", "cluster_rule", "final_rule", "ClusterRun", "run_cluster", "handoff", "Boundary",
-           "radius_boundary", "verdict_of", "RUN_TOL", "FALLBACK_TOL", "RECEDE_RADIUS", "BLOW_UP_FACTOR", "RISE", "PLATEAU",
-           "STILL", "CYCLE", "SWITCH_RADIUS", "FLOOR", "FINAL", "radius_scan"]
+           "radius_boundary", "verdict_of", "blow_up_bound", "RUN_TOL", "FALLBACK_TOL", "RECEDE_RADIUS",
+           "BLOW_UP_FACTOR", "RISE", "PLATEAU", "STILL", "CYCLE", "SWITCH_RADIUS", "FLOOR", "FINAL", "radius_scan"]
 
 #: Tolerances of the engine's gradient along a run: the engine's default for descent, and the
 #: fallback used from the step where it raises AccuracyError (its first truncation radius is
@@ -122,11 +122,20 @@ def descend(mu0, mu_star, t, eta, steps, *, record_every: int, callback) -> str:
                        callback=lambda step, mu, _rec: callback(step, mu))[0]
 
 
+def blow_up_bound(start: float) -> float:
+    """The blow-up bound of a run whose largest scaled distance at the start is ``start``:
+    BLOW_UP_FACTOR x (start + 1) (module doc; the + 1 keeps a margin for a start at or near m*).
+    A mean beyond it blows up (:func:`verify.simulate.outcomes.blown_up`): a cluster run checks
+    it at every record (the cells record every :data:`verify.explore.runner.RECORD_EVERY` steps)
+    and stops there, and so does the average study (:mod:`verify.explore.average`)."""
+    return BLOW_UP_FACTOR * (start + 1)
+
+
 def cluster_rule(n: int, M0: float) -> outcomes.Rule:
     """The outcome rule of the cluster runs (module doc), over the last four records; ``M0``: the
     largest scaled distance at the start (sets the blow-up bound)."""
     return outcomes.Rule(window="all", radius=1 / (6 * n), settle="inside", grow="strict",
-                         recede_radius=RECEDE_RADIUS, bound=BLOW_UP_FACTOR * (M0 + 1), rise=RISE, plateau=PLATEAU,
+                         recede_radius=RECEDE_RADIUS, bound=blow_up_bound(M0), rise=RISE, plateau=PLATEAU,
                          still=STILL, cycle=CYCLE)
 
 
@@ -165,7 +174,7 @@ def final_rule(n: int, M0: float) -> outcomes.Rule:
     """To convergence, at the end of the final phase (module doc): over the last half of the records,
     every distance within Theorem 2.1's radius e^-2 / n and the largest not increasing."""
     return outcomes.Rule(window="half", radius=math.exp(-2) / n, settle="largest", grow="strict",
-                         recede_radius=RECEDE_RADIUS, bound=BLOW_UP_FACTOR * (M0 + 1))
+                         recede_radius=RECEDE_RADIUS, bound=blow_up_bound(M0))
 
 
 def run_cluster(M0: float, r: float, n: int = 2, eta: float = 0.05, *, d: int = 1, t: float = 0.0,

@@ -9,6 +9,16 @@ at M e_1 + 1e-7 z_i (z_i ~ N(0, I_d), seeded), mu* = 0, for a weighting and a wi
 outcome in the shared vocabulary (:func:`verify.simulate.outcomes.classify`), the survivors, the
 loss's log-log slope and its log-rate per step over the last half of the run (an exponential decay
 shows as a steep log-log slope and a steady log-rate), the engine's worst error along the run.
+
+A blow-up is decided by the cluster studies' rule: a mean beyond
+:func:`verify.analysis.cluster_runs.blow_up_bound` (BLOW_UP_FACTOR x (its largest distance at the
+start + 1)) or non-finite (:func:`verify.simulate.outcomes.blown_up`), checked at every record and
+at least every :data:`verify.explore.runner.RECORD_EVERY` steps (the cells' record spacing: the
+records here are on a log grid, sparse late in a run, and a mean past the bound is seen within
+RECORD_EVERY steps all the same).  The run stops there, before the engine is asked at that step,
+and the cell is ``oscillates_or_blows_up`` with the step and the distance in its reason.  The
+factor's reason is the cluster runs': a converging mean stays within its start and a receding
+loser grows like log tau, so only a step that throws the means out gets beyond the bound.
 """
 
 from __future__ import annotations
@@ -19,12 +29,13 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from verify.analysis.cluster_runs import BLOW_UP_FACTOR, blow_up_bound
 from verify.analysis.rates import log_grid
 from verify.engine.tolerances import AccuracyError, RangeError
 from verify.simulate import outcomes
 from verify.simulate.averaged import averaged_descent
 
-from .runner import cache_key
+from .runner import RECORD_EVERY, cache_key
 
 __all__ = ["AverageCell", "cells", "report", "SPREAD"]
 
@@ -61,23 +72,38 @@ class AverageCell:
         t0 = time.perf_counter()
         row = {"study": "average", **self.params()}
         last = {}
-        reason = ""
+        mu0, star = self.start(), np.zeros(self.d)
+        bound = blow_up_bound(float(np.max(np.linalg.norm(mu0 - star, axis=1))))
+
+        def stopped(outcome, step, reason, distances=None):
+            blown = outcomes.blown_up(distances, bound) if distances is not None else ()
+            row.update(outcome=outcome, survivors=0,
+                       mean_outcomes=";".join(outcomes.BLOWS_UP if b else outcomes.UNDECIDED for b in blown),
+                       final_loss=math.nan, final_loss_err=math.nan, loss_slope=math.nan, loss_log_rate=math.nan,
+                       final_distances="" if distances is None else ";".join(f"{x:.4g}" for x in distances),
+                       max_grad_rel_err=math.nan, steps_run=int(step), reason=reason,
+                       seconds=time.perf_counter() - t0)
+            return row
+
         try:
-            run = averaged_descent(self.start(), np.zeros(self.d), self.t_min, self.t_max, self.eta, self.steps,
+            run = averaged_descent(mu0, star, self.t_min, self.t_max, self.eta, self.steps,
                                    weighting=self.weighting, record_at=log_grid(self.steps), tol=self.tol,
-                                   callback=lambda s, mu: last.update(step=s) and False)
+                                   callback=lambda s, mu: last.update(step=s) and False,
+                                   watch=_blow_up_watch(star, bound))
+        except _BlownUp as exc:
+            far = float(np.max(exc.distances))
+            return stopped(outcomes.OSCILLATES_OR_BLOWS_UP, exc.step,
+                           f"blew up at step {exc.step}: a mean at distance {far:.4g} from mu*, beyond "
+                           f"{BLOW_UP_FACTOR:g} x (start distance + 1) = {bound:.4g}; the run stopped there",
+                           exc.distances)
         except (AccuracyError, OverflowError) as exc:
             # the engine refused a step, or a mean left float64's range (the start is inside it,
             # verify.explore.limits: a blow-up): the row says where and why
-            blew_up = isinstance(exc, (RangeError, OverflowError))
             step = last.get("step", 0)
-            row.update(outcome=outcomes.OSCILLATES_OR_BLOWS_UP if blew_up else outcomes.UNDECIDED, survivors=0,
-                       mean_outcomes="", final_loss=math.nan, final_loss_err=math.nan, loss_slope=math.nan,
-                       loss_log_rate=math.nan, final_distances="", max_grad_rel_err=math.nan, steps_run=int(step),
-                       reason=f"a mean left float64's range after step {step} ({exc})"
-                       if blew_up else f"engine refused at step > {step}: {exc}",
-                       seconds=time.perf_counter() - t0)
-            return row
+            if isinstance(exc, (RangeError, OverflowError)):
+                return stopped(outcomes.OSCILLATES_OR_BLOWS_UP, step,
+                               f"a mean left float64's range after step {step} ({exc})")
+            return stopped(outcomes.UNDECIDED, step, f"engine refused at step > {step}: {exc}")
         out = outcomes.classify(run)
         s, L = run.steps.astype(float), run.loss
         half = (s >= s[-1] / 2) & (s > 0) & (L > 0)
@@ -88,9 +114,29 @@ class AverageCell:
         row.update(outcome=out.run, survivors=int(out.survivors), mean_outcomes=";".join(out.means),
                    final_loss=float(L[-1]), final_loss_err=float(run.loss_err[-1]), loss_slope=slope,
                    loss_log_rate=rate, final_distances=";".join(f"{x:.4g}" for x in run.distances[-1]),
-                   max_grad_rel_err=float(np.max(run.grad_rel_err)), steps_run=int(s[-1]), reason=reason,
+                   max_grad_rel_err=float(np.max(run.grad_rel_err)), steps_run=int(s[-1]), reason=run.stopped,
                    seconds=time.perf_counter() - t0)
         return row
+
+
+class _BlownUp(Exception):
+    """A mean beyond the blow-up bound at a check: ends the run (module doc)."""
+
+    def __init__(self, step: int, distances: np.ndarray):
+        super().__init__(f"blow-up at step {step}")
+        self.step, self.distances = step, distances
+
+
+def _blow_up_watch(mu_star, bound: float):
+    """The check of the module doc, as :func:`verify.simulate.averaged.averaged_descent`'s ``watch``."""
+    def watch(step, mu, record):
+        if step % RECORD_EVERY and not record:
+            return
+        with np.errstate(over="ignore"):  # a distance past float64 is inf: blown up
+            dist = np.linalg.norm(mu - mu_star, axis=1)
+        if outcomes.blown_up(dist, bound).any():
+            raise _BlownUp(int(step), dist)
+    return watch
 
 
 def cells(opts) -> list:

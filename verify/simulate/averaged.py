@@ -11,6 +11,10 @@ scale.
 Like :class:`verify.simulate.descent.ExactGradient`, a full evaluation with error estimates is
 made at every recorded step and at least every ``verify_every`` steps; the steps in between
 reuse its rule in t and the engine's plan at each node, without estimates.
+
+``watch(step, mu, record)``, if given, is called at every step before the engine is asked for its
+gradient there; it ends the run by raising (the average study's blow-up check,
+:mod:`verify.explore.average`: the engine is not asked at a mean already thrown out).
 """
 
 from __future__ import annotations
@@ -30,11 +34,14 @@ class AveragedGradient(GradientSource):
 
     convention = "unscaled"
 
-    def __init__(self, t_min, t_max, weighting="uniform", verify_every: int = 50):
+    def __init__(self, t_min, t_max, weighting="uniform", verify_every: int = 50, watch=None):
         self.t_min, self.t_max = check_window(t_min, t_max)
         self.weighting = weighting
         self.lam = weighting_function(weighting, self.t_min, self.t_max)
         self.verify_every = check_int(verify_every, "verify_every", 1)
+        if watch is not None and not callable(watch):
+            raise TypeError(f"watch must be callable, got {type(watch).__name__}")
+        self.watch = watch
 
     def start(self, mu_star, t, tol):
         if t != 0:
@@ -44,6 +51,8 @@ class AveragedGradient(GradientSource):
         self._rule, self._since = None, 0
 
     def at(self, step, mu, record):
+        if self.watch is not None:
+            self.watch(step, mu.copy(), record)
         full = record or self._rule is None or self._since >= self.verify_every
         out = averaged_expectations(mu, self.mu_star, self.t_min, self.t_max, self.lam, tol=self.tol,
                                     rule=None if full else self._rule)
@@ -62,11 +71,11 @@ class AveragedGradient(GradientSource):
 
 
 def averaged_descent(mu0, mu_star, t_min, t_max, eta, steps, *, weighting="uniform", verify_every: int = 50,
-                     **kwargs) -> Trajectory:
-    """``steps`` steps of mu <- mu - eta dL_bar/dmu (module doc); the other keyword arguments
-    (``record_every``, ``record_at``, ``tol``, ``callback``) are those of
+                     watch=None, **kwargs) -> Trajectory:
+    """``steps`` steps of mu <- mu - eta dL_bar/dmu (module doc, also for ``watch``); the other
+    keyword arguments (``record_every``, ``record_at``, ``tol``, ``callback``) are those of
     :func:`verify.simulate.descent.gradient_descent`."""
-    source = AveragedGradient(t_min, t_max, weighting, verify_every)
+    source = AveragedGradient(t_min, t_max, weighting, verify_every, watch)
     run = gradient_descent(mu0, mu_star, 0.0, eta, steps, convention="unscaled", source=source, **kwargs)
     run.extra.update({"t_min": source.t_min, "t_max": source.t_max,
                       "weighting": weighting if isinstance(weighting, str) else "callable"})

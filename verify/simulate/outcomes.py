@@ -41,7 +41,7 @@ import numpy as np
 __all__ = [
     "CONVERGES", "RECEDES", "BLOWS_UP", "UNDECIDED", "MEAN_OUTCOMES",
     "ALL_CONVERGE", "PARTIAL_RECOVERY", "STUCK", "OSCILLATES_OR_BLOWS_UP", "RUN_OUTCOMES",
-    "Rule", "tail_rule", "Outcome", "Recorded", "classify",
+    "Rule", "tail_rule", "Outcome", "Recorded", "classify", "blown_up",
 ]
 
 CONVERGES, RECEDES, BLOWS_UP, UNDECIDED = "converges", "recedes", "blows_up", "undecided"
@@ -243,12 +243,10 @@ def classify(run, rule: Rule | None = None, *, noise=None) -> Outcome:
     if rule.recede_radius is not None:
         rec &= final > (float(np.max(start)) if rule.recede_radius == "start" else rule.recede_radius)
 
-    blown = ~np.all(np.isfinite(r), axis=0)
+    blown = blown_up(r, rule.bound)
     mu = getattr(run, "mu", None)
     if mu is not None:
         blown |= ~np.all(np.isfinite(np.asarray(mu, dtype=float)), axis=1)
-    if rule.bound is not None:
-        blown |= np.any(np.abs(r) > rule.bound, axis=0)
     labels = tuple(BLOWS_UP if b else CONVERGES if c else RECEDES if g else UNDECIDED
                    for b, c, g in zip(blown, conv, rec))
     loss = getattr(run, "loss", None)
@@ -256,6 +254,19 @@ def classify(run, rule: Rule | None = None, *, noise=None) -> Outcome:
     moves = _moves(run, i) if rule.still is not None or rule.cycle is not None else None
     return Outcome(labels, _run_outcome(labels, rule, loss, i, start, final, moves), labels.count(CONVERGES), final,
                    change, slopes, growth, rule)
+
+
+def blown_up(distances, bound: float | None = None) -> np.ndarray:
+    """Per mean, whether it **blows up** (the rule's ``bound``): a distance that is not finite, or
+    beyond ``bound`` (None: no bound), at any record of ``distances`` ((K, n), or (n,) for one).
+    :func:`classify` reads a run with it, and a run that checks as it goes (a cluster run, an
+    average cell) stops on it."""
+    r = np.atleast_2d(np.asarray(distances, dtype=float))
+    blown = ~np.all(np.isfinite(r), axis=0)
+    if bound is not None:
+        with np.errstate(invalid="ignore"):
+            blown |= np.any(np.abs(r) > bound, axis=0)
+    return blown
 
 
 def _moves(run, i: int):
