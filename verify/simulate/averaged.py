@@ -40,7 +40,7 @@ class AveragedGradient(GradientSource):
         self.lam = weighting_function(weighting, self.t_min, self.t_max)
         self.verify_every = check_int(verify_every, "verify_every", 1)
         if watch is not None and not callable(watch):
-            raise TypeError(f"watch must be callable, got {type(watch).__name__}")
+            raise ValueError(f"watch must be callable, got {type(watch).__name__}")
         self.watch = watch
 
     def start(self, mu_star, t, tol):
