@@ -105,6 +105,10 @@ def test_a_worker_that_dies_reports_its_exit_code(tmp_path, monkeypatch, capfd):
 def test_ctrl_c_during_a_call_in_the_worker_is_one_line_and_exit_130(tmp_path):
     """A real Ctrl-C (SIGINT to the process group, as a terminal sends it) while the worker is inside
     the implementation: before, the worker printed its own KeyboardInterrupt traceback."""
+    # the gate computes its reference values with the compiled engine: compile it here first, or in a
+    # fresh clone the child spends its first ~40-90 s compiling, where a signal waits (a CI failure)
+    from verify.engine import reference
+    reference.warm_up()
     (tmp_path / "sleeps_in_loss.py").write_text(textwrap.dedent("""
         import time
 
