@@ -36,6 +36,14 @@ def test_expm1_up_bounds_expm1_at_any_small_x(x):
     assert kernels.expm1_up(x) >= _exact(x)
 
 
+def test_below_the_normal_range_the_bound_still_exceeds_x():
+    """At a subnormal x, x (1 + 2^-50) rounds back to x, below e^x - 1 = x + x^2 / 2 + ...: the added
+    smallest subnormal keeps the bound above it (seen at 1200 digits, not at 60)."""
+    for x in (5e-324, 1e-310, 2.0**-1025):
+        assert x * (1.0 + 2.0**-50) == x  # the control: the factor alone does not lift it
+        assert rounding.expm1_up(np.array([x]))[0] > x and kernels.expm1_up(x) > x
+
+
 def test_without_its_rounding_factor_the_polynomial_falls_below_expm1():
     """Negative control: x (1 + x) alone, the rounded product, is below e^x - 1 at tiny x (the x^2 / 2
     it gains is below half an ulp there), so the factor 1 + 2^-50 is what makes it a bound."""

@@ -28,7 +28,7 @@ import math
 import numpy as np
 from numba import njit
 
-from .rounding import SMALL
+from .rounding import SMALL, TINY
 
 __all__ = ["Model", "model_arrays", "evaluate_nodes", "integrand", "cell_values"]
 
@@ -81,8 +81,8 @@ def expm1_up(x):
     the polynomial serves at almost every node; the call to libm's expm1 it saves was ~15 % of the
     integrand's time, measured)."""
     if x < SMALL:
-        return x * (1.0 + x) * (1.0 + 2.0**-50)
-    return math.expm1(x) * (1.0 + 2.0**-50)
+        return x * (1.0 + x) * (1.0 + 2.0**-50) + TINY
+    return math.expm1(x) * (1.0 + 2.0**-50) + TINY
 
 
 @njit(cache=True, nogil=True)

@@ -30,10 +30,13 @@ from __future__ import annotations
 import mpmath
 import numpy as np
 
-__all__ = ["logit_rounding", "expm1_up", "SMALL"]
+__all__ = ["logit_rounding", "expm1_up", "SMALL", "TINY"]
 
 #: below this, e^x - 1 is bounded by the polynomial of :func:`expm1_up`
 SMALL = 1e-3
+#: the smallest subnormal, added by :func:`expm1_up`: below the normal range x (1 + 2^-50) rounds back
+#: to x, under x + x^2 / 2
+TINY = 2.0**-1074
 
 
 def expm1_up(x):
@@ -44,7 +47,7 @@ def expm1_up(x):
     compiled integrand (verify.engine.kernels) uses the same formula, where a call to expm1 per
     weight was ~15 % of its time."""
     x = np.asarray(x, dtype=float)
-    return np.where(x < SMALL, x * (1.0 + x), np.expm1(x)) * (1.0 + 2.0**-50)
+    return np.where(x < SMALL, x * (1.0 + x), np.expm1(x)) * (1.0 + 2.0**-50) + TINY
 
 
 def logit_rounding(Z, B, C, logits, shifted, w, eps):

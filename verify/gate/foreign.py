@@ -7,7 +7,7 @@ derive from ``BaseException`` only, so ``except Exception`` lets them through; u
 ``sys.exit(0)`` inside ``loss`` ended the whole gate with exit status 0 and no verdict.
 
 ``KeyboardInterrupt`` is the one exception left alone in the gate's own process: there it
-cannot be told apart from the user's Ctrl-C, which stops the gate (``verify: interrupted``,
+cannot be told apart from the user's Ctrl-C, which stops the gate (``verify gate: interrupted``,
 exit status 130).  In the worker process (:mod:`verify.gate.worker`), which ignores Ctrl-C,
 a ``KeyboardInterrupt`` can only come from the implementation's code and is reported as such.
 """
