@@ -294,3 +294,14 @@ def test_engine_errors_over_half_the_tolerance_tighten_the_per_t_accuracy(monkey
     out = reference.evaluate_avg([[0.4], [-0.3]], [0.0], 0.1, 1.0, tol=1e-8, with_grad=False)
     assert sorted(set(asked), reverse=True) == [2.5e-9, 2.5e-10]
     assert out.loss_err <= 1e-8 * out.loss
+
+
+def test_a_watch_that_is_not_callable_is_a_value_error_naming_it():
+    """averaged_descent's ``watch``: a non-callable is refused before any step; a callable (the
+    control) is called at every step."""
+    mu0, star = np.array([[1.0], [-0.5]]), np.zeros(1)
+    with pytest.raises(ValueError, match="watch must be callable"):
+        averaged_descent(mu0, star, 0.1, 1.0, 0.1, 2, watch=3)
+    seen = []
+    averaged_descent(mu0, star, 0.1, 1.0, 0.1, 2, watch=lambda step, mu, record: seen.append(step))
+    assert seen == [0, 1, 2]  # each step, and the final record at step 2
