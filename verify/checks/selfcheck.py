@@ -144,7 +144,11 @@ class _Silent:
         pass
 
 
-def run_bench(out=print, steps: int = 20_000, quick: bool = False, progress=None, cases=None) -> dict:
+#: Figure 1's steps the bench times by default (the paper's run)
+FIG1_STEPS = 20_000
+
+
+def run_bench(out=print, steps: int = FIG1_STEPS, quick: bool = False, progress=None, cases=None) -> dict:
     """The engine's speed targets as ratios to the Monte Carlo step measured in the same run
     (:mod:`.bench`; ``cases``: some of its CASES, default all); returns the measured numbers."""
     from .bench import run_targets
@@ -152,10 +156,6 @@ def run_bench(out=print, steps: int = 20_000, quick: bool = False, progress=None
     out("")
     out("Speed (one process, this machine; ratios to the Monte Carlo step measured in the same run)")
     return run_targets(out, progress, fig1_steps=steps, quick=quick, cases=cases)
-
-
-#: Figure 1's steps the bench times by default (the paper's run)
-FIG1_STEPS = 20_000
 
 
 def add_arguments(parser) -> None:
