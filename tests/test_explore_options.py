@@ -82,9 +82,48 @@ def test_a_malformed_scheduler_address_is_refused_before_any_work(address, messa
     assert "--dask-scheduler" in line and message in line
 
 
-@pytest.mark.parametrize("address", ["tcp://127.0.0.1:8786", "127.0.0.1:8786", "tcp://[::1]:8786", "tls://host:1"])
+@pytest.mark.parametrize("address", ["tcp://127.0.0.1:8786", "127.0.0.1:8786", "tcp://[::1]:8786", "wss://host:1"])
 def test_well_formed_scheduler_addresses_are_taken(address):
     assert check_options("noise", "quick", {"scheduler": address}).scheduler == address
+
+
+# Dask's settings, as the environment or a config file may give them: with none, Client would meet a
+# tls:// address with a TypeError traceback and, encryption required, a tcp:// one with a RuntimeError.
+_TLS = {"distributed.comm.tls.ca-file": "/etc/dask/ca.pem", "distributed.comm.tls.client.cert": "/etc/dask/client.pem"}
+
+
+@pytest.mark.parametrize("address, settings, message", [
+    ("tls://127.0.0.1:8786", {}, "tls:// needs a client certificate and the cluster's CA"),
+    ("tls://127.0.0.1:8786", {"distributed.comm.tls.ca-file": "/etc/dask/ca.pem"},
+     "tls:// needs a client certificate and the cluster's CA"),
+    ("tcp://127.0.0.1:8786", {"distributed.comm.require-encryption": True},
+     "tcp:// is not encrypted and Dask's settings require encryption"),
+    ("127.0.0.1:8786", {"distributed.comm.require-encryption": True},
+     "tcp:// is not encrypted and Dask's settings require encryption"),
+])
+def test_a_scheduler_dask_cannot_secure_is_refused_before_connecting(address, settings, message, capsys):
+    import dask
+
+    with dask.config.set(settings):
+        with pytest.raises(ValueError, match=message):
+            check_options("noise", "quick", {"scheduler": address})
+        assert cli.main(["explore", "noise", "--dask-scheduler", address, "--no-cache"]) == 2
+    line = _one_line(capsys)  # one line, no "connecting to" first: nothing was tried
+    assert line.startswith("verify explore: error: --dask-scheduler") and message in line
+
+
+@pytest.mark.parametrize("address, settings", [
+    ("tls://host:1", _TLS),
+    ("tls://host:1", {**_TLS, "distributed.comm.require-encryption": True}),
+    ("wss://host:1", {"distributed.comm.require-encryption": True}),
+    ("tls://host:1", {"distributed.client.security-loader": "site_security.load"}),  # (it brings its own)
+])
+def test_a_scheduler_dask_can_secure_is_taken(address, settings):
+    # the controls: the same schemes once Dask's settings provide what they need
+    import dask
+
+    with dask.config.set(settings):
+        assert check_options("noise", "quick", {"scheduler": address}).scheduler == address
 
 
 def test_an_unreachable_scheduler_is_one_line_after_saying_it_connects(capsys):

@@ -79,7 +79,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     r.add_argument("--workers", metavar="W", type=arguments.count(1, "--workers"), help="local processes (default: every core; 1 runs in this process; not with --dask-scheduler)")
     r.add_argument("--dask-scheduler", metavar="ADDRESS", dest="scheduler",
                    help="run the cells on this Dask distributed scheduler (e.g. tcp://host:8786) instead; the connection "
-                        "may take Dask's connect timeout (30 s unless DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT says)")
+                        "may take Dask's connect timeout (30 s unless DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT says); "
+                        "tls:// takes its certificates from Dask's settings (distributed.comm.tls.*)")
     r.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
@@ -107,7 +108,9 @@ def run(args: argparse.Namespace) -> int:
               f"{len(cache)} cells already cached", file=sys.stderr)
     try:
         pool = _pool(opts, timeout)
-    except OSError as exc:  # (nothing answered at the scheduler's address; the local pools raise no OSError here)
+    except OSError as exc:  # (nothing answered at the scheduler's address, or Dask's certificate files could not be
+        # read; the local pools raise no OSError here.  A scheme Dask's settings cannot secure was refused with the
+        # options, verify.explore.grid._security_for, so Client's TypeError and RuntimeError for it never come here.)
         return arguments.fail("verify explore", f"--dask-scheduler {opts.scheduler}: could not connect: {exc}")
     rounds = 1 if opts.study == "phase" or opts.study in GRID_STUDIES else opts.rounds + 1
     try:

@@ -173,11 +173,12 @@ def _int(value, option: str, minimum: int) -> int:
 
 def _scheduler(address) -> str:
     """A Dask scheduler's address, its form checked by distributed's own parser (scheme, host and
-    port); whether a scheduler answers there is known only when connecting (:mod:`.command`)."""
+    port), and its scheme against Dask's security settings (:func:`_security_for`); whether a
+    scheduler answers there is known only when connecting (:mod:`.command`)."""
     text = str(address).strip()
     if not text:
         raise ValueError("--dask-scheduler is empty; give an address such as tcp://host:8786")
-    from distributed.comm.addressing import get_address_host_port
+    from distributed.comm.addressing import get_address_host_port, parse_address
 
     try:
         host, port = get_address_host_port(text)
@@ -188,7 +189,30 @@ def _scheduler(address) -> str:
         raise ValueError(f"--dask-scheduler {text!r} names no host; give one such as tcp://host:8786")
     if not 1 <= port <= 65535:
         raise ValueError(f"--dask-scheduler {text!r}: the port must be in 1..65535, got {port}")
+    _security_for(text, parse_address(text)[0])
     return text
+
+
+def _security_for(text: str, scheme: str) -> None:
+    """ValueError when Dask's settings cannot secure a connection to ``text`` the way its scheme
+    needs, which distributed.Client would otherwise find only when connecting, as a TypeError
+    (tls:// without a client certificate) or a RuntimeError (encryption required, the scheme plain).
+    The settings are the ones Client reads when given no security object: distributed.comm.tls.*
+    and distributed.comm.require-encryption; a configured distributed.client.security-loader
+    supplies its own, known only when it runs, so it is left to the connection."""
+    import dask
+
+    if dask.config.get("distributed.client.security-loader", None):
+        return
+    if scheme == "tls" and not (dask.config.get("distributed.comm.tls.ca-file", None)
+                                and dask.config.get("distributed.comm.tls.client.cert", None)):
+        raise ValueError(f"--dask-scheduler {text!r}: tls:// needs a client certificate and the cluster's CA, "
+                         "and Dask's settings give none (set distributed.comm.tls.ca-file and "
+                         "distributed.comm.tls.client.cert, e.g. DASK_DISTRIBUTED__COMM__TLS__CA_FILE and "
+                         "DASK_DISTRIBUTED__COMM__TLS__CLIENT__CERT)")
+    if scheme not in ("tls", "wss") and dask.config.get("distributed.comm.require-encryption", None):
+        raise ValueError(f"--dask-scheduler {text!r}: {scheme}:// is not encrypted and Dask's settings require "
+                         "encryption (distributed.comm.require-encryption); give a tls:// or wss:// address")
 
 
 def check_options(study: str, budget: str, given: dict) -> Options:
