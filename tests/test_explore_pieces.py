@@ -172,6 +172,28 @@ def test_an_engine_that_cannot_certify_makes_the_cell_undecided(monkeypatch):
     assert all("AccuracyError" in r["reason"] and "estimated cost" in r["reason"] for r in rows)
 
 
+# -- blow-ups of a cluster run ------------------------------------------------------------------------
+# M0 = 1, r = 0.1, n = 2 (scaled distances 0.9 and 1 at the start, blow-up bound 10 x (1.1 + 1) = 21):
+# eta = 5 overshoots mu* by a growing factor (distances ~4e4 and 2e5 at step 10), eta = 1 converges.
+
+
+def test_a_run_that_blows_up_stops_at_its_first_record():
+    from verify.analysis.cluster_runs import blow_up_bound
+
+    run = run_cluster(1.0, 0.1, 2, 5.0, record_every=10)
+    assert run.outcome == outcomes.OSCILLATES_OR_BLOWS_UP and run.means == (outcomes.BLOWS_UP,) * 2
+    # the check runs at every record: the first one after the start (not the fourth, step 30)
+    assert run.steps == 10 and [h[0] for h in run.history] == [0, 10]
+    bound = blow_up_bound(1.1)
+    assert np.max(run.history[0][1]) <= bound < np.min(run.history[1][1])
+
+
+def test_a_converging_run_is_not_blown_up():
+    # the control: the same start with a step the dynamics contract at
+    run = run_cluster(1.0, 0.1, 2, 1.0, record_every=10)
+    assert run.outcome == outcomes.ALL_CONVERGE and outcomes.BLOWS_UP not in run.means and run.steps > 10
+
+
 class _Counting(InProcess):
     def __init__(self):
         self.ran = []

@@ -16,8 +16,9 @@ increased at each of the last three records: 3 is beyond every unstable equilibr
 with a winner at m* that we measured (one loser: 2.456 (n = 2); m co-located losers, m = 1..7:
 2.370..2.456; Theorem 3.1's s*(n) <= 2.83 for n <= 8; d = 1), so a loser beyond it is pushed
 outwards.  The run stops early on all converged, or on partial recovery with at least one
-survivor and every other mean receding.  A mean **blows up** beyond BLOW_UP_FACTOR x (A0 + e^{-t} r + 1)
-(it stops the run; a receding loser grows like log tau and never gets there); the loss **rising**
+survivor and every other mean receding.  A mean **blows up** beyond BLOW_UP_FACTOR x (A0 + e^{-t} r + 1),
+checked at every record from the first (it stops the run; a receding loser grows like log tau and
+never gets there); the loss **rising**
 between two of the last records by more than RISE (relative; the engine's loss is certified to
 1e-10) is oscillation, and so is a loss flat to PLATEAU while a mean moves by more than CYCLE
 (relative) between records (a periodic orbit: a receding loser changes the loss by percents per
@@ -244,6 +245,8 @@ def run_cluster(M0: float, r: float, n: int = 2, eta: float = 0.05, *, d: int = 
         losses.append(rec.loss)
         errs.append(rec.loss_err)
         positions.append(a)
+        if outcomes.blown_up(hist[-1][1], rule.bound).any():
+            return True  # at every record from the first: verify.explore.limits counts on one every record_every steps
         if tau <= T_hand and abs(q) < 1:
             state["max"] = max(state["max"], float(np.max(np.linalg.norm(a + A0 * q**tau * e1, axis=1))))
         if to_convergence and float(np.max(hist[-1][1])) <= FLOOR:
@@ -252,8 +255,6 @@ def run_cluster(M0: float, r: float, n: int = 2, eta: float = 0.05, *, d: int = 
         if len(hist) < 4:
             return False
         out = outcomes.classify(recorded(), rule)
-        if outcomes.BLOWS_UP in out.means:
-            return True
         if out.run == outcomes.ALL_CONVERGE and tau >= 2 * T_hand and not to_convergence:
             return True
         return (out.survivors >= 1 and out.run == outcomes.PARTIAL_RECOVERY
@@ -277,6 +278,11 @@ def run_cluster(M0: float, r: float, n: int = 2, eta: float = 0.05, *, d: int = 
     if state.get("floor"):
         run.outcome, run.how, run.survivors = outcomes.ALL_CONVERGE, "floor", n
         run.means = (outcomes.CONVERGES,) * n
+        return run
+    blown = outcomes.blown_up(hist[-1][1], rule.bound) if hist else np.zeros(n, dtype=bool)
+    if len(hist) < 4 and blown.any():  # the check stopped the run before four records
+        run.outcome = outcomes.OSCILLATES_OR_BLOWS_UP
+        run.means = tuple(outcomes.BLOWS_UP if b else outcomes.UNDECIDED for b in blown)
         return run
     if len(hist) < 4:
         run.reason = f"only {len(hist)} records (need 4 to decide)"
