@@ -194,6 +194,52 @@ def test_a_converging_run_is_not_blown_up():
     assert run.outcome == outcomes.ALL_CONVERGE and outcomes.BLOWS_UP not in run.means and run.steps > 10
 
 
+def _engine_refusing_beyond(monkeypatch, amax: float, error):
+    """The engine with its range (or its accuracy, ``error``) ending at scaled distance ``amax``."""
+    from verify.simulate import descent
+
+    original = descent.population_expectations
+
+    def narrow(red, **kw):
+        if red.amax > amax:
+            raise error(f"max_i |mu_i - mu*| e^-t = {red.amax:.3g} is beyond {amax:g} (a test's engine)")
+        return original(red, **kw)
+
+    monkeypatch.setattr(descent, "population_expectations", narrow)
+
+
+def test_means_beyond_the_engines_range_are_a_blow_up(monkeypatch):
+    from verify.engine.tolerances import RangeError
+
+    _engine_refusing_beyond(monkeypatch, 100.0, RangeError)  # passed between step 0 and the first record
+    run = run_cluster(1.0, 0.1, 2, 5.0, record_every=10)
+    assert run.outcome == outcomes.OSCILLATES_OR_BLOWS_UP and outcomes.BLOWS_UP in run.means
+    assert 0 < run.steps < 10 and np.max(run.final_distances) > 100.0  # where it left the range, not retried
+    assert "refused the means at step" in run.reason and "beyond its float64 range" in run.reason
+    assert "continued at tol" not in run.start
+
+
+def test_an_engine_that_cannot_certify_a_run_is_still_retried_then_undecided(monkeypatch):
+    # the control: an ordinary AccuracyError at the same place is retried at FALLBACK_TOL, then undecided
+    _engine_refusing_beyond(monkeypatch, 100.0, AccuracyError)
+    run = run_cluster(1.0, 0.1, 2, 5.0, record_every=10)
+    assert run.outcome == outcomes.UNDECIDED and run.means == ()
+    assert "AccuracyError at tol" in run.reason and "continued at tol 1e-06" in run.reason
+
+
+def test_a_start_beyond_the_engines_range_is_undecided_not_a_blow_up(monkeypatch):
+    # nothing ran, so nothing blew up: the engine refused the start (the reason says so)
+    from verify.analysis.cluster_runs import descend
+    from verify.engine.tolerances import RangeError
+
+    _engine_refusing_beyond(monkeypatch, 0.5, RangeError)
+    run = run_cluster(1.0, 0.1, 2, 1.0, record_every=10)
+    assert run.outcome == outcomes.UNDECIDED and run.history == [] and "refused the means at step 0" in run.reason
+    # descend (the counterexample's runs) ends there too, with the same note, and raises nothing
+    note = descend(np.array([[1.0], [2.0]]), np.zeros(1), 0.0, 0.05, 10, record_every=5, callback=lambda s, mu: False)
+    assert "refused the means at step 0 as beyond its float64 range" in note
+
+
 class _Counting(InProcess):
     def __init__(self):
         self.ran = []

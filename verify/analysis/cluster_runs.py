@@ -18,14 +18,15 @@ with a winner at m* that we measured (one loser: 2.456 (n = 2); m co-located los
 outwards.  The run stops early on all converged, or on partial recovery with at least one
 survivor and every other mean receding.  A mean **blows up** beyond BLOW_UP_FACTOR x (A0 + e^{-t} r + 1),
 checked at every record from the first (it stops the run; a receding loser grows like log tau and
-never gets there); the loss **rising**
+never gets there), and so does a run whose means leave the float64 engine's range (its RangeError,
+:class:`BeyondRange`: far beyond the bound, between two records); the loss **rising**
 between two of the last records by more than RISE (relative; the engine's loss is certified to
 1e-10) is oscillation, and so is a loss flat to PLATEAU while a mean moves by more than CYCLE
 (relative) between records (a periodic orbit: a receding loser changes the loss by percents per
 record); a flat loss with the means still to STILL is **stuck**.  Records are
 ``record_every`` steps apart; an odd spacing makes a 2-cycle visible.  Anything else at
 ``max_steps`` is **undecided**, and so is a run whose engine could not certify its gradient even
-at FALLBACK_TOL (the reason is kept).
+at FALLBACK_TOL, or refused the start itself as beyond its range (the reason is kept).
 
 **To convergence** (``to_convergence=True``, Theorem 3.2's claim): the hand-off is not the end.
 The run continues to ``max_steps`` (default twice the hand-off step + FINAL) and has **all
@@ -45,7 +46,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from verify.engine.reference import AccuracyError
-from verify.engine.tolerances import DESCENT_TOL
+from verify.engine.tolerances import DESCENT_TOL, RangeError
 from verify.simulate import outcomes
 from verify.simulate.descent import ExactGradient, SuppliedGradient, gradient_descent
 
@@ -54,9 +55,10 @@ from .cluster import centre_factor, linear_amplification, linear_step
 from .large_noise import scaled_step
 from .layouts import unit_deviations
 
-__all__ = ["descend", "descend_run", "cluster_rule", "final_rule", "ClusterRun", "run_cluster", "handoff", "Boundary",
-           "radius_boundary", "verdict_of", "blow_up_bound", "RUN_TOL", "FALLBACK_TOL", "RECEDE_RADIUS",
-           "BLOW_UP_FACTOR", "RISE", "PLATEAU", "STILL", "CYCLE", "SWITCH_RADIUS", "FLOOR", "FINAL", "radius_scan"]
+__all__ = ["descend", "descend_run", "BeyondRange", "cluster_rule", "final_rule", "ClusterRun", "run_cluster",
+           "handoff", "Boundary", "radius_boundary", "verdict_of", "blow_up_bound", "RUN_TOL", "FALLBACK_TOL",
+           "RECEDE_RADIUS", "BLOW_UP_FACTOR", "RISE", "PLATEAU", "STILL", "CYCLE", "SWITCH_RADIUS", "FLOOR", "FINAL",
+           "radius_scan"]
 
 #: Tolerances of the engine's gradient along a run: the engine's default for descent, and the
 #: fallback used from the step where it raises AccuracyError (its first truncation radius is
@@ -81,12 +83,23 @@ FLOOR = 1e-9
 FINAL = 3000
 
 
+class BeyondRange(RangeError):
+    """The engine's RangeError in a run (:func:`descend_run`): the means at ``step`` (``mu``) are
+    beyond the float64 engine's range, at any tolerance; ``note``: the run's notes until then."""
+
+    def __init__(self, step: int, mu: np.ndarray, note: str, cause: RangeError):
+        super().__init__(f"the engine refused the means at step {step} as beyond its float64 range: {cause}")
+        self.step, self.mu, self.note = step, mu, note
+
+
 def descend_run(mu0, mu_star, t, eta, steps, *, record_every: int, callback, convention: str = "scaled",
                 tol: float = RUN_TOL, grad_fn=None):
     """:func:`verify.simulate.descent.gradient_descent` with ``callback(step, mu, record)`` (the
     engine's record at that step: loss and its error), continued at FALLBACK_TOL where the engine
     cannot certify ``tol``.  Returns ``(note, trajectory)``; the trajectory is None when the engine
-    could not certify FALLBACK_TOL either (the note says where and why).  ``grad_fn(mu, mu_star, t)
+    could not certify FALLBACK_TOL either (the note says where and why).  The engine's RangeError
+    (the means beyond its float64 range, which no tolerance changes) is not retried: it ends the
+    run as :class:`BeyondRange`, with the step and the means it refused.  ``grad_fn(mu, mu_star, t)
     -> dL/dmu`` replaces the engine's gradient (a negative control's wrong dynamics; the engine then
     gives the recorded loss only).
     """
@@ -96,7 +109,10 @@ def descend_run(mu0, mu_star, t, eta, steps, *, record_every: int, callback, con
 
     class _Source(parent):
         def at(self, step, mu, record):
-            self.last = super().at(step, mu, record)
+            try:
+                self.last = super().at(step, mu, record)
+            except RangeError as exc:
+                raise BeyondRange(base + step, np.array(mu, dtype=float), note, exc) from exc
             return self.last
 
     for tol_now in (tol, FALLBACK_TOL):
@@ -111,6 +127,8 @@ def descend_run(mu0, mu_star, t, eta, steps, *, record_every: int, callback, con
                                     tol=tol_now, convention=convention, source=src, callback=cb)
             return note, traj
         except AccuracyError as exc:
+            if isinstance(exc, BeyondRange):
+                raise
             base = last["step"]
             note += f"; engine AccuracyError at tol {tol_now:g} near step {base}" + (
                 f", continued at tol {FALLBACK_TOL:g}" if tol_now != FALLBACK_TOL else f": {exc}")
@@ -118,9 +136,13 @@ def descend_run(mu0, mu_star, t, eta, steps, *, record_every: int, callback, con
 
 
 def descend(mu0, mu_star, t, eta, steps, *, record_every: int, callback) -> str:
-    """:func:`descend_run` (scaled convention) with ``callback(step, mu)``; returns the note."""
-    return descend_run(mu0, mu_star, t, eta, steps, record_every=record_every,
-                       callback=lambda step, mu, _rec: callback(step, mu))[0]
+    """:func:`descend_run` (scaled convention) with ``callback(step, mu)``; returns the note (which
+    says so when the engine refused the means as beyond its range: the run ends there)."""
+    try:
+        return descend_run(mu0, mu_star, t, eta, steps, record_every=record_every,
+                           callback=lambda step, mu, _rec: callback(step, mu))[0]
+    except BeyondRange as exc:
+        return f"{exc.note}; {exc}"
 
 
 def blow_up_bound(start: float) -> float:
@@ -260,14 +282,33 @@ def run_cluster(M0: float, r: float, n: int = 2, eta: float = 0.05, *, d: int = 
         return (out.survivors >= 1 and out.run == outcomes.PARTIAL_RECOVERY
                 and all(m in (outcomes.CONVERGES, outcomes.RECEDES) for m in out.means))
 
-    note, traj = descend_run(mu0, star, t, eta, max_steps - step0, record_every=record_every, callback=cb,
-                             convention=convention, tol=tol, grad_fn=grad_fn)
+    try:
+        note, traj = descend_run(mu0, star, t, eta, max_steps - step0, record_every=record_every, callback=cb,
+                                 convention=convention, tol=tol, grad_fn=grad_fn)
+    except BeyondRange as exc:
+        note, traj, beyond = exc.note, None, exc
+    else:
+        beyond = None
     start += note
     last_step = hist[-1][0] if hist else step0
     final = hist[-1][1] if hist else np.linalg.norm(s * (mu0 - star), axis=1)
     run = ClusterRun(outcomes.UNDECIDED, int(last_step), final, state["max"], start, hist, linear_steps=step0)
     if hist:
         run.final_loss, run.final_loss_err = float(losses[-1]), float(errs[-1])
+    if beyond is not None:
+        run.reason = str(beyond)
+        if not hist:  # the engine refused the start itself: nothing ran, nothing blew up
+            return run
+        # left the engine's range since the last record: a blow-up (module doc).  The means beyond the
+        # bound blow up; should none be (a bound beyond the engine's range), the farthest, which it refused
+        with np.errstate(over="ignore"):
+            dist = np.linalg.norm(s * (beyond.mu - star), axis=1)
+        blown = outcomes.blown_up(dist, rule.bound)
+        if not blown.any():
+            blown = dist >= np.max(dist)
+        run.outcome, run.steps, run.final_distances = outcomes.OSCILLATES_OR_BLOWS_UP, step0 + beyond.step, dist
+        run.means = tuple(outcomes.BLOWS_UP if b else outcomes.UNDECIDED for b in blown)
+        return run
     if traj is None:
         run.reason = note.lstrip("; ")
         return run
