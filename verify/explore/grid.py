@@ -119,38 +119,32 @@ class Options:
 # -- checking the command line ---------------------------------------------------------------
 
 
-def _numbers(values, option: str, *, kind=float):
-    out = []
-    for v in values:
-        try:
-            x = kind(v)
-        except (TypeError, ValueError):
-            raise ValueError(f"{option} must be {'integers' if kind is int else 'numbers'}, got {v!r}") from None
-        if kind is float and not math.isfinite(x):
-            raise ValueError(f"{option} must be finite, got {v!r}")
-        out.append(x)
-    if not out:
-        raise ValueError(f"{option} is empty")
-    return tuple(out)
-
-
-def _part(value, option: str, part: str, *, kind=float):
-    """One of MIN, MAX (numbers) and POINTS (an integer) of a range, the message naming which."""
+def _number(value, name: str, *, kind=float, plural: bool = False):
+    """``value`` as a ``kind`` (float: finite), or ValueError naming ``name`` (an option, or a part
+    of one such as "--t-range: MIN"), "integers"/"numbers" when ``plural`` (a list's element)."""
     try:
         x = kind(value)
     except (TypeError, ValueError):
-        raise ValueError(f"{option}: {part} must be {'an integer' if kind is int else 'a number'}, "
-                         f"got {value!r}") from None
+        noun = ("integers" if kind is int else "numbers") if plural else ("an integer" if kind is int else "a number")
+        raise ValueError(f"{name} must be {noun}, got {value!r}") from None
     if kind is float and not math.isfinite(x):
-        raise ValueError(f"{option}: {part} must be finite, got {value!r}")
+        raise ValueError(f"{name} must be finite, got {value!r}")
     return x
+
+
+def _numbers(values, option: str, *, kind=float):
+    out = tuple(_number(v, option, kind=kind, plural=True) for v in values)
+    if not out:
+        raise ValueError(f"{option} is empty")
+    return out
 
 
 def _range(values, option: str, *, log: bool, minimum: float):
     if len(values) != 3:
         raise ValueError(f"{option} takes MIN MAX POINTS, got {len(values)} values")
-    lo, hi = (_part(v, option, part) for v, part in zip(values[:2], ("MIN", "MAX")))
-    pts = _part(values[2], option, "POINTS", kind=int)
+    # each of MIN, MAX (numbers) and POINTS (an integer) is named by the message
+    lo, hi = (_number(v, f"{option}: {part}") for v, part in zip(values[:2], ("MIN", "MAX")))
+    pts = _number(values[2], f"{option}: POINTS", kind=int)
     if pts < 1:
         raise ValueError(f"{option} POINTS must be >= 1, got {pts} (an empty grid)")
     if lo < minimum or (log and lo <= 0):
