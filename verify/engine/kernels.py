@@ -12,13 +12,13 @@ reference mean (v = a_r + sum_j w_j D_j) or around the centroid
 The density is not included: the callers multiply by the Gaussian weights.
 
 Why compiled: the numpy integrand spends most of its time in per-call overhead and
-temporaries (68 % of the engine's self time along Figure 1, measured); here one
-node costs about 0.1-0.2 microseconds, and the graded lines of :mod:`verify.engine.nested_lines`
-call it from compiled code, so no Python runs per node or per line.
+temporaries; here the graded lines of :mod:`verify.engine.nested_lines` call it from compiled
+code, so no Python runs per node or per line (the time a node costs, before and after, is in
+proofs_map.md, "Where an evaluation's time goes now").
 
 Why one packed array: every array argument of a compiled call costs a reference-count
-update (measured: 13 separate arrays made a node 2-3x slower), so the model is one
-float64 vector ``P`` read through fixed offsets, and the scratch space one vector ``S``.
+update, so the model is one float64 vector ``P`` read through fixed offsets, and the scratch
+space one vector ``S`` (the cost of separate arrays, measured: proofs_map.md, same place).
 """
 
 from __future__ import annotations
@@ -78,8 +78,8 @@ def _softmax(S, sw, n, lmax):
 def expm1_up(x):
     """An upper bound of e^x - 1 for x >= 0 (verify.engine.rounding.expm1_up, the same formula):
     x (1 + x) below SMALL, expm1 above, times 1 + 2^-50 (the logits' rounding is ~1e-14 nats, so
-    the polynomial serves at almost every node; the call to libm's expm1 it saves was ~15 % of the
-    integrand's time, measured)."""
+    the polynomial serves at almost every node, and saves the call to libm's expm1: proofs_map.md
+    gives the time saved)."""
     if x < SMALL:
         return x * (1.0 + x) * (1.0 + 2.0**-50) + TINY
     return math.expm1(x) * (1.0 + 2.0**-50) + TINY
