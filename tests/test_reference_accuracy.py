@@ -10,7 +10,7 @@ import math
 import mpmath
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import example, given, settings, strategies as st
 
 from verify.engine import reference
 from verify.testing import strategies
@@ -163,23 +163,55 @@ def test_collapsed_means_closed_form(n, d, t):
     np.testing.assert_allclose(ev.grad, math.exp(-t) * ev.grad_scaled, rtol=1e-15)
 
 
+#: k = 0 where the unscaled gradient's rounding exceeds e^-t times the scaled one's old estimate
+#: (s * 2 eps |Gs|: 2.68e-18 against 2.02e-18; found by a review, then by a search near its numbers)
+K0_UNSCALED = dict(n=7, d=1, t=3.460650622617942, c=-6.737713686813933, m_star=9.434191199515178)
+
+
+def _collapsed_exact(c, m_star, t):
+    """a_j = e^-t (c_j - m*_j) at the working precision (the exact value of the float inputs)."""
+    return [mpmath.exp(-mpmath.mpf(t)) * (mpmath.mpf(x) - mpmath.mpf(y)) for x, y in zip(c, m_star)]
+
+
 @settings(max_examples=40)
 @given(st.integers(1, 5), st.integers(1, 3), st.floats(0, 3),
        st.lists(st.floats(-1e6, 1e6, allow_subnormal=False), min_size=6, max_size=6))
+@example(K0_UNSCALED["n"], K0_UNSCALED["d"], K0_UNSCALED["t"],
+         [K0_UNSCALED["c"], 0.0, 0.0, K0_UNSCALED["m_star"], 0.0, 0.0])
 def test_collapsed_means_error_estimates_cover_the_rounding(n, d, t, xs):
     """k = 0 has no quadrature, only rounding: its estimates cover the error against mpmath at
     50 digits from the same float inputs (an estimate of 0, what the closed form reported
-    before, fails here whenever the float64 value is not exact)."""
+    before, fails here whenever the float64 value is not exact), for the loss and both gradients:
+    the unscaled one, e^-t times the scaled one, rounds once more in the product and in e^-t
+    itself (the explicit example failed while its estimate was s times the scaled one's)."""
     c, m_star = np.array(xs[:d]), np.array(xs[3:3 + d])
     ev = reference.evaluate(np.tile(c, (n, 1)), m_star, t)
     assert ev.k == 0
     with mpmath.workdps(50):
-        a = [mpmath.exp(-mpmath.mpf(t)) * (mpmath.mpf(x) - mpmath.mpf(y)) for x, y in zip(c, m_star)]
+        a = _collapsed_exact(c, m_star, t)
+        s = mpmath.exp(-mpmath.mpf(t))
         L = mpmath.fsum(x * x for x in a)
         assert abs(ev.loss - L) <= ev.loss_err
         for i in range(n):
             for j in range(d):
                 assert abs(ev.grad_scaled[i, j] - 2 * a[j] / n) <= ev.grad_scaled_err[i, j]
+                assert abs(ev.grad[i, j] - s * 2 * a[j] / n) <= ev.grad_err[i, j]
+
+
+def test_collapsed_means_unscaled_estimate_without_the_unscalings_rounding_fails():
+    """The negative control of the unscaled check above: at K0_UNSCALED the old form of the
+    estimate, e^-t times the scaled closed form's old bound 2 eps |Gs| (+ its subnormal term), is
+    below the measured error, so the check rejects it; the engine's estimate covers the error."""
+    k = K0_UNSCALED
+    ev = reference.evaluate(np.full((k["n"], 1), k["c"]), [k["m_star"]], k["t"])
+    assert ev.k == 0
+    eps = np.finfo(float).eps
+    old = math.exp(-k["t"]) * (2 * eps * abs(ev.grad_scaled[0, 0]) + 2.0**-1070)
+    with mpmath.workdps(50):
+        (a,) = _collapsed_exact([k["c"]], [k["m_star"]], k["t"])
+        err = abs(ev.grad[0, 0] - mpmath.exp(-mpmath.mpf(k["t"])) * 2 * a / k["n"])
+    assert err > old
+    assert err <= ev.grad_err[0, 0]
 
 
 def test_collapsed_means_estimate_is_not_zero_where_the_value_rounds():

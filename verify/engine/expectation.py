@@ -305,18 +305,21 @@ def population_expectations(red: Reduced, *, tol, backend: Backend = FLOAT64, wi
     if k == 0:
         # all means coincide: the weights are uniform, v = a_0 everywhere
         a_ref = red.a_ref
-        # (no quadrature: the errors are the rounding of these few operations, u = eps / 2 each:
-        # a = e^-t (mu - mu*) within 3u, so a^2 within 6u, then d squares and d - 1 additions,
-        # (d + 6) u to first order and (d + 7) u with room for the higher orders; g = 2 a / n:
-        # 3u + u, written 2 eps; in float64 a result below the normal range also errs by up to
-        # 2^-1075 per rounding, absolutely: the last terms)
+        # (no quadrature: the errors are the rounding of these few operations, u = eps / 2 each, and
+        # of s = e^-t, which libm's exp does not promise to round correctly (glibc's manual, "Known
+        # Maximum Errors in Math Functions"): taken within an ulp, 2u, as rounding.expm1_up takes
+        # libm's expm1.  a = s (mu - mu*) is then within 2u + u + u = 4u, so a^2 within 8u, then d
+        # squares and d - 1 additions, (d + 8) u to first order and (d + 9) u with room for the
+        # higher orders; g = 2 a / n: 4u + u = 5u, written 3 eps with the same room; in float64 a
+        # result below the normal range also errs by up to 2^-1075 per rounding, absolutely: the
+        # last terms)
         tiny = 0.0 if backend.is_mp else 2.0**-1070
         loss = (a_ref * a_ref).sum()
-        loss_err = (d + 7) * backend.eps / 2 * loss + d * tiny
+        loss_err = (d + 9) * backend.eps / 2 * loss + d * tiny
         if not with_grad:
             return Expectations(loss, loss_err, None, None, 0, 0, 0.0)
         g = np.array([[2 * a_ref[j] / n for j in range(d)] for _ in range(n)], dtype=a_ref.dtype)
-        return Expectations(loss, loss_err, g, 2 * backend.eps * np.abs(g) + tiny, 0, 0, 0.0)
+        return Expectations(loss, loss_err, g, 3 * backend.eps * np.abs(g) + tiny, 0, 0, 0.0)
 
     bound_scale = single_gaussian_bound_scale(amax)
 

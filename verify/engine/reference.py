@@ -89,6 +89,29 @@ class Evaluation:
     t: float
 
 
+#: a float64 result below the normal range errs by up to 2^-1075 a rounding, absolutely
+_SUBNORMAL = 2.0**-1070
+
+
+def _unscaled(s, Gs, Gse):
+    """dL/dmu = e^-t dL/dm, from the scaled gradient ``Gs`` (within ``Gse``) and s = e^-t as float64
+    computed it, with an absolute estimate that also covers the unscaling's own rounding.
+
+    With u = eps / 2 the unit roundoff: s = e^-t (1 + d1), |d1| <= 2u (libm's exp within an ulp, as
+    in the k = 0 closed form of :func:`.expectation.population_expectations`), and G = s Gs rounds
+    once more, (1 + d2) with |d2| <= u.  Against the exact e^-t G* (|Gs - G*| <= Gse):
+    |G - e^-t G*| <= e^-t Gse + e^-t |Gs| |(1 + d1)(1 + d2) - 1|, where e^-t = s / (1 + d1) < s (1 + 1.01 eps)
+    and e^-t |Gs| = |G| / ((1 + d1)(1 + d2)), so the second term is below 3.01u |G|.  The estimate
+    computed below rounds too: s * Gse, its factor 1 + 4 eps (exact: 1 + 2^-50) and the two sums each
+    lower the first term by at most u, (1 - u)^4 (1 + 8u) > 1 + 1.01 eps; 2 eps |G| is exact and keeps
+    4u (1 - u)^2 > 3.01u |G| through the sums.  Below the normal range each of the six roundings
+    (with G's) errs by up to 2^-1075 absolutely instead: 2^-1070 covers them.
+    """
+    G = s * Gs
+    eps = np.finfo(np.float64).eps
+    return G, s * Gse * (1 + 4 * eps) + 2 * eps * np.abs(G) + _SUBNORMAL
+
+
 def evaluate(mu, mu_star, t, *, tol=DEFAULT_TOL, with_grad: bool = True) -> Evaluation:
     """Loss, gradient (scaled and unscaled) and their error estimates, in float64."""
     mu, mu_star = check_means(mu, mu_star)
@@ -101,8 +124,8 @@ def evaluate(mu, mu_star, t, *, tol=DEFAULT_TOL, with_grad: bool = True) -> Eval
         return Evaluation(L, Le, None, None, None, None, ex.k, ex.nodes, t)
     Gs = np.asarray(ex.grad_scaled, dtype=np.float64)
     Gse = np.asarray(ex.grad_scaled_err, dtype=np.float64)
-    s = red.scale
-    return Evaluation(L, Le, s * Gs, s * Gse, Gs, Gse, ex.k, ex.nodes, t)
+    G, Ge = _unscaled(red.scale, Gs, Gse)
+    return Evaluation(L, Le, G, Ge, Gs, Gse, ex.k, ex.nodes, t)
 
 
 def warm_up() -> None:
@@ -303,7 +326,8 @@ def evaluate_mix(mu, mu_stars, weights, t, *, tol=DEFAULT_TOL, with_grad: bool =
         return Evaluation(L, Le, None, None, None, None, ex.k, ex.nodes, t)
     Gs = np.asarray(ex.grad_scaled, dtype=float)
     Gse = np.asarray(ex.grad_scaled_err, dtype=float)
-    return Evaluation(L, Le, sc * Gs, sc * Gse, Gs, Gse, ex.k, ex.nodes, t)
+    G, Ge = _unscaled(sc, Gs, Gse)
+    return Evaluation(L, Le, G, Ge, Gs, Gse, ex.k, ex.nodes, t)
 
 
 def loss_mix(mu, mu_stars, weights, t, *, tol=DEFAULT_TOL, error: bool = False):
