@@ -271,3 +271,18 @@ def test_beyond_float64_range_is_refused_and_mpmath_takes_it(mu, stars):
     near = [[min(x, 1e100) for x in row] for row in mu], [[min(x, 1e100) for x in row] for row in stars]
     L, eL = reference.loss_mix(*near, [0.5, 0.5], 0.5, error=True)
     assert np.isfinite(L) and 0 <= eL <= 1e-12 * L
+
+
+def test_the_range_refusal_names_what_it_measured():
+    """As for the single Gaussian: a huge coordinate is refused by the coordinate check, whose
+    message names the coordinates (it named the sum of norms, which it had not computed); the
+    control, every coordinate within the range and the sum of norms beyond it, names that sum."""
+    from verify.engine.lines import FLOAT64_AMAX as A
+    from verify.engine.mixture import COORDINATE, SCALE
+    stars = [[0.0, 0.0], [1.0, 0.0]]
+    with pytest.raises(AccuracyError) as coord:
+        reference.loss_mix([[1.01 * A, 0.0], [0.0, 0.0]], stars, [0.5, 0.5], 0.0)
+    assert str(coord.value).startswith(f"{COORDINATE} = {1.01 * A:.3g} is beyond")
+    with pytest.raises(AccuracyError) as norm:
+        reference.loss_mix([[0.8 * A, 0.8 * A], [0.0, 0.0]], stars, [0.5, 0.5], 0.0)
+    assert str(norm.value).startswith(f"{SCALE} = ")

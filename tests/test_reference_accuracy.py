@@ -241,6 +241,22 @@ def test_beyond_float64_range_is_refused_and_mpmath_takes_it(mu, m_star):
     assert mpmath.isfinite(L) and 0 <= eL <= 1e-15 * abs(L)
 
 
+def test_the_range_refusal_names_what_it_measured():
+    """Two checks refuse: the largest coordinate of e^-t (mu_i - mu*) first (before any square can
+    overflow), then the largest norm.  Each message names its own quantity with its value: a huge
+    coordinate is not reported as a norm (the message did, whatever was checked), and a norm beyond
+    the range whose coordinates are all within it (the control) is reported as the norm."""
+    from verify.engine.expectation import COORDINATE
+    from verify.engine.lines import FLOAT64_AMAX as A
+    with pytest.raises(AccuracyError) as coord:
+        reference.loss([[1.01 * A, 0.0], [0.0, 0.0]], [0.0, 0.0], 0.0)
+    assert str(coord.value).startswith(f"{COORDINATE} = {1.01 * A:.3g} is beyond")
+    assert "max_i |mu_i - mu*|" not in str(coord.value)
+    with pytest.raises(AccuracyError) as norm:  # coordinates 0.8 A, within; the norm 1.13 A, beyond
+        reference.loss([[0.8 * A, 0.8 * A], [0.0, 0.0]], [0.0, 0.0], 0.0)
+    assert str(norm.value).startswith(f"max_i |mu_i - mu*| e^-t = {math.hypot(0.8 * A, 0.8 * A):.3g} is beyond")
+
+
 def test_float64_range_check_lets_large_configurations_within_it_through():
     """The negative control of the refusal: |a| ~ 1e100, inside FLOAT64_AMAX, is computed with a
     finite estimate (the far mean has weight 0: the loss is the near one's)."""

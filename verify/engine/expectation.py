@@ -52,6 +52,10 @@ from .tolerances import AccuracyError, gradient_scale
 
 __all__ = ["Reduced", "reduce_float", "reduce_mp", "population_expectations"]
 
+#: what the first float64 range check (verify.engine.lines.FLOAT64_AMAX) measures: the largest
+#: coordinate of the scaled offsets; population_expectations then checks max_i |mu_i - mu*| e^-t
+COORDINATE = "max_ij |mu_ij - mu*_j| e^-t"
+
 
 @dataclass
 class Reduced:
@@ -85,7 +89,9 @@ def reduce_float(mu: np.ndarray, mu_star: np.ndarray, t: float, *, rotation=None
     s = math.exp(-t)
     with np.errstate(over="ignore", invalid="ignore"):
         a = s * (mu - mu_star)
-    check_float64_range(float(np.max(np.abs(a))) if a.size else 0.0)  # before any square can overflow
+    # before any square can overflow: the largest coordinate (the norms, checked in
+    # population_expectations, need squares)
+    check_float64_range(float(np.max(np.abs(a))) if a.size else 0.0, COORDINATE)
     r = _reference_index(np.linalg.norm(a, axis=1))
     D = s * (mu - mu[r])
     if n > 1:

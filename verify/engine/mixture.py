@@ -40,7 +40,9 @@ from .rounding import logit_rounding
 from .time_limit import check_time
 from .tolerances import MIN_TOL, AccuracyError, gradient_scale
 
-#: what the float64 range check names (verify.engine.lines.FLOAT64_AMAX)
+#: what the float64 range checks name (verify.engine.lines.FLOAT64_AMAX): the largest coordinate of
+#: the scaled offsets first (before any square can overflow), then the sum of the largest norms
+COORDINATE = "max over i, j, k, l of |mu_ij - m*_kj| e^-t and |m*_lj - m*_kj| e^-t"
 SCALE = "max_i |mu_i - m*_k| e^-t + max_l |m*_l - m*_k| e^-t"
 
 __all__ = ["Component", "reduce_mixture", "mixture_expectations", "MixtureExpectations"]
@@ -98,7 +100,7 @@ def reduce_mixture(mu, mu_stars, weights, t, backend: Backend = FLOAT64) -> tupl
             a = s * (mu - mu_stars[k])
             c = s * (mu_stars - mu_stars[k])
         if not mp:  # before any square can overflow; the norms are checked in mixture_expectations
-            check_float64_range(float(np.max(np.abs(np.concatenate([a, c])))), SCALE)
+            check_float64_range(float(np.max(np.abs(np.concatenate([a, c])))), COORDINATE)
         # Student logits relative to the mean nearest m*_k, from differences of the inputs (the
         # engine's reference form, verify.engine.expectation): no large common term; what their
         # terms still lose where they cancel is bounded per node (verify.engine.rounding).  The
