@@ -10,22 +10,30 @@ the old integrand inside the rule, silently (it happened twice while developing:
 testing, and after a change of the rounding columns).
 
 So at the engine's import, :func:`refresh` hashes every source file of the engine and, when the
-hash differs from the one recorded beside the cache, deletes the cached compiled functions
-(``*.nbi``, ``*.nbc``) and records the new hash: the next call compiles afresh (~40 s, once).
-Where the folder cannot be written (an installed copy), nothing is done: numba then caches in its
-user-wide folder, and a reinstall gives every source a new stamp, which numba does see.
+hash differs from the one recorded beside the cache, deletes the cached compiled functions of the
+engine's modules (``*.nbi``, ``*.nbc``) and records the new hash: the next call compiles afresh
+(once).  The cache is looked for where numba puts it (:func:`cache_dir`, numba's own order of
+cache locators): under ``NUMBA_CACHE_DIR`` when that is set, else in the engine's ``__pycache__``,
+else (an installed, read-only copy) in numba's user-wide cache folder; each place keeps its own
+record of the hash.  Nothing else in those places is touched (other projects' caches, the engine's
+bytecode).  A folder that numba could not write either is left alone, and so is everything when
+``NUMBA_CACHE_LOCATOR_CLASSES`` replaces numba's locators (where they cache is then unknown here).
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import tempfile
 from pathlib import Path
 
-__all__ = ["refresh", "sources_hash", "STAMP"]
+__all__ = ["refresh", "sources_hash", "cache_dir", "STAMP"]
 
 #: the file, beside numba's cache, that records the sources' hash the cache was made from
 STAMP = "engine_sources.sha256"
+
+#: numba's configuration file, read from the current directory when numba is imported
+_NUMBA_CONFIG_FILE = ".numba_config.yaml"
 
 
 def sources_hash(src_dir: Path) -> str:
@@ -36,30 +44,103 @@ def sources_hash(src_dir: Path) -> str:
     return h.hexdigest()
 
 
-def refresh(src_dir: Path | None = None, cache_dir: Path | None = None) -> bool:
-    """Drop numba's cached functions in ``cache_dir`` (default: the engine's ``__pycache__``) unless
-    they were made from the sources of ``src_dir`` as they are now; True when it dropped them."""
-    src_dir = Path(src_dir) if src_dir is not None else Path(__file__).resolve().parent
-    cache_dir = Path(cache_dir) if cache_dir is not None else src_dir / "__pycache__"
+def _engine_dir() -> Path:
+    # os.path.abspath, not Path.resolve: numba names its cache folders after the source's path as
+    # imported (numba.core.caching: os.path.abspath of the function's file), symlinks unresolved
+    return Path(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _user_provided_root() -> str:
+    """numba's CACHE_DIR: ``NUMBA_CACHE_DIR`` ('' when unset or empty), which overrides a
+    ``cache_dir`` of numba's configuration file; that file is read through numba itself."""
+    if "NUMBA_CACHE_DIR" in os.environ or not os.path.isfile(_NUMBA_CONFIG_FILE):
+        return os.environ.get("NUMBA_CACHE_DIR", "")
+    from numba.core import config  # only then: importing numba costs a fraction of a second
+
+    return config.CACHE_DIR or ""
+
+
+def _user_wide_root() -> str:
+    from numba.misc.appdirs import AppDirs  # as numba's UserWideCacheLocator
+
+    return AppDirs(appname="numba", appauthor=False).user_cache_dir
+
+
+def _subfolder(src_dir: Path) -> str:
+    """The folder numba makes for ``src_dir``'s modules under a cache root
+    (numba.core.caching._CacheLocator.get_suitable_cache_subpath): the folder's name, '_', and
+    the sha1 of its absolute path."""
+    path = os.path.abspath(src_dir)
+    return f"{os.path.basename(path)}_{hashlib.sha1(path.encode()).hexdigest()}"
+
+
+def _writable(folder: Path) -> bool:
+    """numba's test of a cache folder (_CacheLocator.ensure_cache_path): create it if need be and
+    a temporary file in it."""
+    try:
+        os.makedirs(folder, exist_ok=True)
+        tempfile.TemporaryFile(dir=folder).close()
+    except OSError:
+        return False
+    return True
+
+
+def cache_dir(src_dir: Path | None = None) -> Path | None:
+    """The folder where numba caches the compiled functions of ``src_dir``'s modules (default: the
+    engine's), found as numba's locators find it, in their order: ``NUMBA_CACHE_DIR``/<folder>_<sha1>
+    when that is set, else ``src_dir/__pycache__``, else <numba's user-wide cache>/<folder>_<sha1>,
+    the first that can be written; None when none can, or when ``NUMBA_CACHE_LOCATOR_CLASSES``
+    replaces the locators."""
+    if os.environ.get("NUMBA_CACHE_LOCATOR_CLASSES"):
+        return None
+    src_dir = Path(os.path.abspath(src_dir)) if src_dir is not None else _engine_dir()
+    root = _user_provided_root()
+    candidates = [Path(root) / _subfolder(src_dir)] if root else []
+    candidates.append(src_dir / "__pycache__")
+    for folder in candidates:
+        if _writable(folder):
+            return folder
+    folder = Path(_user_wide_root()) / _subfolder(src_dir)
+    return folder if _writable(folder) else None
+
+
+def _compiled_files(cache: Path, src_dir: Path) -> list[Path]:
+    """numba's index and data files (``<module>.<function>-<line>.py<version>[.<n>].nb[ic]``) of
+    the modules of ``src_dir`` in ``cache``."""
+    modules = {p.stem for p in Path(src_dir).glob("*.py")}
+    return [p for p in list(cache.glob("*.nbi")) + list(cache.glob("*.nbc"))
+            if p.name.split(".", 1)[0] in modules]
+
+
+def refresh(src_dir: Path | None = None, cache: Path | None = None) -> bool:
+    """Drop numba's cached functions of ``src_dir``'s modules (default: the engine's) in ``cache``
+    (default: :func:`cache_dir`, where numba puts them) unless they were made from the sources of
+    ``src_dir`` as they are now; True when it dropped them."""
+    src_dir = Path(os.path.abspath(src_dir)) if src_dir is not None else _engine_dir()
+    if cache is None:
+        cache = cache_dir(src_dir)
+        if cache is None:
+            return False  # numba cannot cache anywhere we know of (module doc)
+    else:
+        cache = Path(cache)
+        if not _writable(cache):
+            return False  # a read-only copy: numba does not cache there either
     digest = sources_hash(src_dir)
-    stamp = cache_dir / STAMP
+    stamp = cache / STAMP
     try:
         if stamp.read_text(encoding="ascii").strip() == digest:
             return False
     except OSError:  # no stamp yet (a fresh clone, or a cache older than this module)
         pass
-    if not os.access(cache_dir if cache_dir.is_dir() else src_dir, os.W_OK):
-        return False  # an installed, read-only copy: numba caches elsewhere (module doc)
     dropped = False
-    for path in list(cache_dir.glob("*.nbi")) + list(cache_dir.glob("*.nbc")):
+    for path in _compiled_files(cache, src_dir):
         try:
             path.unlink()
             dropped = True
         except FileNotFoundError:  # another process dropped it first
             pass
     try:
-        cache_dir.mkdir(exist_ok=True)
-        tmp = cache_dir / f"{STAMP}.{os.getpid()}"
+        tmp = cache / f"{STAMP}.{os.getpid()}"
         tmp.write_text(digest + "\n", encoding="ascii")
         os.replace(tmp, stamp)  # atomic: a process reading it sees the old hash or the new one
     except OSError:
