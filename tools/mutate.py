@@ -42,10 +42,6 @@ DEFAULT_TESTS = ["tests/test_tail_bound.py", "tests/test_model_values.py", "test
                  "tests/test_panel_edges.py", "tests/test_engine_bounds.py", "tests/test_rounding_bounds.py",
                  "tests/test_engine_work.py"]
 
-#: modules whose compiled functions other compiled functions call (numba inlines or links them
-#: into the caller's cache entry, which does not notice a change of the callee's file)
-CALLED_FROM_COMPILED = ("kernels.py", "panel_edges.py")
-
 SWAP_BIN = {ast.Add: ast.Sub, ast.Sub: ast.Add, ast.Mult: ast.Div, ast.Div: ast.Mult, ast.FloorDiv: ast.Mult,
             ast.Pow: ast.Mult, ast.Mod: ast.FloorDiv}
 SWAP_CMP = {ast.Lt: ast.LtE, ast.LtE: ast.Lt, ast.Gt: ast.GtE, ast.GtE: ast.Gt, ast.Eq: ast.NotEq,
@@ -192,11 +188,16 @@ def main(argv=None) -> int:
     if not copy_root.exists():
         shutil.copytree(REPO, copy_root, ignore=shutil.ignore_patterns(".git", "*.egg-info", ".hypothesis"))
     env = dict(os.environ, PYTHONPATH=str(copy_root), VERIFY_PROFILE="ci", PYTHONDONTWRITEBYTECODE="1")
-    probe = subprocess.run([sys.executable, "-c", "import verify; print(verify.__file__)"], cwd=copy_root, env=env,
-                           capture_output=True, text=True)
-    if not probe.stdout.startswith(str(copy_root)):
+    # (the copy's engine names the folder where numba caches its compiled functions in the tests' environment)
+    probe = subprocess.run([sys.executable, "-c", "import verify; print(verify.__file__); "
+                            "from verify.engine.compiled_cache import cache_dir; print(cache_dir() or '')"],
+                           cwd=copy_root, env=env, capture_output=True, text=True)
+    imported, _, cache = probe.stdout.strip().partition("\n")
+    if not imported.startswith(str(copy_root)):
         print(f"the copy is not the imported package ({probe.stdout.strip()}); refusing", file=sys.stderr)
         return 2
+    cache = Path(cache) if cache else None
+    saved = work / "numba-cache-saved"
 
     results = []
     t_all = time.time()
@@ -209,19 +210,17 @@ def main(argv=None) -> int:
             continue
         target = copy_root / "verify" / "engine" / p.name
         mutated = mutate(p, kind, idx)
-        cache = copy_root / "verify" / "engine" / "__pycache__"
-        saved = work / "pycache-saved"
-        # numba's cache index is stamped with the source file's mtime: keep the unmutated modules'
-        # compiled code (and restore it after) so only the mutated module recompiles
+        # numba's cache: the engine's import in the test process (verify/engine/compiled_cache.py)
+        # sees that the copy's engine sources no longer match the hash its cache was made from and
+        # drops every compiled function of the engine, so each mutant runs compiled afresh from the
+        # mutated sources (a caller compiled against an unmutated callee, or against a module
+        # constant such as rounding.SMALL, cannot survive).  The unmutated cache is saved and put
+        # back after the mutant for the one mutant that check cannot serve: one of compiled_cache.py
+        # itself, which may no longer drop anything and would then run the previous mutant's code.
         if saved.exists():
             shutil.rmtree(saved)
-        if cache.exists():
+        if cache is not None and cache.exists():
             shutil.copytree(cache, saved)
-            if p.name in CALLED_FROM_COMPILED:
-                # numba's cache of a caller is stamped with the caller's file only: a compiled caller
-                # would keep the unmutated callee, so the mutant would never run.  Drop every cache.
-                for f in list(cache.glob("*.nbi")) + list(cache.glob("*.nbc")):
-                    f.unlink()
         t0 = time.time()
         try:
             target.write_text(mutated, encoding="utf-8")
@@ -239,10 +238,11 @@ def main(argv=None) -> int:
                 status, tail = "timeout", []
         finally:
             shutil.copy2(p, target)  # the original, with its mtime
-            if cache.exists():
-                shutil.rmtree(cache)
-            if saved.exists():
-                shutil.copytree(saved, cache)
+            if cache is not None:
+                if cache.exists():
+                    shutil.rmtree(cache)
+                if saved.exists():
+                    shutil.copytree(saved, cache)
         dt = time.time() - t0
         results.append((i, p.name, desc, status))
         print(f"#{i:3d} {p.name:18s} {desc:40s} {status:8s} {dt:6.0f} s {tail[0][:90] if tail else ''}", flush=True)
