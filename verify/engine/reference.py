@@ -130,8 +130,8 @@ def evaluate(mu, mu_star, t, *, tol=DEFAULT_TOL, with_grad: bool = True) -> Eval
 
 def warm_up() -> None:
     """Load the engine's compiled code now.  A fresh process otherwise pays it (numba loading its
-    cache, 1-2 s on a loaded machine) inside its first evaluation with a sharp axis, which a caller
-    timing each call (the gate's worker) would count against that call."""
+    cache, seconds on a loaded machine: docs/ENGINE_API.md) inside its first evaluation with a sharp
+    axis, which a caller timing each call (the gate's worker) would count against that call."""
     evaluate(np.array([[0.0, 0.0], [2.0, 3.0], [-2.0, 2.5]]), np.zeros(2), 0.0, tol=1e-6)
 
 

@@ -44,8 +44,8 @@ def expm1_up(x):
     times 1 + 2^-50.  On [0, 1e-3], e^x - 1 = x + x^2 (1/2 + x/6 + ...) <= x + x^2; the float
     product x (1 + x) errs by two roundings, (1 - u)^2, and libm's expm1 by less than an ulp; the
     factor 1 + 2^-50 = 1 + 4u (itself rounded once) covers either: (1 - u)^3 (1 + 4u) > 1.  The
-    compiled integrand (verify.engine.kernels) uses the same formula, where a call to expm1 per
-    weight was ~15 % of its time."""
+    compiled integrand (verify.engine.kernels) uses the same formula, because a call to expm1 per
+    weight was a sizeable part of its time (proofs_map.md, the speed section: the re-run at 8beddc5)."""
     x = np.asarray(x, dtype=float)
     return np.where(x < SMALL, x * (1.0 + x), np.expm1(x)) * (1.0 + 2.0**-50) + TINY
 

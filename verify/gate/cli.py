@@ -12,12 +12,11 @@ Every call into the implementation runs in a worker process with a time limit
 row says so with the time spent, and the gate goes on.  Progress (each check, the
 configuration it is at, elapsed time, an estimate) goes to stderr.
 
-How long it takes (the shipped examples on 2 cores at load about 2, measured in the README's
-gate section): seconds for a deterministic implementation as fast as the reference (the
-reference 6.5 s, ``wrong:HalfLoss`` 3.5 s), about half a minute for the sampling ones, 109 s for
-``broken:SlowAtN1`` (4 s a call at n = 1); ``--quick`` at most 52 s.  A loaded machine takes
-several times longer (docs/gate.md); a call that runs out of time adds its limit once per
-configuration.
+How long it takes: seconds for a deterministic implementation as fast as the reference, longer
+for a sampling one (every configuration is measured over many seeds) or a slow one; a call that
+runs out of time adds its limit once per configuration, and a loaded machine takes several times
+longer.  The shipped examples are measured in the README's gate section and docs/gate.md (the
+numbers also in proofs_map.md); ``--help`` gives the rough times users need.
 """
 
 from __future__ import annotations
