@@ -286,3 +286,21 @@ def test_the_range_refusal_names_what_it_measured():
     with pytest.raises(AccuracyError) as norm:
         reference.loss_mix([[0.8 * A, 0.8 * A], [0.0, 0.0]], stars, [0.5, 0.5], 0.0)
     assert str(norm.value).startswith(f"{SCALE} = ")
+
+
+def test_mpmath_estimates_include_the_rounding_to_dps():
+    """evaluate_mix_mp returns values rounded to dps digits, unscaled by e^-t at the working
+    precision: its estimates cover both (against dps = 40, plus that reference's own estimate).
+    The quadrature is asked for tol = 1e-24, so the rounding to 20 digits dominates the error:
+    the control, the error is above what the quadrature's tolerance allows, so an estimate of the
+    quadrature alone (what the estimates were) is rejected."""
+    mu, stars, weights, t = [["0.1"], ["0.5"]], [["0.7"], ["-0.2"]], ["0.5", "0.5"], "0.3"
+    ev = reference.evaluate_mix_mp(mu, stars, weights, t, dps=20, tol=1e-24)
+    ref = reference.evaluate_mix_mp(mu, stars, weights, t, dps=40)
+    err = abs(ev.loss - ref.loss) - ref.loss_err
+    assert err <= ev.loss_err
+    assert err > mpmath.mpf("1e-24") * abs(ref.loss)
+    for G, Ge, R, Re in ((ev.grad, ev.grad_err, ref.grad, ref.grad_err),
+                         (ev.grad_scaled, ev.grad_scaled_err, ref.grad_scaled, ref.grad_scaled_err)):
+        for i in range(2):
+            assert abs(G[i][0] - R[i][0]) - Re[i][0] <= Ge[i][0]

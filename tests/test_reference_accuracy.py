@@ -214,6 +214,35 @@ def test_collapsed_means_unscaled_estimate_without_the_unscalings_rounding_fails
     assert err <= ev.grad_err[0, 0]
 
 
+def test_mpmath_estimates_include_the_rounding_to_dps():
+    """The mpmath functions work at dps + 10 digits and return values rounded to dps digits: the
+    estimates must cover that rounding too.  k = 0 against the closed form at 60 digits (loss and
+    both gradients), k = 1 against dps = 40 (plus that reference's own estimate).  Negative control:
+    at k = 0 the error of the returned loss exceeds the working precision's rounding bound, which
+    was all its estimate counted (8e-31 against an error of 1.2e-23)."""
+    c, m_star, t, n, dps = "0.1", "0.7", "0.3", 3, 20
+    ev = reference.evaluate_mp([[c]] * n, [m_star], t, dps=dps)
+    assert ev.k == 0
+    with mpmath.workdps(60):
+        s = mpmath.exp(-mpmath.mpf(t))
+        a = s * (mpmath.mpf(c) - mpmath.mpf(m_star))
+        err = abs(ev.loss - a * a)
+        assert err <= ev.loss_err
+        for i in range(n):
+            assert abs(ev.grad_scaled[i][0] - 2 * a / n) <= ev.grad_scaled_err[i][0]
+            assert abs(ev.grad[i][0] - s * 2 * a / n) <= ev.grad_err[i][0]
+        working = (1 + 9) * mpmath.mpf(2) ** (1 - mpmath.libmp.dps_to_prec(dps + reference.MP_GUARD)) / 2 * a * a
+        assert err > working
+    mu, star = [["0.1"], ["0.5"], ["0.1"]], ["0.7"]
+    ev, ref = reference.evaluate_mp(mu, star, t, dps=dps), reference.evaluate_mp(mu, star, t, dps=40)
+    assert ev.k == 1
+    assert abs(ev.loss - ref.loss) - ref.loss_err <= ev.loss_err
+    for G, Ge, R, Re in ((ev.grad, ev.grad_err, ref.grad, ref.grad_err),
+                         (ev.grad_scaled, ev.grad_scaled_err, ref.grad_scaled, ref.grad_scaled_err)):
+        for i in range(3):
+            assert abs(G[i][0] - R[i][0]) - Re[i][0] <= Ge[i][0]
+
+
 def test_collapsed_means_estimate_is_not_zero_where_the_value_rounds():
     """The negative control of the test above: at this configuration the float64 loss differs
     from the exact one, so an estimate of 0 would be a false claim of exactness."""

@@ -305,3 +305,17 @@ def test_a_watch_that_is_not_callable_is_a_value_error_naming_it():
     seen = []
     averaged_descent(mu0, star, 0.1, 1.0, 0.1, 2, watch=lambda step, mu, record: seen.append(step))
     assert seen == [0, 1, 2]  # each step, and the final record at step 2
+
+
+def test_mpmath_estimates_include_the_rounding_to_dps():
+    """evaluate_avg_mp returns values rounded to dps digits; loss_err and grad_err cover that
+    rounding (against dps = 40, plus its own estimate).  Negative control: the rule's and the
+    engine's parts alone, quad_err + engine_err (what loss_err was), are below the loss's error."""
+    mu, star, window = [["0.1"], ["0.1"]], ["0.7"], ("0.2", "0.5")
+    ev = reference.evaluate_avg_mp(mu, star, *window, dps=20)
+    ref = reference.evaluate_avg_mp(mu, star, *window, dps=40)
+    err = abs(ev.loss - ref.loss) - ref.loss_err
+    assert err <= ev.loss_err
+    assert err > ev.quad_err + ev.engine_err
+    for i in range(2):
+        assert abs(ev.grad[i][0] - ref.grad[i][0]) - ref.grad_err[i][0] <= ev.grad_err[i][0]

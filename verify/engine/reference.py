@@ -160,6 +160,33 @@ def grad_scaled(mu, mu_star, t, *, tol=DEFAULT_TOL, error: bool = False):
 MP_GUARD = 10
 
 
+def _mp_unscaled(s, Gs, Gse):
+    """:func:`_unscaled` at mpmath's working precision (call inside it; no subnormal range): s Gs,
+    and s Gse (1 + 4 eps) + 2 eps |s Gs| with that precision's eps (the same derivation, e^-t from
+    mpmath within an ulp)."""
+    eps = mpmath.mp.eps
+    G = [[s * x for x in r] for r in Gs]
+    return G, [[s * e * (1 + 4 * eps) + 2 * eps * abs(g) for e, g in zip(re, rg)] for re, rg in zip(Gse, G)]
+
+
+def _rounded(value, err, dps: int):
+    """``value`` rounded to ``dps`` digits, and its estimate: ``err`` plus what that rounding
+    changed, rounded up to ``dps`` digits.  (Call inside the working precision: err + |value - v|
+    is formed there, losing at most its ulp, and the factor 1 + 2 eps at dps digits, exact, outweighs
+    both that and the last rounding to nearest, which loses at most eps / 2.)"""
+    value, err = mpmath.mpf(value), mpmath.mpf(err)
+    with mpmath.workdps(dps):
+        v = +value
+    e = err + abs(value - v)
+    with mpmath.workdps(dps):
+        return v, +(e * (1 + 2 * mpmath.mp.eps))
+
+
+def _rounded_grid(values, errs, dps: int):
+    pairs = [[_rounded(v, e, dps) for v, e in zip(rv, re)] for rv, re in zip(values, errs)]
+    return [[v for v, _ in r] for r in pairs], [[e for _, e in r] for r in pairs]
+
+
 def _mp_tol(tol, dps: int):
     """The mpmath tolerance (default 10^-(dps - 5)); AccuracyError when ``tol`` is below what
     dps + MP_GUARD working digits can certify (call inside that working precision)."""
@@ -185,7 +212,8 @@ def evaluate_mp(mu, mu_star, t, *, dps: int = DEFAULT_DPS, tol=None, with_grad: 
     ``tol`` defaults to 10^-(dps - 5).  Inputs may be nested sequences of
     mpf, str, int or float; strings are parsed at the working precision, so
     exponentially small numbers such as '1e-868000' keep their value.
-    Outputs are mpf and nested lists of mpf, rounded back to ``dps`` digits.
+    Outputs are mpf and nested lists of mpf, rounded back to ``dps`` digits; each estimate
+    includes that rounding.
     """
     dps = check_dps(dps)
     guard = MP_GUARD
@@ -195,24 +223,13 @@ def evaluate_mp(mu, mu_star, t, *, dps: int = DEFAULT_DPS, tol=None, with_grad: 
         tt = _t_mp(t)
         red = reduce_mp(m, s, tt)
         ex = population_expectations(red, tol=tol_v, backend=mp_backend(dps + guard), with_grad=with_grad)
-        rnd = lambda x: +x  # noqa: E731  (re-round at the output precision below)
+        L, Le = _rounded(ex.loss, ex.loss_err, dps)
         if not with_grad:
-            out = (ex.loss, ex.loss_err, None, None, None, None)
-        else:
-            sc = red.scale
-            G, Ge = ex.grad_scaled, ex.grad_scaled_err
-            out = (ex.loss, ex.loss_err, [[sc * x for x in r] for r in G], [[sc * x for x in r] for r in Ge],
-                   [list(r) for r in G], [list(r) for r in Ge])
-    with mpmath.workdps(dps):
-        def conv(x):
-            if x is None:
-                return None
-            if isinstance(x, list):
-                return [conv(y) for y in x]
-            return rnd(mpmath.mpf(x))
-
-        vals = [conv(x) for x in out]
-    return Evaluation(vals[0], vals[1], vals[2], vals[3], vals[4], vals[5], ex.k, ex.nodes, float(tt))
+            return Evaluation(L, Le, None, None, None, None, ex.k, ex.nodes, float(tt))
+        Gs, Gse = [list(r) for r in ex.grad_scaled], [list(r) for r in ex.grad_scaled_err]
+        G, Ge = _rounded_grid(*_mp_unscaled(red.scale, Gs, Gse), dps)
+        Gs, Gse = _rounded_grid(Gs, Gse, dps)
+    return Evaluation(L, Le, G, Ge, Gs, Gse, ex.k, ex.nodes, float(tt))
 
 
 def loss_mp(mu, mu_star, t, *, dps: int = DEFAULT_DPS, tol=None, error: bool = False):
@@ -239,7 +256,8 @@ def grad_scaled_mp(mu, mu_star, t, *, dps: int = DEFAULT_DPS, tol=None, error: b
 # means; weighting "uniform", "noise-variance" (lambda ~ 1 - e^{-2t}) or a callable, normalised
 # over the window.  grad_avg is dL_bar/dmu = integral of lambda(t) e^{-t} dL_t/dm dt.  tol is
 # relative and normwise as for loss/grad; the error estimates add the rule in t's to the
-# engine's (Averaged.quad_err and Averaged.engine_err split the loss's).
+# engine's (Averaged.quad_err and Averaged.engine_err split the loss's; the mpmath functions' loss_err
+# adds the rounding of the value to dps digits).
 
 
 def evaluate_avg(mu, mu_star, t_min, t_max, *, weighting="uniform", tol=DEFAULT_TOL,
@@ -283,12 +301,13 @@ def evaluate_avg_mp(mu, mu_star, t_min, t_max, *, weighting="uniform", dps: int 
         backend = mp_backend(dps + guard)
         lam = weighting_function(weighting, a, b, backend)
         out = averaged_expectations(m, s, a, b, lam, tol=tol_v, backend=backend, with_grad=with_grad)
-    with mpmath.workdps(dps):
-        out.loss, out.loss_err, out.quad_err, out.engine_err = (+out.loss, +out.loss_err, +out.quad_err,
-                                                                 +out.engine_err)
+        # the estimates include the rounding to dps digits (loss_err then exceeds quad_err + engine_err by it)
+        out.loss, out.loss_err = _rounded(out.loss, out.loss_err, dps)
         if with_grad:
-            out.grad = [[+x for x in r] for r in out.grad]
-            out.grad_err = [[+x for x in r] for r in out.grad_err]
+            out.grad, out.grad_err = _rounded_grid(out.grad, out.grad_err, dps)
+    with mpmath.workdps(dps):
+        out.quad_err, out.engine_err = +out.quad_err, +out.engine_err
+        if with_grad:
             out.scale = +out.scale
     return out
 
@@ -354,14 +373,13 @@ def evaluate_mix_mp(mu, mu_stars, weights, t, *, dps: int = DEFAULT_DPS, tol=Non
         backend = mp_backend(dps + guard)
         comps, sc = reduce_mixture(m, s, w, tt, backend)
         ex = mixture_expectations(comps, w, tol=tol_v, backend=backend, with_grad=with_grad)
-    with mpmath.workdps(dps):
-        L, Le = +ex.loss, +ex.loss_err
+        L, Le = _rounded(ex.loss, ex.loss_err, dps)
         if not with_grad:
             return Evaluation(L, Le, None, None, None, None, ex.k, ex.nodes, float(tt))
-        G = [[+x for x in r] for r in ex.grad_scaled]
-        Ge = [[+x for x in r] for r in ex.grad_scaled_err]
-        return Evaluation(L, Le, [[+(sc * x) for x in r] for r in G], [[+(sc * x) for x in r] for r in Ge], G, Ge,
-                          ex.k, ex.nodes, float(tt))
+        Gs, Gse = [list(r) for r in ex.grad_scaled], [list(r) for r in ex.grad_scaled_err]
+        G, Ge = _rounded_grid(*_mp_unscaled(sc, Gs, Gse), dps)
+        Gs, Gse = _rounded_grid(Gs, Gse, dps)
+    return Evaluation(L, Le, G, Ge, Gs, Gse, ex.k, ex.nodes, float(tt))
 
 
 def loss_mix_mp(mu, mu_stars, weights, t, *, dps: int = DEFAULT_DPS, tol=None, error: bool = False):
