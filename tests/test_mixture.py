@@ -304,3 +304,17 @@ def test_mpmath_estimates_include_the_rounding_to_dps():
                          (ev.grad_scaled, ev.grad_scaled_err, ref.grad_scaled, ref.grad_scaled_err)):
         for i in range(2):
             assert abs(G[i][0] - R[i][0]) - Re[i][0] <= Ge[i][0]
+
+
+def test_gauss_hermite_estimate_covers_the_doubled_rules_own_error():
+    """The smooth path's estimate of Q's error from Q_j (one axis's order doubled) must allow for
+    Q_j's own error: at this configuration |Q - Q_j| alone fell short of the measured error of
+    grad_scaled by ~1e-27 (5.61099058e-19 against 5.61099063e-19, found by a review).  The control:
+    the error exceeds half the estimate, so an estimate of |Q - Q_j| alone (the old one) is rejected."""
+    mu, stars, weights, t = [[0.1], [0.5]], [[0.7], [-0.2]], [0.5, 0.5], 0.3
+    ev = reference.evaluate_mix_mp(mu, stars, weights, t, dps=20)
+    ref = reference.evaluate_mix_mp(mu, stars, weights, t, dps=40)
+    for i in range(2):
+        err = abs(ev.grad_scaled[i][0] - ref.grad_scaled[i][0]) + ref.grad_scaled_err[i][0]
+        assert err <= ev.grad_scaled_err[i][0]
+        assert abs(ev.grad_scaled[i][0] - ref.grad_scaled[i][0]) > ev.grad_scaled_err[i][0] / 2
