@@ -309,7 +309,7 @@ def test_mpmath_estimates_include_the_rounding_to_dps():
 def test_gauss_hermite_estimate_covers_the_doubled_rules_own_error():
     """The smooth path's estimate of Q's error from Q_j (one axis's order doubled) must allow for
     Q_j's own error: at this configuration |Q - Q_j| alone fell short of the measured error of
-    grad_scaled by ~1e-27 (5.61099058e-19 against 5.61099063e-19, found by a review).  The control:
+    grad_scaled by 1.8e-28 (5.6109905870e-19 against 5.6109905853e-19, found by a review).  The control:
     the error exceeds half the estimate, so an estimate of |Q - Q_j| alone (the old one) is rejected."""
     mu, stars, weights, t = [[0.1], [0.5]], [[0.7], [-0.2]], [0.5, 0.5], 0.3
     ev = reference.evaluate_mix_mp(mu, stars, weights, t, dps=20)
