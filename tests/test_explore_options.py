@@ -148,3 +148,38 @@ def test_a_bad_dask_connect_timeout_is_one_line_before_connecting(setting, capsy
         assert "is not a positive duration" in _one_line(capsys)
     with dask.config.set({"distributed.comm.timeouts.connect": "2.5s"}):  # the control: a duration is read
         assert dask_connect_timeout() == 2.5
+
+
+# -- an option given twice -------------------------------------------------------------------------
+
+#: each option of ``verify explore`` with two values it takes (the second given replaces the first in
+#: plain argparse, which dropped the first silently)
+_TWICE = [
+    ("--budget", ["full"], ["quick"]), ("--n", ["2"], ["3"]), ("--d", ["1"], ["2"]), ("--M0", ["4"], ["5"]),
+    ("--radius", ["1e-3"], ["1e-2"]), ("--t", ["0"], ["1"]), ("--eta", ["0.05"], ["0.1"]),
+    ("--radius-range", ["1e-3", "1", "3"], ["1e-2", "1", "3"]), ("--radius-points", ["3"], ["4"]),
+    ("--t-range", ["0", "1", "3"], ["0", "2", "3"]), ("--eta-range", ["0.01", "1", "3"], ["0.01", "2", "3"]),
+    ("--layout", ["leader"], ["gaussian"]), ("--convention", ["scaled"], ["unscaled"]), ("--seeds", ["2"], ["3"]),
+    ("--steps", ["5"], ["6"]), ("--max-steps", ["50"], ["60"]), ("--rounds", ["1"], ["2"]),
+    ("--per-round", ["2"], ["3"]), ("--out", ["out1"], ["out2"]), ("--cache", ["c1"], ["c2"]),
+    ("--workers", ["2"], ["1"]), ("--dask-scheduler", ["tcp://127.0.0.1:8786"], ["tcp://127.0.0.1:8787"]),
+]
+
+
+@pytest.mark.parametrize("option, first, second", _TWICE, ids=[o for o, _, _ in _TWICE])
+def test_an_option_given_twice_is_one_line_and_exit_2(option, first, second, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["explore", "noise", option, *first, option, *second]) == 2
+    assert f"argument {option}: given twice; give it once" in _one_line(capsys)
+
+
+@pytest.mark.parametrize("option, first, second", _TWICE, ids=[o for o, _, _ in _TWICE])
+def test_each_option_given_once_is_parsed(option, first, second, tmp_path, monkeypatch):
+    # the control: the same option once parses to its value (nothing is run)
+    monkeypatch.chdir(tmp_path)
+    parser = cli.build_parser("explore")
+    args = parser.parse_args(["explore", "noise", option, *first])
+    dest = {a.option_strings[0]: a.dest for a in parser._subparsers._group_actions[0].choices["explore"]._actions
+            if a.option_strings}[option]
+    value = getattr(args, dest)
+    assert value is not None and str(first[-1]) in str(value)
