@@ -24,6 +24,18 @@ SUBCOMMANDS = {
 }
 
 
+class _Subcommand(ArgumentParser):
+    """A subcommand's parser: words it does not know are its error, ``verify report: error: unrecognized
+    arguments: ... (see verify report --help)``; argparse would hand them back to the top parser, whose
+    message named ``verify`` and pointed to ``verify --help``, which does not list the subcommand's options."""
+
+    def parse_known_args(self, args=None, namespace=None):
+        namespace, extras = super().parse_known_args(args, namespace)
+        if extras:
+            self.error("unrecognized arguments: " + " ".join(extras))
+        return namespace, extras
+
+
 def build_parser(command: str | None = None) -> ArgumentParser:
     """The parser; the arguments of subcommand ``command`` only (None: all), so that ``verify --version``,
     ``verify --help`` and each subcommand import nothing they do not need."""
@@ -32,7 +44,7 @@ def build_parser(command: str | None = None) -> ArgumentParser:
         description="Theorem verification for arXiv 2511.22069 (over-parameterized score matching, single Gaussian).",
     )
     parser.add_argument("--version", action="version", version=f"verify {verify.__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Subcommand)
     for name, (module, help_text) in SUBCOMMANDS.items():
         p = sub.add_parser(name, help=help_text, description=help_text)
         if command in (None, name):
