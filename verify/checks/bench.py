@@ -38,7 +38,7 @@ from verify.engine.tolerances import AccuracyError, gradient_scale
 from .grids import polar_expectations
 
 __all__ = ["mc_step_seconds", "far_k3", "sharp_k2", "random_k4", "figure_1_start", "thm_3_4_start", "run_targets",
-           "CASES", "bench_items"]
+           "CASES", "USES_STEPS", "USES_QUICK", "bench_items"]
 
 
 def mc_step_seconds(reps: int = 15, seed: int = 0) -> float:
@@ -125,6 +125,10 @@ class _Silent:
 
 #: the benchmark's cases, in the order they run
 CASES = ("far-k3", "sharp-k2", "k4", "fig-1", "thm-3.4")
+#: the cases the number of Figure 1 steps (``fig1_steps``) changes, and those ``quick`` changes (one seed
+#: instead of five; thm-3.4: two M0 instead of four); the others run the same either way
+USES_STEPS = ("fig-1",)
+USES_QUICK = ("far-k3", "k4", "thm-3.4")
 
 
 def _check_cases(cases):

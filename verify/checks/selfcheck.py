@@ -165,18 +165,28 @@ def add_arguments(parser) -> None:
 
     parser.add_argument("--bench", action="store_true", help="also measure speed (prints numbers; takes a few minutes)")
     parser.add_argument("--bench-steps", action=arguments.StoreOnce, type=arguments.count(1, "--bench-steps"), default=None,
-                        help=f"Figure 1 gradient-descent steps timed (default {FIG1_STEPS}, the paper's)")
-    parser.add_argument("--bench-quick", action="store_true", help="one seed per benchmark case")
+                        help=f"Figure 1 gradient-descent steps timed (default {FIG1_STEPS}, the paper's; the fig-1 case only)")
+    parser.add_argument("--bench-quick", action="store_true",
+                        help="one seed per case for far-k3 and k4, two M0 for thm-3.4 (sharp-k2 and fig-1 are unchanged)")
     parser.add_argument("--bench-case", action=arguments.AppendOnce, choices=CASES, default=None, metavar="CASE",
                         help=f"only this benchmark case (repeatable; one of {', '.join(CASES)}; default all)")
 
 
 def _misplaced(args) -> str | None:
-    """What is wrong with the bench options: they mean nothing without --bench."""
+    """What is wrong with the bench options: they mean nothing without --bench, and --bench-steps and
+    --bench-quick nothing to a --bench-case they do not change (:data:`.bench.USES_STEPS`, ``USES_QUICK``)."""
+    from .bench import USES_QUICK, USES_STEPS
+
     given = [name for name, value in (("--bench-steps", args.bench_steps), ("--bench-quick", args.bench_quick),
                                       ("--bench-case", args.bench_case)) if value]
     if given and not args.bench:
         return f"argument {given[0]}: only with --bench (without it no speed is measured)"
+    if args.bench_case:
+        for name, value, users in (("--bench-steps", args.bench_steps, USES_STEPS),
+                                   ("--bench-quick", args.bench_quick, USES_QUICK)):
+            if value and not set(users) & set(args.bench_case):
+                return (f"argument {name}: changes only the {', '.join(users)} bench case{'s' if len(users) > 1 else ''}, "
+                        f"not --bench-case {' '.join(args.bench_case)}")
     return None
 
 
