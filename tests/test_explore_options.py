@@ -183,3 +183,46 @@ def test_each_option_given_once_is_parsed(option, first, second, tmp_path, monke
             if a.option_strings}[option]
     value = getattr(args, dest)
     assert value is not None and str(first[-1]) in str(value)
+
+
+# -- options that would have no effect, and a value given twice in a list ----------------------------
+
+
+@pytest.mark.parametrize("study, given, message", [
+    ("radius", {"seeds": "3", "layout": ["leader"]}, "--seeds has no effect with --layout leader"),
+    ("noise", {"seeds": "3", "layout": ["leader", "opposite"]}, "--seeds has no effect with --layout leader opposite"),
+    ("phase", {"seeds": "3"}, "--seeds has no effect with --layout leader"),  # phase's budget runs leader only
+    ("noise", {"per_round": "5", "rounds": "0"}, "--per-round has no effect with --rounds 0"),
+    ("radius", {"max_steps": "9000", "rounds": "0"}, "--max-steps has no effect with --rounds 0"),
+    ("noise", {"n": ["2", "2"]}, "--n: '2' given twice; give each value once"),
+    ("noise", {"M0": ["4", "4.0"]}, "--M0: '4.0' (= '4') given twice"),
+    ("radius", {"t": ["0", "1", "0"]}, "--t: '0' given twice"),
+    ("noise", {"radius": ["1e-3", "0.001"]}, "--radius: '0.001' (= '1e-3') given twice"),
+    ("step", {"d": ["1", "1"]}, "--d: '1' given twice"),
+    ("noise", {"eta": ["0.1", "0.1"]}, "--eta: '0.1' given twice"),
+    ("radius", {"layout": ["leader", "leader"]}, "--layout: 'leader' given twice"),
+])
+def test_an_option_that_would_change_nothing_is_refused(study, given, message):
+    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        check_options(study, "quick", given)
+
+
+def test_the_same_options_are_taken_where_they_change_the_run():
+    # the controls: --seeds with a layout that uses the seed, --per-round/--max-steps with rounds, distinct lists
+    assert check_options("radius", "quick", {"seeds": "3", "layout": ["leader", "gaussian"]}).seeds == 3
+    assert check_options("noise", "quick", {"seeds": "3"}).seeds == 3  # noise's budget runs the gaussian layout
+    assert check_options("noise", "quick", {"rounds": "0"}).rounds == 0
+    assert check_options("noise", "quick", {"per_round": "5", "rounds": "1"}).per_round == 5
+    assert check_options("radius", "quick", {"max_steps": "9000", "rounds": "1"}).max_steps == 9000
+    assert check_options("noise", "quick", {"n": ["2", "3"], "M0": ["4", "4.5"]}).n == (2, 3)
+    assert check_options("radius", "quick", {"layout": ["leader", "gaussian"]}).layout == ("leader", "gaussian")
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["radius", "--seeds", "3", "--layout", "leader"], "--seeds has no effect with --layout leader"),
+    (["noise", "--per-round", "5", "--rounds", "0"], "--per-round has no effect with --rounds 0"),
+    (["noise", "--n", "2", "2"], "--n: '2' given twice"),
+])
+def test_an_option_that_would_change_nothing_is_one_line_and_exit_2(argv, message, capsys):
+    assert cli.main(["explore", *argv, "--no-cache", "--workers", "1"]) == 2
+    assert message in _one_line(capsys)

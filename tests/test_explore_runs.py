@@ -234,10 +234,12 @@ def _drawn_and_checked(tmp_path, monkeypatch, studies) -> dict:
         save(fig, path)
 
     monkeypatch.setattr(figures, "_save", checked)
-    common = ["--seeds", "1", "--steps", "300", "--workers", "1", "--no-cache", "--quiet", "--out", str(tmp_path)]
-    once = ["--max-steps", "300", "--rounds", "0"]  # (the refined studies; phase runs one grid and refuses them)
-    tiny = {"noise": ["--n", "2", "--t-range", "0", "10", "2", *once],
-            "step": ["--M0", "1", "--eta-range", "0.1", "30", "3", *once],
+    common = ["--steps", "300", "--workers", "1", "--no-cache", "--quiet", "--out", str(tmp_path)]
+    # (the refined studies; phase runs one grid and refuses --rounds; --max-steps would have no effect with
+    # --rounds 0, and --seeds none with the leader layout, so both are refused there)
+    once = ["--rounds", "0"]
+    tiny = {"noise": ["--n", "2", "--t-range", "0", "10", "2", "--seeds", "1", *once],
+            "step": ["--M0", "1", "--eta-range", "0.1", "30", "3", "--seeds", "1", *once],
             "radius": ["--M0", "3", "4", "--radius-points", "3", "--layout", "leader", *once],
             "phase": ["--radius-range", "1e-8", "1", "2", "--t-range", "0", "2", "2", "--eta-range", "0.1", "10", "2"]}
     for study in studies:

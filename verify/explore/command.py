@@ -65,12 +65,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--layout", action=arguments.StoreOnce, nargs="+", metavar="L", type=arguments.one_of(LAYOUTS, "layout"), help="layouts of the initial cluster: " + layouts)
     g.add_argument("--convention", action=arguments.StoreOnce, type=arguments.one_of(CONVENTIONS, "convention"), help="step convention: scaled (default; m_i <- m_i - eta dL/dm_i) or unscaled "
                    "(mu_i <- mu_i - eta dL/dmu_i: at t = 10 the effective step is e^-20 eta)")
-    g.add_argument("--seeds", action=arguments.StoreOnce, metavar="K", type=arguments.count(1, "--seeds"), help="seeds 0..K-1 of the gaussian layout (the others use seed 0)")
+    g.add_argument("--seeds", action=arguments.StoreOnce, metavar="K", type=arguments.count(1, "--seeds"), help="seeds 0..K-1 of the gaussian layout (the others use seed 0: refused without the gaussian layout)")
     g.add_argument("--steps", action=arguments.StoreOnce, metavar="S", type=arguments.count(1, "--steps"), help="steps per cell before it counts as undecided")
     g.add_argument("--max-steps", action=arguments.StoreOnce, metavar="S", dest="max_steps", type=arguments.count(1, "--max-steps"),
-                   help="undecided cells are run again 4x longer, up to this many steps (noise, radius, step)")
+                   help="undecided cells are run again 4x longer in the next rounds, up to this many steps (noise, radius, step; not with --rounds 0)")
     g.add_argument("--rounds", action=arguments.StoreOnce, metavar="R", type=arguments.count(0, "--rounds"), help="refinement rounds (bisection of each boundary; noise, radius, step)")
-    g.add_argument("--per-round", action=arguments.StoreOnce, metavar="K", dest="per_round", type=arguments.count(1, "--per-round"), help="points per boundary per round (noise, radius, step)")
+    g.add_argument("--per-round", action=arguments.StoreOnce, metavar="K", dest="per_round", type=arguments.count(1, "--per-round"), help="points per boundary per round (noise, radius, step; not with --rounds 0)")
     r = parser.add_argument_group("running")
     r.add_argument("--out", action=arguments.StoreOnce, metavar="DIR", type=arguments.output_dir, help="write the table (CSV, Parquet), summary (JSON) and figures here "
                    "(created if its parent exists); default: print the summary only")

@@ -40,7 +40,7 @@ def noise_threshold(*, n: int = 3, M0: float = 6.0, radius: float = 1e-7, eta: f
     opts = check_options("noise", "quick", {
         "n": [str(n)], "d": ["1"], "M0": [str(M0)], "radius": [str(radius)], "eta": [str(eta)],
         "layout": ["gaussian"], "t_range": [0, str(t_max), "5"], "seeds": str(seeds), "steps": str(steps),
-        "max_steps": str(max_steps), "rounds": str(rounds), "per_round": "1"})
+        "rounds": str(rounds), **({"max_steps": str(max_steps), "per_round": "1"} if rounds else {})})
     (series,) = build_noise(opts)
     refine([series], InProcess(), cache, rounds=opts.rounds, per_round=opts.per_round, label="noise finding",
            progress=progress)

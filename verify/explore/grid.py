@@ -18,7 +18,7 @@ import math
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from verify.analysis.layouts import LAYOUTS
+from verify.analysis.layouts import LAYOUTS, uses_seed
 from verify.simulate.descent import CONVENTIONS
 
 from .limits import check_ranges
@@ -139,6 +139,16 @@ def _numbers(values, option: str, *, kind=float):
     return out
 
 
+def _distinct(values, given, option: str) -> None:
+    """ValueError naming ``option`` and the value when a list repeats one (each cell would run twice)."""
+    seen = {}
+    for value, text in zip(values, given):
+        if value in seen:
+            again = repr(text) if str(text) == str(seen[value]) else f"{text!r} (= {seen[value]!r})"
+            raise ValueError(f"{option}: {again} given twice; give each value once")
+        seen[value] = text
+
+
 def _range(values, option: str, *, log: bool, minimum: float):
     if len(values) != 3:
         raise ValueError(f"{option} takes MIN MAX POINTS, got {len(values)} values")
@@ -251,12 +261,14 @@ def check_options(study: str, budget: str, given: dict) -> Options:
                 need = {"--n": ">= 1", "--d": ">= 1", "--M0": ">= 0", "--radius": "> 0", "--t": ">= 0 (a noise level)",
                         "--eta": "> 0 (a step size)"}[option]
                 raise ValueError(f"{option} must be {need}, got {bad[0]}")
+            _distinct(vals, given[name], option)
             opts[name] = vals
     if given.get("layout") is not None:
         bad = [x for x in given["layout"] if x not in LAYOUTS]
         if bad or not given["layout"]:
             raise ValueError(f"--layout must be among {LAYOUTS}, got {bad[0] if bad else 'nothing'!r}")
-        opts["layout"] = tuple(dict.fromkeys(given["layout"]))
+        _distinct(given["layout"], given["layout"], "--layout")
+        opts["layout"] = tuple(given["layout"])
     if given.get("convention") is not None:
         if given["convention"] not in CONVENTIONS:
             raise ValueError(f"--convention must be one of {CONVENTIONS}, got {given['convention']!r}")
@@ -275,6 +287,15 @@ def check_options(study: str, budget: str, given: dict) -> Options:
         opts["max_steps"] = opts["steps"]
     if given.get("workers") is not None:
         opts["workers"] = _int(given["workers"], "--workers", 1)
+    if opts.get("rounds") == 0 and study not in GRID_OPTIONS:
+        # re-runs of undecided cells and the points of a round happen in refinement rounds only
+        for name in ("per_round", "max_steps"):
+            if given.get(name) is not None:
+                raise ValueError(f"--{name.replace('_', '-')} has no effect with --rounds 0 (no refinement round "
+                                 "runs); drop it or give --rounds >= 1")
+    if given.get("seeds") is not None and not any(uses_seed(x) for x in opts["layout"]):
+        raise ValueError(f"--seeds has no effect with --layout {' '.join(opts['layout'])}: only the gaussian layout "
+                         "depends on the seed (the others run seed 0); drop --seeds or add --layout gaussian")
     if "opposite" in opts["layout"] and min(opts["n"]) < 2:
         raise ValueError("--layout opposite needs --n >= 2 (two opposite leaders)")
     for path_opt in ("out", "cache"):  # checked while parsing (verify.console.arguments.output_dir)
