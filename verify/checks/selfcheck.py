@@ -42,19 +42,28 @@ class Case:
 def accuracy_cases(quick: bool = True) -> list[Case]:
     rng = np.random.default_rng(20251122)
     cases = [
-        Case("n=2 d=1, distance 3", [[1.0], [-2.0]], [0.5], 0.3, 1e-12, "mp"),
+        Case("n=2 d=1, distance 2.2, t=0.3", [[1.0], [-2.0]], [0.5], 0.3, 1e-12, "mp"),
         Case("n=2 d=1, distance 8", [[0.2], [8.2]], [0.0], 0.0, 1e-12, "mp"),
-        Case("n=4 d=2 collinear, t=0.7", [[0.0, 0.0], [1.0, 1.0], [2.5, 2.5], [-3.0, -3.0]], [0.5, 0.0], 0.7, 1e-12, "mp"),
+        # k = 2 although the means are collinear: the float64 reduction keeps the direction across their line,
+        # whose singular value (~1e-16 of the largest: rounding) passes its 1e-17 cut (mu* plays no part in k)
+        Case("n=4 d=2 collinear (k=2), t=0.7", [[0.0, 0.0], [1.0, 1.0], [2.5, 2.5], [-3.0, -3.0]], [0.5, 0.0], 0.7, 1e-12, "mp"),
         Case("n=3 d=1, distance 14 (beyond 8)", [[0.05], [7.0], [14.0]], [0.0], 0.0, 1e-9, "mp"),
         Case("n=2 d=1, |mu| ~ 1e12", [[1e12], [1e12 + 1.5]], [1e12 + 0.3], 0.0, 1e-9, "mp"),
-        Case("n=3 d=2 (k=2), spread 2", (rng.standard_normal((3, 2)) * 1.0).tolist(), [0.0, 0.0], 0.2, 1e-12, "polar"),
-        Case("n=4 d=2 (k=2), distance ~8", (np.array([[0.0, 0.0], [4.0, 6.5], [-4.0, 5.0], [6.0, -2.0]]) / 1.0).tolist(),
+        Case("n=3 d=2 (k=2), distance 1.7", (rng.standard_normal((3, 2)) * 1.0).tolist(), [0.0, 0.0], 0.2, 1e-12, "polar"),
+        # near the README's distance 8 (its 1e-12 promise), inside it
+        Case("n=4 d=2 (k=2), distance 7.7", (np.array([[0.0, 0.0], [4.0, 6.5], [-4.0, 5.0], [6.0, -2.0]]) / 1.5).tolist(),
              [0.5, 0.5], 0.05, 1e-12, "polar"),
-        Case("n=3 d=2 (k=2), distance 12 (beyond 8)", [[0.0, 0.1], [9.0, 6.0], [-7.0, 8.0]], [0.0, 0.0], 0.0, 1e-9, "polar"),
-        Case("n=5 d=3 (k=3), spread 0.1", (rng.standard_normal((5, 3)) * 0.04 + [1.0, 0.0, 0.0]).tolist(), [0.0, 0.0, 0.0], 0.5, 1e-12, "rotated"),
-        Case("n=5 d=4 (k=4), spread 0.1", (rng.standard_normal((5, 4)) * 0.04 + [0.5, 0.2, 0.0, 0.0]).tolist(), [0.0] * 4, 0.1, 1e-12, "rotated"),
+        Case("n=3 d=2 (k=2), distance 16 (beyond 8)", [[0.0, 0.1], [9.0, 6.0], [-7.0, 8.0]], [0.0, 0.0], 0.0, 1e-9, "polar"),
+        Case("n=5 d=3 (k=3), distance 0.1", (rng.standard_normal((5, 3)) * 0.04 + [1.0, 0.0, 0.0]).tolist(), [0.0, 0.0, 0.0], 0.5, 1e-12, "rotated"),
+        Case("n=5 d=4 (k=4), distance 0.1", (rng.standard_normal((5, 4)) * 0.04 + [0.5, 0.2, 0.0, 0.0]).tolist(), [0.0] * 4, 0.1, 1e-12, "rotated"),
     ]
     return cases
+
+
+def distance(case: Case) -> float:
+    """The largest pairwise distance of the scaled means e^-t mu_i (the table's ``dist``, the README's distance)."""
+    m = np.asarray(case.mu, float) * math.exp(-case.t)
+    return max(float(np.linalg.norm(m[i] - m[j])) for i in range(len(m)) for j in range(len(m)))
 
 
 def _mp_reference(case: Case, dps: int):
@@ -88,8 +97,7 @@ def check_case(case: Case) -> dict:
     err_G = float(np.max(np.abs(ev.grad_scaled - G_ref))) / gscale
     est_L = ev.loss_err / L_ref
     est_G = float(np.max(ev.grad_scaled_err)) / gscale
-    m = np.asarray(case.mu, float) * math.exp(-case.t)
-    dist = max(float(np.linalg.norm(m[i] - m[j])) for i in range(len(m)) for j in range(len(m)))
+    dist = distance(case)
     # the comparison itself carries the reference's error (tiny for mp; the polar estimate otherwise)
     honest = err_L <= est_L + 2 * ref_err / L_ref and err_G <= est_G + 2 * ref_err / gscale
     ok = max(err_L, err_G) <= case.target and honest
