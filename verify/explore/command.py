@@ -29,7 +29,8 @@ __all__ = ["add_arguments", "run"]
 _STUDY_HELP = {
     "noise": "fix an initialization, sweep the noise level t: t_c against Theorem 2.1's t > log n + log M + 2 "
              "and Theorem 3.1's t <= log(M/s*(n))",
-    "radius": "sweep the initial radius from exp(-M0^3) to M0^(1/3): r* and the law r*(M0, eta, n)",
+    "radius": "sweep the initial radius from exp(-M0^3) to M0^(1/3) (see --radius-range for the exceptions): r* and "
+              "the law r*(M0, eta, n)",
     "step": "sweep the step eta: eta_max against the theorem's 1/(n^4 d^2) and 2/lambda_max at the limit point",
     "phase": "phase diagrams over (radius, t) and (radius, eta) with the theorems' conditions drawn on them",
     "average": "beyond the paper: descent on the time-averaged loss over noise levels from Figure 1's starts "
@@ -57,7 +58,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--t", action=arguments.StoreOnce, nargs="+", metavar="T", help="noise levels (radius, step; phase: for the (radius, eta) panel)")
     g.add_argument("--eta", action=arguments.StoreOnce, nargs="+", metavar="ETA", help="steps (noise, radius; phase: for the (radius, t) panel)")
     g.add_argument("--radius-range", action=arguments.StoreOnce, nargs="+", metavar="V", dest="radius_range",
-                   help="MIN MAX POINTS, log-spaced (radius: default exp(-M0^3) .. M0^(1/3) per M0; phase)")
+                   help="MIN MAX POINTS, log-spaced (radius: default exp(-M0^3) .. M0^(1/3) per M0, but at least a "
+                        "decade, exp(-M0^3) .. 10 exp(-M0^3) for M0 < ~1.3; lower end >= 1e-300; M0 = 0: 1e-8 .. 1; "
+                        "the summary says where it differs; phase)")
     g.add_argument("--radius-points", action=arguments.StoreOnce, metavar="K", dest="radius_points", type=arguments.count(2, "--radius-points"),
                    help="points of the default radius range (radius study, without --radius-range)")
     g.add_argument("--t-range", action=arguments.StoreOnce, nargs="+", metavar="V", dest="t_range", help="MIN MAX POINTS, evenly spaced (noise, phase)")
@@ -171,7 +174,10 @@ def _print_headline(result) -> None:
         print(f"  {e['series']}: {_boundary('t_c', e['t_c'])}; Thm 2.1 sufficient t > {t21}; "
               f"Thm 3.1 stationary point in range for t <= {t31}")
     for e in s.get("r_star", []):
-        print(f"  {e['series']}: {_boundary('r*', e['r_star'])}")
+        grid = e.get("radius_grid") or {}
+        note = grid.get("differs_from_default_formula")
+        print(f"  {e['series']}: {_boundary('r*', e['r_star'])}"
+              + (f"; radii {grid['min']:.3g} .. {grid['max']:.3g}: {note}" if note else ""))
     for w in s.get("r_star_law", []):
         if w.get("fitted"):
             print(f"  law ({w['layout']}, n={w['n']}, d={w['d']}, t={w['t']:g}, eta={w['eta']:g}): "

@@ -1,5 +1,6 @@
 """The initialization-radius study: at fixed t, sweep the cluster's radius r from exp(-M0^3) to
-M0^(1/3) and find r*, the largest radius at which every seed converges; fit the law r*(M0, eta, n):
+M0^(1/3) (by default; at least a decade, floored at 1e-300, 1e-8 .. 1 at M0 = 0:
+:func:`verify.explore.sweeps.radius_range_for`; each entry's ``radius_grid`` says which) and find r*, the largest radius at which every seed converges; fit the law r*(M0, eta, n):
 per group of series that differ only in M0 (:func:`summarize`), and pooled over n, t and eta
 (:func:`pooled_laws`), which tests whether LA carries the whole dependence on them (one C, one beta).
 
@@ -23,7 +24,7 @@ from verify.analysis.brackets import Bracket
 from .boundaries import bracket_entry, fit_radius_law, log_amplification, paper_radius_log10
 from .figures import radius_figure
 from .grid import radius_range_for
-from .sweeps import Series, log_grid, seeds_for
+from .sweeps import Series, log_grid, radius_range_note, seeds_for
 
 __all__ = ["build", "summarize", "pooled_laws", "report"]
 
@@ -32,11 +33,16 @@ def build(opts) -> list[Series]:
     series = []
     for n, d, M0, t, eta, layout in product(opts.n, opts.d, opts.M0, opts.t, opts.eta, opts.layout):
         lo, hi, pts = opts.radius_range or radius_range_for(M0, opts.radius_points)
+        grid = {"min": lo, "max": hi, "points": pts,
+                "from": "--radius-range" if opts.radius_range else "default: exp(-M0^3) .. M0^(1/3)"}
+        if not opts.radius_range and radius_range_note(M0):
+            grid["differs_from_default_formula"] = radius_range_note(M0)
         base = dict(n=n, d=d, M0=M0, t=t, eta=eta, layout=layout, convention=opts.convention, steps=opts.steps)
         br = Bracket("log", "low", (lo, max(hi, lo * 1.000001)), opts.width, 30.0, initial=log_grid(lo, hi, pts),
                      max_points=pts + opts.rounds * 8)
         name = f"n={n} d={d} M0={M0:g} t={t:g} eta={eta:g} {layout}"
-        series.append(Series(name, base, "radius", seeds_for(layout, opts.seeds), br, max_steps=opts.max_steps))
+        series.append(Series(name, base, "radius", seeds_for(layout, opts.seeds), br, max_steps=opts.max_steps,
+                             grid=grid))
     return series
 
 
@@ -54,7 +60,7 @@ def summarize(series: list[Series]) -> tuple[list[dict], list[dict]]:
                                                 "fit": "bisection in log r, rounds of tasks"},
              "log_amplification": la,
              "paper_radius_log10": paper_radius_log10(b["M0"], b["n"], b["d"]) if b["t"] == 0 else None,
-             "range": [min(s.rows), max(s.rows)] if s.rows else None}
+             "range": [min(s.rows), max(s.rows)] if s.rows else None, "radius_grid": s.grid}
         if st["bracket"]:
             e["critical_linear_spread"] = st["estimate"] * math.exp(la)
             if e["paper_radius_log10"] is not None:

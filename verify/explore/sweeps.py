@@ -29,7 +29,8 @@ from verify.simulate import outcomes
 from .executors import run_cells
 from .runner import Cell
 
-__all__ = ["Series", "refine", "verdict", "seeds_for", "log_grid", "EXTEND", "radius_range_for"]
+__all__ = ["Series", "refine", "verdict", "seeds_for", "log_grid", "EXTEND", "radius_range_for",
+           "radius_range_note"]
 
 EXTEND = 4
 
@@ -65,6 +66,7 @@ class Series:
     good: frozenset = frozenset({outcomes.ALL_CONVERGE})
     max_steps: int = 0  # undecided seeds are run again up to this many steps (0: base steps)
     rows: dict = field(default_factory=dict)  # value -> rows (one per seed)
+    grid: dict | None = None  # where the initial grid came from, for the summary (radius study)
 
     def cells(self, values) -> list[Cell]:
         return [Cell(**{**self.base, self.param: float(x), "seed": s}) for x in values for s in self.seeds]
@@ -119,9 +121,30 @@ def refine(series: list[Series], pool, cache, *, rounds: int, per_round: int, la
     return done
 
 
+#: the default radius range's lower end never goes below this (float64's range)
+RADIUS_FLOOR = 1e-300
+#: the default radius range is at least this wide (a factor): M0^(1/3) falls below 10 exp(-M0^3) for
+#: M0 < ~1.3 (and below exp(-M0^3) itself for M0 < 1, an empty range)
+RADIUS_MIN_WIDTH = 10.0
+
+
 def radius_range_for(M0: float, points: int) -> tuple:
-    """The summary's sweep of the initialization scale: exp(-M0^3) to M0^(1/3) (floored at 1e-300,
-    float64's range; M0 = 0 gives 1e-8 to 1)."""
-    lo = max(math.exp(-M0**3), 1e-300) if M0 > 0 else 1e-8
+    """The summary's sweep of the initialization scale: exp(-M0^3) to M0^(1/3), floored at 1e-300
+    (float64's range), at least a decade wide (exp(-M0^3) .. 10 exp(-M0^3) when M0^(1/3) is below
+    that: M0 < ~1.3); M0 = 0 gives 1e-8 to 1.  :func:`radius_range_note` says which applies."""
+    lo = max(math.exp(-M0**3), RADIUS_FLOOR) if M0 > 0 else 1e-8
     hi = M0 ** (1 / 3) if M0 > 0 else 1.0
-    return (lo, max(hi, lo * 10), points)
+    return (lo, max(hi, lo * RADIUS_MIN_WIDTH), points)
+
+
+def radius_range_note(M0: float) -> str | None:
+    """How :func:`radius_range_for`'s range at ``M0`` differs from exp(-M0^3) .. M0^(1/3); None when it does not."""
+    if M0 <= 0:
+        return "M0 = 0: 1e-8 .. 1 (exp(-M0^3) .. M0^(1/3) would be 1 .. 0)"
+    lo, hi = math.exp(-M0**3), M0 ** (1 / 3)
+    if lo < RADIUS_FLOOR:
+        return f"lower end floored at {RADIUS_FLOOR:g} (exp(-M0^3) = e^-{M0**3:.4g}, below float64's range)"
+    if hi < lo * RADIUS_MIN_WIDTH:
+        return (f"widened to a decade, exp(-M0^3) .. 10 exp(-M0^3) (M0^(1/3) = {hi:.3g} "
+                f"{'is below' if hi < lo else 'is within a decade of'} exp(-M0^3) = {lo:.3g})")
+    return None
