@@ -15,8 +15,9 @@ the command before it imports or computes anything:
 * :func:`module_spec` -- ``MODULE`` or ``MODULE:ATTR`` made of Python identifiers.
 
 Two ``action=`` classes refuse a repeat that argparse would take silently: :class:`StoreOnce`
-(an option given twice, whose first value argparse would drop) and :class:`AppendOnce` (a
-repeatable option given the same value twice, which would run the same thing twice).  Both
+(an option given twice, whose first value argparse would drop; with ``nargs`` the whole list is its
+value) and :class:`AppendOnce` (a repeatable option given the same value twice, which would run the same
+thing twice; one value per option).  Both
 record the option in :func:`given`, so a command can tell an option the user gave from its default.
 """
 
@@ -172,7 +173,14 @@ class StoreOnce(argparse.Action):
 
 
 class AppendOnce(argparse.Action):
-    """``append``, but the same value given twice is an error (it would be done twice)."""
+    """``append``, but the same value given twice is an error (it would be done twice).  One value per
+    option: with ``nargs`` each list would be one item, its repeats inside unchecked (a list option is
+    :class:`StoreOnce` with ``nargs``, its values checked by the command)."""
+
+    def __init__(self, option_strings, dest, nargs=None, **kwargs):
+        if nargs is not None:
+            raise ValueError(f"AppendOnce takes one value per option, not nargs={nargs!r} ({option_strings})")
+        super().__init__(option_strings, dest, **kwargs)
 
     def __call__(self, parser, namespace, values, option_string=None):
         items = list(getattr(namespace, self.dest, None) or [])
