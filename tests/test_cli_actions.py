@@ -31,3 +31,33 @@ def test_append_once_refuses_nargs_when_the_option_is_declared():
     assert p.parse_args(["--x", "a", "--x", "b"]).x == ["a", "b"]
     with pytest.raises(SystemExit):
         p.parse_args(["--x", "a", "--x", "a"])
+
+
+@pytest.mark.parametrize("argv, option", [
+    (["report", "--verbose", "--verbose"], "--verbose/-v"),
+    (["report", "-vv"], "--verbose/-v"),
+    (["selfcheck", "--bench", "--bench"], "--bench"),
+    (["selfcheck", "--bench", "--bench-quick", "--bench-quick"], "--bench-quick"),
+    (["explore", "noise", "--quiet", "--quiet"], "--quiet"),
+    (["explore", "noise", "--no-cache", "--no-cache"], "--no-cache"),
+])
+def test_a_flag_given_twice_is_one_line_and_exit_2(argv, option, capsys):
+    from verify import cli
+
+    assert cli.main(argv) == 2
+    captured = capsys.readouterr()
+    err = captured.err.strip().splitlines()
+    assert len(err) == 1 and f"argument {option}: given twice; give it once" in err[0], captured.err
+
+
+@pytest.mark.parametrize("argv, dest", [
+    (["report", "-v"], "verbose"), (["selfcheck", "--bench", "--bench-quick"], "bench_quick"),
+    (["explore", "noise", "--quiet", "--no-cache"], "no_cache"),
+])
+def test_a_flag_given_once_is_set_and_absent_is_false(argv, dest):
+    # the control: parsed only (nothing runs)
+    from verify import cli
+
+    assert getattr(cli.build_parser(argv[0]).parse_args(argv), dest) is True
+    assert getattr(cli.build_parser(argv[0]).parse_args(argv[:1] + (["noise"] if argv[0] == "explore" else [])),
+                   dest) is False

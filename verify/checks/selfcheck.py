@@ -171,10 +171,10 @@ def add_arguments(parser) -> None:
 
     from .bench import CASES
 
-    parser.add_argument("--bench", action="store_true", help="also measure speed (prints numbers; takes a few minutes)")
+    parser.add_argument("--bench", action=arguments.FlagOnce, help="also measure speed (prints numbers; takes a few minutes)")
     parser.add_argument("--bench-steps", action=arguments.StoreOnce, type=arguments.count(1, "--bench-steps"), default=None,
                         help=f"Figure 1 gradient-descent steps timed (default {FIG1_STEPS}, the paper's; the fig-1 case only)")
-    parser.add_argument("--bench-quick", action="store_true",
+    parser.add_argument("--bench-quick", action=arguments.FlagOnce,
                         help="one seed per case for far-k3 and k4, two M0 for thm-3.4 (sharp-k2 and fig-1 are unchanged)")
     parser.add_argument("--bench-case", action=arguments.AppendOnce, choices=CASES, default=None, metavar="CASE",
                         help=f"only this benchmark case (repeatable; one of {', '.join(CASES)}; default all)")

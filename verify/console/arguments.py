@@ -17,7 +17,7 @@ the command before it imports or computes anything:
 Two ``action=`` classes refuse a repeat that argparse would take silently: :class:`StoreOnce`
 (an option given twice, whose first value argparse would drop; with ``nargs`` the whole list is its
 value) and :class:`AppendOnce` (a repeatable option given the same value twice, which would run the same
-thing twice; one value per option).  Both
+thing twice; one value per option); :class:`FlagOnce` is ``store_true`` refusing a repeat.  All
 record the option in :func:`given`, so a command can tell an option the user gave from its default.
 """
 
@@ -30,7 +30,7 @@ import sys
 from pathlib import Path
 
 __all__ = ["ArgumentParser", "seed", "count", "seconds", "output_file", "output_file_or_stdout", "output_dir",
-           "module_spec", "one_of", "fail", "StoreOnce", "AppendOnce", "given"]
+           "module_spec", "one_of", "fail", "StoreOnce", "FlagOnce", "AppendOnce", "given"]
 
 SEED_MAX = 2**32 - 1
 
@@ -170,6 +170,20 @@ class StoreOnce(argparse.Action):
             raise argparse.ArgumentError(self, "given twice; give it once")
         given(namespace).add(self.dest)
         setattr(namespace, self.dest, values)
+
+
+class FlagOnce(argparse.Action):
+    """``store_true``, but the flag given twice is an error (a repeat is a mistake the command should name,
+    as for :class:`StoreOnce`)."""
+
+    def __init__(self, option_strings, dest, default=False, required=False, help=None):
+        super().__init__(option_strings, dest, nargs=0, const=True, default=default, required=required, help=help)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        if self.dest in given(namespace):
+            raise argparse.ArgumentError(self, "given twice; give it once")
+        given(namespace).add(self.dest)
+        setattr(namespace, self.dest, True)
 
 
 class AppendOnce(argparse.Action):

@@ -78,13 +78,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     r.add_argument("--out", action=arguments.StoreOnce, metavar="DIR", type=arguments.output_dir, help="write the table (CSV, Parquet), summary (JSON) and figures here "
                    "(created if its parent exists); default: print the summary only")
     r.add_argument("--cache", action=arguments.StoreOnce, metavar="DIR", type=arguments.output_dir, help=f"finished cells, one file each (default {DEFAULT_DIR})")
-    r.add_argument("--no-cache", action="store_true", dest="no_cache", help="keep nothing between runs")
+    r.add_argument("--no-cache", action=arguments.FlagOnce, dest="no_cache", help="keep nothing between runs")
     r.add_argument("--workers", action=arguments.StoreOnce, metavar="W", type=arguments.count(1, "--workers"), help="local processes (default: every core; 1 runs in this process; not with --dask-scheduler)")
     r.add_argument("--dask-scheduler", action=arguments.StoreOnce, metavar="ADDRESS", dest="scheduler",
                    help="run the cells on this Dask distributed scheduler (e.g. tcp://host:8786) instead; the connection "
                         "may take Dask's connect timeout (30 s unless DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT says); "
                         "tls:// takes its certificates from Dask's settings (distributed.comm.tls.*)")
-    r.add_argument("--quiet", action="store_true", help="no progress bars")
+    r.add_argument("--quiet", action=arguments.FlagOnce, help="no progress bars")
 
 
 def _given(args) -> dict:

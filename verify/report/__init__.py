@@ -58,7 +58,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--time-limit", action=cli_args.StoreOnce, type=cli_args.seconds, metavar="SECONDS", dest="time_limit",
                         help="stop a claim's engine work after SECONDS and call it inconclusive, with its "
                              "estimated cost (default: 1800 at quick, none at full; 0: none)")
-    parser.add_argument("--verbose", "-v", action="store_true",
+    parser.add_argument("--verbose", "-v", action=cli_args.FlagOnce,
                         help="after the table, each claim's statement, whole reason, evidence and findings")
 
 
