@@ -1,6 +1,8 @@
 """Bad input to every public function of the engine: a clear error naming the argument."""
 
 import math
+from decimal import Decimal
+from fractions import Fraction
 
 import mpmath
 import numpy as np
@@ -175,3 +177,91 @@ def test_a_wrong_shape_is_named_with_the_shape_expected():
         reference.loss(np.zeros(3), np.zeros(3), 0.0)
     with pytest.raises(ValueError, match=r"^mu_star must have shape \(d,\), got shape \(3, 1\)$"):
         reference.loss(np.zeros((2, 3)), np.zeros((3, 1)), 0.0)
+
+
+# -- nothing converted silently: masked arrays, Decimal and None entries, a truthy error= ---------
+
+MASKED_MU = np.ma.masked_array(GOOD_MU, mask=[[False, True], [False, False]])
+
+
+@pytest.mark.parametrize("fn", FLOAT_FUNCS + MP_FUNCS, ids=lambda f: f.__name__)
+@pytest.mark.parametrize("mu, mu_star, match", [
+    (MASKED_MU, GOOD_STAR, r"^mu must not be a masked array"),  # the mask would be dropped, the masked 1.0 used
+    (GOOD_MU, np.ma.masked_array(GOOD_STAR, mask=[True, False]), r"^mu_star must not be a masked array"),
+    ([[Decimal("0"), 1.0], [1.0, 0.0]], GOOD_STAR, r"^mu .*Decimal"),  # refused, as a Decimal t is
+    ([[0.0, None], [1.0, 0.0]], GOOD_STAR, r"^mu .*None"),  # said so, not "non-finite entry nan"
+    (GOOD_MU, [0.5, None], r"^mu_star .*None"),
+], ids=["masked-mu", "masked-mu_star", "decimal-mu", "none-mu", "none-mu_star"])
+def test_masked_decimal_and_none_means_are_refused_by_name(fn, mu, mu_star, match):
+    with pytest.raises(ValueError, match=match):
+        fn(mu, mu_star, "0.1" if fn in MP_FUNCS else 0.1)
+
+
+def test_the_float64_messages_for_decimal_and_none_say_what_the_entry_is():
+    with pytest.raises(ValueError, match=r"^mu must be an array of real numbers, got Decimal Decimal\('0'\) at index \(0, 0\)$"):
+        reference.loss([[Decimal("0"), 1.0], [1.0, 0.0]], GOOD_STAR, 0.1)
+    with pytest.raises(ValueError, match=r"^mu must be an array of real numbers, got None, not a number at index \(0, 1\)$"):
+        reference.loss([[0.0, None], [1.0, 0.0]], GOOD_STAR, 0.1)
+    with pytest.raises(ValueError, match=r"^mu has a non-finite entry nan at index \(0, 1\)$"):  # a real NaN
+        reference.loss([[0.0, math.nan], [1.0, 0.0]], GOOD_STAR, 0.1)
+    # Decimal is refused for t as well: the two are consistent
+    with pytest.raises(ValueError, match=r"^t must be a real number, got Decimal"):
+        reference.loss(GOOD_MU, GOOD_STAR, Decimal("0.1"))
+
+
+def test_controls_plain_arrays_and_real_python_objects_pass():
+    expected = reference.loss(GOOD_MU, GOOD_STAR, 0.1)
+    assert reference.loss(np.ma.getdata(MASKED_MU), GOOD_STAR, 0.1) == expected  # the same values, unmasked
+    # an object array of real numbers (int, Fraction, mpf, numpy floats) is converted as t is
+    mixed = np.array([[0, Fraction(1)], [mpmath.mpf(1), np.float32(0)]], dtype=object)
+    assert reference.loss(mixed, GOOD_STAR, 0.1) == expected
+    assert reference.loss_mp([["0", "1"], ["1", "0"]], ["0.5", "0.5"], "0.1", dps=20) > 0
+
+
+ERROR_FUNCS = [
+    lambda e: reference.loss(GOOD_MU, GOOD_STAR, 0.1, error=e),
+    lambda e: reference.grad(GOOD_MU, GOOD_STAR, 0.1, error=e),
+    lambda e: reference.grad_scaled(GOOD_MU, GOOD_STAR, 0.1, error=e),
+    lambda e: reference.loss_mp(GOOD_MU, GOOD_STAR, "0.1", error=e),
+    lambda e: reference.grad_mp(GOOD_MU, GOOD_STAR, "0.1", error=e),
+    lambda e: reference.grad_scaled_mp(GOOD_MU, GOOD_STAR, "0.1", error=e),
+    lambda e: reference.loss_avg(GOOD_MU, GOOD_STAR, 0.1, 0.2, error=e),
+    lambda e: reference.grad_avg(GOOD_MU, GOOD_STAR, 0.1, 0.2, error=e),
+    lambda e: reference.loss_avg_mp(GOOD_MU, GOOD_STAR, "0.1", "0.2", error=e),
+    lambda e: reference.grad_avg_mp(GOOD_MU, GOOD_STAR, "0.1", "0.2", error=e),
+    lambda e: reference.loss_mix(GOOD_MU, [GOOD_STAR], [1.0], 0.1, error=e),
+    lambda e: reference.grad_mix(GOOD_MU, [GOOD_STAR], [1.0], 0.1, error=e),
+    lambda e: reference.loss_mix_mp(GOOD_MU, [GOOD_STAR], ["1"], "0.1", error=e),
+    lambda e: reference.grad_mix_mp(GOOD_MU, [GOOD_STAR], ["1"], "0.1", error=e),
+]
+ERROR_IDS = ["loss", "grad", "grad_scaled", "loss_mp", "grad_mp", "grad_scaled_mp", "loss_avg", "grad_avg",
+             "loss_avg_mp", "grad_avg_mp", "loss_mix", "grad_mix", "loss_mix_mp", "grad_mix_mp"]
+
+
+@pytest.mark.parametrize("call", ERROR_FUNCS, ids=ERROR_IDS)
+@pytest.mark.parametrize("error", ["no", "False", 1, 0, None])
+def test_error_must_be_a_bool(call, error):
+    # 'no' is truthy: it returned a (value, error) pair; 0 and None returned the value alone
+    with pytest.raises(ValueError, match=r"^error must be True or False, got "):
+        call(error)
+
+
+@pytest.mark.parametrize("call", [
+    lambda w: reference.evaluate(GOOD_MU, GOOD_STAR, 0.1, with_grad=w),
+    lambda w: reference.evaluate_mp(GOOD_MU, GOOD_STAR, "0.1", with_grad=w),
+    lambda w: reference.evaluate_avg(GOOD_MU, GOOD_STAR, 0.1, 0.2, with_grad=w),
+    lambda w: reference.evaluate_avg_mp(GOOD_MU, GOOD_STAR, "0.1", "0.2", with_grad=w),
+    lambda w: reference.evaluate_mix(GOOD_MU, [GOOD_STAR], [1.0], 0.1, with_grad=w),
+    lambda w: reference.evaluate_mix_mp(GOOD_MU, [GOOD_STAR], ["1"], "0.1", with_grad=w),
+], ids=["evaluate", "evaluate_mp", "evaluate_avg", "evaluate_avg_mp", "evaluate_mix", "evaluate_mix_mp"])
+def test_with_grad_must_be_a_bool(call):
+    with pytest.raises(ValueError, match=r"^with_grad must be True or False, got 'no'$"):
+        call("no")
+
+
+def test_control_error_true_and_false_give_the_pair_and_the_value():
+    value = reference.loss(GOOD_MU, GOOD_STAR, 0.1, error=False)
+    pair = reference.loss(GOOD_MU, GOOD_STAR, 0.1, error=True)
+    assert isinstance(value, float) and pair[0] == value and pair[1] >= 0
+    assert reference.loss(GOOD_MU, GOOD_STAR, 0.1, error=np.bool_(True)) == pair  # numpy's bool is a bool
+    assert reference.evaluate(GOOD_MU, GOOD_STAR, 0.1, with_grad=False).grad is None

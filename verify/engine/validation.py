@@ -35,6 +35,8 @@ __all__ = [
 def _as_float_array(value, name: str, ndim: int) -> np.ndarray:
     if isinstance(value, (str, bytes)):
         raise ValueError(f"{name} must be an array of numbers, got a string")
+    if isinstance(value, np.ma.MaskedArray):  # np.asarray would drop the mask and use the masked values
+        raise ValueError(f"{name} must not be a masked array (its mask would be dropped); pass the entries to use")
     try:
         raw = np.asarray(value)
     except (TypeError, ValueError) as exc:  # ragged rows and the like
@@ -42,6 +44,11 @@ def _as_float_array(value, name: str, ndim: int) -> np.ndarray:
     if raw.dtype.kind == "c" or (raw.dtype == object and any(isinstance(x, (complex, mpmath.mpc))
                                                              for x in raw.ravel())):
         raise ValueError(f"{name} must be real, got complex entries")
+    if raw.dtype == object:  # entries numpy left as Python objects: each must be a real number, as t must
+        for index, x in np.ndenumerate(raw):
+            if isinstance(x, bool) or not isinstance(x, (numbers.Real, np.floating, np.integer, mpmath.mpf)):
+                what = "None, not a number" if x is None else f"{type(x).__name__} {x!r}"
+                raise ValueError(f"{name} must be an array of real numbers, got {what} at index {index}")
     if raw.dtype.kind in "SUVMmb":
         raise ValueError(f"{name} must be an array of real numbers, got dtype {raw.dtype}")
     try:
@@ -55,7 +62,7 @@ def _as_float_array(value, name: str, ndim: int) -> np.ndarray:
         raise ValueError(f"{name} must not be empty, got shape {arr.shape}")
     if not np.all(np.isfinite(arr)):
         bad = np.argwhere(~np.isfinite(arr))[0]
-        raise ValueError(f"{name} has a non-finite entry {arr[tuple(bad)]!r} at index {tuple(int(i) for i in bad)}")
+        raise ValueError(f"{name} has a non-finite entry {float(arr[tuple(bad)])!r} at index {tuple(int(i) for i in bad)}")
     return arr
 
 
@@ -170,6 +177,8 @@ def _mpf_exact(x, name: str):
 
 
 def _nested(value, name: str, ndim: int):
+    if isinstance(value, np.ma.MaskedArray):  # .tolist() would turn the masked entries into None
+        raise ValueError(f"{name} must not be a masked array (its mask would be dropped); pass the entries to use")
     if isinstance(value, np.ndarray):
         value = value.tolist()
     if isinstance(value, mpmath.matrix):
