@@ -31,6 +31,8 @@ step 0 and the last step always.  The outcome of a run: :func:`verify.simulate.o
 from __future__ import annotations
 
 import math
+import numbers
+import sys
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -45,6 +47,9 @@ __all__ = ["gradient_descent", "reporting", "Trajectory", "Record", "GradientSou
            "SuppliedGradient", "CONVENTIONS"]
 
 CONVENTIONS = ("scaled", "unscaled")
+
+#: the largest t whose e^t float64 holds: the factor between dL/dm and dL/dmu, and the scaled step's
+_MAX_T = math.log(sys.float_info.max)
 
 
 @dataclass
@@ -139,7 +144,7 @@ class SuppliedGradient(GradientSource):
 
     def __init__(self, grad_fn):
         if not callable(grad_fn):
-            raise TypeError(f"grad_fn must be callable, got {type(grad_fn).__name__}")
+            raise ValueError(f"grad_fn must be callable, got {type(grad_fn).__name__} {grad_fn!r}")
         self.grad_fn = grad_fn
 
     def at(self, step, mu, record):
@@ -151,10 +156,42 @@ class SuppliedGradient(GradientSource):
         return _exact_record(ex, red)
 
     def gradient(self, mu):
-        g = np.asarray(self.grad_fn(mu.copy(), self.mu_star.copy(), self.t), dtype=float)
-        if g.shape != mu.shape:
-            raise ValueError(f"grad_fn returned shape {g.shape}, expected {mu.shape}")
-        return g / self.scale  # dL/dm = e^{t} dL/dmu
+        # dL/dm = e^t dL/dmu (e^t rather than dividing by the subnormal e^-t near the largest t)
+        return _checked_gradient(self.grad_fn(mu.copy(), self.mu_star.copy(), self.t), mu.shape) * math.exp(self.t)
+
+
+def _checked_gradient(value, shape) -> np.ndarray:
+    """``grad_fn``'s result as float64 of ``shape``; ValueError naming grad_fn for anything else (a
+    complex gradient was cut to its real part with only a ComplexWarning)."""
+    try:
+        raw = np.asarray(value)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"grad_fn must return an array of real numbers: {exc}") from None
+    if raw.dtype.kind == "c" or (raw.dtype == object and any(isinstance(x, complex) for x in raw.ravel())):
+        raise ValueError(f"grad_fn must return real numbers, got complex entries (dtype {raw.dtype})")
+    if raw.dtype.kind not in "fiu" and raw.dtype != object:
+        raise ValueError(f"grad_fn must return an array of real numbers, got dtype {raw.dtype}")
+    if raw.dtype == object and not all(isinstance(x, (numbers.Real, np.floating, np.integer))
+                                       and not isinstance(x, bool) for x in raw.ravel()):
+        raise ValueError(f"grad_fn must return an array of real numbers, got {value!r}")
+    try:
+        g = raw.astype(np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"grad_fn must return an array of real numbers: {exc}") from None
+    if g.shape != shape:
+        raise ValueError(f"grad_fn must return the shape of mu {shape}, got shape {g.shape}")
+    if not np.all(np.isfinite(g)):
+        bad = tuple(int(i) for i in np.argwhere(~np.isfinite(g))[0])
+        raise ValueError(f"grad_fn returned a non-finite entry {float(g[bad])!r} at index {bad}")
+    return g
+
+
+def _iterable(x) -> bool:
+    try:
+        iter(x)
+    except TypeError:
+        return False
+    return True
 
 
 def reporting(progress, steps: int):
@@ -199,9 +236,14 @@ def gradient_descent(
     mu, mu_star = check_means(mu0, mu_star)
     mu = mu.copy()
     t = check_noise_level(t)
+    if t > _MAX_T:
+        raise ValueError(f"t = {t!r} is beyond what float64 descent handles: e^t, the factor between the scaled "
+                         f"and unscaled gradients, overflows above t = {_MAX_T:.2f}")
     eta = check_step(eta)
     steps = check_int(steps, "steps", 0)
     if record_at is not None:
+        if isinstance(record_at, (str, bytes)) or not _iterable(record_at):
+            raise ValueError(f"record_at must be an iterable of step numbers, got {record_at!r}")
         if record_every is not None:
             raise ValueError("give record_every or record_at, not both")
         wanted = check_step_numbers(record_at, "record_at", last=steps)
@@ -213,6 +255,11 @@ def gradient_descent(
         raise ValueError(f"convention must be one of {CONVENTIONS}, got {convention!r}")
     if grad_fn is not None and source is not None:
         raise ValueError("give grad_fn or source, not both")
+    if source is not None and not isinstance(source, GradientSource):
+        raise ValueError(f"source must be a GradientSource (ExactGradient, SuppliedGradient, "
+                         f"monte_carlo.SampledGradient, ...), got {type(source).__name__} {source!r}")
+    if callback is not None and not callable(callback):
+        raise ValueError(f"callback must be callable (step, mu) -> bool, got {type(callback).__name__} {callback!r}")
     if source is None:
         source = SuppliedGradient(grad_fn) if grad_fn is not None else ExactGradient(verify_every)
     if source.convention is not None and convention != source.convention:

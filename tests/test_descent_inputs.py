@@ -1,0 +1,83 @@
+"""Bad input to the descent, its gradient sources and the outcome classifier: a ValueError naming
+the argument, before anything runs (each with a control that valid input passes)."""
+
+import math
+
+import numpy as np
+import pytest
+
+from verify.simulate import descent
+from verify.simulate.descent import GradientSource, Record, gradient_descent
+
+MU0 = [[3.0], [3.3]]
+STAR = [0.0]
+
+
+def _run(**kw):
+    args = dict(mu0=MU0, mu_star=STAR, t=0.0, eta=0.1, steps=2)
+    args.update(kw)
+    return gradient_descent(**args)
+
+
+@pytest.mark.parametrize("grad_fn, match", [
+    # complex: it was cut to its real part with only a ComplexWarning, and the run went on
+    (lambda m, s, t: np.ones_like(m) * (1 + 1j), r"^grad_fn must return real numbers, got complex"),
+    (lambda m, s, t: np.full_like(m, np.nan), r"^grad_fn returned a non-finite entry nan at index \(0, 0\)$"),
+    (lambda m, s, t: np.full_like(m, np.inf), r"^grad_fn returned a non-finite entry inf"),
+    (lambda m, s, t: np.ones(2), r"^grad_fn must return the shape of mu \(2, 1\), got shape \(2,\)$"),
+    (lambda m, s, t: 1.0, r"^grad_fn must return the shape of mu"),  # no broadcasting of a scalar
+    (lambda m, s, t: None, r"^grad_fn must return an array of real numbers, got None$"),
+    (lambda m, s, t: [["a"], ["b"]], r"^grad_fn must return an array of real numbers, got dtype"),
+    (lambda m, s, t: np.ones_like(m, dtype=bool), r"^grad_fn must return an array of real numbers, got dtype bool"),
+], ids=["complex", "nan", "inf", "shape", "scalar", "none", "strings", "bools"])
+def test_a_bad_grad_fn_result_is_refused_by_name(grad_fn, match):
+    with pytest.raises(ValueError, match=match):
+        _run(grad_fn=grad_fn)
+
+
+def test_control_a_real_gradient_of_the_right_shape_steps():
+    tr = _run(grad_fn=lambda m, s, t: np.ones_like(m))
+    np.testing.assert_allclose(tr.mu, [[2.8], [3.1]])
+    tr = _run(grad_fn=lambda m, s, t: [[1], [1]])  # a nested list of ints is an array of real numbers
+    np.testing.assert_allclose(tr.mu, [[2.8], [3.1]])
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(t=710.0), r"^t = 710.0 is beyond what float64 descent handles"),  # was OverflowError from math.exp
+    (dict(t=800.0), r"^t = 800.0 is beyond what float64 descent handles"),
+    (dict(t=710.0, convention="unscaled"), r"^t = 710.0 is beyond"),
+    (dict(record_at=2), r"^record_at must be an iterable of step numbers, got 2$"),  # was TypeError
+    (dict(record_at="12"), r"^record_at must be an iterable of step numbers, got '12'$"),
+    (dict(callback=5), r"^callback must be callable \(step, mu\) -> bool, got int 5$"),  # was TypeError
+    (dict(source="mc"), r"^source must be a GradientSource \(ExactGradient, SuppliedGradient, "
+                        r"monte_carlo.SampledGradient, \.\.\.\), got str 'mc'$"),  # was AttributeError
+    (dict(grad_fn=5), r"^grad_fn must be callable, got int 5$"),  # was TypeError
+], ids=["t-710", "t-800", "t-710-unscaled", "record_at-int", "record_at-str", "callback", "source", "grad_fn"])
+def test_bad_descent_arguments_are_value_errors_naming_them(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        _run(**kwargs)
+
+
+class _Linear(GradientSource):
+    """dL/dm = 2 (m - m*), the single-mean gradient, without the engine (which has its own range)."""
+
+    def at(self, step, mu, record):
+        return Record(0.0, 0.0, 0.0) if record else None
+
+    def gradient(self, mu):
+        return 2 * self.scale * (mu - self.mu_star)
+
+
+@pytest.mark.parametrize("convention", ["scaled", "unscaled"])
+def test_control_the_descent_arithmetic_works_just_below_the_largest_t(convention):
+    # at t = 709.7 e^t still fits float64: the step is computed, finite, and the control values pass
+    t = 709.7
+    tr = _run(t=t, eta=0.1, steps=1, mu0=[[1e300]], source=_Linear(), convention=convention,
+              record_at=[1], callback=lambda step, mu: False)
+    factor = 0.2 if convention == "scaled" else 0.2 * math.exp(-2 * t)
+    np.testing.assert_allclose(tr.mu, [[1e300 * (1 - factor)]], rtol=1e-12)
+    assert tr.stopped == ""
+
+
+def test_descent_module_names_the_sources():
+    assert {"ExactGradient", "SuppliedGradient", "GradientSource"} <= set(descent.__all__)
