@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pytest
 
-from verify.simulate import descent
+from verify.simulate import descent, monte_carlo, outcomes
 from verify.simulate.descent import GradientSource, Record, gradient_descent
 
 MU0 = [[3.0], [3.3]]
@@ -77,6 +77,33 @@ def test_control_the_descent_arithmetic_works_just_below_the_largest_t(conventio
     factor = 0.2 if convention == "scaled" else 0.2 * math.exp(-2 * t)
     np.testing.assert_allclose(tr.mu, [[1e300 * (1 - factor)]], rtol=1e-12)
     assert tr.stopped == ""
+
+
+@pytest.mark.parametrize("seed", [-1, "a", 1.5, True, [], [1, -2], np.random.default_rng(0)],
+                         ids=["negative", "string", "float", "bool", "empty", "negative-entry", "generator"])
+def test_sampled_gradient_seed_is_checked_by_name(seed):
+    # -1, 'a' and 1.5 were accepted and failed at the first step, in numpy, without naming seed
+    with pytest.raises(ValueError, match=r"^seed must be None, an integer >= 0"):
+        monte_carlo.SampledGradient(1000, seed=seed)
+
+
+@pytest.mark.parametrize("seed", [None, 0, 7, np.int64(3), [1, 2, 1], np.random.SeedSequence(4)],
+                         ids=["none", "zero", "int", "numpy-int", "list", "seed-sequence"])
+def test_control_sampled_gradient_accepts_seeds(seed):
+    assert monte_carlo.SampledGradient(1000, seed=seed).seed is seed
+
+
+def test_sampled_gradient_flags_and_rng_are_checked_by_name():
+    with pytest.raises(ValueError, match=r"^exact_grad must be True or False, got 'no'$"):
+        monte_carlo.SampledGradient(1000, exact_grad="no")
+    with pytest.raises(ValueError, match=r"^rng must be None, an integer >= 0"):
+        monte_carlo.sampled_gradient(MU0, STAR, 0.1, 10, rng=-1)
+    with pytest.raises(ValueError, match=r"^with_loss must be True or False, got 1$"):
+        monte_carlo.sampled_gradient(MU0, STAR, 0.1, 10, with_loss=1)
+    # controls: a Generator is a fine rng for one estimate, and the same seed repeats it
+    a = monte_carlo.sampled_gradient(MU0, STAR, 0.1, 10, rng=np.random.default_rng(5))[0]
+    b = monte_carlo.sampled_gradient(MU0, STAR, 0.1, 10, rng=5)[0]
+    np.testing.assert_array_equal(a, b)
 
 
 def test_descent_module_names_the_sources():

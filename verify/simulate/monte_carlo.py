@@ -24,6 +24,7 @@ The cost of a step is one call of the integrand on an (N, d) array (measured in
 from __future__ import annotations
 
 import math
+import numbers
 
 import numpy as np
 
@@ -44,6 +45,24 @@ def _draw(rng: np.random.Generator, samples: int, mstar: np.ndarray) -> np.ndarr
     return mstar + rng.standard_normal((samples, mstar.shape[0]))
 
 
+def _check_seed(seed, name: str, generator_ok: bool):
+    """``seed`` if numpy's ``default_rng`` takes it as a seed: None, an integer >= 0, a non-empty list
+    or tuple of them, a SeedSequence (and a Generator where ``generator_ok``); else ValueError naming
+    ``name`` (-1, 'a' and 1.5 failed later in numpy with messages that did not name it)."""
+    def whole(x):
+        return isinstance(x, numbers.Integral) and not isinstance(x, (bool, np.bool_)) and x >= 0
+    if seed is None or whole(seed) or isinstance(seed, np.random.SeedSequence):
+        return seed
+    if isinstance(seed, (list, tuple)) and seed and all(whole(x) for x in seed):
+        return seed
+    if generator_ok and isinstance(seed, np.random.Generator):
+        return seed
+    kinds = "None, an integer >= 0, a non-empty list of them, a SeedSequence" + (" or a Generator" if generator_ok else "")
+    if isinstance(seed, (np.random.Generator, np.random.BitGenerator)):
+        kinds += " (a generator would carry its state from one run to the next: the run would not repeat)"
+    raise ValueError(f"{name} must be {kinds}, got {type(seed).__name__} {seed!r}")
+
+
 def sampled_gradient(mu, mu_star, t, samples: int = PAPER_SAMPLES, *, rng=None, with_loss: bool = False):
     """Monte Carlo estimate of dL_t/dm_i (scaled means) from ``samples`` points x ~ N(m*, I_d).
 
@@ -57,7 +76,9 @@ def sampled_gradient(mu, mu_star, t, samples: int = PAPER_SAMPLES, *, rng=None, 
     mu, mu_star = check_means(mu, mu_star)
     t = check_noise_level(t)
     samples = check_int(samples, "samples", 2)
-    rng = np.random.default_rng(rng)
+    rng = np.random.default_rng(_check_seed(rng, "rng", True))
+    if not isinstance(with_loss, (bool, np.bool_)):
+        raise ValueError(f"with_loss must be True or False, got {with_loss!r}")
     mstar = math.exp(-t) * mu_star
     x = _draw(rng, samples, mstar)
     g = model.pathwise_grad_integrand(x, mu, mu_star, t)
@@ -92,7 +113,9 @@ class SampledGradient(GradientSource):
 
     def __init__(self, samples: int = PAPER_SAMPLES, seed=0, *, exact_grad: bool = False):
         self.samples = check_int(samples, "samples", 2)
-        self.seed = seed
+        self.seed = _check_seed(seed, "seed", False)
+        if not isinstance(exact_grad, (bool, np.bool_)):
+            raise ValueError(f"exact_grad must be True or False, got {exact_grad!r}")
         self.exact_grad = bool(exact_grad)
 
     def start(self, mu_star, t, tol):
