@@ -106,5 +106,18 @@ def test_sampled_gradient_flags_and_rng_are_checked_by_name():
     np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.parametrize("run", ["x", None, 5, {"steps": [0, 1, 2]}], ids=["str", "none", "int", "dict"])
+def test_classify_refuses_what_is_not_a_run(run):
+    with pytest.raises(ValueError, match=r"^run must be a Trajectory or a Recorded"):
+        outcomes.classify(run)
+
+
+def test_classify_refuses_a_rule_that_is_not_a_rule_and_passes_a_recorded_run():
+    rec = outcomes.Recorded(np.array([0, 1, 2, 3]), np.array([[1.0], [0.5], [0.1], [0.05]]))
+    with pytest.raises(ValueError, match=r"^rule must be a Rule"):
+        outcomes.classify(rec, "tail")
+    assert outcomes.classify(rec).run == outcomes.ALL_CONVERGE  # the control
+
+
 def test_descent_module_names_the_sources():
     assert {"ExactGradient", "SuppliedGradient", "GradientSource"} <= set(descent.__all__)
