@@ -121,3 +121,15 @@ def test_classify_refuses_a_rule_that_is_not_a_rule_and_passes_a_recorded_run():
 
 def test_descent_module_names_the_sources():
     assert {"ExactGradient", "SuppliedGradient", "GradientSource"} <= set(descent.__all__)
+
+
+@pytest.mark.parametrize("noise", [0.5, [1.0], [1.0, -1.0], [1.0 + 1j, 1.0], ["a", "b"]],
+                         ids=["scalar", "short", "negative", "complex", "strings"])
+def test_classify_refuses_noise_that_is_not_one_deviation_per_mean(noise):
+    # a scalar was broadcast to every mean, a complex one cut to its real part
+    rec = outcomes.Recorded(np.array([1, 2, 4, 8]), np.array([[1.0, 1.0], [0.5, 1.2], [0.2, 1.5], [0.1, 1.9]]))
+    with pytest.raises(ValueError, match=r"^noise must be 2 standard deviations >= 0, one per mean"):
+        outcomes.classify(rec, noise=noise)
+    # the control: one deviation per mean (NaN where a distance is not finite) passes
+    outcomes.classify(rec, noise=[0.0, 0.1])
+    outcomes.classify(rec, noise=np.array([0.0, np.nan]))

@@ -205,7 +205,7 @@ def classify(run, rule: Rule | None = None, *, noise=None) -> Outcome:
     if rule.window == "half" and len(r) < 3:
         raise ValueError("classify needs a trajectory with at least 3 recorded steps")
     n = r.shape[1]
-    noise = np.zeros(n) if noise is None else np.asarray(noise, dtype=float)
+    noise = np.zeros(n) if noise is None else _check_noise(noise, n)
     i = _window_start(steps, rule.window)
     j = len(steps) - 1
     needs_slope = rule.settle_slope is not None or rule.grow == "noise"
@@ -258,6 +258,16 @@ def classify(run, rule: Rule | None = None, *, noise=None) -> Outcome:
     moves = _moves(run, i) if rule.still is not None or rule.cycle is not None else None
     return Outcome(labels, _run_outcome(labels, rule, loss, i, start, final, moves), labels.count(CONVERGES), final,
                    change, slopes, growth, rule)
+
+
+def _check_noise(noise, n: int) -> np.ndarray:
+    """``noise`` as n standard deviations >= 0 (NaN allowed: a run's measured noise is NaN where a
+    distance blew up); else ValueError naming it (not broadcast, not cut to its real part)."""
+    raw = np.asarray(noise)
+    with np.errstate(invalid="ignore"):
+        if raw.dtype.kind not in "fiu" or raw.shape != (n,) or np.any(raw < 0):
+            raise ValueError(f"noise must be {n} standard deviations >= 0, one per mean (shape ({n},)), got {noise!r}")
+    return raw.astype(float)
 
 
 def blown_up(distances, bound: float | None = None) -> np.ndarray:
