@@ -191,7 +191,8 @@ MASKED_MU = np.ma.masked_array(GOOD_MU, mask=[[False, True], [False, False]])
     ([[Decimal("0"), 1.0], [1.0, 0.0]], GOOD_STAR, r"^mu .*Decimal"),  # refused, as a Decimal t is
     ([[0.0, None], [1.0, 0.0]], GOOD_STAR, r"^mu .*None"),  # said so, not "non-finite entry nan"
     (GOOD_MU, [0.5, None], r"^mu_star .*None"),
-], ids=["masked-mu", "masked-mu_star", "decimal-mu", "none-mu", "none-mu_star"])
+    ([[True, 1.0], [1.0, 0.0]], GOOD_STAR, r"^mu .*boolean entry"),  # was a silent 1.0
+], ids=["masked-mu", "masked-mu_star", "decimal-mu", "none-mu", "none-mu_star", "bool-mu"])
 def test_masked_decimal_and_none_means_are_refused_by_name(fn, mu, mu_star, match):
     with pytest.raises(ValueError, match=match):
         fn(mu, mu_star, "0.1" if fn in MP_FUNCS else 0.1)

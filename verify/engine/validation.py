@@ -37,6 +37,11 @@ def _as_float_array(value, name: str, ndim: int) -> np.ndarray:
         raise ValueError(f"{name} must be an array of numbers, got a string")
     if isinstance(value, np.ma.MaskedArray):  # np.asarray would drop the mask and use the masked values
         raise ValueError(f"{name} must not be a masked array (its mask would be dropped); pass the entries to use")
+
+    def has_bool(v):  # np.asarray([[True, 2.0]]) would make the True a silent 1.0
+        return isinstance(v, (bool, np.bool_)) or (isinstance(v, (list, tuple)) and any(has_bool(x) for x in v))
+    if isinstance(value, (list, tuple)) and has_bool(value):
+        raise ValueError(f"{name} must be an array of real numbers, got a boolean entry")
     try:
         raw = np.asarray(value)
     except (TypeError, ValueError) as exc:  # ragged rows and the like
