@@ -9,8 +9,9 @@ and print the shipped file with ``verify gate --export``.
 For each regression configuration (:data:`verify.gate.configs.REGRESSION_CONFIGURATIONS`):
 
 * the reduced dimension k (span of the mean differences);
-* loss and gradient (dL_t/dmu, unscaled) as decimal strings, with absolute
-  error estimates: from the mpmath path at DPS digits when k <= 1
+* loss and gradient (dL_t/dmu, unscaled) as decimal strings (DPS - 5 digits on the mpmath
+  path, float64 repr otherwise), with absolute error estimates that include the rounding to
+  that string and are rounded up to 3 digits (:func:`err_up`): from the mpmath path at DPS digits when k <= 1
   (``verify.engine.reference.evaluate_mp``: about DPS - 5 correct digits), else from
   the float64 cubature (``verify.engine.reference.evaluate``, certified to relative
   1e-12, normwise);
@@ -64,6 +65,22 @@ def _dec(x, digits: int) -> str:
     return mpmath.nstr(x, digits, min_fixed=-4, max_fixed=6) if isinstance(x, mpmath.mpf) else repr(float(x))
 
 
+def err_up(err, value=None, text: str | None = None, *, as_float: bool = False) -> str:
+    """The published error estimate of ``value`` printed as ``text``: ``err`` plus the rounding of
+    ``value`` to ``text`` (``|text - value|``, computed with 10 more digits), rounded UP to 3 significant
+    digits, so that it still bounds ``|text - exact|``.  ``as_float``: printed as ``f"{x:.3g}"`` (the
+    float64 path), else as ``mpmath.nstr(x, 3)``."""
+    with mpmath.workdps(max(mpmath.mp.dps, DPS) + 10):
+        total = abs(mpmath.mpf(err))
+        if text is not None:
+            total += abs(mpmath.mpf(text) - mpmath.mpf(value))
+        if total == 0:
+            return "0.0"
+        e = int(mpmath.floor(mpmath.log10(total))) - 2
+        up = mpmath.ceil(total / mpmath.mpf(10) ** e) * mpmath.mpf(10) ** e  # 3 digits, never below total
+        return f"{float(up):.3g}" if as_float else mpmath.nstr(up, 3)
+
+
 def _cond_grad(mu, mu_star, t, G, gscale, rng) -> float:
     coords = np.concatenate([np.abs(mu).ravel(), np.abs(mu_star)])
     cmax = float(coords.max()) if coords.size else 0.0
@@ -88,17 +105,19 @@ def _entry(c: Configuration, rng) -> dict:
         ev = reference.evaluate_mp(mu.tolist(), mu_star.tolist(), t, dps=DPS)
         method = f"mpmath, dps={DPS} (verify.engine.reference.evaluate_mp)"
         with mpmath.workdps(DPS):
-            loss, loss_err = _dec(ev.loss, DPS - 5), mpmath.nstr(ev.loss_err, 3)
+            loss = _dec(ev.loss, DPS - 5)
+            loss_err = err_up(ev.loss_err, ev.loss, loss)
             grad = [[_dec(x, DPS - 5) for x in r] for r in ev.grad]
-            grad_err = [[mpmath.nstr(x, 3) for x in r] for r in ev.grad_err]
+            grad_err = [[err_up(e, x, xt) for e, x, xt in zip(er, r, rt)]
+                        for er, r, rt in zip(ev.grad_err, ev.grad, grad)]
         Lf = float(ev.loss)
         Gf = np.array([[float(x) for x in r] for r in ev.grad])
     else:
         ev = reference.evaluate(mu, mu_star, t)
         method = f"float64 cubature, tol={reference.DEFAULT_TOL:g} (verify.engine.reference.evaluate)"
-        loss, loss_err = repr(float(ev.loss)), f"{float(ev.loss_err):.3g}"
+        loss, loss_err = repr(float(ev.loss)), err_up(float(ev.loss_err), as_float=True)  # repr: exact
         grad = [[repr(float(x)) for x in r] for r in ev.grad]
-        grad_err = [[f"{float(x):.3g}" for x in r] for r in ev.grad_err]
+        grad_err = [[err_up(float(x), as_float=True) for x in r] for r in ev.grad_err]
         Lf, Gf = float(ev.loss), np.asarray(ev.grad, dtype=np.float64)
     amax = float(np.max(np.linalg.norm(math.exp(-t) * (mu - mu_star), axis=1)))
     gscale = tl.grad_scale(Lf, Gf, amax, t)

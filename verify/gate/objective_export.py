@@ -44,6 +44,7 @@ from verify.engine.tolerances import gradient_scale
 
 from . import tolerances as tl
 from .datafile import OBJECTIVE_VALUES
+from .export import err_up
 from .objectives import AVERAGED_CONFIGURATIONS, MIXTURE_CONFIGURATIONS, AveragedConfiguration, MixtureConfiguration
 
 __all__ = ["FORMAT", "VERSION", "DPS", "DATA", "build", "load_objective_values", "objective_values_text", "data_path",
@@ -89,7 +90,7 @@ def mixture_scale(loss, grad, mu, mu_stars, t) -> float:
 
 
 def _dec(x) -> str:
-    return mpmath.nstr(x, DPS, min_fixed=-4, max_fixed=6)  # all DPS digits: rounding far below loss_err
+    return mpmath.nstr(x, DPS, min_fixed=-4, max_fixed=6)  # all DPS digits; err_up adds the rounding
 
 
 def _conditions(evaluate, arrays, L, scale, rng) -> tuple[float, float]:
@@ -119,12 +120,14 @@ def _mp(k: int, evaluate):
 def _values(ev_mp, fresh, method_mp: str, method_f64: str) -> dict:
     if ev_mp is not None:
         with mpmath.workdps(DPS):
-            return {"method": method_mp, "loss": _dec(ev_mp.loss), "loss_err": mpmath.nstr(ev_mp.loss_err, 3),
-                    "grad": [[_dec(x) for x in r] for r in ev_mp.grad],
-                    "grad_err": [[mpmath.nstr(x, 3) for x in r] for r in ev_mp.grad_err]}
-    L, Le, G, Ge = fresh[:4]
-    return {"method": method_f64, "loss": repr(float(L)), "loss_err": f"{float(Le):.3g}",
-            "grad": [[repr(float(x)) for x in r] for r in G], "grad_err": [[f"{float(x):.3g}" for x in r] for r in Ge]}
+            loss, grad = _dec(ev_mp.loss), [[_dec(x) for x in r] for r in ev_mp.grad]
+            return {"method": method_mp, "loss": loss, "loss_err": err_up(ev_mp.loss_err, ev_mp.loss, loss),
+                    "grad": grad, "grad_err": [[err_up(e, x, xt) for e, x, xt in zip(er, r, rt)]
+                                               for er, r, rt in zip(ev_mp.grad_err, ev_mp.grad, grad)]}
+    L, Le, G, Ge = fresh[:4]  # repr(float): exact, so the estimates need no rounding added
+    return {"method": method_f64, "loss": repr(float(L)), "loss_err": err_up(float(Le), as_float=True),
+            "grad": [[repr(float(x)) for x in r] for r in G],
+            "grad_err": [[err_up(float(x), as_float=True) for x in r] for r in Ge]}
 
 
 def _averaged_entry(c: AveragedConfiguration, rng) -> dict:
