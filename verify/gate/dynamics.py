@@ -51,7 +51,7 @@ def dynamics(ctx: GateContext) -> list[Row]:
     """
     t0 = time.perf_counter()
     traj = Judge(Row("dynamics", "trajectory"))
-    outcome = Judge(Row("dynamics", "outcome"))
+    outcome = Judge(Row("dynamics", "outcome", numeric=False))  # equal or not: no error to print
     instances = ctx.data.get("dynamics", [])
     m = sum(len(i["mu_history"]) * len(i["mu0"]) * len(i["mu_star"]) for i in instances)
     runs = ctx.dynamics_runs if ctx.stochastic else 1

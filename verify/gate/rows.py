@@ -32,6 +32,13 @@ class Row:
     compared: int = 0  # scalars compared
     seconds: float = 0.0
     timeouts: list[dict] = field(default_factory=list)  # configurations not judged: a call ran out of time
+    numeric: bool = True  # False: a yes/no comparison (the dynamics outcome), which has no error to print
+
+    @property
+    def measured(self) -> bool:
+        """Whether the row has a worst error and tolerance to print: something numeric was compared
+        (a row whose every call ran out of time compared nothing, and its 0.0 is no error)."""
+        return self.numeric and self.compared > 0
 
     @property
     def name(self) -> str:
@@ -46,7 +53,7 @@ class Row:
         out["name"] = self.name
         out["passed"] = self.passed
         for k in ("worst_error", "tolerance"):
-            out[k] = _json_float(out[k])
+            out[k] = _json_float(out[k]) if self.measured else None  # nothing numeric compared: no number
         for f in out["failures"]:
             f["error"] = _json_float(f["error"])
             f["tolerance"] = _json_float(f["tolerance"])
@@ -155,8 +162,12 @@ def format_rows(rows: list[Row], *, title: str = "", stochastic: bool = False, r
         if r.status == "not offered":
             body.append((r.name, "-", "-", "-", "not offered", r.note))
             continue
-        body.append((r.name, str(r.tried), f"{r.worst_error:.2e}" if math.isfinite(r.worst_error) else str(r.worst_error),
-                     f"{r.tolerance:.2e}" if math.isfinite(r.tolerance) else "-",
+        if not r.measured:  # nothing numeric compared (timed out everywhere, or a yes/no row): no numbers
+            worst = tol = "-"
+        else:
+            worst = f"{r.worst_error:.2e}" if math.isfinite(r.worst_error) else str(r.worst_error)
+            tol = f"{r.tolerance:.2e}" if math.isfinite(r.tolerance) else "-"
+        body.append((r.name, str(r.tried), worst, tol,
                      {"pass": "pass", "fail": "FAIL", "skipped": "skipped", "incomplete": "INCOMPLETE"}[r.status],
                      r.note))
     widths = [max(len(h), *(len(b[i]) for b in body)) if body else len(h) for i, h in enumerate(head)]
@@ -186,7 +197,8 @@ def format_rows(rows: list[Row], *, title: str = "", stochastic: bool = False, r
                                  f"{t['seconds']:.1f} s (time limit {t['time_limit']:g} s per call, --time-limit)")
             for f in r.failures:
                 lines.append("")
-                lines.append(f"FAIL {r.name} at {f.configuration}: error {f.error:.3e} > tolerance {f.tolerance:.3e}")
+                lines.append(f"FAIL {r.name} at {f.configuration}: error {f.error:.3e} > tolerance {f.tolerance:.3e}"
+                             if r.numeric else f"FAIL {r.name} at {f.configuration}: not the expected outcome")
                 lines.append(f"  expected: {f.expected}")
                 lines.append(f"  got:      {f.got}")
                 if f.detail:
