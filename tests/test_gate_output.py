@@ -1,5 +1,8 @@
 """``verify gate``'s output is what it says, and options that do not apply are refused.
 
+* ``--generated`` without the generated_values check selected is refused before any work;
+  ``--repeats``/``--seed`` with a deterministic implementation are refused after loading it, before
+  any call; controls: the same options where they apply are taken;
 * a row that compared nothing (every call ran out of time) and the yes/no dynamics[outcome] row
   print "-", not an error of 0; control: a row that compared something prints its numbers.
 """
@@ -22,6 +25,36 @@ REPO = Path(__file__).resolve().parents[1]
 IMPL = "verify.gate.examples.reference:implementation"
 SAMPLER = "verify.gate.examples.sampler:SampleImplementation"
 QUICK = ["--quick", "--check", "reference_values"]
+
+
+def _refused(capsys, argv, words):
+    assert verify_main(["gate", *argv]) == 2
+    cap = capsys.readouterr()
+    assert cap.out == "", "refused before any work: no header, no table"
+    assert cap.err.count("\n") == 1 and words in cap.err and "Traceback" not in cap.err, cap.err
+
+
+@pytest.mark.parametrize(("argv", "words"), [
+    ([IMPL, *QUICK, "--generated", "3"], "--generated sets the number of configurations of the generated_values "
+                                         "check, which --check does not select"),
+    ([SAMPLER, "--check", "invariance", "--generated", "3"], "--generated sets the number"),
+    ([IMPL, *QUICK, "--repeats", "32"], "--repeats applies only to stochastic implementations; "
+                                        f"{IMPL} is deterministic"),
+    ([IMPL, *QUICK, "--seed", "0"], "--seed applies only to stochastic implementations"),  # the default, given
+    ([IMPL, *QUICK, "--repeats", "32", "--seed", "5"], "--repeats and --seed apply only to stochastic"),
+])
+def test_options_that_do_not_apply_are_refused(capsys, argv, words):
+    _refused(capsys, argv, words)
+
+
+def test_options_where_they_apply_are_taken(capsys):
+    assert verify_main(["gate", IMPL, "--quick", "--check", "generated_values", "--generated", "1",
+                        "--time-limit", "0"]) == 0
+    assert "generated_values[loss]  1 " in capsys.readouterr().out
+    assert verify_main(["gate", SAMPLER, "--quick", "--check", "reference_values", "--repeats", "3", "--seed", "7",
+                        "--time-limit", "0"]) in (0, 1)  # judged (3 seeds: its noise may fail), not refused
+    cap = capsys.readouterr()
+    assert "(stochastic" in cap.out and "error:" not in cap.err, cap.err
 
 
 def test_a_row_that_compared_nothing_prints_no_numbers(tmp_path, capsys):

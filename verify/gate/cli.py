@@ -105,6 +105,26 @@ def _export_conflict(args) -> str | None:
     return None
 
 
+def _inapplicable(args) -> str | None:
+    """Why an option given does not apply to the checks chosen (None: all apply); known from the
+    command line alone, so refused before the implementation is loaded."""
+    if "generated" in arguments.given(args) and args.checks and "generated_values" not in args.checks:
+        return ("--generated sets the number of configurations of the generated_values check, "
+                "which --check does not select")
+    return None
+
+
+def _not_stochastic(args, impl) -> str | None:
+    """Why --repeats/--seed do not apply (None: they do): they set the seeds of a stochastic implementation,
+    and a deterministic one (``stochastic`` absent or False) is called once per configuration without one."""
+    given = [flag for flag, dest in (("--repeats", "repeats"), ("--seed", "seed")) if dest in arguments.given(args)]
+    if given and not impl.stochastic:
+        return (f"{' and '.join(given)} {'apply' if len(given) > 1 else 'applies'} only to stochastic "
+                f"implementations; {args.implementation} is deterministic (no stochastic = True), "
+                f"so it is called once without a seed")
+    return None
+
+
 def run(args) -> int:
     from verify.console.progress import Progress
 
@@ -124,11 +144,18 @@ def run(args) -> int:
         return 0
     if not args.implementation:
         return arguments.fail("verify gate", "give the implementation as MODULE:ATTR (or use --export)")
+    problem = _inapplicable(args)
+    if problem:
+        return arguments.fail("verify gate", problem)
     t0 = time.perf_counter()
     try:
         impl = load_implementation(args.implementation)
     except LoadError as exc:
         return arguments.fail("verify gate", f"cannot load {args.implementation}: {exc}")
+    problem = _not_stochastic(args, impl)
+    if problem:
+        impl.close()
+        return arguments.fail("verify gate", problem)
     kind = "stochastic" if impl.stochastic else "deterministic"
     limit = f"each call stopped after {args.time_limit:g} s" if args.time_limit else "no time limit"
     offers = "".join(f", offers {'/'.join(OPTIONAL_PAIRS[o])}" for o in sorted(impl.offers))
