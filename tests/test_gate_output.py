@@ -1,5 +1,9 @@
 """``verify gate``'s output is what it says, and options that do not apply are refused.
 
+* ``--json -``: stdout is the JSON document only, even when the implementation prints (at import,
+  in every call, from Python and to file descriptor 1), in the gate's process (``--time-limit 0``)
+  and in the worker; the header, table and verdict go to stderr.  Control: without ``--json -`` the
+  table is on stdout as before;
 * ``--generated`` without the generated_values check selected is refused before any work;
   ``--repeats``/``--seed`` with a deterministic implementation are refused after loading it, before
   any call; controls: the same options where they apply are taken;
@@ -25,6 +29,54 @@ REPO = Path(__file__).resolve().parents[1]
 IMPL = "verify.gate.examples.reference:implementation"
 SAMPLER = "verify.gate.examples.sampler:SampleImplementation"
 QUICK = ["--quick", "--check", "reference_values"]
+
+CHATTY = """
+import os
+import numpy as np
+from verify.gate.examples.reference import implementation as _ref
+
+print("chatty: imported")
+
+
+def loss(mu, mu_star, t):
+    print("chatty: loss called")
+    os.write(1, b"chatty: native write\\n")
+    return _ref.loss(mu, mu_star, t)
+
+
+def grad(mu, mu_star, t):
+    print("chatty: grad called")
+    return _ref.grad(mu, mu_star, t)
+"""
+
+
+def _gate_process(tmp_path, *args):
+    (tmp_path / "chatty_impl.py").write_text(textwrap.dedent(CHATTY), encoding="utf-8")
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(REPO) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    return subprocess.run([sys.executable, "-m", "verify", "gate", "chatty_impl", *QUICK, *args],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=300, env=env)
+
+
+@pytest.mark.parametrize("time_limit", ["0", "60"], ids=["in-process", "worker"])
+def test_json_to_stdout_is_only_json_even_when_the_implementation_prints(tmp_path, time_limit):
+    proc = _gate_process(tmp_path, "--json", "-", "--time-limit", time_limit)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    doc = json.loads(proc.stdout)  # the wrong output: the table and the implementation's prints before it
+    assert doc["exit_status"] == 0 and doc["implementation"] == "chatty_impl"
+    assert "chatty:" not in proc.stdout
+    for words in ("chatty: imported", "chatty: loss called", "chatty: native write", "chatty: grad called",
+                  "verify gate chatty_impl (deterministic", "reference_values[loss]", "PASS: all checks pass"):
+        assert words in proc.stderr, proc.stderr
+
+
+def test_without_json_to_stdout_the_table_stays_on_stdout(tmp_path):
+    proc = _gate_process(tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    for words in ("verify gate chatty_impl (deterministic", "reference_values[loss]", "PASS: all checks pass"):
+        assert words in proc.stdout, proc.stdout
+    with pytest.raises(json.JSONDecodeError):
+        json.loads(proc.stdout)
 
 
 def _refused(capsys, argv, words):

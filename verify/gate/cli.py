@@ -21,7 +21,9 @@ numbers also in proofs_map.md); ``--help`` gives the rough times users need.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import sys
 import time
 
@@ -126,11 +128,6 @@ def _not_stochastic(args, impl) -> str | None:
 
 
 def run(args) -> int:
-    from verify.console.progress import Progress
-
-    from .checks import CHECKS, exit_status, format_rows, run_gate
-    from .protocol import OPTIONAL_PAIRS, LoadError, load_implementation
-
     if args.export or args.export_objectives:  # print a shipped data file
         problem = _export_conflict(args)
         if problem:
@@ -147,7 +144,47 @@ def run(args) -> int:
     problem = _inapplicable(args)
     if problem:
         return arguments.fail("verify gate", problem)
-    t0 = time.perf_counter()
+    # --json -: stdout carries the JSON only; the header, table and verdict go to stderr, and so does
+    # whatever the implementation prints (here while it loads or runs in-process, in the worker there)
+    if args.json != "-":
+        return _run(args, sys.stdout, t0=time.perf_counter())
+    done: dict = {}
+    stdout = sys.stdout
+    with _stdout_to_stderr():
+        status = _run(args, sys.stderr, t0=time.perf_counter(), done=done)
+    if "json" in done:
+        stdout.write(done["json"])
+        stdout.flush()
+    return status
+
+
+@contextlib.contextmanager
+def _stdout_to_stderr():
+    """Within: ``sys.stdout`` is ``sys.stderr``, and file descriptor 1 is 2 (native code's prints too)."""
+    sys.stdout.flush()
+    saved = None
+    try:
+        saved = os.dup(1)
+        os.dup2(2, 1)
+    except OSError:  # no file descriptors to move (an embedding without them): Python's prints still move
+        saved = None
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
+    finally:
+        sys.stderr.flush()
+        if saved is not None:
+            os.dup2(saved, 1)
+            os.close(saved)
+
+
+def _run(args, out, *, t0: float, done: dict | None = None) -> int:
+    """The gate's run: the header, table and verdict to ``out``; the JSON of ``--json -`` into ``done["json"]``."""
+    from verify.console.progress import Progress
+
+    from .checks import CHECKS, exit_status, format_rows, run_gate
+    from .protocol import OPTIONAL_PAIRS, LoadError, load_implementation
+
     try:
         impl = load_implementation(args.implementation)
     except LoadError as exc:
@@ -160,12 +197,12 @@ def run(args) -> int:
     limit = f"each call stopped after {args.time_limit:g} s" if args.time_limit else "no time limit"
     offers = "".join(f", offers {'/'.join(OPTIONAL_PAIRS[o])}" for o in sorted(impl.offers))
     print(f"verify gate {args.implementation} ({kind}{', uses step()' if impl.has_step else ''}{offers}; {limit})",
-          flush=True)
+          file=out, flush=True)
     if args.time_limit:
         from .worker import WorkerFailed, start_worker
 
         try:
-            start_worker(impl, args.time_limit)
+            start_worker(impl, args.time_limit, stdout_to_stderr=done is not None)
         except WorkerFailed as exc:
             return arguments.fail("verify gate", str(exc))
     names = args.checks or list(CHECKS)
@@ -185,14 +222,14 @@ def run(args) -> int:
     finally:
         impl.close()
     status = exit_status(rows)
-    print(format_rows(rows, stochastic=impl.stochastic, repeats=args.repeats))
+    print(format_rows(rows, stochastic=impl.stochastic, repeats=args.repeats), file=out)
     if status == 2 and not any(r.status == "error" for r in rows):
         verdict = "INCOMPLETE: calls ran out of time, so not everything was judged (see TIMEOUT above)"
     else:
         verdict = {0: "PASS: all checks pass", 1: "FAIL: a check failed",
                    2: "ERROR: the implementation could not be used"}[status]
     seconds = time.perf_counter() - t0
-    print(f"\n{verdict} (exit status {status}; {seconds:.1f} s)")
+    print(f"\n{verdict} (exit status {status}; {seconds:.1f} s)", file=out, flush=True)
     if args.json:
         doc = {
             "implementation": args.implementation,
@@ -205,7 +242,7 @@ def run(args) -> int:
         }
         text = json.dumps(doc, indent=1, default=str) + "\n"
         if args.json == "-":
-            sys.stdout.write(text)
+            done["json"] = text
         else:
             try:
                 args.json.write_text(text, encoding="utf-8")

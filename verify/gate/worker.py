@@ -38,9 +38,17 @@ class WorkerFailed(Exception):
     """The worker process died or could not start (the message says why)."""
 
 
-def _serve(conn, spec: str) -> None:  # pragma: no cover - runs in the child process
+def _serve(conn, spec: str, stdout_to_stderr: bool = False) -> None:  # pragma: no cover - runs in the child process
+    import os
+    import sys
+
     from . import foreign
     from .protocol import LoadError, load_implementation
+
+    if stdout_to_stderr:  # the gate's stdout carries its JSON only: the implementation's prints go to stderr,
+        sys.stdout.flush()  # Python's and those of native code (file descriptor 1) alike
+        os.dup2(2, 1)
+        sys.stdout = sys.stderr
 
     # Ctrl-C is the gate's to handle (it stops this process): here it would print a traceback, or be
     # taken for the implementation's own KeyboardInterrupt, which is reported like any other failure
@@ -75,9 +83,10 @@ def _serve(conn, spec: str) -> None:  # pragma: no cover - runs in the child pro
 class Worker:
     """The implementation ``spec`` in a child process; :meth:`call` with a time limit per call."""
 
-    def __init__(self, spec: str, limit: float):
+    def __init__(self, spec: str, limit: float, stdout_to_stderr: bool = False):
         self.spec = spec
         self.limit = float(limit)
+        self.stdout_to_stderr = bool(stdout_to_stderr)
         self.restarts = 0
         self._ctx = multiprocessing.get_context("spawn")
         self._proc = None
@@ -86,7 +95,7 @@ class Worker:
 
     def _start(self) -> None:
         parent, child = self._ctx.Pipe()
-        proc = self._ctx.Process(target=_serve, args=(child, self.spec), name="verify-gate-worker", daemon=True)
+        proc = self._ctx.Process(target=_serve, args=(child, self.spec, self.stdout_to_stderr), name="verify-gate-worker", daemon=True)
         proc.start()
         child.close()
         if not parent.poll(_START_LIMIT):
@@ -153,8 +162,9 @@ class Worker:
         self._proc = self._conn = None
 
 
-def start_worker(bound, time_limit: float) -> None:
+def start_worker(bound, time_limit: float, *, stdout_to_stderr: bool = False) -> None:
     """Run every call of ``bound`` (a :class:`verify.gate.protocol.Bound` loaded from its spec) in a worker
     process from now on, each stopped after ``time_limit`` seconds; ``bound.close()`` ends it.
+    ``stdout_to_stderr``: what the implementation prints goes to stderr (``verify gate --json -``).
     Raises :class:`WorkerFailed` if the worker cannot load the implementation."""
-    bound.worker = Worker(bound.spec, time_limit)
+    bound.worker = Worker(bound.spec, time_limit, stdout_to_stderr)
