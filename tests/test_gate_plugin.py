@@ -71,6 +71,20 @@ def test_plugin_is_silent_without_the_option(tmp_path):
     assert "verify_gate" not in out
 
 
+@pytest.mark.parametrize(("args", "words"), [
+    (["--verify-quick"], "--verify-quick applies only with --verify-impl MODULE:ATTR"),
+    (["--verify-check", "dynamics"], "--verify-check applies only with --verify-impl"),
+    (["--verify-quick", "--verify-check", "dynamics"], "--verify-quick and --verify-check apply only with"),
+])
+def test_a_gate_option_without_the_implementation_is_a_usage_error(tmp_path, args, words):
+    """It was ignored: the project's own tests ran and passed as if the gate had been asked for nothing."""
+    (tmp_path / "test_x.py").write_text("def test_x():\n    assert True\n")
+    rc, out = _pytest(tmp_path, *args)
+    assert rc == 4, out  # pytest's exit status for usage errors
+    assert words in out and "Traceback" not in out and "1 passed" not in out, out
+    assert sum(words in line for line in out.splitlines()) == 1, "one line"
+
+
 def test_own_tests_and_gate_items_run_together(tmp_path):
     """A project's own tests still run; ``-k verify_gate`` selects only the gate's items."""
     (tmp_path / "test_x.py").write_text("def test_x():\n    assert True\n")

@@ -37,6 +37,13 @@ def pytest_configure(config):
     global _KEY
     spec = config.getoption("verify_impl", default=None)
     if not spec:
+        # the other options only shape the gate's run: without --verify-impl there is none, so say so
+        # rather than run the ordinary tests as if they had been taken
+        alone = [flag for flag, dest in (("--verify-quick", "verify_quick"), ("--verify-check", "verify_check"))
+                 if config.getoption(dest, default=None)]
+        if alone:
+            raise pytest.UsageError(f"{' and '.join(alone)} {'apply' if len(alone) > 1 else 'applies'} only with "
+                                    f"--verify-impl MODULE:ATTR (the implementation the gate checks)")
         return
     from .checks import CHECKS, GateContext
     from .protocol import LoadError, load_implementation
