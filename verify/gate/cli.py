@@ -55,7 +55,8 @@ def add_arguments(parser) -> None:
                              "with loss(mu, mu_star, t) and grad(mu, mu_star, t); e.g. "
                              "verify.gate.examples.sampler:SampleImplementation")
     parser.add_argument("--json", metavar="PATH", type=arguments.output_file_or_stdout, action=arguments.StoreOnce,
-                        help="also write the rows (and failures) as JSON to PATH ('-': stdout); its folder must exist")
+                        help="also write the rows (and failures) as JSON to PATH ('-': stdout, which then carries the JSON "
+                             "only: the table goes to stderr); its folder must exist")
     parser.add_argument("--export", action="store_true",
                         help="print the published reference values (verify/data/reference_values.json) and exit "
                              "(takes no other argument)")
@@ -74,7 +75,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--seed", type=arguments.seed, default=0, action=arguments.StoreOnce,
                         help="first seed for stochastic implementations (default 0)")
     parser.add_argument("--generated", type=arguments.count(1, "--generated"), default=6, action=arguments.StoreOnce,
-                        help="number of generated configurations (default 6)")
+                        help="number of generated configurations of the generated_values check (default 6)")
     parser.add_argument("--time-limit", type=arguments.seconds, default=TIME_LIMIT, metavar="SECONDS",
                         dest="time_limit", action=arguments.StoreOnce,
                         help=f"stop a call into the implementation after SECONDS (default {TIME_LIMIT:g}; "
