@@ -7,8 +7,9 @@
 * ``--generated`` without the generated_values check selected is refused before any work;
   ``--repeats``/``--seed`` with a deterministic implementation are refused after loading it, before
   any call; controls: the same options where they apply are taken;
-* a row that compared nothing (every call ran out of time) and the yes/no dynamics[outcome] row
-  print "-", not an error of 0; control: a row that compared something prints its numbers.
+* a row that compared nothing (an implementation that hangs in every call) and the yes/no
+  dynamics[outcome] row print "-" (JSON: null), not an error of 0; controls: rows that compared
+  something (INCOMPLETE ones included, and dynamics[trajectory]) print their numbers.
 """
 
 from __future__ import annotations
@@ -109,21 +110,48 @@ def test_options_where_they_apply_are_taken(capsys):
     assert "(stochastic" in cap.out and "error:" not in cap.err, cap.err
 
 
-def test_a_row_that_compared_nothing_prints_no_numbers(tmp_path, capsys):
-    status = verify_main(["gate", "verify.gate.examples.broken:SlowAtN1", "--quick", "--check", "reference_values",
-                          "--time-limit", "1", "--json", str(tmp_path / "g.json")])
-    capsys.readouterr()
-    assert status == 2
-    doc = json.loads((tmp_path / "g.json").read_text())
-    # a row judged nowhere, made by hand from the same run: every configuration out of time
+HANGS = """
+import time
+
+
+def loss(mu, mu_star, t):
+    time.sleep(600)
+
+
+def grad(mu, mu_star, t):
+    time.sleep(600)
+"""
+
+
+def _row_cells(out: str, name: str) -> list[str]:
+    return next(ln for ln in out.splitlines() if ln.startswith(name + " ")).split()
+
+
+def test_a_row_that_compared_nothing_prints_no_numbers(tmp_path, monkeypatch, capsys):
+    """Every call runs out of time: the rows are INCOMPLETE with nothing compared (was: 0  0.00e+00  -)."""
+    (tmp_path / "hangs_everywhere.py").write_text(HANGS, encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))  # the worker process inherits it
+    status = verify_main(["gate", "hangs_everywhere", *QUICK, "--time-limit", "1", "--json", str(tmp_path / "h.json")])
+    out = capsys.readouterr().out
+    assert status == 2, out
+    for name in ("reference_values[loss]", "reference_values[grad]"):
+        assert _row_cells(out, name)[1:5] == ["0", "-", "-", "INCOMPLETE"], out
+    rows = json.loads((tmp_path / "h.json").read_text())["rows"]
+    assert all(r["compared"] == 0 and r["worst_error"] is None and r["tolerance"] is None for r in rows), rows
+    # control: INCOMPLETE rows that compared something (one configuration out of time) keep their numbers
+    status = verify_main(["gate", "verify.gate.examples.broken:SlowAtN1", *QUICK, "--time-limit", "1",
+                          "--json", str(tmp_path / "g.json")])
+    out = capsys.readouterr().out
+    assert status == 2, out
+    cells = _row_cells(out, "reference_values[loss]")
+    assert cells[4] == "INCOMPLETE" and "e-" in cells[2] and "e-" in cells[3], out
+    judged = {r["name"]: r for r in json.loads((tmp_path / "g.json").read_text())["rows"]}["reference_values[loss]"]
+    assert judged["compared"] > 0 and isinstance(judged["worst_error"], float)
+    # and a row made by hand with nothing compared, as the table and the JSON give it
     row = checks.Row("reference_values", "loss", status="incomplete",
                      timeouts=[{"configuration": "x", "call": "loss", "seconds": 1.0, "time_limit": 1.0}])
-    line = next(ln for ln in checks.format_rows([row]).splitlines() if ln.startswith("reference_values[loss]"))
-    assert line.split()[1:5] == ["0", "-", "-", "INCOMPLETE"], line  # was: 0  0.00e+00  -
+    assert _row_cells(checks.format_rows([row]), "reference_values[loss]")[1:5] == ["0", "-", "-", "INCOMPLETE"]
     assert row.to_dict()["worst_error"] is None and row.to_dict()["tolerance"] is None
-    # control: the rows of the run compared something and print their numbers
-    judged = {r["name"]: r for r in doc["rows"]}["reference_values[loss]"]
-    assert judged["compared"] > 0 and isinstance(judged["worst_error"], float)
 
 
 def test_the_dynamics_outcome_row_prints_no_error(capsys):
