@@ -55,8 +55,8 @@ def add_arguments(parser) -> None:
                              "with loss(mu, mu_star, t) and grad(mu, mu_star, t); e.g. "
                              "verify.gate.examples.sampler:SampleImplementation")
     parser.add_argument("--json", metavar="PATH", type=arguments.output_file_or_stdout, action=arguments.StoreOnce,
-                        help="also write the rows (and failures) as JSON to PATH ('-': stdout, which then carries the JSON "
-                             "only: the table goes to stderr); its folder must exist")
+                        help="also write the rows (and failures) as JSON to PATH ('-': stdout, which then carries "
+                             "the JSON only: the table goes to stderr); its folder must exist")
     parser.add_argument("--export", action="store_true",
                         help="print the published reference values (verify/data/reference_values.json) and exit "
                              "(takes no other argument)")

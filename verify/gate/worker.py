@@ -95,7 +95,8 @@ class Worker:
 
     def _start(self) -> None:
         parent, child = self._ctx.Pipe()
-        proc = self._ctx.Process(target=_serve, args=(child, self.spec, self.stdout_to_stderr), name="verify-gate-worker", daemon=True)
+        proc = self._ctx.Process(target=_serve, args=(child, self.spec, self.stdout_to_stderr),
+                                 name="verify-gate-worker", daemon=True)
         proc.start()
         child.close()
         if not parent.poll(_START_LIMIT):
