@@ -58,6 +58,9 @@ def test_export_alone_still_prints_its_file(capsys, flag, datafile):
     ([IMPL, "--check", "dynamics", "--check", "invariance", "--check", "dynamics"], "'dynamics' given twice"),
     ([IMPL, "--seed", "1", "--seed", "2"], "argument --seed: given twice"),
     ([IMPL, "--time-limit", "5", "--time-limit", "5"], "argument --time-limit: given twice"),
+    ([IMPL, "--quick", "--quick"], "argument --quick: given twice"),
+    (["--export", "--export"], "argument --export: given twice"),
+    (["--export-objectives", "--export-objectives"], "argument --export-objectives: given twice"),
 ])
 def test_an_option_given_twice_is_refused_by_name(capsys, argv, words):
     _one_line_error(capsys, argv, words)
@@ -67,6 +70,8 @@ def test_different_checks_and_single_options_are_taken():
     args = build_parser("gate").parse_args(["gate", IMPL, "--check", "dynamics", "--check", "invariance",
                                             "--seed", "3"])
     assert args.checks == ["dynamics", "invariance"] and args.seed == 3 and args.repeats == 16
+    assert build_parser("gate").parse_args(["gate", IMPL, "--quick"]).quick is True
+    assert build_parser("gate").parse_args(["gate", IMPL]).quick is False
 
 
 # ----------------------------------------------------------------------------- how long, said twice

@@ -57,16 +57,16 @@ def add_arguments(parser) -> None:
     parser.add_argument("--json", metavar="PATH", type=arguments.output_file_or_stdout, action=arguments.StoreOnce,
                         help="also write the rows (and failures) as JSON to PATH ('-': stdout, which then carries "
                              "the JSON only: the table goes to stderr); its folder must exist")
-    parser.add_argument("--export", action="store_true",
+    parser.add_argument("--export", action=arguments.FlagOnce,
                         help="print the published reference values (verify/data/reference_values.json) and exit "
                              "(takes no other argument)")
-    parser.add_argument("--export-objectives", action="store_true", dest="export_objectives",
+    parser.add_argument("--export-objectives", action=arguments.FlagOnce, dest="export_objectives",
                         help="print the published values of the optional objectives (time-averaged and mixture "
                              "loss, verify/data/objective_values.json) and exit (takes no other argument)")
     parser.add_argument("--check", action=arguments.AppendOnce, metavar="NAME", dest="checks",
                         type=arguments.one_of(CHECK_NAMES, "check"),
                         help="run only this check (repeatable, each name once): " + ", ".join(CHECK_NAMES))
-    parser.add_argument("--quick", action="store_true",
+    parser.add_argument("--quick", action=arguments.FlagOnce,
                         help="the quick subset of configurations (one or more per regime): about 1 minute at "
                              "most for the shipped examples")
     parser.add_argument("--repeats", type=_repeats, default=tl.REPEATS, action=arguments.StoreOnce,
