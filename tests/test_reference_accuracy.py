@@ -369,3 +369,75 @@ def test_cluster_centred_at_m_star_keeps_relative_accuracy(delta, t):
     red.c = red.E = None
     with pytest.raises(AccuracyError, match="rounding bound"):
         population_expectations(red, tol=1e-10)
+
+
+# The lower end of the float64 range (verify.engine.lines.FLOAT64_AMIN): README's example at large t.
+_LOW_MU, _LOW_STAR = np.array([[1.0, 0.5], [-0.7, 0.2], [0.1, -0.9]]), np.array([0.2, -0.1])
+
+
+def _t_at_amax(amax):
+    """The t at which README's example has max_ij |mu_ij - mu*_j| e^-t = amax (what the lower check measures)."""
+    return math.log(float(np.max(np.abs(_LOW_MU - _LOW_STAR))) / amax)
+
+
+def test_just_above_the_lower_range_the_estimates_cover_the_errors():
+    """Control of the lower refusal: at a largest coordinate of 1.01 FLOAT64_AMIN (t ~ 336.06) the loss and the
+    gradient are returned, and their estimates cover the errors measured against mpmath."""
+    from verify.engine.lines import FLOAT64_AMIN
+    t = _t_at_amax(1.01 * FLOAT64_AMIN)
+    L, eL = reference.loss(_LOW_MU, _LOW_STAR, t, error=True)
+    G, eG = reference.grad(_LOW_MU, _LOW_STAR, t, error=True)
+    Lm = reference.loss_mp(_LOW_MU, _LOW_STAR, t, dps=30)
+    Gm = reference.grad_mp(_LOW_MU, _LOW_STAR, t, dps=30)
+    assert 0 < eL and abs(L - Lm) <= eL
+    for i in range(3):
+        for j in range(2):
+            assert abs(G[i, j] - Gm[i][j]) <= eG[i, j]
+
+
+@pytest.mark.parametrize("t", ["below", 355.0, 360.0, 370.0, 400.0])
+def test_below_the_lower_range_the_engine_refuses(t):
+    """Negative control: amax in (0, FLOAT64_AMIN) is refused with BelowRangeError (not a
+    RangeError: that one means too far).  The previous engine returned wrong values with estimate
+    ~0 there: t = 355 relative error 8.4e-12 (estimate 2.5e-323), t = 360 1.8e-9 (estimate 0),
+    t = 370 and 400 the loss 0.0 (true 2.3e-324, 2e-350), and the gradient at 370 -2e-323 entries
+    with estimate 0.  The mpmath functions answer."""
+    from verify.engine.lines import FLOAT64_AMIN
+    from verify.engine.tolerances import BelowRangeError, RangeError
+    if t == "below":
+        t = _t_at_amax(0.99 * FLOAT64_AMIN)
+    for f in (reference.loss, reference.grad, reference.evaluate):
+        with pytest.raises(BelowRangeError, match=r"^max_ij \|mu_ij - mu\*_j\| e\^-t = .* is below .*loss_mp") as exc:
+            f(_LOW_MU, _LOW_STAR, t)
+        assert not isinstance(exc.value, RangeError) and "\n" not in str(exc.value)
+    assert reference.loss_mp(_LOW_MU, _LOW_STAR, t, dps=20) > 0
+
+
+def test_all_means_at_mu_star_and_the_k0_closed_form_pass_below_the_lower_range():
+    """Control: amax == 0 (every mean at mu*) and the k = 0 closed form (all means at one point,
+    which counts subnormal roundings absolutely) are not refused at t = 370 (amax ~ 1e-161 < AMIN),
+    and the closed form's estimate covers its error against mpmath."""
+    ev = reference.evaluate(np.array([_LOW_STAR, _LOW_STAR]), _LOW_STAR, 370.0)
+    assert ev.loss == 0 and ev.loss_err >= 0
+    one = np.array([[1.0, 0.5], [1.0, 0.5]])
+    for t in (340.0, 360.0, 370.0, 400.0, 700.0):
+        L, eL = reference.loss(one, _LOW_STAR, t, error=True)
+        G, eG = reference.grad(one, _LOW_STAR, t, error=True)
+        assert abs(L - reference.loss_mp(one, _LOW_STAR, t, dps=30)) <= eL
+        Gm = reference.grad_mp(one, _LOW_STAR, t, dps=30)
+        assert all(abs(G[i, j] - Gm[i][j]) <= eG[i, j] for i in range(2) for j in range(2))
+
+
+def test_subnormal_exp_minus_t_is_refused():
+    """Negative control: t = 720 makes e^-t subnormal (its libm value errs by 2.4e-11 relative, not
+    the ulp the engine counts), so with |mu - mu*| = 1e300 (a = 2e-13, squares well inside the
+    range) the previous engine returned a loss wrong by ~5e-11 relative with a ~1e-15 estimate;
+    it is refused now, for the k = 0 closed form as well.  Control: t = 700 (e^-t normal) passes."""
+    from verify.engine.tolerances import BelowRangeError
+    s = math.exp(-720.0)
+    assert abs(s - mpmath.exp(-720)) / mpmath.exp(-720) > 1e-12  # what the previous engine used
+    for mu in ([[1e300, 0.0]], [[1e300, 0.0], [1e300, 1e290]]):
+        with pytest.raises(BelowRangeError, match=r"^e\^-t = .* is below float64's normal numbers"):
+            reference.loss(mu, [0.0, 0.0], 720.0)
+    L, eL = reference.loss([[1e300, 0.0]], [0.0, 0.0], 700.0, error=True)
+    assert abs(L - reference.loss_mp([[1e300, 0.0]], [0.0, 0.0], 700, dps=30)) <= eL

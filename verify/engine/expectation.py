@@ -43,7 +43,7 @@ import numpy as np
 
 from .backend import FLOAT64, Backend
 from .junctions import pairs
-from .lines import check_float64_range, single_gaussian_bound_scale
+from .lines import check_float64_low, check_float64_range, check_float64_scale, single_gaussian_bound_scale
 from .nested import nested_expectations, use_nested
 from .quadrature import SMOOTH_SLOPE, integrate_gaussian
 from .rounding import logit_rounding
@@ -89,6 +89,7 @@ def reduce_float(mu: np.ndarray, mu_star: np.ndarray, t: float, *, rotation=None
     s = math.exp(-t)
     with np.errstate(over="ignore", invalid="ignore"):
         a = s * (mu - mu_star)
+        check_float64_scale(s, mu - mu_star)  # e^-t subnormal or 0: a would be wrong
     # before any square can overflow: the largest coordinate (the norms, checked in
     # population_expectations, need squares)
     check_float64_range(float(np.max(np.abs(a))) if a.size else 0.0, COORDINATE)
@@ -308,6 +309,13 @@ def population_expectations(red: Reduced, *, tol, backend: Backend = FLOAT64, wi
     amax = red.amax
     if not backend.is_mp:
         check_float64_range(amax)
+        if k or np.any(red.D != 0):
+            # the quadrature's rounding bounds are relative: refused where its |a|^2-level terms
+            # would fall below float64's normal range.  Not the k = 0 closed form of coinciding
+            # means, which counts that absolutely; but k = 0 with distinct means (their differences'
+            # SVD underflowed, e.g. a ~ 1e-174) would be wrongly taken as coinciding: refused too.
+            # (on the largest coordinate: the norm amax underflows to 0 below ~1e-162)
+            check_float64_low(float(np.max(np.abs(red.a))), COORDINATE)
     if k == 0:
         # all means coincide: the weights are uniform, v = a_0 everywhere
         a_ref = red.a_ref

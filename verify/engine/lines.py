@@ -22,9 +22,9 @@ import math
 import numpy as np
 
 from .backend import Backend
-from .tolerances import RangeError
+from .tolerances import BelowRangeError, RangeError
 
-__all__ = ["FLOAT64_AMAX", "check_float64_range", "tail_bound", "single_gaussian_bound_scale", "radius_for", "integrate_lines"]
+__all__ = ["FLOAT64_AMAX", "FLOAT64_AMIN", "FLOAT64_TINY", "check_float64_range", "check_float64_low", "check_float64_scale", "tail_bound", "single_gaussian_bound_scale", "radius_for", "integrate_lines"]
 
 
 def tail_bound(radius: float, k: int) -> float:
@@ -52,6 +52,42 @@ def check_float64_range(amax: float, what: str = "max_i |mu_i - mu*| e^-t") -> N
     if not amax <= FLOAT64_AMAX:
         raise RangeError(f"{what} = {amax:.3g} is beyond the float64 engine's range "
                             f"({FLOAT64_AMAX:.3g}: its bounds, ~amax^3, would overflow); use the mpmath functions")
+
+
+#: float64's smallest normal number, 2^-1022: below it a rounding errs by up to 2^-1075 absolutely,
+#: not by a relative eps / 2, and the engine's rounding bounds are all relative.
+FLOAT64_TINY = float(np.finfo(np.float64).tiny)
+
+#: The smallest nonzero largest coordinate max_ij |a_ij| the float64 engine's quadrature takes
+#: (the coordinate, since the norm underflows to 0 below ~1e-162; amax >= it): the quantities
+#: that dominate the loss and the gradient are |a|^2-level (the loss |v|^2, the gradient's
+#: w_i (v.(a_i - v))(Qz - a_i)), and the engine certifies no loss far below eps amax^2 (its
+#: rounding bounds, relative to those terms, ~64 eps amax^2, then exceed the tolerance: a
+#: cancellation refusal).  amax^2 >= 2^-1022 2^52 keeps these terms a factor 2^52 inside the normal
+#: range, so each rounding bound (>= eps |term| ~ 2^-1022 or so) stays a factor ~2^50 above the
+#: 2^-1075 that an underflowing operation can add, for the few hundred operations per node.  Below
+#: it the previous engine returned wrong values with estimate 0 (README's example at t = 360:
+#: 1.8e-9 relative error, estimate 0; at t = 370: 0.0 for 2.3e-324).  The k = 0 closed form
+#: (all means at one point) counts subnormal roundings absolutely and is not refused; e^-t itself
+#: must be normal (check_float64_scale).
+FLOAT64_AMIN = 2.0**-485
+
+
+def check_float64_low(amax: float, what: str) -> None:
+    """Refuse (BelowRangeError, an AccuracyError) a configuration whose scale ``what`` is nonzero but
+    below FLOAT64_AMIN; amax = 0 (every scaled mean at m*) passes."""
+    if 0 < amax < FLOAT64_AMIN:
+        raise BelowRangeError(f"{what} = {amax:.3g} is below the float64 engine's range ({FLOAT64_AMIN:.3g}: its "
+                              f"squares would round below float64's normal numbers); use the mpmath functions (loss_mp etc.)")
+
+
+def check_float64_scale(s: float, offsets) -> None:
+    """Refuse (BelowRangeError) e^-t = ``s`` below float64's normal range (t > ~708.4) when any of
+    ``offsets`` (mu_i - mu*) is nonzero: s then carries an absolute rounding of up to 2^-1075, not
+    the relative one the engine counts, and a = s (mu - mu*) is wrong or 0."""
+    if s < FLOAT64_TINY and np.any(np.asarray(offsets) != 0):
+        raise BelowRangeError(f"e^-t = {s:.3g} is below float64's normal numbers ({FLOAT64_TINY:.3g}), so the scaled "
+                              f"means would be wrong; use the mpmath functions (loss_mp etc.)")
 
 
 def single_gaussian_bound_scale(amax):

@@ -34,7 +34,7 @@ import mpmath
 import numpy as np
 
 from .backend import FLOAT64, Backend
-from .lines import check_float64_range
+from .lines import check_float64_low, check_float64_range, check_float64_scale
 from .quadrature import integrate_gaussian
 from .rounding import logit_rounding
 from .time_limit import check_time
@@ -100,6 +100,7 @@ def reduce_mixture(mu, mu_stars, weights, t, backend: Backend = FLOAT64) -> tupl
             a = s * (mu - mu_stars[k])
             c = s * (mu_stars - mu_stars[k])
         if not mp:  # before any square can overflow; the norms are checked in mixture_expectations
+            check_float64_scale(s, np.concatenate([mu - mu_stars[k], mu_stars - mu_stars[k]]))
             check_float64_range(float(np.max(np.abs(np.concatenate([a, c])))), COORDINATE)
         # Student logits relative to the mean nearest m*_k, from differences of the inputs (the
         # engine's reference form, verify.engine.expectation): no large common term; what their
@@ -243,6 +244,8 @@ def mixture_expectations(comps: list, weights, *, tol, backend: Backend = FLOAT6
     n = comps[0].a.shape[0]
     if not backend.is_mp:
         check_float64_range(max(c.amax + c.cmax for c in comps), SCALE)
+        # (on the largest coordinate: the norms underflow to 0 below ~1e-162)
+        check_float64_low(max(float(np.max(np.abs(np.concatenate([c.a, c.c])))) for c in comps), COORDINATE)
     spread = max(c.amax for c in comps)
     pis = [backend.scalar(w) for w in weights]
     tol_c = tol

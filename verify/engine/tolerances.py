@@ -19,7 +19,7 @@ import math
 
 import numpy as np
 
-__all__ = ["AccuracyError", "RangeError", "DEFAULT_TOL", "MIN_TOL", "DESCENT_TOL", "DEFAULT_DPS", "MIN_DPS", "gradient_scale"]
+__all__ = ["AccuracyError", "RangeError", "BelowRangeError", "DEFAULT_TOL", "MIN_TOL", "DESCENT_TOL", "DEFAULT_DPS", "MIN_DPS", "gradient_scale"]
 
 
 class AccuracyError(ArithmeticError):
@@ -29,6 +29,13 @@ class AccuracyError(ArithmeticError):
 class RangeError(AccuracyError):
     """The configuration's scale is beyond what the float64 engine takes (verify.engine.lines.FLOAT64_AMAX):
     a run whose means reach it has left float64's range (the mpmath functions take any size)."""
+
+
+class BelowRangeError(AccuracyError):
+    """The configuration's scale is below what the float64 engine takes (verify.engine.lines.FLOAT64_AMIN,
+    or e^-t below float64's normal range): its squares would round with subnormal, absolute errors
+    that its relative rounding bounds do not count (the mpmath functions take any size).  Not a
+    RangeError: callers read a RangeError as means gone too far (a blow-up); this is the opposite."""
 
 
 #: Relative accuracy of the float64 functions by default.  The quadrature's error estimates are
