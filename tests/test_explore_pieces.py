@@ -240,6 +240,28 @@ def test_a_start_beyond_the_engines_range_is_undecided_not_a_blow_up(monkeypatch
     assert "refused the means at step 0 as beyond its float64 range" in note
 
 
+def test_means_below_the_engines_range_are_undecided_not_a_blow_up(monkeypatch):
+    """Negative control of the run's reading of the engine's lower refusal (BelowRangeError: the means
+    so near mu* that float64 cannot resolve their squares): a converging run whose means reach that
+    range must not be read as a blow-up (as a RangeError is), nor retried at FALLBACK_TOL (no tolerance
+    changes it); it ends undecided, the reason saying where and why."""
+    from verify.simulate import descent
+    from verify.engine.tolerances import BelowRangeError
+
+    original = descent.population_expectations
+
+    def floor(red, **kw):
+        if red.amax < 0.3:
+            raise BelowRangeError(f"max_ij |mu_ij - mu*_j| e^-t = {red.amax:.3g} is below 0.3 (a test's engine)")
+        return original(red, **kw)
+
+    monkeypatch.setattr(descent, "population_expectations", floor)
+    run = run_cluster(1.0, 0.1, 2, 1.0, record_every=10)  # converges (the control above) past 0.3
+    assert run.outcome == outcomes.UNDECIDED and outcomes.BLOWS_UP not in run.means
+    assert "engine refused the means near step" in run.reason and "is below 0.3" in run.reason
+    assert "continued at tol" not in run.reason
+
+
 class _Counting(InProcess):
     def __init__(self):
         self.ran = []

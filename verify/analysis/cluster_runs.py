@@ -46,7 +46,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from verify.engine.reference import AccuracyError
-from verify.engine.tolerances import DESCENT_TOL, RangeError
+from verify.engine.tolerances import DESCENT_TOL, BelowRangeError, RangeError
 from verify.simulate import outcomes
 from verify.simulate.descent import ExactGradient, SuppliedGradient, gradient_descent
 
@@ -97,12 +97,11 @@ def descend_run(mu0, mu_star, t, eta, steps, *, record_every: int, callback, con
     """:func:`verify.simulate.descent.gradient_descent` with ``callback(step, mu, record)`` (the
     engine's record at that step: loss and its error), continued at FALLBACK_TOL where the engine
     cannot certify ``tol``.  Returns ``(note, trajectory)``; the trajectory is None when the engine
-    could not certify FALLBACK_TOL either (the note says where and why).  The engine's RangeError
-    (the means beyond its float64 range, which no tolerance changes) is not retried: it ends the
-    run as :class:`BeyondRange`, with the step and the means it refused.  ``grad_fn(mu, mu_star, t)
-    -> dL/dmu`` replaces the engine's gradient (a negative control's wrong dynamics; the engine then
-    gives the recorded loss only).
-    """
+    could not certify FALLBACK_TOL either, or refused the means as too near m* (BelowRangeError; the
+    note says where and why).  Neither that nor the engine's RangeError (the means beyond its float64
+    range) is retried, no tolerance changing them: the RangeError ends the run as :class:`BeyondRange`,
+    with the step and the means it refused.  ``grad_fn(mu, mu_star, t) -> dL/dmu`` replaces the
+    engine's gradient (a negative control's wrong dynamics; the engine then gives the loss only)."""
     last = {"step": 0, "mu": np.array(mu0, dtype=float)}
     base, note = 0, ""
     parent = ExactGradient if grad_fn is None else SuppliedGradient
@@ -129,6 +128,8 @@ def descend_run(mu0, mu_star, t, eta, steps, *, record_every: int, callback, con
         except AccuracyError as exc:
             if isinstance(exc, BeyondRange):
                 raise
+            if isinstance(exc, BelowRangeError):  # not a blow-up, and no tolerance changes it
+                return note + f"; engine refused the means near step {last['step']}: {exc}", None
             base = last["step"]
             note += f"; engine AccuracyError at tol {tol_now:g} near step {base}" + (
                 f", continued at tol {FALLBACK_TOL:g}" if tol_now != FALLBACK_TOL else f": {exc}")
