@@ -318,3 +318,20 @@ def test_gauss_hermite_estimate_covers_the_doubled_rules_own_error():
         err = abs(ev.grad_scaled[i][0] - ref.grad_scaled[i][0]) + ref.grad_scaled_err[i][0]
         assert err <= ev.grad_scaled_err[i][0]
         assert abs(ev.grad_scaled[i][0] - ref.grad_scaled[i][0]) > ev.grad_scaled_err[i][0] / 2
+
+
+def test_below_the_lower_range_a_mixture_is_refused():
+    """Negative control of the lower range (verify.engine.lines.FLOAT64_AMIN) for mixtures: at t = 360
+    the previous engine returned 4.978965447e-314 with estimate 0 (error 1.9e-322 against mpmath), at
+    370 1e-322 (error 5e-324, estimate 0); both are refused now with BelowRangeError naming the
+    coordinates it measured.  Control: t = 330 (scale 1e-143, inside) is returned, its estimate
+    covering its error against mpmath."""
+    from verify.engine.mixture import COORDINATE
+    from verify.engine.tolerances import BelowRangeError
+    mu, stars, w = [[1.0, 0.5], [-0.7, 0.2]], [[0.0, 0.0], [1.0, 0.0]], [0.5, 0.5]
+    for t in (360.0, 370.0):
+        with pytest.raises(BelowRangeError) as err:
+            reference.loss_mix(mu, stars, w, t)
+        assert str(err.value).startswith(f"{COORDINATE} = ") and "is below" in str(err.value)
+    L, eL = reference.loss_mix(mu, stars, w, 330.0, error=True)
+    assert abs(L - reference.loss_mix_mp(mu, stars, w, 330.0, dps=30)) <= eL
