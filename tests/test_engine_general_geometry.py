@@ -222,3 +222,37 @@ def test_the_line_comparison_rejects_a_line_moved_by_1e_9():
     the columns move by ~1e-10, the estimates at tau = 1e-13 are ~1e-14."""
     line, (red, frame) = _far_line(6.0, 4, (0.7, -1.3), 1e-13)
     assert not agree(line, mp_line(red, frame, (0.7 + 1e-9, -1.3), radius=8.0))
+
+
+def test_a_refusal_after_the_work_names_the_cost_in_evaluations_and_time():
+    """docs/ENGINE_API.md: every refusal names the estimated cost in evaluations and in time.  The
+    route after the pilot (its prediction within the budget, the run stopped at it: README-size means
+    8 apart in d = 3, ~11 s, said "more than 3.0e+07 integrand evaluations would be needed" with no
+    time and not that the work was done) now gives the time of the budget and of the work done.
+    Negative control: a run within the budget (the flag counts[k] clear) is not refused."""
+    from verify.engine import nested
+    from verify.engine.nested_cost import NODE_SECONDS
+
+    with pytest.raises(AccuracyError) as err:
+        nested._check_budget(np.array([2.9e7, 1e5, 1.0]), 2, 3e7, [1], [], 2.91e7)
+    msg = str(err.value)
+    assert f"more than 3.0e+07 integrand evaluations (more than ~{3e7 * NODE_SECONDS:.2g} s)" in msg
+    assert f"after 2.9e+07 evaluations done (~{2.91e7 * NODE_SECONDS:.2g} s)" in msg and "\n" not in msg
+    nested._check_budget(np.array([2.9e7, 1e5, 0.0]), 2, 3e7, [1], [], 2.91e7)  # the control: no raise
+    with pytest.raises(AccuracyError, match=r"needs about 4\.0e\+07 integrand evaluations \(~\d+ s\) for x.*"
+                                            r"refused before that run, after 1\.0e\+07 evaluations done \(~[\d.]+ s\)"):
+        nested._refuse_ahead(3e7, 1e7, 3e7, 3, "x")
+    nested._refuse_ahead(1e7, 1e7, 3e7, 3, "x")  # the control: within the budget
+
+
+@pytest.mark.parametrize("max_nodes, route", [(2000, "refused before doing them"), (100_000, "pilot evaluation")])
+def test_each_refusal_route_of_a_sharp_k2_names_evaluations_and_seconds(max_nodes, route):
+    """The same configuration with a small budget refused at once (cost model) and by its pilot:
+    both messages give evaluations and seconds (the pilot's also the work done)."""
+    mu, star = np.array([[0.0, 0.0], [4.0, 0.0], [0.0, 4.0]]), np.zeros(2)
+    with pytest.raises(AccuracyError, match=route) as err:
+        population_expectations(reduce_float(mu, star, 0.0), tol=1e-12, max_nodes=max_nodes)
+    assert re.search(r"\d\.\de\+\d\d integrand evaluations.*\(~[\d.e-]+ s", str(err.value)) or \
+        re.search(r"about \d\.\de\+\d\d \(~[\d.e-]+ s", str(err.value)), str(err.value)
+    if route == "pilot evaluation":
+        assert re.search(r"after \d\.\de\+\d\d evaluations done \(~[\d.e-]+ s\)", str(err.value))

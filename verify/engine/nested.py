@@ -214,10 +214,16 @@ def _pilot_vector(scales, st):
     return v
 
 
-def _check_budget(counts, k, max_nodes, sharp, levels_gh):
+def _spent(nodes) -> str:  # what a refusal after some work has cost (NODE_SECONDS: rough)
+    return f"after {nodes:.1e} evaluations done (~{nodes * NODE_SECONDS:.2g} s)" if nodes else "before any evaluation"
+
+
+def _check_budget(counts, k, max_nodes, sharp, levels_gh, nodes):
+    """A run stopped at the budget (within a level; its prediction was within it): refused after it."""
     if counts[k] > 0:
-        raise AccuracyError(f"more than {max_nodes:.1e} integrand evaluations would be needed (k={k}; "
-                            f"outer levels by panels: {sharp}, by Gauss-Hermite: {levels_gh})")
+        raise AccuracyError(f"more than {max_nodes:.1e} integrand evaluations (more than ~{max_nodes * NODE_SECONDS:.2g} s) "
+                            f"would be needed (k={k}; outer levels by panels: {sharp}, by Gauss-Hermite: {levels_gh}); "
+                            f"refused {_spent(nodes)}: the estimate from the pilot was within the budget")
 
 
 def _grid(orders, levels_gh):
@@ -231,7 +237,7 @@ def _refuse_ahead(predicted, nodes, max_nodes, k, what):
     if nodes + predicted > max_nodes:
         raise AccuracyError(f"this configuration needs about {nodes + predicted:.1e} integrand evaluations "
                             f"(~{(nodes + predicted) * NODE_SECONDS:.0f} s) for {what}, above the budget of "
-                            f"{max_nodes:.1e} (k={k}); refused before doing them")
+                            f"{max_nodes:.1e} (k={k}); refused before that run, {_spent(nodes)}")
 
 
 def nested_expectations(red, *, tol, with_grad=True, accept, hopeless, tail_target, plan=None, scales=None,
@@ -290,7 +296,7 @@ def nested_expectations(red, *, tol, with_grad=True, accept, hopeless, tail_targ
                                     f"integrand evaluations; the requested tolerance would need about {need:.1e} "
                                     f"(~{need * NODE_SECONDS:.0f} s: the cost model's figure for the pilot times {PILOT_GROWTH:g}), "
                                     f"above the budget of "
-                                    f"{max_nodes:.1e}; refused (k={k})")
+                                    f"{max_nodes:.1e}; refused (k={k}) {_spent(nodes)}")
             if float(np.sum(err[:, 0])) <= 1e-2 * new[0] and new[0] > 0:
                 scales = new
                 break
@@ -320,7 +326,7 @@ def nested_expectations(red, *, tol, with_grad=True, accept, hopeless, tail_targ
                                                 record=_tau(st, tol, scales))
             nodes += int(c_lo[:k].sum())
             phases.append(("lower orders", tuple(lo_orders), int(c_lo[:k].sum())))
-            _check_budget(c_lo, k, max_nodes, sharp, levels_gh)
+            _check_budget(c_lo, k, max_nodes, sharp, levels_gh, nodes)
             low, low_rule = v_lo, (lo_orders, lo_tape)
         val, err, absval, skipb, counts, tape = _run(st, tau, orders, max_nodes=max_nodes - nodes,
                                                      record=_tau(st, tol, scales))
@@ -328,7 +334,7 @@ def nested_expectations(red, *, tol, with_grad=True, accept, hopeless, tail_targ
         last = int(counts[:k].sum())
         unit = last / _grid(orders, levels_gh)
         phases.append(("value", tuple(orders), last))
-        _check_budget(counts, k, max_nodes, sharp, levels_gh)
+        _check_budget(counts, k, max_nodes, sharp, levels_gh, nodes)
         # Gauss-Hermite levels: the change from the lower orders estimates the lower rule's error,
         # a conservative estimate for the value kept (the higher orders)
         gh_err = np.abs(val - low) if levels_gh else np.zeros_like(val)
