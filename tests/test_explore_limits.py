@@ -33,7 +33,10 @@ from verify.simulate import outcomes
     ("noise", {"radius": ["1e-300"], "t_range": ["0", "20", "3"]},
      "--radius 1e-300 with --t-range up to 20: the scaled radius e^-t r is below"),
     ("radius", {"M0": ["9"], "t": ["20"]}, "the default radius range of --M0 1e-300 with --t up to 20"),
-    ("step", {"t": ["700"], "eta_range": ["0.01", "1e6", "3"]}, "the descent's factor eta e^t overflows"),
+    ("step", {"t": ["700"], "eta_range": ["0.01", "1e6", "3"]}, "the cluster's scaled distance e^-t M0 is below"),
+    ("noise", {"M0": ["1"], "t_range": ["0", "337", "3"]}, "--M0 1 with --t-range up to 337: the cluster's scaled"),
+    # the factor's own limit, at an M0 that keeps e^-t M0 in range
+    ("step", {"M0": ["1e300"], "t": ["700"], "eta_range": ["0.01", "1e6", "3"]}, "the descent's factor eta e^t overflows"),
     ("mixtures", {"t": ["700"], "eta": ["1e6"]}, "the descent's factor eta e^t overflows"),
 ])
 def test_a_value_outside_its_float64_range_is_refused(study, given, message):
@@ -48,9 +51,10 @@ def test_a_value_outside_its_float64_range_is_refused(study, given, message):
     ("average", {"M0": ["4e6"]}),
     ("noise", {"radius": ["1e90"]}),
     ("step", {"eta_range": ["0.01", "1e6", "5"]}),
-    ("noise", {"t_range": ["0", "700", "3"], "radius": ["1"]}),
+    ("noise", {"t_range": ["0", "330", "3"], "radius": ["1"]}),
+    ("noise", {"M0": ["1"], "t_range": ["0", "336", "3"]}),  # e^-336 is just above FLOAT64_AMIN
     ("radius", {"M0": ["9"], "t": ["17"]}),  # e^-17 1e-300 is still a normal number
-    ("step", {"t": ["700"], "eta_range": ["0.01", "1e3", "3"], "convention": "unscaled"}),
+    ("step", {"t": ["330"], "eta_range": ["0.01", "1e3", "3"], "convention": "unscaled"}),
     ("mixtures", {"t": ["700"], "eta": ["0.5"]}),
 ])
 def test_a_value_inside_its_range_is_taken(study, given):

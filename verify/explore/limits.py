@@ -30,6 +30,10 @@ stated) confirm where each one bites.
     refused on its own, when its bound overflowed at 4.5e102): steps up to 1e8 ended with the run's
     blow-up check, 1e9 overflowed; radii up to 1e102 ran, 1e103 overflowed.
   - the descent's factor eta e^t (scaled convention) must be finite.
+  - the cluster's scaled distance e^-t M0 >= :data:`verify.engine.lines.FLOAT64_AMIN` (2^-485, about
+    1e-146), below which the float64 engine refuses (its squares would leave the normal range), so
+    t <= log(M0) + 336.2; a cell whose deviations pull its largest coordinate lower still is refused
+    by the engine at its start and ends undecided with the reason.
 * average: its start M e_1 + SPREAD z is rounded by eps M, at most 1% of SPREAD = 1e-7:
   M <= ``AVERAGE_M_MAX`` = 4.5e6.  Measured (n = 2, 20 steps, uniform weighting over [0.1, 2]):
   the final loss / M^2 agrees with M = 1e4's to 5e-5 at 1e5, moves by 5e-4 at 1e6, 5e-3 at 1e7,
@@ -48,7 +52,7 @@ import numpy as np
 
 from verify.analysis.cluster_runs import BLOW_UP_FACTOR, SWITCH_RADIUS
 from verify.analysis.layouts import unit_deviations
-from verify.engine.lines import FLOAT64_AMAX
+from verify.engine.lines import FLOAT64_AMAX, FLOAT64_AMIN
 
 from .average import SPREAD
 from .runner import RECORD_EVERY
@@ -122,6 +126,10 @@ def _check_cluster(opts, group: dict, umax: float) -> None:
         raise ValueError(f"--M0 must be <= {CENTRE_MAX * math.exp(t_lo):.3g} at t = {t_lo:g} (the cluster's scaled "
                          f"distance e^-t M0 at most {CENTRE_MAX:.2g}, where float64 rounds its spread "
                          f"{SWITCH_RADIUS:g} by at most {SPREAD_ROUNDING:.0%}), got {M0:g}")
+    if M0 > 0 and math.log(min(opts.M0)) - t_hi < math.log(FLOAT64_AMIN):
+        raise ValueError(f"--M0 {min(opts.M0):g} with {t_hi_opt} up to {t_hi:g}: the cluster's scaled distance e^-t M0 "
+                         f"is below {FLOAT64_AMIN:.2g}, where the float64 engine refuses (its squares would leave "
+                         f"float64's normal range); give t <= {math.log(min(opts.M0) / FLOAT64_AMIN):.4g}")
     (r_lo, r_lo_opt), (r_hi, r_hi_opt) = min(group["r"]), max(group["r"])
     if math.log(r_lo) - t_hi < math.log(TINY):
         raise ValueError(f"{r_lo_opt} {r_lo:g} with {t_hi_opt} up to {t_hi:g}: the scaled radius e^-t r is below "
