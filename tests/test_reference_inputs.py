@@ -266,3 +266,20 @@ def test_control_error_true_and_false_give_the_pair_and_the_value():
     assert isinstance(value, float) and pair[0] == value and pair[1] >= 0
     assert reference.loss(GOOD_MU, GOOD_STAR, 0.1, error=np.bool_(True)) == pair  # numpy's bool is a bool
     assert reference.evaluate(GOOD_MU, GOOD_STAR, 0.1, with_grad=False).grad is None
+
+
+@pytest.mark.parametrize("tol", [mpmath.inf, -mpmath.inf, mpmath.nan, float("inf")],
+                         ids=["mpf_inf", "mpf_minus_inf", "mpf_nan", "float_inf"])
+def test_an_infinite_mpf_tolerance_is_refused_like_a_float_one(tol):
+    """check_tol tested finiteness only for floats: loss_mp(..., tol=mpmath.inf) was accepted (and
+    certified nothing).  Each non-finite tol, mpf or float, is a ValueError naming tol."""
+    with pytest.raises(ValueError, match=r"^tol must be a finite number > 0, got "):
+        reference.loss_mp(GOOD_MU, GOOD_STAR, "0.1", dps=20, tol=tol)
+
+
+def test_a_finite_mpf_tolerance_passes():
+    """The control: a finite mpf tol is taken (check_tol returns it unchanged)."""
+    from verify.engine.validation import check_tol
+    assert check_tol(mpmath.mpf("1e-10")) == mpmath.mpf("1e-10")
+    assert reference.loss_mp([[1]], [0], 0, dps=20, tol=mpmath.mpf("1e-10")) == 1
+

@@ -149,7 +149,7 @@ def check_tol(tol, name: str = "tol", *, floor: float = 0.0) -> float:
     precision can certify, :class:`AccuracyError` (an accuracy that cannot be delivered)."""
     _real(tol, name)
     tf = float(tol) if not isinstance(tol, mpmath.mpf) else tol
-    if not (tf > 0) or (isinstance(tf, float) and not math.isfinite(tf)):
+    if not (tf > 0) or not (math.isfinite(tf) if isinstance(tf, float) else mpmath.isfinite(tf)):
         raise ValueError(f"{name} must be a finite number > 0, got {tol!r}")
     if tf < floor:
         raise AccuracyError(f"{name} = {tol!r} is below what float64 can certify ({floor:g}: the rounding "
