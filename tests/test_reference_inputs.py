@@ -283,3 +283,25 @@ def test_a_finite_mpf_tolerance_passes():
     assert check_tol(mpmath.mpf("1e-10")) == mpmath.mpf("1e-10")
     assert reference.loss_mp([[1]], [0], 0, dps=20, tol=mpmath.mpf("1e-10")) == 1
 
+
+MIX_MU = [[1.0, 0.0]]
+MIX_STARS = [[1.0, 0.0], [-1.0, 0.0]]
+
+
+@pytest.mark.parametrize("fn", [reference.loss_mix, reference.loss_mix_mp], ids=["float64", "mpmath"])
+def test_a_mixture_shape_error_names_the_mixture_shape(fn):
+    """The mixture's messages reused the single Gaussian's shapes: 2-D weights were said to need
+    shape (d,) and 1-D mu_stars shape (n, d); they need (K,) and (K, d)."""
+    with pytest.raises(ValueError, match=r"^weights must have shape \(K,\), got "):
+        fn(MIX_MU, MIX_STARS, [[0.3, 0.7]], 0.7)
+    with pytest.raises(ValueError, match=r"^mu_stars must have shape \(K, d\), got "):
+        fn(MIX_MU, [1.0, 0.0], [1.0], 0.7)
+    # the single Gaussian's messages keep theirs
+    with pytest.raises(ValueError, match=r"^mu must have shape \(n, d\), got "):
+        fn([1.0, 0.0], MIX_STARS, [0.3, 0.7], 0.7)
+
+
+@pytest.mark.parametrize("fn", [reference.loss_mix, reference.loss_mix_mp], ids=["float64", "mpmath"])
+def test_mixture_arguments_of_the_right_shape_pass(fn):
+    """The control: (K, d) mu_stars and (K,) weights are taken."""
+    assert float(fn(MIX_MU, MIX_STARS, ["0.25", "0.75"] if fn is reference.loss_mix_mp else [0.25, 0.75], 0.7)) > 0

@@ -32,7 +32,10 @@ __all__ = [
 
 
 
-def _as_float_array(value, name: str, ndim: int) -> np.ndarray:
+def _as_float_array(value, name: str, ndim: int, shape: str | None = None) -> np.ndarray:
+    """``value`` as a finite float64 array of ``ndim`` dimensions; ``shape`` names the expected shape
+    in the messages ((n, d) or (d,) by default: a mixture's arguments pass (K, d) and (K,))."""
+    shape = shape or ("(n, d)" if ndim == 2 else "(d,)")
     if isinstance(value, (str, bytes)):
         raise ValueError(f"{name} must be an array of numbers, got a string")
     if isinstance(value, np.ma.MaskedArray):  # np.asarray would drop the mask and use the masked values
@@ -61,7 +64,6 @@ def _as_float_array(value, name: str, ndim: int) -> np.ndarray:
     except (TypeError, ValueError) as exc:
         raise ValueError(f"{name} must be an array of real numbers: {exc}") from None
     if arr.ndim != ndim:
-        shape = "(n, d)" if ndim == 2 else "(d,)"
         raise ValueError(f"{name} must have shape {shape}, got shape {arr.shape}")
     if arr.size == 0:
         raise ValueError(f"{name} must not be empty, got shape {arr.shape}")
@@ -181,7 +183,10 @@ def _mpf_exact(x, name: str):
     return v
 
 
-def _nested(value, name: str, ndim: int):
+def _nested(value, name: str, ndim: int, shape: str | None = None):
+    """``value`` as nested lists of mpf (:func:`_mpf_exact`); ``shape`` as in :func:`_as_float_array`."""
+    shape = shape or ("(n, d)" if ndim == 2 else "(d,)")
+    rows_name = shape[1]  # n or K
     if isinstance(value, np.ma.MaskedArray):  # .tolist() would turn the masked entries into None
         raise ValueError(f"{name} must not be a masked array (its mask would be dropped); pass the entries to use")
     if isinstance(value, np.ndarray):
@@ -197,16 +202,16 @@ def _nested(value, name: str, ndim: int):
             raise ValueError(f"{name} must not be empty")
         for x in value:
             if hasattr(x, "__len__") and not isinstance(x, str):
-                raise ValueError(f"{name} must have shape (d,), got a nested entry")
+                raise ValueError(f"{name} must have shape {shape}, got a nested entry")
         return [_mpf_exact(x, name) for x in value]
     rows = [list(r) if hasattr(r, "__len__") and not isinstance(r, str) else None for r in value]
     if len(rows) == 0:
-        raise ValueError(f"{name} must have shape (n, d) with n >= 1, got no rows")
+        raise ValueError(f"{name} must have shape {shape} with {rows_name} >= 1, got no rows")
     if any(r is None for r in rows):
-        raise ValueError(f"{name} must have shape (n, d), got a row that is not a sequence")
+        raise ValueError(f"{name} must have shape {shape}, got a row that is not a sequence")
     d = len(rows[0])
     if d == 0 or any(len(r) != d for r in rows):
-        raise ValueError(f"{name} must have shape (n, d) with equal row lengths d >= 1, got lengths {[len(r) for r in rows]}")
+        raise ValueError(f"{name} must have shape {shape} with equal row lengths d >= 1, got lengths {[len(r) for r in rows]}")
     return [[_mpf_exact(x, name) for x in r] for r in rows]
 
 
@@ -233,10 +238,10 @@ def _check_weights(w, K: int, one, name: str = "weights"):
 def check_mixture(mu, mu_stars, weights):
     """``mu`` (n, d), ``mu_stars`` (K, d) and ``weights`` (K,) > 0 summing to 1 (to 1e-12), float64."""
     mu = _as_float_array(mu, "mu", 2)
-    mu_stars = _as_float_array(mu_stars, "mu_stars", 2)
+    mu_stars = _as_float_array(mu_stars, "mu_stars", 2, "(K, d)")
     if mu.shape[1] != mu_stars.shape[1]:
         raise ValueError(f"mu has d = {mu.shape[1]} columns but mu_stars has {mu_stars.shape[1]}; they must agree")
-    w = _as_float_array(weights, "weights", 1)
+    w = _as_float_array(weights, "weights", 1, "(K,)")
     _check_weights(list(w), mu_stars.shape[0], 1e-12)
     return mu, mu_stars, w
 
@@ -245,9 +250,9 @@ def mixture_mp(mu, mu_stars, weights):
     """As :func:`check_mixture`, as nested lists of mpf at the current precision (weights summing
     to 1 within 10^-(dps - 3))."""
     m = _nested(mu, "mu", 2)
-    s = _nested(mu_stars, "mu_stars", 2)
+    s = _nested(mu_stars, "mu_stars", 2, "(K, d)")
     if len(m[0]) != len(s[0]):
         raise ValueError(f"mu has d = {len(m[0])} columns but mu_stars has {len(s[0])}; they must agree")
-    w = _nested(weights, "weights", 1)
+    w = _nested(weights, "weights", 1, "(K,)")
     _check_weights(w, len(s), mpmath.mpf(10) ** (-(mpmath.mp.dps - 3)))
     return m, s, w
