@@ -35,7 +35,7 @@ import numpy as np
 
 from .backend import FLOAT64, Backend
 from .lines import check_float64_low, check_float64_range, check_float64_scale
-from .quadrature import integrate_gaussian
+from .quadrature import integrate_gaussian, mp_budget, mp_chunk_nodes
 from .rounding import logit_rounding
 from .time_limit import check_time
 from .tolerances import MIN_TOL, AccuracyError, gradient_scale
@@ -194,7 +194,7 @@ class MixtureExpectations:
     spread: float  # A = max_{i,k} |m_i - m*_k|, the gradient scale's spread
 
 
-def _component(comp: Component, n: int, *, tol, backend: Backend, with_grad: bool):
+def _component(comp: Component, n: int, *, tol, backend: Backend, with_grad: bool, budget=None):
     d = comp.a.shape[1]
     k = comp.B.shape[1]
     if k == 0:  # every point coincides: e = 0 everywhere
@@ -230,8 +230,10 @@ def _component(comp: Component, n: int, *, tol, backend: Backend, with_grad: boo
         return 0.1 * float(tol) * L
 
     groups = np.array([0] * n + [1] * (comp.B.shape[0] - n))
+    chunk = {"chunk_nodes": mp_chunk_nodes(comp.B.shape[0], d + 2)} if backend.is_mp else {}
     res = integrate_gaussian(_integrand(comp, n, backend, with_grad), comp.B, comp.C, backend=backend, accept=accept,
-                             bound_scale=bound_scale, tail_target=tail_target, hopeless=hopeless, groups=groups)
+                             bound_scale=bound_scale, tail_target=tail_target, hopeless=hopeless, groups=groups,
+                             budget=budget, **chunk)
     L, eL, G, eG = split(res.value, res.error)
     if with_grad:
         G, eG = G.reshape(n, d), eG.reshape(n, d)
@@ -249,13 +251,15 @@ def mixture_expectations(comps: list, weights, *, tol, backend: Backend = FLOAT6
     spread = max(c.amax for c in comps)
     pis = [backend.scalar(w) for w in weights]
     tol_c = tol
+    # mpmath: one work budget for every component and retry (verify.engine.quadrature.NodeBudget)
+    budget = mp_budget(comps[0].B.shape[0]) if backend.is_mp else None
     while True:
         L = Le = 0
         G = Ge = 0
         nodes = 0
         for comp, p in zip(comps, pis):
             try:
-                l_, le, g, ge, nd = _component(comp, n, tol=tol_c, backend=backend, with_grad=with_grad)
+                l_, le, g, ge, nd = _component(comp, n, tol=tol_c, backend=backend, with_grad=with_grad, budget=budget)
             except AccuracyError as exc:
                 raise AccuracyError(f"{exc} (mixture: n={n}, K={len(comps)}, k={comp.B.shape[1]}, "
                                     f"tol={float(tol_c):.1e})") from None

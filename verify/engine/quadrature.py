@@ -36,10 +36,57 @@ import mpmath
 import numpy as np
 
 from .backend import Backend, gauss_hermite_tensor, gauss_legendre_tensor
-from .lines import integrate_lines, radius_for, tail_bound
+from .lines import _line_points, integrate_lines, radius_for, tail_bound
 from .tolerances import AccuracyError
 
-__all__ = ["Plan", "Integral", "integrate_gaussian", "SMOOTH_SLOPE"]
+__all__ = ["Plan", "Integral", "integrate_gaussian", "SMOOTH_SLOPE", "NodeBudget", "mp_budget", "mp_chunk_nodes",
+           "MP_BUDGET_SECONDS", "MP_NODE_SECONDS"]
+
+#: The mpmath path's work budget per evaluation, in estimated seconds: a configuration whose
+#: integrand evaluations would take longer is refused before they are made (:class:`NodeBudget`).
+MP_BUDGET_SECONDS = 60.0
+#: Estimated cost of one mpmath integrand evaluation per logit (row of B), with the gradient, for
+#: the budget and the refusal's message (measured on a loaded machine: proofs_map.md, "mpmath path").
+MP_NODE_SECONDS = 4e-4
+#: mpf entries per batch of mpmath integrand evaluations (~20 KB of intermediates per node at
+#: n = 3, d = 2): keeps the path's memory in the hundreds of MB whatever the node count.
+MP_CHUNK_ENTRIES = 100_000
+
+
+class NodeBudget:
+    """Integrand evaluations one mpmath evaluation may make.  :meth:`spend` is called with the exact
+    count of each batch before the batch is evaluated, so a configuration beyond the budget is
+    refused (AccuracyError naming the cost) before the work, not after minutes of it."""
+
+    def __init__(self, limit: float, seconds_per_node: float):
+        self.limit, self.seconds_per_node, self.spent = float(limit), float(seconds_per_node), 0
+
+    def spend(self, nodes: int) -> None:
+        need = self.spent + int(nodes)
+        if need > self.limit:
+            raise AccuracyError(
+                f"the mpmath path needs at least {need:.1e} integrand evaluations (~{need * self.seconds_per_node:.0f} s) "
+                f"here, above its budget of {self.limit:.1e} (~{self.limit * self.seconds_per_node:.0f} s); refused "
+                "before doing them: the float64 functions (loss, grad, evaluate) do this configuration, the mpmath "
+                "ones k = 1 and near-collapsed k >= 2")
+        self.spent = need
+
+
+def mp_budget(rows: int) -> NodeBudget:
+    """The mpmath budget for an integrand with ``rows`` logits (its cost grows about linearly in them)."""
+    per_node = MP_NODE_SECONDS * max(int(rows), 1)
+    return NodeBudget(MP_BUDGET_SECONDS / per_node, per_node)
+
+
+def mp_chunk_nodes(rows: int, columns: int) -> int:
+    """Integrand evaluations per batch on the mpmath path: MP_CHUNK_ENTRIES over the entries per node."""
+    return max(100, MP_CHUNK_ENTRIES // max(1, int(rows) * int(columns)))
+
+
+def _line_nodes(B, C, P, radius, backend, groups, fast=False) -> int:
+    """The integrand evaluations :func:`integrate_lines` will make on the lines P (its own count)."""
+    edges = _line_points(B, C, P, radius, backend, (), groups)
+    return P.shape[0] * (edges.shape[1] - 1) * backend.inner_order * (1 if fast else 3)
 
 
 @dataclass
@@ -79,6 +126,7 @@ def integrate_gaussian(
     plan: Plan | None = None,
     hopeless=None,
     groups=None,
+    budget: NodeBudget | None = None,
 ) -> Integral:
     """Integrate ``f(Z, m) * phi(Z)`` over R^k (``f`` includes the density of the first m axes).
 
@@ -98,18 +146,23 @@ def integrate_gaussian(
     ``groups`` labels rows of ``B`` that form separate softmaxes (a mixture's student and
     ground-truth logits): only pairs within a group have transitions.  The smoothness tests
     below use the spread of all rows, which is conservative for groups.
+
+    ``budget`` (:class:`NodeBudget`; on the mpmath path :func:`mp_budget` by default) is charged with
+    each batch of integrand evaluations before it is made: beyond it, AccuracyError at once.
     """
     k = B.shape[1]
     if plan is not None and _plan_valid(plan, B, bound_scale, tail_target, k):
         return _apply_plan(f, B, C, k, plan, backend, chunk_nodes, groups)
-    res = _smooth_paths(f, B, C, k, backend, accept, bound_scale, tail_target, chunk_nodes, hopeless, groups)
+    if budget is None and backend.is_mp:
+        budget = mp_budget(B.shape[0])
+    res = _smooth_paths(f, B, C, k, backend, accept, bound_scale, tail_target, chunk_nodes, hopeless, groups, budget)
     if res is not None:
         return res
     radius = radius_for(bound_scale, tail_target(None), k)
     while True:
         tail = bound_scale * tail_bound(radius, k)
         res = _integrate_box(f, B, C, k, radius, tail, backend, accept, max_boxes, chunk_nodes, tail_target, hopeless,
-                             groups)
+                             groups, budget)
         if tail <= tail_target(res.value) or radius >= 60:
             res.error = res.error + tail
             return res
@@ -183,7 +236,8 @@ def _axis_slopes(B) -> np.ndarray:
     return (B.max(axis=0) - B.min(axis=0)) if B.shape[0] else np.zeros(B.shape[1])
 
 
-def _smooth_paths(f, B, C, k, backend, accept, bound_scale, tail_target, chunk_nodes, hopeless=None, groups=None):
+def _smooth_paths(f, B, C, k, backend, accept, bound_scale, tail_target, chunk_nodes, hopeless=None, groups=None,
+                  budget=None):
     """Gauss-Hermite over the smooth axes; None if not applicable or not accurate.
 
     Raises :class:`AccuracyError` at once when the rounding bounds alone exceed the
@@ -205,19 +259,31 @@ def _smooth_paths(f, B, C, k, backend, accept, bound_scale, tail_target, chunk_n
     for factor in ORDER_LADDER[backend.is_mp]:
         orders = [o * factor for o in base]
         rules = [orders] + [orders[:i] + [2 * orders[i]] + orders[i + 1:] for i in range(len(orders))]
+        if kind == "lines-gh":
+            radius = radius_for(bound_scale, tail_target(None), 1)
+        n_pts = sum(int(np.prod(r)) for r in rules)
+        if budget is not None and kind == "gh":  # before the rules, which cost seconds at high orders in mpmath
+            budget.spend(n_pts)
+        elif budget is not None:  # lines: at least the base grid's 2R panels each; refuse before the rules if that
+            lower = n_pts * int(2 * radius) * backend.inner_order * 3  # is over, charge the exact count below
+            if budget.spent + lower > budget.limit:
+                budget.spend(lower)
         pts, wts = zip(*(gauss_hermite_tensor(tuple(r), backend.rule_dps) for r in rules))
         sizes = [len(w) for w in wts]
         P = np.concatenate(pts)
-        radius = float("inf")
         if kind == "gh":
+            radius = float("inf")
             F = np.concatenate([f(P[i:i + chunk_nodes], 0) for i in range(0, len(P), chunk_nodes)])
             Fe, line_abs, nodes = 0.0, np.abs(F), len(P)
         else:
-            radius = radius_for(bound_scale, tail_target(None), 1)
+            if budget is not None:
+                budget.spend(_line_nodes(B, C, P, radius, backend, groups))
             F, Fe, line_abs, nodes = integrate_lines(f, B, C, P, radius, backend, chunk_nodes, dens_axes=1, groups=groups)
             needed = radius_for(bound_scale, tail_target(wts[0] @ F[:sizes[0]]), 1)
             if needed > radius:  # the first radius was a guess made before the value was known
                 radius = needed
+                if budget is not None:
+                    budget.spend(_line_nodes(B, C, P, radius, backend, groups))
                 F, Fe, line_abs, nodes2 = integrate_lines(f, B, C, P, radius, backend, chunk_nodes, dens_axes=1, groups=groups)
                 nodes += nodes2
         qs, off = [], 0
@@ -245,10 +311,12 @@ def _hopeless_error(value):
 
 
 def _integrate_box(f, B, C, k, radius, tail, backend, accept, max_boxes, chunk_nodes, tail_target,
-                   hopeless=None, groups=None) -> Integral:
+                   hopeless=None, groups=None, budget=None) -> Integral:
     q = k - 1
     if q == 0:
         P = np.empty((1, 0), dtype=object if backend.is_mp else np.float64)
+        if budget is not None:
+            budget.spend(_line_nodes(B, C, P, radius, backend, groups))
         v, e, av, nodes = integrate_lines(f, B, C, P, radius, backend, chunk_nodes, groups=groups)
         err = e[0] + 64 * backend.eps * av[0]
         res = Integral(v[0], err, nodes, radius, Plan("line", (), radius))
@@ -283,6 +351,8 @@ def _integrate_box(f, B, C, k, radius, tail, backend, accept, max_boxes, chunk_n
         P1 = (c[:, None, :] + h[:, None, :] * X1[None]).reshape(-1, q)
         P2 = (c[:, None, :] + h[:, None, :] * X2[None]).reshape(-1, q)
         P = np.concatenate([P1, P2])
+        if budget is not None:
+            budget.spend(_line_nodes(B, C, P, radius, backend, groups))
         v, e, av, nodes = integrate_lines(f, B, C, P, radius, backend, chunk_nodes, groups=groups)
         total_nodes += nodes
         m = v.shape[1]
