@@ -1,4 +1,4 @@
-"""The mpmath path's work budget (verify.engine.quadrature.NodeBudget): a k >= 2 configuration away
+"""The mpmath path's work budget (verify.engine.work_budget.NodeBudget): a k >= 2 configuration away
 from collapse, which the mpmath path would take minutes (and GB) for, is refused before any
 integrand evaluation, naming the cost; the near-collapsed k = 2 the claims use still runs."""
 
@@ -6,7 +6,8 @@ import re
 
 import pytest
 
-from verify.engine import expectation, quadrature, reference
+from verify.engine import expectation, reference
+from verify.engine import work_budget
 from verify.engine.time_limit import time_limit
 
 #: the review's case: grad_mp ran 13 minutes at 3.4 GB, then returned
@@ -43,20 +44,20 @@ def test_k2_away_from_collapse_is_refused_before_any_evaluation(case, evaluation
     assert "refused before doing them" in msg and "float64 functions" in msg
     need, secs, limit = re.search(r"at least ([\d.e+]+) integrand evaluations \(~(\d+) s\).*budget of ([\d.e+]+)",
                                   msg).groups()
-    assert float(need) > float(limit) and int(secs) > quadrature.MP_BUDGET_SECONDS
+    assert float(need) > float(limit) and int(secs) > work_budget.MP_BUDGET_SECONDS
     assert evaluations["nodes"] == 0  # no work done before the refusal
 
 
 def test_near_collapsed_k2_still_runs_and_agrees_with_float64(evaluations):
     """The control: the near-collapsed k = 2 configuration is within the budget."""
     ev = reference.evaluate_mp(*NEAR, dps=20)
-    assert ev.k == 2 and 0 < evaluations["nodes"] <= quadrature.mp_budget(3).limit
+    assert ev.k == 2 and 0 < evaluations["nodes"] <= work_budget.mp_budget(3).limit
     f = reference.evaluate([[float(x) for x in r] for r in NEAR[0]], [float(x) for x in NEAR[1]], float(NEAR[2]))
     assert abs(float(ev.loss) - f.loss) <= 1e-12 * f.loss
 
 
 def test_the_budget_refuses_past_its_limit_only():
-    b = quadrature.NodeBudget(1000, 1e-3)
+    b = work_budget.NodeBudget(1000, 1e-3)
     b.spend(600)
     b.spend(400)  # exactly the limit: taken
     with pytest.raises(reference.AccuracyError, match=r"needs at least 1\.0e\+03 integrand evaluations \(~1 s\)"):
@@ -67,7 +68,7 @@ def test_the_budget_refuses_past_its_limit_only():
 def test_mpmath_batches_are_bounded_in_size(monkeypatch):
     """Memory: the mpmath integrand is called on at most mp_chunk_nodes nodes at a time (the
     review's case held 1.8e5 nodes of mpf intermediates at once, 3.4 GB)."""
-    monkeypatch.setattr(quadrature, "MP_CHUNK_ENTRIES", 1200)  # 100 nodes at n = 3, d = 2
+    monkeypatch.setattr(work_budget, "MP_CHUNK_ENTRIES", 1200)  # 100 nodes at n = 3, d = 2
     sizes = []
     orig = expectation.integrand
 

@@ -45,7 +45,8 @@ from .backend import FLOAT64, Backend
 from .junctions import pairs
 from .lines import check_float64_low, check_float64_range, check_float64_scale, single_gaussian_bound_scale
 from .nested import nested_expectations, use_nested
-from .quadrature import SMOOTH_SLOPE, integrate_gaussian, mp_chunk_nodes
+from .quadrature import SMOOTH_SLOPE, integrate_gaussian
+from .work_budget import mp_chunk_nodes
 from .rounding import logit_rounding
 from .time_limit import check_time
 from .tolerances import AccuracyError, gradient_scale
@@ -384,7 +385,7 @@ def population_expectations(red: Reduced, *, tol, backend: Backend = FLOAT64, wi
                                       **({} if max_nodes is None else {"max_nodes": max_nodes}))
         else:
             f = integrand(red, backend, with_grad)
-            # (mpmath: batches sized to keep memory in bounds, and a work budget, verify.engine.quadrature)
+            # (mpmath: batches sized to keep memory in bounds, and a work budget, verify.engine.work_budget)
             chunk = {"chunk_nodes": mp_chunk_nodes(n, d + 2)} if backend.is_mp else {}
             res = integrate_gaussian(f, red.B, red.C, backend=backend, accept=accept, bound_scale=bound_scale,
                                      tail_target=tail_target, max_boxes=max_boxes, plan=plan, hopeless=hopeless, **chunk)

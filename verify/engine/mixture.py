@@ -35,7 +35,8 @@ import numpy as np
 
 from .backend import FLOAT64, Backend
 from .lines import check_float64_low, check_float64_range, check_float64_scale
-from .quadrature import integrate_gaussian, mp_budget, mp_chunk_nodes
+from .quadrature import integrate_gaussian
+from .work_budget import mp_budget, mp_chunk_nodes
 from .rounding import logit_rounding
 from .time_limit import check_time
 from .tolerances import MIN_TOL, AccuracyError, gradient_scale
@@ -251,7 +252,7 @@ def mixture_expectations(comps: list, weights, *, tol, backend: Backend = FLOAT6
     spread = max(c.amax for c in comps)
     pis = [backend.scalar(w) for w in weights]
     tol_c = tol
-    # mpmath: one work budget for every component and retry (verify.engine.quadrature.NodeBudget)
+    # mpmath: one work budget for every component and retry (verify.engine.work_budget.NodeBudget)
     budget = mp_budget(comps[0].B.shape[0]) if backend.is_mp else None
     while True:
         L = Le = 0

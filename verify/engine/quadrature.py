@@ -36,58 +36,11 @@ import mpmath
 import numpy as np
 
 from .backend import Backend, gauss_hermite_tensor, gauss_legendre_tensor
-from .lines import _line_points, integrate_lines, radius_for, tail_bound
+from .lines import integrate_lines, radius_for, tail_bound
 from .tolerances import AccuracyError
+from .work_budget import NodeBudget, _line_nodes, mp_budget
 
-__all__ = ["Plan", "Integral", "integrate_gaussian", "SMOOTH_SLOPE", "NodeBudget", "mp_budget", "mp_chunk_nodes",
-           "MP_BUDGET_SECONDS", "MP_NODE_SECONDS"]
-
-#: The mpmath path's work budget per evaluation, in estimated seconds: a configuration whose
-#: integrand evaluations would take longer is refused before they are made (:class:`NodeBudget`).
-MP_BUDGET_SECONDS = 60.0
-#: Estimated cost of one mpmath integrand evaluation per logit (row of B), with the gradient, for
-#: the budget and the refusal's message (measured on a loaded machine: proofs_map.md, "mpmath path").
-MP_NODE_SECONDS = 4e-4
-#: mpf entries per batch of mpmath integrand evaluations (~20 KB of intermediates per node at
-#: n = 3, d = 2): keeps the path's memory in the hundreds of MB whatever the node count.
-MP_CHUNK_ENTRIES = 100_000
-
-
-class NodeBudget:
-    """Integrand evaluations one mpmath evaluation may make.  :meth:`spend` is called with the exact
-    count of each batch before the batch is evaluated, so a configuration beyond the budget is
-    refused (AccuracyError naming the cost) before the work, not after minutes of it."""
-
-    def __init__(self, limit: float, seconds_per_node: float):
-        self.limit, self.seconds_per_node, self.spent = float(limit), float(seconds_per_node), 0
-
-    def spend(self, nodes: int) -> None:
-        need = self.spent + int(nodes)
-        if need > self.limit:
-            raise AccuracyError(
-                f"the mpmath path needs at least {need:.1e} integrand evaluations (~{need * self.seconds_per_node:.0f} s) "
-                f"here, above its budget of {self.limit:.1e} (~{self.limit * self.seconds_per_node:.0f} s); refused "
-                "before doing them: the float64 functions (loss, grad, evaluate) do this configuration, the mpmath "
-                "ones k = 1 and near-collapsed k >= 2")
-        self.spent = need
-
-
-def mp_budget(rows: int) -> NodeBudget:
-    """The mpmath budget for an integrand with ``rows`` logits (its cost grows about linearly in them)."""
-    per_node = MP_NODE_SECONDS * max(int(rows), 1)
-    return NodeBudget(MP_BUDGET_SECONDS / per_node, per_node)
-
-
-def mp_chunk_nodes(rows: int, columns: int) -> int:
-    """Integrand evaluations per batch on the mpmath path: MP_CHUNK_ENTRIES over the entries per node."""
-    return max(100, MP_CHUNK_ENTRIES // max(1, int(rows) * int(columns)))
-
-
-def _line_nodes(B, C, P, radius, backend, groups, fast=False) -> int:
-    """The integrand evaluations :func:`integrate_lines` will make on the lines P (its own count)."""
-    edges = _line_points(B, C, P, radius, backend, (), groups)
-    return P.shape[0] * (edges.shape[1] - 1) * backend.inner_order * (1 if fast else 3)
-
+__all__ = ["Plan", "Integral", "integrate_gaussian", "SMOOTH_SLOPE"]
 
 @dataclass
 class Plan:
