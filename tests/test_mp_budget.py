@@ -83,3 +83,18 @@ def test_mpmath_batches_are_bounded_in_size(monkeypatch):
     reference.evaluate_mp(*NEAR, dps=20)
     assert sum(sizes) == 240 and max(sizes) <= 100
 
+
+def test_a_transition_beyond_the_line_gradings_range_is_refused_not_a_zero_division():
+    """Means 1e999999999999 apart: lines._line_points places the grading in float64 and raised
+    ZeroDivisionError; the mpmath path now refuses it as beyond its range, naming the slope."""
+    with pytest.raises(reference.AccuracyError, match=r"slope difference 1\.0e\+999999999999, beyond"):
+        reference.loss_mp([["1e999999999999"], ["1"]], ["-0.5"], "0", dps=20)
+    with pytest.raises(reference.AccuracyError, match=r"slope difference 1\.0e\+302, beyond"):
+        reference.loss_mp([["1e302"], ["1"]], ["-0.5"], "0", dps=20)
+
+
+def test_means_1e300_apart_are_taken():
+    """The control: 1e300 apart is within the grading's range; the far mean has no weight, so
+    L = (1 - (-0.5))^2 = 2.25."""
+    L, e = reference.loss_mp([["1e300"], ["1"]], ["-0.5"], "0", dps=20, error=True)
+    assert abs(L - 2.25) <= e <= 1e-14

@@ -28,7 +28,7 @@ class AccuracyError(ArithmeticError):
 
 class RangeError(AccuracyError):
     """The configuration's scale is beyond what the float64 engine takes (verify.engine.lines.FLOAT64_AMAX):
-    a run whose means reach it has left float64's range (the mpmath functions take any size)."""
+    a run whose means reach it has left float64's range (the mpmath functions take far larger ones)."""
 
 
 class BelowRangeError(AccuracyError):

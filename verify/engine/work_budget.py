@@ -7,10 +7,13 @@ behind the constants: proofs_map.md, "mpmath path").
 
 from __future__ import annotations
 
+import mpmath
+
 from .lines import _line_points
 from .tolerances import AccuracyError
 
-__all__ = ["NodeBudget", "mp_budget", "mp_chunk_nodes", "MP_BUDGET_SECONDS", "MP_NODE_SECONDS", "MP_CHUNK_ENTRIES"]
+__all__ = ["NodeBudget", "mp_budget", "mp_chunk_nodes", "MP_BUDGET_SECONDS", "MP_NODE_SECONDS", "MP_CHUNK_ENTRIES",
+           "GRADING_SLOPE_MAX"]
 
 #: The mpmath path's work budget per evaluation, in estimated seconds: a configuration whose
 #: integrand evaluations would take longer is refused before they are made (:class:`NodeBudget`).
@@ -53,7 +56,31 @@ def mp_chunk_nodes(rows: int, columns: int) -> int:
     return max(100, MP_CHUNK_ENTRIES // max(1, int(rows) * int(columns)))
 
 
+#: The largest slope difference along axis 0 the line grading takes: lines._line_points places the
+#: grading of a transition of width 1 / |B_i0 - B_j0| in float64 (log2 of 1 / float(width)), which
+#: fails beyond ~2^1020 (float(width) underflows to 0: ZeroDivisionError).
+GRADING_SLOPE_MAX = 2.0 ** 1000
+
+
+def _check_grading_range(B, groups) -> None:
+    """AccuracyError, instead of the line grading's ZeroDivisionError, when a pair of logits that
+    compete (same group) differs in slope along axis 0 by more than GRADING_SLOPE_MAX (mpmath inputs
+    such as '1e999999999999')."""
+    n = B.shape[0]
+    for i in range(n):
+        for j in range(i + 1, n):
+            if groups is not None and groups[i] != groups[j]:
+                continue
+            db0 = abs(B[i, 0] - B[j, 0])
+            if db0 > GRADING_SLOPE_MAX:
+                raise AccuracyError(
+                    f"a softmax transition along the line axis has slope difference {mpmath.nstr(db0, 5)}, beyond "
+                    f"{GRADING_SLOPE_MAX:.3g}: the line grading (verify.engine.lines) places its panels in float64 "
+                    "and cannot place this one; refused (means this far apart are beyond the mpmath path's range)")
+
+
 def _line_nodes(B, C, P, radius, backend, groups, fast=False) -> int:
     """The integrand evaluations :func:`integrate_lines` will make on the lines P (its own count)."""
+    _check_grading_range(B, groups)
     edges = _line_points(B, C, P, radius, backend, (), groups)
     return P.shape[0] * (edges.shape[1] - 1) * backend.inner_order * (1 if fast else 3)
