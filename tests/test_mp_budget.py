@@ -65,6 +65,19 @@ def test_the_budget_refuses_past_its_limit_only():
     assert b.spent == 1000  # a refused batch is not charged
 
 
+def test_a_refusal_after_some_batches_says_how_much_was_done():
+    """A budget passed part-way (a later rung of a ladder, a box refinement) must not claim it was
+    refused before any work: the message names the evaluations done.  Control: a first batch beyond
+    the budget says it was refused before doing them."""
+    b = work_budget.NodeBudget(1000, 1e-3)
+    b.spend(600)
+    with pytest.raises(reference.AccuracyError, match=r"refused after 6\.0e\+02 evaluations done \(~1 s\)") as late:
+        b.spend(500)
+    assert "before doing them" not in str(late.value)
+    with pytest.raises(reference.AccuracyError, match="refused before doing them"):
+        work_budget.NodeBudget(1000, 1e-3).spend(1001)
+
+
 def test_mpmath_batches_are_bounded_in_size(monkeypatch):
     """Memory: the mpmath integrand is called on at most mp_chunk_nodes nodes at a time (the
     review's case held 1.8e5 nodes of mpf intermediates at once, 3.4 GB)."""

@@ -29,7 +29,9 @@ MP_CHUNK_ENTRIES = 100_000
 class NodeBudget:
     """Integrand evaluations one mpmath evaluation may make.  :meth:`spend` is called with the exact
     count of each batch before the batch is evaluated, so a configuration beyond the budget is
-    refused (AccuracyError naming the cost) before the work, not after minutes of it."""
+    refused (AccuracyError naming the cost) before the batch that would pass it: at once when the
+    first batch does, else after the batches within it (the message says how many were done), never
+    after minutes of work."""
 
     def __init__(self, limit: float, seconds_per_node: float):
         self.limit, self.seconds_per_node, self.spent = float(limit), float(seconds_per_node), 0
@@ -37,11 +39,14 @@ class NodeBudget:
     def spend(self, nodes: int) -> None:
         need = self.spent + int(nodes)
         if need > self.limit:
+            done = (f"refused before doing them" if self.spent == 0 else
+                    f"refused after {self.spent:.1e} evaluations done (~{self.spent * self.seconds_per_node:.0f} s), "
+                    "before the next batch")
             raise AccuracyError(
                 f"the mpmath path needs at least {need:.1e} integrand evaluations (~{need * self.seconds_per_node:.0f} s) "
-                f"here, above its budget of {self.limit:.1e} (~{self.limit * self.seconds_per_node:.0f} s); refused "
-                "before doing them: the float64 functions (loss, grad, evaluate) do this configuration, the mpmath "
-                "ones k = 1 and near-collapsed k >= 2")
+                f"here, above its budget of {self.limit:.1e} (~{self.limit * self.seconds_per_node:.0f} s); {done}: "
+                "the float64 functions (loss, grad, evaluate) do this configuration, the mpmath ones k = 1 and "
+                "near-collapsed k >= 2")
         self.spent = need
 
 
