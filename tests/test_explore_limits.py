@@ -38,6 +38,9 @@ from verify.simulate import outcomes
     # the factor's own limit, at an M0 that keeps e^-t M0 in range
     ("step", {"M0": ["1e300"], "t": ["700"], "eta_range": ["0.01", "1e6", "3"]}, "the descent's factor eta e^t overflows"),
     ("mixtures", {"t": ["700"], "eta": ["1e6"]}, "the descent's factor eta e^t overflows"),
+    ("mixtures", {"t": ["400"]}, "the mixture's scaled separation e^-t s"),
+    ("noise", {"M0": ["0", "1"], "t_range": ["0", "400", "3"]}, "--M0 1 with --t-range up to 400"),
+    ("noise", {"M0": ["1e-200"]}, "give M0 >= "),
 ])
 def test_a_value_outside_its_float64_range_is_refused(study, given, message):
     with pytest.raises(ValueError, match=message.replace("+", r"\+").replace("^", r"\^")):
@@ -55,7 +58,7 @@ def test_a_value_outside_its_float64_range_is_refused(study, given, message):
     ("noise", {"M0": ["1"], "t_range": ["0", "336", "3"]}),  # e^-336 is just above FLOAT64_AMIN
     ("radius", {"M0": ["9"], "t": ["17"]}),  # e^-17 1e-300 is still a normal number
     ("step", {"t": ["330"], "eta_range": ["0.01", "1e3", "3"], "convention": "unscaled"}),
-    ("mixtures", {"t": ["700"], "eta": ["0.5"]}),
+    ("mixtures", {"t": ["330"], "eta": ["0.5"]}),
 ])
 def test_a_value_inside_its_range_is_taken(study, given):
     check_options(study, "quick", given)

@@ -39,7 +39,8 @@ stated) confirm where each one bites.
   the final loss / M^2 agrees with M = 1e4's to 5e-5 at 1e5, moves by 5e-4 at 1e6, 5e-3 at 1e7,
   4% at 1e8, and at 1e9 the two means coincide.  (A step so large that a mean leaves float64's range is a blow-up:
   :class:`verify.explore.average.AverageCell` reports it as one.)
-* mixtures: t <= T_MAX and eta e^t finite (their separations and scales are the budget's).
+* mixtures: t <= T_MAX, eta e^t finite, and e^-t times the smallest separation >= FLOAT64_AMIN (the
+  engine's lower range; their separations and scales are the budget's).
 
 :func:`check_ranges` raises ValueError with one line naming the option and the allowed range.
 """
@@ -126,10 +127,13 @@ def _check_cluster(opts, group: dict, umax: float) -> None:
         raise ValueError(f"--M0 must be <= {CENTRE_MAX * math.exp(t_lo):.3g} at t = {t_lo:g} (the cluster's scaled "
                          f"distance e^-t M0 at most {CENTRE_MAX:.2g}, where float64 rounds its spread "
                          f"{SWITCH_RADIUS:g} by at most {SPREAD_ROUNDING:.0%}), got {M0:g}")
-    if M0 > 0 and math.log(min(opts.M0)) - t_hi < math.log(FLOAT64_AMIN):
-        raise ValueError(f"--M0 {min(opts.M0):g} with {t_hi_opt} up to {t_hi:g}: the cluster's scaled distance e^-t M0 "
+    m_lo = min((m for m in opts.M0 if m > 0), default=0.0)  # (M0 = 0: the cluster at m*, its scale the radius's)
+    if m_lo > 0 and math.log(m_lo) - t_hi < math.log(FLOAT64_AMIN):
+        fix = (f"give t <= {math.log(m_lo / FLOAT64_AMIN):.4g}" if m_lo > FLOAT64_AMIN * math.exp(t_lo)
+               else f"give M0 >= {FLOAT64_AMIN * math.exp(t_hi):.3g}")
+        raise ValueError(f"--M0 {m_lo:g} with {t_hi_opt} up to {t_hi:g}: the cluster's scaled distance e^-t M0 "
                          f"is below {FLOAT64_AMIN:.2g}, where the float64 engine refuses (its squares would leave "
-                         f"float64's normal range); give t <= {math.log(min(opts.M0) / FLOAT64_AMIN):.4g}")
+                         f"float64's normal range); {fix}")
     (r_lo, r_lo_opt), (r_hi, r_hi_opt) = min(group["r"]), max(group["r"])
     if math.log(r_lo) - t_hi < math.log(TINY):
         raise ValueError(f"{r_lo_opt} {r_lo:g} with {t_hi_opt} up to {t_hi:g}: the scaled radius e^-t r is below "
@@ -165,6 +169,11 @@ def check_ranges(opts) -> None:
         t_values, eta_values = [(t, "--t") for t in opts.t], [(e, "--eta") for e in opts.eta]
         _check_t(t_values)
         _check_factor(t_values, eta_values)
+        s_lo, t_hi = min(opts.extra["separations"]), max(opts.t)
+        if math.log(s_lo) - t_hi < math.log(FLOAT64_AMIN):  # the truths' scaled separation, the engine's lower range
+            raise ValueError(f"--t up to {t_hi:g}: the mixture's scaled separation e^-t s ({s_lo:g} at least) is below "
+                             f"{FLOAT64_AMIN:.2g}, where the float64 engine refuses; give t <= "
+                             f"{math.log(s_lo / FLOAT64_AMIN):.4g}")
         return
     groups = _groups(opts)
     for g in groups:
