@@ -306,18 +306,23 @@ def test_mpmath_estimates_include_the_rounding_to_dps():
             assert abs(G[i][0] - R[i][0]) - Re[i][0] <= Ge[i][0]
 
 
-def test_gauss_hermite_estimate_covers_the_doubled_rules_own_error():
+def test_gauss_hermite_estimate_covers_the_doubled_rules_own_error(monkeypatch):
     """The smooth path's estimate of Q's error from Q_j (one axis's order doubled) must allow for
-    Q_j's own error: at this configuration |Q - Q_j| alone fell short of the measured error of
-    grad_scaled by 1.8e-28 (5.6109905870e-19 against 5.6109905853e-19, found by a review).  The control:
-    the error exceeds half the estimate, so an estimate of |Q - Q_j| alone (the old one) is rejected."""
+    Q_j's own error (quadrature.DOUBLING_SAFETY): at this configuration |Q - Q_j| alone fell short
+    of the measured error of grad_scaled by 1.8e-28 (5.6109905870e-19 against 5.6109905853e-19, found
+    by a review).  The negative control: the same evaluation with the factor 1 (the old estimate)
+    is rejected by the same comparison."""
+    from verify.engine import quadrature
     mu, stars, weights, t = [[0.1], [0.5]], [[0.7], [-0.2]], [0.5, 0.5], 0.3
-    ev = reference.evaluate_mix_mp(mu, stars, weights, t, dps=20)
     ref = reference.evaluate_mix_mp(mu, stars, weights, t, dps=40)
-    for i in range(2):
-        err = abs(ev.grad_scaled[i][0] - ref.grad_scaled[i][0]) + ref.grad_scaled_err[i][0]
-        assert err <= ev.grad_scaled_err[i][0]
-        assert abs(ev.grad_scaled[i][0] - ref.grad_scaled[i][0]) > ev.grad_scaled_err[i][0] / 2
+
+    def honest(ev):
+        return all(abs(ev.grad_scaled[i][0] - ref.grad_scaled[i][0]) + ref.grad_scaled_err[i][0]
+                   <= ev.grad_scaled_err[i][0] for i in range(2))
+
+    assert honest(reference.evaluate_mix_mp(mu, stars, weights, t, dps=20))
+    monkeypatch.setattr(quadrature, "DOUBLING_SAFETY", 1.0)
+    assert not honest(reference.evaluate_mix_mp(mu, stars, weights, t, dps=20))
 
 
 def test_below_the_lower_range_a_mixture_is_refused():

@@ -171,6 +171,9 @@ def _apply_plan(f, B, C, k, plan: Plan, backend, chunk_nodes, groups=None) -> In
 #: around it and Gauss-Hermite converges fast.  The orders below are starting
 #: points; each is checked by doubling it (and doubled again if needed).
 SMOOTH_SLOPE = 1.5
+#: err(Q) <= |Q - Q_j| + err(Q_j) <= |Q - Q_j| + err(Q) / 2 when doubling axis j's Gauss-Hermite order
+#: at least halves the error (:func:`_smooth_paths`), so err(Q) <= 2 |Q - Q_j|
+DOUBLING_SAFETY = 2.0
 _GH_ORDERS = ((1e-4, 3), (1e-2, 4), (0.05, 6), (0.1, 8), (0.25, 12), (0.5, 20), (1.0, 32), (SMOOTH_SLOPE, 48))
 #: The starting orders times these, in turn: each rung's rule is the previous rung's doubled one
 #: (mpmath asks for more digits, so it gets one rung more).
@@ -248,7 +251,8 @@ def _smooth_paths(f, B, C, k, backend, accept, bound_scale, tail_target, chunk_n
         # |Q - Q_j| estimates Q's error only as far as Q_j is exact; if doubling an axis's order at
         # least halves the rule's error on it (Gauss-Hermite on an analytic integrand: the error falls
         # like exp(-c sqrt(order)), far more than halved), err(Q) <= |Q - Q_j| + err(Q) / 2 gives the 2
-        error = 2 * sum(np.abs(q - value) for q in qs[1:]) + 64 * backend.eps * (w0 @ line_abs[:sizes[0]])
+        error = (DOUBLING_SAFETY * sum(np.abs(q - value) for q in qs[1:])
+                 + 64 * backend.eps * (w0 @ line_abs[:sizes[0]]))
         if kind == "lines-gh":
             error = error + w0 @ Fe[:sizes[0]] + bound_scale * tail_bound(radius, 1)
         if accept(value, error):
