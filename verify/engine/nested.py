@@ -223,7 +223,7 @@ def _check_budget(counts, k, max_nodes, sharp, levels_gh, nodes):
     if counts[k] > 0:
         raise AccuracyError(f"more than {max_nodes:.1e} integrand evaluations (more than ~{max_nodes * NODE_SECONDS:.2g} s) "
                             f"would be needed (k={k}; outer levels by panels: {sharp}, by Gauss-Hermite: {levels_gh}); "
-                            f"refused {_spent(nodes)}: the estimate from the pilot was within the budget")
+                            f"refused {_spent(nodes)}, when the run reached it (no prediction refused it ahead)")
 
 
 def _grid(orders, levels_gh):

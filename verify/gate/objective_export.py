@@ -124,7 +124,7 @@ def _values(ev_mp, fresh, method_mp: str, method_f64: str) -> dict:
             return {"method": method_mp, "loss": loss, "loss_err": err_up(ev_mp.loss_err, ev_mp.loss, loss),
                     "grad": grad, "grad_err": [[err_up(e, x, xt) for e, x, xt in zip(er, r, rt)]
                                                for er, r, rt in zip(ev_mp.grad_err, ev_mp.grad, grad)]}
-    L, Le, G, Ge = fresh[:4]  # repr(float): exact, so the estimates need no rounding added
+    L, Le, G, Ge = fresh[:4]  # repr(float) round-trips (read back, the same float64), so the estimates need no rounding added
     return {"method": method_f64, "loss": repr(float(L)), "loss_err": err_up(float(Le), as_float=True),
             "grad": [[repr(float(x)) for x in r] for r in G],
             "grad_err": [[err_up(float(x), as_float=True) for x in r] for r in Ge]}
