@@ -119,3 +119,26 @@ def test_reporting_passes_step_and_total_and_never_stops_the_run():
     assert tr.steps[-1] == 20  # a callback returning True would have stopped it at step 0
     assert seen == [(s, 20) for s in tr.steps]
     assert reporting(None, 20)(3, mu0) is False  # no progress: nothing to call, still no stop
+
+
+def test_a_supplied_dynamics_below_the_float64_range_records_the_mpmath_loss():
+    """A wrong dynamics (the claims' negative controls) can drive every mean to within ~1e-146 of m*,
+    where the float64 engine refuses (BelowRangeError; before, it recorded a loss wrong in every digit
+    with estimate 0).  The record then comes from the mpmath path: its loss within its estimate of
+    mpmath at 50 digits.  Negative control: the float64 engine refuses the same means."""
+    import mpmath
+
+    from verify.engine import reference
+    from verify.engine.tolerances import BelowRangeError
+    from verify.simulate.descent import SuppliedGradient
+
+    star = np.array([0.0])  # (m* = 0.3 would absorb 1e-150 in float64: the means would equal it)
+    mu = np.array([[1e-150], [-2.5e-150], [4e-151]])
+    with pytest.raises(BelowRangeError):
+        reference.loss(mu, star, 0.0)
+    src = SuppliedGradient(lambda m, s, t: np.zeros_like(m))
+    src.start(star, 0.0, 1e-10)
+    rec = src.at(0, mu, True)
+    exact = reference.loss_mp(mu, star, 0.0, dps=50)
+    assert rec.loss > 0 and abs(mpmath.mpf(rec.loss) - exact) <= rec.loss_err
+    assert rec.loss_err <= 1e-10 * rec.loss

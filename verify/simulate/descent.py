@@ -35,11 +35,13 @@ import numbers
 import sys
 from dataclasses import dataclass, field
 
+import mpmath
 import numpy as np
 
 from verify.engine.expectation import population_expectations, reduce_float
+from verify.engine.reference import evaluate_mp
 from verify.engine.time_limit import check_time
-from verify.engine.tolerances import DESCENT_TOL, MIN_TOL, gradient_scale
+from verify.engine.tolerances import DESCENT_TOL, MIN_TOL, BelowRangeError, gradient_scale
 from verify.engine.validation import check_int, check_means, check_noise_level, check_step, check_step_numbers, \
     check_tol
 
@@ -104,6 +106,25 @@ class GradientSource:
         return {}
 
 
+#: digits of the mpmath path that records a loss below the float64 engine's range (:func:`_mp_record`)
+MP_RECORD_DPS = 30
+
+
+def _mp_record(mu, mu_star, t) -> Record:
+    """The record from the mpmath path (:data:`MP_RECORD_DPS` digits), its loss rounded to float64 and
+    the estimates rounded up so that they cover that rounding too (a loss below float64's normal range
+    keeps an absolute 2^-1074)."""
+    ev = evaluate_mp(mu, mu_star, t, dps=MP_RECORD_DPS)
+    with mpmath.workdps(MP_RECORD_DPS):
+        L = float(ev.loss)
+        up = lambda x: float(x) * (1 + 2.0**-52) + 2.0**-1074  # noqa: E731  (float() rounds to nearest)
+        loss_err = up(ev.loss_err + abs(ev.loss - mpmath.mpf(L)))
+        spread = max(mpmath.norm([mpmath.mpf(x) for x in row]) for row in (np.asarray(mu) - mu_star)) * mpmath.exp(-t)
+        gscale = gradient_scale(ev.grad_scaled, ev.loss, spread)  # the engine's one scale, in mpmath
+        gerr = up(max(max(r) for r in ev.grad_scaled_err) / gscale) if gscale > 0 else 0.0
+    return Record(L, loss_err, gerr)
+
+
 def _exact_record(ex, red) -> Record:
     gscale = gradient_scale(np.asarray(ex.grad_scaled, dtype=float), float(ex.loss), red.amax)
     gerr = float(np.max(ex.grad_scaled_err)) / gscale if gscale > 0 else 0.0
@@ -150,8 +171,13 @@ class SuppliedGradient(GradientSource):
     def at(self, step, mu, record):
         if not record:
             return None
-        red = reduce_float(mu, self.mu_star, self.t)
-        ex = population_expectations(red, tol=self.tol)
+        try:
+            red = reduce_float(mu, self.mu_star, self.t)
+            ex = population_expectations(red, tol=self.tol)
+        except BelowRangeError:
+            # a supplied (wrong) dynamics can drive every mean to within ~1e-146 of m*, where float64
+            # cannot certify the loss; the mpmath path can (the means nearly collapsed: cheap)
+            return _mp_record(mu, self.mu_star, self.t)
         self.nodes += ex.nodes
         return _exact_record(ex, red)
 
