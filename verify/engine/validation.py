@@ -20,6 +20,7 @@ from .tolerances import MIN_DPS, AccuracyError
 
 __all__ = [
     "check_means",
+    "check_real_array",
     "check_noise_level",
     "check_step",
     "check_dps",
@@ -70,6 +71,16 @@ def _as_float_array(value, name: str, ndim: int, shape: str | None = None) -> np
     if not np.all(np.isfinite(arr)):
         bad = np.argwhere(~np.isfinite(arr))[0]
         raise ValueError(f"{name} has a non-finite entry {float(arr[tuple(bad)])!r} at index {tuple(int(i) for i in bad)}")
+    return arr
+
+
+def check_real_array(value, name: str, shape: tuple) -> np.ndarray:
+    """``value`` as a finite float64 array of exactly ``shape`` (a result a caller supplies, such as
+    a gradient), with the checks and messages of the engine's inputs; ValueError naming ``name``."""
+    shape = tuple(int(x) for x in shape)
+    arr = _as_float_array(value, name, len(shape), shape=str(shape))
+    if arr.shape != shape:
+        raise ValueError(f"{name} must have shape {shape}, got shape {arr.shape}")
     return arr
 
 

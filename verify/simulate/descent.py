@@ -31,7 +31,6 @@ step 0 and the last step always.  The outcome of a run: :func:`verify.simulate.o
 from __future__ import annotations
 
 import math
-import numbers
 import sys
 from dataclasses import dataclass, field
 
@@ -42,8 +41,8 @@ from verify.engine.expectation import population_expectations, reduce_float
 from verify.engine.reference import evaluate_mp
 from verify.engine.time_limit import check_time
 from verify.engine.tolerances import DESCENT_TOL, MIN_TOL, BelowRangeError, gradient_scale
-from verify.engine.validation import check_int, check_means, check_noise_level, check_step, check_step_numbers, \
-    check_tol
+from verify.engine.validation import check_int, check_means, check_noise_level, check_real_array, check_step, \
+    check_step_numbers, check_tol
 
 __all__ = ["gradient_descent", "reporting", "Trajectory", "Record", "GradientSource", "ExactGradient",
            "SuppliedGradient", "CONVENTIONS"]
@@ -187,29 +186,9 @@ class SuppliedGradient(GradientSource):
 
 
 def _checked_gradient(value, shape) -> np.ndarray:
-    """``grad_fn``'s result as float64 of ``shape``; ValueError naming grad_fn for anything else (a
-    complex gradient was cut to its real part with only a ComplexWarning)."""
-    try:
-        raw = np.asarray(value)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"grad_fn must return an array of real numbers: {exc}") from None
-    if raw.dtype.kind == "c" or (raw.dtype == object and any(isinstance(x, complex) for x in raw.ravel())):
-        raise ValueError(f"grad_fn must return real numbers, got complex entries (dtype {raw.dtype})")
-    if raw.dtype.kind not in "fiu" and raw.dtype != object:
-        raise ValueError(f"grad_fn must return an array of real numbers, got dtype {raw.dtype}")
-    if raw.dtype == object and not all(isinstance(x, (numbers.Real, np.floating, np.integer))
-                                       and not isinstance(x, bool) for x in raw.ravel()):
-        raise ValueError(f"grad_fn must return an array of real numbers, got {value!r}")
-    try:
-        g = raw.astype(np.float64)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"grad_fn must return an array of real numbers: {exc}") from None
-    if g.shape != shape:
-        raise ValueError(f"grad_fn must return the shape of mu {shape}, got shape {g.shape}")
-    if not np.all(np.isfinite(g)):
-        bad = tuple(int(i) for i in np.argwhere(~np.isfinite(g))[0])
-        raise ValueError(f"grad_fn returned a non-finite entry {float(g[bad])!r} at index {bad}")
-    return g
+    """``grad_fn``'s result as float64 of mu's ``shape`` (a complex gradient was cut to its real part
+    with only a ComplexWarning; a scalar was broadcast): the engine's input checks, naming grad_fn."""
+    return check_real_array(value, "grad_fn's result", shape)
 
 
 def _iterable(x) -> bool:
