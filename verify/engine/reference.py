@@ -41,7 +41,8 @@ from .expectation import population_expectations, reduce_float, reduce_mp
 from .mixture import mixture_expectations, reduce_mixture
 from .time_average import Averaged, averaged_expectations, check_window, weighting_function
 from .tolerances import DEFAULT_DPS, DEFAULT_TOL, MIN_TOL, AccuracyError
-from .validation import check_dps, check_means, check_mixture, check_noise_level, check_tol, means_mp, mixture_mp
+from .validation import check_dps, check_flag, check_means, check_mixture, check_noise_level, check_tol, means_mp, \
+    mixture_mp
 
 __all__ = [
     "loss", "grad", "grad_scaled", "evaluate", "loss_mp", "grad_mp", "grad_scaled_mp", "evaluate_mp",
@@ -89,16 +90,9 @@ def _unscaled(s, Gs, Gse):
     return G, s * Gse * (1 + 4 * eps) + 2 * eps * np.abs(G) + _SUBNORMAL
 
 
-def _flag(value, name: str) -> bool:
-    """``value`` if it is True or False; else ValueError naming ``name`` (a truthy 'no' is not True)."""
-    if not isinstance(value, (bool, np.bool_)):
-        raise ValueError(f"{name} must be True or False, got {value!r}")
-    return bool(value)
-
-
 def evaluate(mu, mu_star, t, *, tol=DEFAULT_TOL, with_grad: bool = True) -> Evaluation:
     """Loss, gradient (scaled and unscaled) and their error estimates, in float64."""
-    _flag(with_grad, "with_grad")
+    check_flag(with_grad, "with_grad")
     mu, mu_star = check_means(mu, mu_star)
     t = check_noise_level(t)
     tol = check_tol(tol, floor=MIN_TOL)
@@ -122,21 +116,21 @@ def warm_up() -> None:
 
 def loss(mu, mu_star, t, *, tol=DEFAULT_TOL, error: bool = False):
     """L_t (float); with ``error=True``, ``(L_t, abs_err)``."""
-    _flag(error, "error")
+    check_flag(error, "error")
     ev = evaluate(mu, mu_star, t, tol=tol, with_grad=False)
     return (ev.loss, ev.loss_err) if error else ev.loss
 
 
 def grad(mu, mu_star, t, *, tol=DEFAULT_TOL, error: bool = False):
     """dL_t/dmu_i, shape (n, d); with ``error=True``, ``(grad, abs_err)``."""
-    _flag(error, "error")
+    check_flag(error, "error")
     ev = evaluate(mu, mu_star, t, tol=tol)
     return (ev.grad, ev.grad_err) if error else ev.grad
 
 
 def grad_scaled(mu, mu_star, t, *, tol=DEFAULT_TOL, error: bool = False):
     """dL_t/dm_i with m_i = e^{-t} mu_i (same unscaled inputs), shape (n, d)."""
-    _flag(error, "error")
+    check_flag(error, "error")
     ev = evaluate(mu, mu_star, t, tol=tol)
     return (ev.grad_scaled, ev.grad_scaled_err) if error else ev.grad_scaled
 
@@ -203,7 +197,7 @@ def evaluate_mp(mu, mu_star, t, *, dps: int = DEFAULT_DPS, tol=None, with_grad: 
     Outputs are mpf and nested lists of mpf, rounded back to ``dps`` digits; each estimate
     includes that rounding.
     """
-    _flag(with_grad, "with_grad")
+    check_flag(with_grad, "with_grad")
     dps = check_dps(dps)
     guard = MP_GUARD
     with mpmath.workdps(dps + guard):
@@ -223,21 +217,21 @@ def evaluate_mp(mu, mu_star, t, *, dps: int = DEFAULT_DPS, tol=None, with_grad: 
 
 def loss_mp(mu, mu_star, t, *, dps: int = DEFAULT_DPS, tol=None, error: bool = False):
     """L_t as an mpf; with ``error=True``, ``(L_t, abs_err)``."""
-    _flag(error, "error")
+    check_flag(error, "error")
     ev = evaluate_mp(mu, mu_star, t, dps=dps, tol=tol, with_grad=False)
     return (ev.loss, ev.loss_err) if error else ev.loss
 
 
 def grad_mp(mu, mu_star, t, *, dps: int = DEFAULT_DPS, tol=None, error: bool = False):
     """dL_t/dmu_i as n lists of d mpf; with ``error=True``, ``(grad, abs_err)``."""
-    _flag(error, "error")
+    check_flag(error, "error")
     ev = evaluate_mp(mu, mu_star, t, dps=dps, tol=tol)
     return (ev.grad, ev.grad_err) if error else ev.grad
 
 
 def grad_scaled_mp(mu, mu_star, t, *, dps: int = DEFAULT_DPS, tol=None, error: bool = False):
     """dL_t/dm_i as n lists of d mpf; with ``error=True``, ``(grad, abs_err)``."""
-    _flag(error, "error")
+    check_flag(error, "error")
     ev = evaluate_mp(mu, mu_star, t, dps=dps, tol=tol)
     return (ev.grad_scaled, ev.grad_scaled_err) if error else ev.grad_scaled
 
@@ -255,7 +249,7 @@ def grad_scaled_mp(mu, mu_star, t, *, dps: int = DEFAULT_DPS, tol=None, error: b
 def evaluate_avg(mu, mu_star, t_min, t_max, *, weighting="uniform", tol=DEFAULT_TOL,
                  with_grad: bool = True) -> Averaged:
     """L_bar and dL_bar/dmu (float64) with error estimates: an :class:`Averaged`."""
-    _flag(with_grad, "with_grad")
+    check_flag(with_grad, "with_grad")
     mu, mu_star = check_means(mu, mu_star)
     a, b = check_window(t_min, t_max)
     tol = check_tol(tol, floor=MIN_TOL)
@@ -270,14 +264,14 @@ def evaluate_avg(mu, mu_star, t_min, t_max, *, weighting="uniform", tol=DEFAULT_
 
 def loss_avg(mu, mu_star, t_min, t_max, *, weighting="uniform", tol=DEFAULT_TOL, error: bool = False):
     """L_bar (float); with ``error=True``, ``(L_bar, abs_err)``."""
-    _flag(error, "error")
+    check_flag(error, "error")
     ev = evaluate_avg(mu, mu_star, t_min, t_max, weighting=weighting, tol=tol, with_grad=False)
     return (ev.loss, ev.loss_err) if error else ev.loss
 
 
 def grad_avg(mu, mu_star, t_min, t_max, *, weighting="uniform", tol=DEFAULT_TOL, error: bool = False):
     """dL_bar/dmu_i (unscaled), shape (n, d); with ``error=True``, ``(grad, abs_err)``."""
-    _flag(error, "error")
+    check_flag(error, "error")
     ev = evaluate_avg(mu, mu_star, t_min, t_max, weighting=weighting, tol=tol)
     return (ev.grad, ev.grad_err) if error else ev.grad
 
@@ -286,7 +280,7 @@ def evaluate_avg_mp(mu, mu_star, t_min, t_max, *, weighting="uniform", dps: int 
                     with_grad: bool = True) -> Averaged:
     """As :func:`evaluate_avg` in mpmath at ``dps`` digits (tol defaults to 10^-(dps - 5)); a
     callable weighting is called with mpf arguments.  Values are mpf, gradients n lists of d mpf."""
-    _flag(with_grad, "with_grad")
+    check_flag(with_grad, "with_grad")
     dps = check_dps(dps)
     guard = MP_GUARD
     with mpmath.workdps(dps + guard):
@@ -311,7 +305,7 @@ def evaluate_avg_mp(mu, mu_star, t_min, t_max, *, weighting="uniform", dps: int 
 def loss_avg_mp(mu, mu_star, t_min, t_max, *, weighting="uniform", dps: int = DEFAULT_DPS, tol=None,
                 error: bool = False):
     """L_bar as an mpf; with ``error=True``, ``(L_bar, abs_err)``."""
-    _flag(error, "error")
+    check_flag(error, "error")
     ev = evaluate_avg_mp(mu, mu_star, t_min, t_max, weighting=weighting, dps=dps, tol=tol, with_grad=False)
     return (ev.loss, ev.loss_err) if error else ev.loss
 
@@ -319,7 +313,7 @@ def loss_avg_mp(mu, mu_star, t_min, t_max, *, weighting="uniform", dps: int = DE
 def grad_avg_mp(mu, mu_star, t_min, t_max, *, weighting="uniform", dps: int = DEFAULT_DPS, tol=None,
                 error: bool = False):
     """dL_bar/dmu_i as n lists of d mpf; with ``error=True``, ``(grad, abs_err)``."""
-    _flag(error, "error")
+    check_flag(error, "error")
     ev = evaluate_avg_mp(mu, mu_star, t_min, t_max, weighting=weighting, dps=dps, tol=tol)
     return (ev.grad, ev.grad_err) if error else ev.grad
 
@@ -333,7 +327,7 @@ def grad_avg_mp(mu, mu_star, t_min, t_max, *, weighting="uniform", dps: int = DE
 
 def evaluate_mix(mu, mu_stars, weights, t, *, tol=DEFAULT_TOL, with_grad: bool = True) -> Evaluation:
     """L_t and its gradients for a mixture ground truth, float64, as an :class:`Evaluation`."""
-    _flag(with_grad, "with_grad")
+    check_flag(with_grad, "with_grad")
     mu, mu_stars, w = check_mixture(mu, mu_stars, weights)
     t = check_noise_level(t)
     tol = check_tol(tol, floor=MIN_TOL)
@@ -350,14 +344,14 @@ def evaluate_mix(mu, mu_stars, weights, t, *, tol=DEFAULT_TOL, with_grad: bool =
 
 def loss_mix(mu, mu_stars, weights, t, *, tol=DEFAULT_TOL, error: bool = False):
     """L_t against the mixture (float); with ``error=True``, ``(L_t, abs_err)``."""
-    _flag(error, "error")
+    check_flag(error, "error")
     ev = evaluate_mix(mu, mu_stars, weights, t, tol=tol, with_grad=False)
     return (ev.loss, ev.loss_err) if error else ev.loss
 
 
 def grad_mix(mu, mu_stars, weights, t, *, tol=DEFAULT_TOL, error: bool = False):
     """dL_t/dmu_i (unscaled) against the mixture, shape (n, d); with ``error=True``, ``(grad, abs_err)``."""
-    _flag(error, "error")
+    check_flag(error, "error")
     ev = evaluate_mix(mu, mu_stars, weights, t, tol=tol)
     return (ev.grad, ev.grad_err) if error else ev.grad
 
@@ -365,7 +359,7 @@ def grad_mix(mu, mu_stars, weights, t, *, tol=DEFAULT_TOL, error: bool = False):
 def evaluate_mix_mp(mu, mu_stars, weights, t, *, dps: int = DEFAULT_DPS, tol=None,
                     with_grad: bool = True) -> Evaluation:
     """As :func:`evaluate_mix` in mpmath at ``dps`` digits (tol defaults to 10^-(dps - 5))."""
-    _flag(with_grad, "with_grad")
+    check_flag(with_grad, "with_grad")
     dps = check_dps(dps)
     guard = MP_GUARD
     with mpmath.workdps(dps + guard):
@@ -386,13 +380,13 @@ def evaluate_mix_mp(mu, mu_stars, weights, t, *, dps: int = DEFAULT_DPS, tol=Non
 
 def loss_mix_mp(mu, mu_stars, weights, t, *, dps: int = DEFAULT_DPS, tol=None, error: bool = False):
     """L_t against the mixture as an mpf; with ``error=True``, ``(L_t, abs_err)``."""
-    _flag(error, "error")
+    check_flag(error, "error")
     ev = evaluate_mix_mp(mu, mu_stars, weights, t, dps=dps, tol=tol, with_grad=False)
     return (ev.loss, ev.loss_err) if error else ev.loss
 
 
 def grad_mix_mp(mu, mu_stars, weights, t, *, dps: int = DEFAULT_DPS, tol=None, error: bool = False):
     """dL_t/dmu_i against the mixture as n lists of d mpf; with ``error=True``, ``(grad, abs_err)``."""
-    _flag(error, "error")
+    check_flag(error, "error")
     ev = evaluate_mix_mp(mu, mu_stars, weights, t, dps=dps, tol=tol)
     return (ev.grad, ev.grad_err) if error else ev.grad

@@ -21,6 +21,7 @@ from .tolerances import MIN_DPS, AccuracyError
 __all__ = [
     "check_means",
     "check_real_array",
+    "check_flag",
     "check_noise_level",
     "check_step",
     "check_dps",
@@ -72,6 +73,14 @@ def _as_float_array(value, name: str, ndim: int, shape: str | None = None) -> np
         bad = np.argwhere(~np.isfinite(arr))[0]
         raise ValueError(f"{name} has a non-finite entry {float(arr[tuple(bad)])!r} at index {tuple(int(i) for i in bad)}")
     return arr
+
+
+def check_flag(value, name: str) -> bool:
+    """``value`` if it is True or False (numpy's bool too); else ValueError naming ``name`` (a truthy
+    'no' is not True)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
 
 
 def check_real_array(value, name: str, shape: tuple) -> np.ndarray:

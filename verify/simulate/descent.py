@@ -181,14 +181,10 @@ class SuppliedGradient(GradientSource):
         return _exact_record(ex, red)
 
     def gradient(self, mu):
-        # dL/dm = e^t dL/dmu (e^t rather than dividing by the subnormal e^-t near the largest t)
-        return _checked_gradient(self.grad_fn(mu.copy(), self.mu_star.copy(), self.t), mu.shape) * math.exp(self.t)
-
-
-def _checked_gradient(value, shape) -> np.ndarray:
-    """``grad_fn``'s result as float64 of mu's ``shape`` (a complex gradient was cut to its real part
-    with only a ComplexWarning; a scalar was broadcast): the engine's input checks, naming grad_fn."""
-    return check_real_array(value, "grad_fn's result", shape)
+        # the engine's input checks on grad_fn's result (a complex gradient was cut to its real part, a
+        # scalar broadcast); dL/dm = e^t dL/dmu (e^t rather than dividing by the subnormal e^-t near the largest t)
+        g = check_real_array(self.grad_fn(mu.copy(), self.mu_star.copy(), self.t), "grad_fn's result", mu.shape)
+        return g * math.exp(self.t)
 
 
 def _iterable(x) -> bool:

@@ -30,7 +30,7 @@ import numpy as np
 
 from verify.engine import model, reference
 from verify.engine.tolerances import gradient_scale
-from verify.engine.validation import check_int, check_means, check_noise_level
+from verify.engine.validation import check_flag, check_int, check_means, check_noise_level
 
 from .descent import GradientSource, Record
 
@@ -77,8 +77,7 @@ def sampled_gradient(mu, mu_star, t, samples: int = PAPER_SAMPLES, *, rng=None, 
     t = check_noise_level(t)
     samples = check_int(samples, "samples", 2)
     rng = np.random.default_rng(_check_seed(rng, "rng", True))
-    if not isinstance(with_loss, (bool, np.bool_)):
-        raise ValueError(f"with_loss must be True or False, got {with_loss!r}")
+    check_flag(with_loss, "with_loss")
     mstar = math.exp(-t) * mu_star
     x = _draw(rng, samples, mstar)
     g = model.pathwise_grad_integrand(x, mu, mu_star, t)
@@ -114,9 +113,7 @@ class SampledGradient(GradientSource):
     def __init__(self, samples: int = PAPER_SAMPLES, seed=0, *, exact_grad: bool = False):
         self.samples = check_int(samples, "samples", 2)
         self.seed = _check_seed(seed, "seed", False)
-        if not isinstance(exact_grad, (bool, np.bool_)):
-            raise ValueError(f"exact_grad must be True or False, got {exact_grad!r}")
-        self.exact_grad = bool(exact_grad)
+        self.exact_grad = check_flag(exact_grad, "exact_grad")
 
     def start(self, mu_star, t, tol):
         super().start(mu_star, t, tol)
