@@ -173,3 +173,24 @@ def test_replaced_locators_leave_everything_alone(tmp_path, monkeypatch):
     monkeypatch.setenv("NUMBA_CACHE_LOCATOR_CLASSES", "some.module.Locator")
     assert compiled_cache.cache_dir(src) is None and not compiled_cache.refresh(src)
     assert len(list(in_tree.glob("*.nb*"))) == 2
+
+
+def test_a_call_that_will_compile_the_rule_says_so_first(tmp_path, monkeypatch):
+    """The first call after an install or an engine change compiles the rule (about a minute,
+    proofs_map.md): one line on stderr says so before it starts.  Controls: no line when the rule
+    is cached on disk (a fresh process loads it in ~1 s) or already loaded in this process."""
+    import io
+
+    src, cache = _tree(tmp_path)
+    monkeypatch.setattr(compiled_cache, "_engine_dir", lambda: src)
+    monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)
+    monkeypatch.delenv("NUMBA_CACHE_LOCATOR_CLASSES", raising=False)
+    out = io.StringIO()
+    assert compiled_cache.notice_if_compiling(False, stream=out)
+    assert out.getvalue().count("\n") == 1 and "compiling the engine's integration rule" in out.getvalue()
+    _cached(cache)
+    assert not compiled_cache.notice_if_compiling(False, stream=out)  # the control: cached on disk
+    for path in cache.glob("*.nb*"):
+        path.unlink()
+    assert not compiled_cache.notice_if_compiling(True, stream=out)  # the control: loaded already
+    assert out.getvalue().count("\n") == 1

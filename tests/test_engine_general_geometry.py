@@ -231,18 +231,36 @@ def test_a_refusal_after_the_work_names_the_cost_in_evaluations_and_time():
     time and not that the work was done) now gives the time of the budget and of the work done.
     Negative control: a run within the budget (the flag counts[k] clear) is not refused."""
     from verify.engine import nested
-    from verify.engine.nested_cost import NODE_SECONDS
+    from verify.engine.nested_cost import NODE_SECONDS, WorkClock
 
+    clock = WorkClock()
     with pytest.raises(AccuracyError) as err:
-        nested._check_budget(np.array([2.9e7, 1e5, 1.0]), 2, 3e7, [1], [], 2.91e7)
+        nested._check_budget(np.array([2.9e7, 1e5, 1.0]), 2, 3e7, [1], [], 2.91e7, clock)
     msg = str(err.value)
     assert f"more than 3.0e+07 integrand evaluations (more than ~{3e7 * NODE_SECONDS:.2g} s)" in msg
-    assert f"after 2.9e+07 evaluations done (~{2.91e7 * NODE_SECONDS:.2g} s)" in msg and "\n" not in msg
-    nested._check_budget(np.array([2.9e7, 1e5, 0.0]), 2, 3e7, [1], [], 2.91e7)  # the control: no raise
+    assert re.search(r"after 2\.9e\+07 evaluations done in [\d.e-]+ s", msg) and "\n" not in msg
+    nested._check_budget(np.array([2.9e7, 1e5, 0.0]), 2, 3e7, [1], [], 2.91e7, clock)  # the control: no raise
     with pytest.raises(AccuracyError, match=r"needs about 4\.0e\+07 integrand evaluations \(~\d+ s\) for x.*"
-                                            r"refused before that run, after 1\.0e\+07 evaluations done \(~[\d.]+ s\)"):
-        nested._refuse_ahead(3e7, 1e7, 3e7, 3, "x")
-    nested._refuse_ahead(1e7, 1e7, 3e7, 3, "x")  # the control: within the budget
+                                            r"refused before that run, after 1\.0e\+07 evaluations done in [\d.e-]+ s"):
+        nested._refuse_ahead(3e7, 1e7, 3e7, 3, "x", clock)
+    nested._refuse_ahead(1e7, 1e7, 3e7, 3, "x", clock)  # the control: within the budget
+
+
+def test_the_seconds_ahead_are_at_the_rate_this_evaluation_measured():
+    """A refusal's seconds for work ahead: NODE_SECONDS (an idle machine's rate) until a run has been
+    timed, then the timed runs' rate, so a loaded machine's refusal names its own seconds
+    (NODE_SECONDS underrated a machine at load 7 by 4x).  Control: a run too small to time (its fixed
+    cost would dominate) leaves the rate alone."""
+    from verify.engine.nested_cost import MIN_TIMED_NODES, NODE_SECONDS, WorkClock
+
+    clock = WorkClock()
+    assert clock.seconds(1e6) == 1e6 * NODE_SECONDS
+    clock.ran(MIN_TIMED_NODES - 1, 100.0)  # the control: not timed
+    assert clock.seconds(1e6) == 1e6 * NODE_SECONDS
+    clock.ran(10**6, 1.6)  # loaded: 1.6 microseconds a node, then 2.0
+    clock.ran(10**6, 2.0)
+    assert clock.seconds(1e6) == pytest.approx(1.8)
+    assert clock.spent(0) == "before any evaluation"
 
 
 @pytest.mark.parametrize("max_nodes, route", [(2000, "refused before doing them"), (100_000, "pilot evaluation")])
@@ -255,4 +273,4 @@ def test_each_refusal_route_of_a_sharp_k2_names_evaluations_and_seconds(max_node
     assert re.search(r"\d\.\de\+\d\d integrand evaluations.*\(~[\d.e-]+ s", str(err.value)) or \
         re.search(r"about \d\.\de\+\d\d \(~[\d.e-]+ s", str(err.value)), str(err.value)
     if route == "pilot evaluation":
-        assert re.search(r"after \d\.\de\+\d\d evaluations done \(~[\d.e-]+ s\)", str(err.value))
+        assert re.search(r"after \d\.\de\+\d\d evaluations done in [\d.e-]+ s", str(err.value))

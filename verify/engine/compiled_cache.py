@@ -24,10 +24,11 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sys
 import tempfile
 from pathlib import Path
 
-__all__ = ["refresh", "sources_hash", "cache_dir", "STAMP"]
+__all__ = ["refresh", "sources_hash", "cache_dir", "is_cached", "notice_if_compiling", "STAMP"]
 
 #: the file, beside numba's cache, that records the sources' hash the cache was made from
 STAMP = "engine_sources.sha256"
@@ -146,3 +147,21 @@ def refresh(src_dir: Path | None = None, cache: Path | None = None) -> bool:
     except OSError:
         pass  # numba will not be able to write there either
     return dropped
+
+
+def is_cached(module: str, src_dir: Path | None = None) -> bool:
+    """Whether numba's cache holds compiled functions of the engine module ``module`` (e.g. "nested_lines")."""
+    src_dir = Path(os.path.abspath(src_dir)) if src_dir is not None else _engine_dir()
+    cache = cache_dir(src_dir)
+    return cache is not None and any(p.name.startswith(module + ".") for p in cache.glob("*.nbi"))
+
+
+def notice_if_compiling(loaded: bool, module: str = "nested_lines", stream=None) -> bool:
+    """Before the first compiled call of a process: one line on stderr when ``module``'s functions are
+    neither ``loaded`` in this process nor in numba's cache, so the call will compile them (measured
+    in proofs_map.md: about a minute, silent otherwise).  Returns whether it wrote the line."""
+    if loaded or is_cached(module):
+        return False
+    print("verify: compiling the engine's integration rule with numba (once after an install or an engine "
+          "change; about a minute) ...", file=stream or sys.stderr, flush=True)
+    return True

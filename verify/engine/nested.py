@@ -27,17 +27,19 @@ with :class:`verify.engine.tolerances.AccuracyError` naming the estimated cost.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from .backend import gauss_hermite
+from .compiled_cache import notice_if_compiling
 from .frame import choose_frame
 from .gauss_kronrod import gauss_kronrod_float
 from .junctions import pair_slopes, slope_drift
 from .lines import radius_for, tail_bound
-from .nested_cost import NODE_SECONDS, refuse_costly
-from .nested_lines import G_ONLY, integrate_nested
+from .nested_cost import WorkClock, refuse_costly
+from .nested_lines import G_ONLY, compiled, integrate_nested
 from .nested_setup import setup as _setup
 from .nested_setup import skip_for as _skip_for
 from .quadrature import SMOOTH_SLOPE, _axis_slopes, _gh_order
@@ -69,8 +71,8 @@ def _gh_start(slope: float) -> int:
     # the orders _gh_order picks are for the whole integrand; integrated over the inner axis the
     # level is smoother, so they serve only to start below 12 where the level is nearly flat
     return min(12, _gh_order(slope)) if slope <= SMOOTH_SLOPE else 12
-#: Work budget of one evaluation, in integrand evaluations (NODE_SECONDS: their cost, for the
-#: message of a refusal).
+#: Work budget of one evaluation, in integrand evaluations (a refusal names their seconds too:
+#: verify.engine.nested_cost.WorkClock).
 MAX_NODES = 30_000_000
 #: A pilot gets this fraction of the budget; the first full-tolerance run is predicted to cost
 #: PILOT_GROWTH pilots (measured 1.5-3 at k = 2, 3 between tol 1e-4 and 1e-10).
@@ -81,8 +83,7 @@ BASE_PANEL = 2.0
 #: Transitions dominated by more than this many nats get no breakpoint (their structure is
 #: below e^-30 of the integrand there; the halving still sees it if it matters).
 MARGIN = 30.0
-#: see :func:`_tau`
-SLACK = 10.0
+SLACK = 10.0  # see _tau
 #: A level-0 panel is also taken in closed form (its top cell) when the bound of what that drops,
 #: weighted, is below this fraction of the panel's share of the tolerance; the dropped bounds of the
 #: level then add up to at most this fraction of its tolerance, and the error estimate carries them
@@ -94,7 +95,6 @@ SKIP_SHARE = 0.25
 #: 100-150): the replayed gradient's error grew from 1e-15 to 1e-13-5e-13 by a drift of 0.25 and to
 #: 1.2e-11 by 1.0 (tol 1e-10); later drifts of 0.5 left it at 1e-14.
 TAPE_DRIFT = 0.25
-_DEBUG = False
 
 
 @dataclass
@@ -139,11 +139,15 @@ def _sharp_levels(feats, B, C):
     return [q for q, w in enumerate(_narrowest(feats, B, C)) if q >= 1 and w < SMOOTH_WIDTH]
 
 
-def _run(st, tau, orders, max_nodes=MAX_NODES, **taped):
+def _run(st, tau, orders, max_nodes=MAX_NODES, clock=None, **taped):
     """One run of the compiled rule with Gauss-Hermite of these orders on the levels q >= 1 where
-    they are > 0; ``taped``: tape= (replay) or record= (see integrate_nested)."""
-    return _run_rule(st, tau, {q: gauss_hermite(o) for q, o in enumerate(orders) if q >= 1 and o > 0},
-                     max_nodes, **taped)
+    they are > 0; ``taped``: tape= (replay) or record= (see integrate_nested); timed on ``clock``."""
+    start, warm = time.perf_counter(), compiled()
+    out = _run_rule(st, tau, {q: gauss_hermite(o) for q, o in enumerate(orders) if q >= 1 and o > 0},
+                    max_nodes, **taped)
+    if clock is not None and warm:  # a run that compiled the rule is not timed
+        clock.ran(int(out[4][:st.model.k].sum()), time.perf_counter() - start)
+    return out
 
 
 def _run_rule(st, tau, gh, max_nodes=MAX_NODES, **taped):
@@ -214,30 +218,26 @@ def _pilot_vector(scales, st):
     return v
 
 
-def _spent(nodes) -> str:  # what a refusal after some work has cost (NODE_SECONDS: rough)
-    return f"after {nodes:.1e} evaluations done (~{nodes * NODE_SECONDS:.2g} s)" if nodes else "before any evaluation"
-
-
-def _check_budget(counts, k, max_nodes, sharp, levels_gh, nodes):
+def _check_budget(counts, k, max_nodes, sharp, levels_gh, nodes, clock):
     """A run stopped at the budget (within a level; its prediction was within it): refused after it."""
     if counts[k] > 0:
-        raise AccuracyError(f"more than {max_nodes:.1e} integrand evaluations (more than ~{max_nodes * NODE_SECONDS:.2g} s) "
+        raise AccuracyError(f"more than {max_nodes:.1e} integrand evaluations (more than ~{clock.seconds(max_nodes):.2g} s) "
                             f"would be needed (k={k}; outer levels by panels: {sharp}, by Gauss-Hermite: {levels_gh}); "
-                            f"refused {_spent(nodes)}, when the run reached it (no prediction refused it ahead)")
+                            f"refused {clock.spent(nodes)}, when the run reached it (no prediction refused it ahead)")
 
 
 def _grid(orders, levels_gh):
     return float(np.prod([orders[q] for q in levels_gh])) if levels_gh else 1.0
 
 
-def _refuse_ahead(predicted, nodes, max_nodes, k, what):
+def _refuse_ahead(predicted, nodes, max_nodes, k, what, clock):
     """Refuse before a run whose predicted cost would exceed the budget (never minutes of work
     that end in a refusal).  Predictions: a run costs its predecessor times the growth of the
     Gauss-Hermite grid; the first one costs PILOT_GROWTH pilots per grid point."""
     if nodes + predicted > max_nodes:
         raise AccuracyError(f"this configuration needs about {nodes + predicted:.1e} integrand evaluations "
-                            f"(~{(nodes + predicted) * NODE_SECONDS:.0f} s) for {what}, above the budget of "
-                            f"{max_nodes:.1e} (k={k}); refused before that run, {_spent(nodes)}")
+                            f"(~{clock.seconds(nodes + predicted):.0f} s) for {what}, above the budget of "
+                            f"{max_nodes:.1e} (k={k}); refused before that run, {clock.spent(nodes)}")
 
 
 def nested_expectations(red, *, tol, with_grad=True, accept, hopeless, tail_target, plan=None, scales=None,
@@ -264,6 +264,7 @@ def nested_expectations(red, *, tol, with_grad=True, accept, hopeless, tail_targ
         if counts[k] == 0:
             return NestedIntegral(val, np.full(val.shape, np.nan), int(counts[:k].sum()), plan.radius, plan)
         plan = None  # the rule no longer fits (drift, edge overflow or budget): a full evaluation follows
+    notice_if_compiling(compiled())
     radius = radius_for(max(red.amax**2, red.amax + 2 * red.amax**3, 2 * red.amax**2), tail_target(None), k)
     frame = choose_frame(red.B)
     st = _setup(red, frame, with_grad, centred, radius)
@@ -273,9 +274,11 @@ def nested_expectations(red, *, tol, with_grad=True, accept, hopeless, tail_targ
     start = {q: _gh_start(float(slopes[q])) for q in range(1, k)}
     first = [0] + [_gh_next(start[q]) if q in levels_gh else 0 for q in range(1, k)]
     # the first run (the pilot's, or without one the first at full tolerance), estimated before it
+    clock = WorkClock()
     first_cost = refuse_costly(st.model, st.feats, orders=first, radius=st.radius, base=BASE_PANEL, margin=MARGIN,
                                skip_nats=st.skip_nats, budget=max_nodes * PILOT_FRACTION if scales is None else max_nodes,
-                               what=f"the first {'pilot ' if scales is None else ''}run alone (panels on levels {sharp})")
+                               what=f"the first {'pilot ' if scales is None else ''}run alone (panels on levels {sharp})",
+                               clock=clock)
     nodes = 0
     unit = None  # predicted evaluations per Gauss-Hermite grid point of a full-tolerance run
     phases = []  # (what, orders, nodes): where the work went, kept in plan.extra
@@ -283,7 +286,7 @@ def nested_expectations(red, *, tol, with_grad=True, accept, hopeless, tail_targ
         # pilot: loose absolute tolerance from the integrand bound, then from its own result
         scales = (st.bound_scale, st.bound_scale)
         for _ in range(3):
-            val, err, _, _, counts = _run(st, _tau(st, 1e-4, scales), first, max_nodes=int(max_nodes * PILOT_FRACTION))
+            val, err, _, _, counts = _run(st, _tau(st, 1e-4, scales), first, int(max_nodes * PILOT_FRACTION), clock)
             nodes += int(counts[:k].sum())
             unit = PILOT_GROWTH * int(counts[:k].sum()) / _grid(first, levels_gh)
             phases.append(("pilot", tuple(first), int(counts[:k].sum())))
@@ -294,9 +297,9 @@ def nested_expectations(red, *, tol, with_grad=True, accept, hopeless, tail_targ
                 need = PILOT_GROWTH * max(first_cost, nodes)
                 raise AccuracyError(f"the pilot evaluation at tolerance 1e-4 alone exceeds {max_nodes * PILOT_FRACTION:.1e} "
                                     f"integrand evaluations; the requested tolerance would need about {need:.1e} "
-                                    f"(~{need * NODE_SECONDS:.0f} s: the cost model's figure for the pilot times {PILOT_GROWTH:g}), "
+                                    f"(~{clock.seconds(need):.0f} s: the cost model's figure for the pilot times {PILOT_GROWTH:g}), "
                                     f"above the budget of "
-                                    f"{max_nodes:.1e}; refused (k={k}) {_spent(nodes)}")
+                                    f"{max_nodes:.1e}; refused (k={k}) {clock.spent(nodes)}")
             if float(np.sum(err[:, 0])) <= 1e-2 * new[0] and new[0] > 0:
                 scales = new
                 break
@@ -320,21 +323,21 @@ def nested_expectations(red, *, tol, with_grad=True, accept, hopeless, tail_targ
         if unit is not None:
             # evaluations per point of the Gauss-Hermite grid, from the pilot or the last run
             grid = _grid(orders, levels_gh) + (_grid(lo_orders, levels_gh) if levels_gh and low is None else 0)
-            _refuse_ahead(unit * grid, nodes, max_nodes, k, f"Gauss-Hermite orders {orders[1:]}, panels on {sharp}")
+            _refuse_ahead(unit * grid, nodes, max_nodes, k, f"Gauss-Hermite orders {orders[1:]}, panels on {sharp}", clock)
         if levels_gh and low is None:
-            v_lo, _, _, _, c_lo, lo_tape = _run(st, tau, lo_orders, max_nodes=max_nodes - nodes,
+            v_lo, _, _, _, c_lo, lo_tape = _run(st, tau, lo_orders, max_nodes - nodes, clock,
                                                 record=_tau(st, tol, scales))
             nodes += int(c_lo[:k].sum())
             phases.append(("lower orders", tuple(lo_orders), int(c_lo[:k].sum())))
-            _check_budget(c_lo, k, max_nodes, sharp, levels_gh, nodes)
+            _check_budget(c_lo, k, max_nodes, sharp, levels_gh, nodes, clock)
             low, low_rule = v_lo, (lo_orders, lo_tape)
-        val, err, absval, skipb, counts, tape = _run(st, tau, orders, max_nodes=max_nodes - nodes,
+        val, err, absval, skipb, counts, tape = _run(st, tau, orders, max_nodes - nodes, clock,
                                                      record=_tau(st, tol, scales))
         nodes += int(counts[:k].sum())
         last = int(counts[:k].sum())
         unit = last / _grid(orders, levels_gh)
         phases.append(("value", tuple(orders), last))
-        _check_budget(counts, k, max_nodes, sharp, levels_gh, nodes)
+        _check_budget(counts, k, max_nodes, sharp, levels_gh, nodes, clock)
         # Gauss-Hermite levels: the change from the lower orders estimates the lower rule's error,
         # a conservative estimate for the value kept (the higher orders)
         gh_err = np.abs(val - low) if levels_gh else np.zeros_like(val)
@@ -347,9 +350,6 @@ def nested_expectations(red, *, tol, with_grad=True, accept, hopeless, tail_targ
             st = _setup(red, frame, with_grad, centred, radius_for(st.bound_scale, tail_target(val), k))
             scales, low = new_scales, None
             continue
-        if _DEBUG:
-            print("nested round", orders, "gh_err", gh_err[:st.mc].max(), "err", error[:st.mc].max(), "tail", tail,
-                  "scales", scales, "new", new_scales)
         if accept(val, error):
             rule = (orders, tape)
             if levels_gh and low_rule[1] is not None and accept(low, gh_err / G_ONLY):

@@ -18,20 +18,51 @@ which k = 4 cases this refuses at once, are in proofs_map.md (the engine's speed
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 
 from .panel_edges import EDGE_CAP, line_edges
 from .tolerances import AccuracyError
 
-__all__ = ["cost_estimate", "refuse_costly", "ESTIMATE_MARGIN", "NODE_SECONDS"]
+__all__ = ["cost_estimate", "refuse_costly", "WorkClock", "ESTIMATE_MARGIN", "NODE_SECONDS"]
 
 #: nodes per panel: Gauss-Kronrod K_21
 PANEL_NODES = 21
 #: refuse only estimates above this many budgets (the smallest measured first-run-to-estimate ratio,
 #: proofs_map.md, is above 1 / ESTIMATE_MARGIN)
 ESTIMATE_MARGIN = 100.0
-#: measured cost of one integrand evaluation (seconds, loaded machine), for the refusal's message
+#: cost of one integrand evaluation (seconds) on an idle machine, for a refusal's message before any
+#: run has been timed (proofs_map.md: 0.31-0.40 microseconds; a loaded machine is several times slower)
 NODE_SECONDS = 4e-7
+#: a run this small is not timed (its fixed costs, or a first call's compilation, would dominate)
+MIN_TIMED_NODES = 10_000
+
+
+class WorkClock:
+    """The seconds a refusal names: measured for the work done, and for work ahead at the rate this
+    evaluation's own runs were timed at (a loaded machine's rate, not an idle one's), or
+    NODE_SECONDS before a run has been timed."""
+
+    def __init__(self):
+        self.start = time.perf_counter()
+        self.timed = [0, 0.0]  # evaluations and seconds of the timed runs
+
+    def ran(self, nodes: int, seconds: float) -> None:
+        """Time a run (the caller leaves out one that compiled the rule)."""
+        if nodes >= MIN_TIMED_NODES:
+            self.timed[0] += nodes
+            self.timed[1] += seconds
+
+    def seconds(self, nodes: float) -> float:
+        """Estimated seconds for ``nodes`` evaluations ahead."""
+        return nodes * (self.timed[1] / self.timed[0] if self.timed[0] else NODE_SECONDS)
+
+    def spent(self, nodes: int) -> str:
+        """What a refusal after some work has cost (measured)."""
+        if not nodes:
+            return "before any evaluation"
+        return f"after {nodes:.1e} evaluations done in {time.perf_counter() - self.start:.2g} s"
 
 
 def _open_panels(E, P, n, k, y, skip_nats):
@@ -71,11 +102,11 @@ def cost_estimate(model, feats, *, orders, radius, base, margin, skip_nats) -> f
     return total
 
 
-def refuse_costly(model, feats, *, orders, radius, base, margin, skip_nats, budget, what) -> float:
+def refuse_costly(model, feats, *, orders, radius, base, margin, skip_nats, budget, what, clock) -> float:
     """Raise AccuracyError, naming the estimated cost, when :func:`cost_estimate` exceeds
     ESTIMATE_MARGIN budgets; else return the estimate."""
     cost = cost_estimate(model, feats, orders=orders, radius=radius, base=base, margin=margin, skip_nats=skip_nats)
     if cost > ESTIMATE_MARGIN * budget:
-        raise AccuracyError(f"this configuration needs about {cost:.1e} integrand evaluations (~{cost * NODE_SECONDS:.0f} s) "
+        raise AccuracyError(f"this configuration needs about {cost:.1e} integrand evaluations (~{clock.seconds(cost):.0f} s) "
                             f"for {what}, above the budget of {budget:.1e} (k={model.k}); refused before doing them")
     return cost

@@ -1,22 +1,20 @@
 """Nested graded lines: the Gaussian integral over R^k as k levels of one-dimensional rules.
 
-Level 0 integrates along y_0 at fixed y_1..y_{k-1}; level q integrates the result of
-level q - 1 along y_q; each level's line is cut into panels at the places
-:mod:`verify.engine.junctions` computes in closed form (softmax transitions at level 0, the
-kinks left where lines pass through junctions of cells at the levels above, the tilts)
-and on a base grid of length h; a panel whose error estimate exceeds its share of the
-tolerance is halved, so the panels grade themselves toward each place as far as the
-tolerance asks (measured: cheaper than grading every place a priori down to its width,
-which resolves places the tolerance does not need).
+Level 0 integrates along y_0 at fixed y_1..y_{k-1}; level q integrates the result of level q - 1
+along y_q; each level's line is cut into panels at the places :mod:`verify.engine.junctions`
+computes in closed form (softmax transitions at level 0, the kinks left where lines pass through
+junctions of cells at the levels above, the tilts) and on a base grid of length h; a panel whose
+error estimate exceeds its share of the tolerance is halved, so the panels grade themselves toward
+each place as far as the tolerance asks (measured: cheaper than grading every place a priori down
+to its width, which resolves places the tolerance does not need).
 
-Each panel gets the Gauss-Kronrod pair (G_10 inside K_21): the K value is kept and
-|K - G| (an estimate of G's error, so conservative for K) is the panel's error estimate,
-added up per level so the caller knows which level to refine.  A panel on level 0
-where one cell's logit exceeds every other by ``skip_nats`` at both ends (so everywhere
-on it: logit differences are linear), or where the weighted bound below fits in
-the fraction ``skip_share`` of the panel's share of the tolerance, is integrated in closed form as the top
-cell's constant integrand times the panel's Gaussian mass, and the bound
-K_b (1 - w_m) <= K_b sum_j e^{l_j - l_m} of what that drops is added to the error.
+Each panel gets the Gauss-Kronrod pair (G_10 inside K_21): the K value is kept and |K - G| (an
+estimate of G's error, so conservative for K) is the panel's error estimate, added up per level so
+the caller knows which level to refine.  A panel on level 0 where one cell's logit exceeds every
+other by ``skip_nats`` at both ends (so everywhere on it: logit differences are linear), or where
+the weighted bound below fits in the fraction ``skip_share`` of the panel's share of the tolerance,
+is integrated in closed form as the top cell's constant integrand times the panel's Gaussian mass,
+and the bound K_b (1 - w_m) <= K_b sum_j e^{l_j - l_m} of what that drops is added to the error.
 
 Outer levels without sharp places may instead use a Gauss-Hermite rule (its weights carry the
 density); the caller estimates their error by raising the order.
@@ -47,7 +45,7 @@ from numba import njit
 from .kernels import integrand
 from .panel_edges import EDGE_CAP, gaussian_mass, line_edges, logits
 
-__all__ = ["integrate_nested", "EDGE_CAP", "TAPE_CAP", "G_ONLY"]
+__all__ = ["integrate_nested", "compiled", "EDGE_CAP", "TAPE_CAP", "G_ONLY"]
 
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 #: rows of a tape (4 floats each); an evaluation that needs more records none (its plan then
@@ -58,8 +56,7 @@ TAPE_CAP = 1 << 19
 G_ONLY = 1e-2
 # tape rows: header (-1, edges, panels, 0), then per panel (initial panel, start, end, kind)
 _K, _G, _CELL = 0.0, 1.0, 2.0
-# run modes
-PLAIN, RECORD, REPLAY = 0, 1, 2
+PLAIN, RECORD, REPLAY = 0, 1, 2  # run modes
 #: see _line (Wfrac)
 GH_SHARE = 0.5
 
@@ -364,15 +361,19 @@ def _run(P, n, k, d, m, mc, tau, Fcell, Kb, skip_nats, skip_share, R, h, margin,
     return accV[k - 1].copy(), accE[k - 1].copy(), accA[k - 1].copy(), accS[k - 1], counts, tpos
 
 
+def compiled() -> bool:  # whether the rule is compiled (or loaded from numba's cache) in this process
+    return bool(_run.signatures)
+
+
 def integrate_nested(model, feats, Fcell, *, tau, Kb, skip_nats, radius, base, margin, rule, maxdepth=30, gh=None,
                      max_nodes=10**12, skip_share=0.0, tape=None, record=None):
-    """Run the nested rule.  ``tau`` (k x mc): absolute error allowed per level for the first mc
-    columns; ``base``: base panel length; ``gh``: {level: (nodes, weights)} for the levels done by
-    Gauss-Hermite; ``skip_share``: the fraction of its share of the tolerance a level-0 panel may
-    drop by the closed form (0: closed form only by ``skip_nats``).  Returns (value (m,), error per level (k, m), sum |w f| (m,), dropped-cell
-    bound, counts (k + 1,): evaluations per level and a flag (edge overflow, budget exceeded, or
-    a replayed ``tape`` that no longer fits)).  ``record`` (k x mc, the shares G_ONLY is judged
-    against): also return the tape of the accepted panels (None if it exceeded TAPE_CAP rows)."""
+    """Run the nested rule.  ``tau`` (k x mc): absolute error allowed per level for the first mc columns;
+    ``base``: base panel length; ``gh``: {level: (nodes, weights)} for the levels done by Gauss-Hermite;
+    ``skip_share``: the fraction of its share of the tolerance a level-0 panel may drop by the closed
+    form (0: closed form only by ``skip_nats``).  Returns (value (m,), error per level (k, m), sum |w f|
+    (m,), dropped-cell bound, counts (k + 1,): evaluations per level and a flag (edge overflow, budget
+    exceeded, or a replayed ``tape`` that no longer fits)).  ``record`` (k x mc, the shares G_ONLY is
+    judged against): also return the tape of the accepted panels (None if it exceeded TAPE_CAP rows)."""
     xr, wK, wG = rule
     tau = np.ascontiguousarray(tau, dtype=np.float64)
     k = model.k
