@@ -183,7 +183,9 @@ def _as_arb(x):
     raise TypeError(f"cannot make a ball from {type(x).__name__}")
 
 
-def _integrand_g(s, m):
+def _integrand(s, m, column):
+    """The ``column`` ("g": the gradient's e_1 component at mu_1, "loss") of the integrand on the
+    path mu_1 = s e_1, mu_2 = -s e_1, m means at 0, times the N(0, 1) density, as a ball function."""
     flint = _flint()
     acb, arb = flint.acb, flint.arb
     s = acb(s)
@@ -196,26 +198,13 @@ def _integrand_g(s, m):
         e1 = (s * y - half).exp()
         e2 = (-s * y - half).exp()
         z = e1 + e2 + m
-        w1 = e1 / z
         v = s * (e1 - e2) / z
-        return 2 * (w1 * v + w1 * v * (s - v) * (y - s)) * (-(y * y) / 2).exp() * norm
-
-    return f
-
-
-def _integrand_loss(s, m):
-    flint = _flint()
-    acb, arb = flint.acb, flint.arb
-    s = acb(s)
-    half = s * s / 2
-    norm = 1 / (arb.pi() * 2).sqrt()
-
-    def f(y, _analytic):
-        e1 = (s * y - half).exp()
-        e2 = (-s * y - half).exp()
-        z = e1 + e2 + m
-        v = s * (e1 - e2) / z
-        return v * v * (-(y * y) / 2).exp() * norm
+        if column == "g":
+            w1 = e1 / z
+            value = 2 * (w1 * v + w1 * v * (s - v) * (y - s))
+        else:
+            value = v * v
+        return value * (-(y * y) / 2).exp() * norm
 
     return f
 
@@ -260,7 +249,7 @@ def enclose_radial_gradient(s, n: int, *, prec: int = DEFAULT_PREC, T: int | Non
     T = truncation(prec) if T is None else T
     with flint.ctx.workprec(prec):
         sb = _as_arb(s)
-        core = _integrate(_integrand_g(sb, n - 2), T, prec)
+        core = _integrate(_integrand(sb, n - 2, "g"), T, prec)
         tail = _tail_g(sb, T)
         return core + flint.arb(0, tail.upper())
 
@@ -277,7 +266,7 @@ def enclose_path_loss(s, n: int, *, prec: int = DEFAULT_PREC, T: int | None = No
     T = truncation(prec) if T is None else T
     with flint.ctx.workprec(prec):
         sb = _as_arb(s)
-        core = _integrate(_integrand_loss(sb, n - 2), T, prec)
+        core = _integrate(_integrand(sb, n - 2, "loss"), T, prec)
         smax = flint.arb(abs(sb).upper())
         tail = smax * smax * (flint.arb(T) / flint.arb(2).sqrt()).erfc()
         return core + flint.arb(tail.upper() / 2, tail.upper() / 2)
