@@ -291,6 +291,20 @@ def test_claim_holds_at_a_small_size():
     assert tc.value is not None and 0 < tc.value < 0.855 and "Theorem 3.1's t <= 0.855" in tc.note
 
 
+def test_the_range_boundary_is_checked_on_the_engine_and_rejects_a_wrong_radius():
+    """The statement's "in range iff t <= log(M / s*)" is a verdict check (it was evidence only):
+    at t = log(M / s*) the unscaled means (M, -M, 0, ..) are stationary (|grad| ~1e-15 against an
+    allowance ~1e-13).  Negative control: s*(3) 1e-3 off puts the boundary where |grad| ~2e-4."""
+    from verify.claims.thm_3_1 import range_check
+
+    table = {n: dict(row) for n, row in TABLE.items()}
+    assert all(r["stationary"] for r in range_check(table, Ms=(4, 10), ns=(3, 5)))
+    with mpmath.workdps(50):
+        table[3]["s_star"] = mpmath.nstr(mpmath.mpf(TABLE[3]["s_star"]) + mpmath.mpf("1e-3"), 45)
+    (wrong,) = range_check(table, Ms=(4,), ns=(3,))
+    assert not wrong["stationary"] and wrong["max_abs_grad"] > 1e-4
+
+
 def test_claim_fails_with_a_wrong_stationary_radius():
     # negative control: s*(3) off by 1e-3 (a wrong constant in place of the table's): the full
     # gradient there is ~3e-4, not 0, and the certificate finds no sign change: "fails"

@@ -17,7 +17,9 @@ The statement is an existence statement (not tight); what is measured:
 * a Newton search for other stationary points with L > 0 (collinear, n = 2, 3);
 * gradient descent from the point stays on the plateau, kicked along the
   unstable path direction it leaves;
-* t_max(M) = log(M / s*) and its consistency with Theorem 2.1's threshold.
+* the range: at t_max(M) = log(M / s*) the unscaled means (M e_1, -M e_1, mu*, ..) are a
+  stationary point of the engine's L_t (part of the verdict), and t_max's consistency with
+  Theorem 2.1's threshold (a finding).
 
 Reference: [1] arXiv 2511.22069.
 """
@@ -186,6 +188,10 @@ def run(budget="quick", seed=0, progress=None, **overrides) -> ClaimResult:
     if not leave.final_loss < stay.loss_star - 0.1:
         problems.append("GD kicked along the unstable direction did not leave the plateau")
     ev["max_noise_level"] = {f"M={M},n={n}": sp.max_noise_level(M, n) for M in (4, 6, 10) for n in (3, 5, 8)}
+    ev["in_range_at_t_max"] = range_check(table, Ms=(4, 6, 10), ns=[n for n in (3, 5, 8) if n in table])
+    problems += [f"at t = log(M/s*) = {r['t']:.4g} the means (M e_1, -M e_1, mu*, ..) (M = {r['M']:g}, n = {r['n']}) "
+                 f"are not stationary: |grad| {r['max_abs_grad']:.1e} > {r['allowed']:.1e}"
+                 for r in ev["in_range_at_t_max"] if not r["stationary"]]
     # Theorem 2.1 promises convergence for t > log n + log M + 2; the point is in range for
     # t <= log M - log s*; no conflict iff s* > e^{-2} / n, i.e. n e^2 s* > 1.
     ev["consistency_with_thm_2_1_n_e2_s_star"] = {str(n): n * np.e**2 * float(table[n]["s_star"]) for n in table}
@@ -218,6 +224,28 @@ def run(budget="quick", seed=0, progress=None, **overrides) -> ClaimResult:
     )
 
 
+def range_check(table, *, Ms, ns) -> list[dict]:
+    """The statement's "within initial range M at noise t iff t <= log(M / s*)", checked on the engine:
+    at t = log(M / s*) the unscaled means (M e_1, -M e_1, mu*, ..) (d = 1, mu* = 0) must be a stationary
+    point of L_t, the boundary of the range being where the scaled point sits at s*.  Allowed |grad|: the
+    engine's estimate plus the float64 point's offset from s* (t and e^-t rounded, ~4 ulp of s*) times
+    the path gradient's slope at s* (0.34, tests/test_thm_3_1.py): ~1e-16; a wrong s* (1e-3 off) gives
+    ~3e-4."""
+    out = []
+    for n in ns:
+        s = mpmath.mpf(table[n]["s_star"])
+        for M in Ms:
+            t = float(mpmath.log(mpmath.mpf(M) / s))
+            if t < 0:
+                continue  # M < s*: out of range at every t >= 0
+            mu = np.zeros((n, 1))
+            mu[0, 0], mu[1, 0] = M, -M
+            e = reference.evaluate(mu, np.zeros(1), t, tol=1e-10)
+            g, allowed = float(np.max(np.abs(e.grad))), float(np.max(e.grad_err)) + 4 * 2.0**-52 * float(s)
+            out.append({"n": n, "M": M, "t": t, "max_abs_grad": g, "allowed": allowed, "stationary": g <= allowed})
+    return out
+
+
 def findings(table, hess, search, ev) -> list[Finding]:
     """What the checks measured beyond existence: s*(n) and L(s*), the saddle's index, other
     stationary points of the collinear search, the noise level below which the point is in range."""
@@ -237,9 +265,11 @@ def findings(table, hess, search, ev) -> list[Finding]:
                            "; ".join(f"n = {n}: L = {p['loss'][:8]}" for n, p in others), "measures",
                            "n = 2 has one too, where the construction needs n >= 3"))
     ratios = ev["consistency_with_thm_2_1_n_e2_s_star"]
+    agree = min(ratios.values()) > 1
     out.append(Finding("n e^2 s*(n) (> 1: no conflict with Theorem 2.1's threshold)", min(ratios.values()), None,
-                       "n = 3..8", "t_max(M) = log(M / s*) < log n + log M + 2", "supports",
-                       "the point is out of range wherever Theorem 2.1 promises convergence"))
+                       "n = 3..8", "t_max(M) = log(M / s*) < log n + log M + 2", "supports" if agree else "contradicts",
+                       "the point is out of range wherever Theorem 2.1 promises convergence" if agree else
+                       "the point is in range at noise levels where Theorem 2.1 promises convergence"))
     return out
 
 
