@@ -324,3 +324,19 @@ def test_mpmath_product_rule_matches_the_float64_rule_on_the_same_nodes():
     loss_m, g_m = sp.ProductRule(2, 24, dps=30).evaluate(a.tolist())
     assert abs(float(loss_m) - loss_f) < 1e-13
     assert np.abs(np.array(g_m, dtype=float) - g_f).max() < 1e-13
+
+
+def test_the_theorem_2_1_consistency_finding_can_say_contradicts():
+    """n e^2 s* > 1 at every n (min 7.3 at n = 3): "supports"; the control, a table whose n e^2 s*
+    fell to 0.9 (as a wrong s* would give), is reported as "contradicts" (it said "supports" always)."""
+    from verify.claims.thm_3_1 import findings
+
+    table = {n: dict(row) for n, row in TABLE.items()}
+
+    def relation(ratios):
+        (f,) = [f for f in findings(table, {}, {}, {"consistency_with_thm_2_1_n_e2_s_star": ratios})
+                if f.name.startswith("n e^2 s*")]
+        return f.relation
+
+    assert relation({"3": 3 * np.e**2 * float(TABLE[3]["s_star"])}) == "supports"
+    assert relation({"3": 0.9}) == "contradicts"
