@@ -327,7 +327,7 @@ def test_mpmath_product_rule_matches_the_float64_rule_on_the_same_nodes():
 
 
 def test_the_theorem_2_1_consistency_finding_can_say_contradicts():
-    """n e^2 s* > 1 at every n (min 7.3 at n = 3): "supports"; the control, a table whose n e^2 s*
+    """n e^2 s* > 1 at every n (56.5 at n = 3, the least): "supports"; the control, a table whose n e^2 s*
     fell to 0.9 (as a wrong s* would give), is reported as "contradicts" (it said "supports" always)."""
     from verify.claims.thm_3_1 import findings
 
