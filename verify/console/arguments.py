@@ -9,9 +9,14 @@ the command before it imports or computes anything:
 * :func:`seed` -- an integer in [0, 2**32 - 1] (numpy's legacy seeding takes no more);
 * :func:`count` -- an integer with a lower bound;
 * :func:`seconds` -- a time limit in seconds (> 0), or 0 for none;
-* :func:`output_file` -- a file to write: its folder exists and is writable, and it is not a folder;
-* :func:`output_dir` -- a folder to write into: it exists and is writable, or its parent does
-  (then this one folder is created when the command writes to it; never a chain of folders);
+* :func:`output_file` -- a file to write: its folder exists, it is not a folder, and it opens for writing;
+* :func:`output_dir` -- a folder to write into: it exists and takes a file, or its parent does
+  (then this one folder is created when the command writes to it; never a chain of folders).
+
+Both try the write itself (:func:`_try_file`, :func:`_try_folder`) rather than ask ``os.access``, which
+says yes to root for every path, ``/proc/version`` included; the try changes nothing (no file's
+contents are cut, whatever it creates it removes at once), so a run that fails later leaves the path
+as it was.
 * :func:`module_spec` -- ``MODULE`` or ``MODULE:ATTR`` made of Python identifiers.
 
 Two ``action=`` classes refuse a repeat that argparse would take silently: :class:`StoreOnce`
@@ -26,7 +31,9 @@ from __future__ import annotations
 import argparse
 import keyword
 import os
+import stat
 import sys
+import tempfile
 from pathlib import Path
 
 __all__ = ["ArgumentParser", "seed", "count", "seconds", "output_file", "output_file_or_stdout", "output_dir",
@@ -86,13 +93,47 @@ def seconds(text: str) -> float:
     return value
 
 
-def _writable_dir(folder: Path) -> bool:
-    return folder.is_dir() and os.access(folder, os.W_OK | os.X_OK)
+def _try_file(path: Path) -> None:
+    """Open ``path`` for writing and write no bytes to it, changing nothing (raises :class:`OSError`).
+
+    An existing file is opened to append (its contents stay), a new one is created and removed at once.
+    The empty write is what refuses a file that opens but takes no writes (``/proc/version``, even for
+    root); a named pipe is taken as it is (opening it would wait for its reader)."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
+        created = True
+    except FileExistsError:
+        if stat.S_ISFIFO(os.stat(path).st_mode):
+            return
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND)
+        created = False
+    try:
+        os.write(fd, b"")
+    finally:
+        os.close(fd)
+        if created:
+            os.unlink(path)
+
+
+def _try_folder(path: Path) -> None:
+    """Create a file in folder ``path`` and remove it (raises :class:`OSError`); a missing ``path`` is
+    created for the try and removed again."""
+    created = not path.exists()
+    if created:
+        path.mkdir()
+    try:
+        fd, name = tempfile.mkstemp(dir=path, prefix=".verify-try-")
+        os.close(fd)
+        os.unlink(name)
+    finally:
+        if created:
+            path.rmdir()
 
 
 def output_file(text: str, *, allow_stdout: bool = False):
-    """A file the command will write: ``'-'`` (stdout, if allowed) or a path whose folder exists and is
-    writable.  Nothing is created here, and no folder is ever created for it."""
+    """A file the command will write: ``'-'`` (stdout, if allowed) or a path whose folder exists and
+    that opens for writing (:func:`_try_file`).  Nothing is left created here, and no folder is ever
+    created for it."""
     if allow_stdout and text == "-":
         return "-"
     path = Path(text).expanduser()
@@ -103,8 +144,10 @@ def output_file(text: str, *, allow_stdout: bool = False):
     parent = path.parent
     if not parent.is_dir():
         raise argparse.ArgumentTypeError(f"cannot write {text}: its folder {parent} does not exist")
-    if not _writable_dir(parent) or (path.exists() and not os.access(path, os.W_OK)):
-        raise argparse.ArgumentTypeError(f"cannot write {text}: permission denied")
+    try:
+        _try_file(path)
+    except OSError as exc:
+        raise argparse.ArgumentTypeError(f"cannot write {text}: {_reason(exc)}") from None
     return path
 
 
@@ -114,23 +157,29 @@ def output_file_or_stdout(text: str):
 
 
 def output_dir(text: str) -> Path:
-    """A folder the command writes into: existing and writable, or its parent is (the folder itself is
-    then created when the command first writes to it; a missing parent is an error, never created)."""
+    """A folder the command writes into: existing and taking a file, or its parent taking it (the folder
+    itself is then created when the command first writes to it; a missing parent is an error, never
+    created).  Tried by :func:`_try_folder`, which leaves nothing behind."""
     if not str(text).strip():
         raise argparse.ArgumentTypeError("a folder name must not be empty")
     path = Path(text).expanduser()
-    if path.exists():
-        if not path.is_dir():
-            raise argparse.ArgumentTypeError(f"{text} exists and is not a folder")
-        if not _writable_dir(path):
-            raise argparse.ArgumentTypeError(f"cannot write into {text}: permission denied")
-        return path
-    parent = path.parent
-    if not parent.is_dir():
-        raise argparse.ArgumentTypeError(f"cannot create {text}: its parent folder {parent} does not exist")
-    if not _writable_dir(parent):
-        raise argparse.ArgumentTypeError(f"cannot create {text}: permission denied in {parent}")
+    if path.exists() and not path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text} exists and is not a folder")
+    if not path.exists() and not path.parent.is_dir():
+        raise argparse.ArgumentTypeError(
+            f"cannot create {text}: its parent folder {path.parent} does not exist")
+    try:
+        _try_folder(path)
+    except OSError as exc:
+        problem = (f"cannot write into {text}: a file cannot be created there" if path.exists()
+                   else f"cannot create {text}")
+        raise argparse.ArgumentTypeError(f"{problem} ({_reason(exc)})") from None
     return path
+
+
+def _reason(exc: OSError) -> str:
+    """The system's reason in lower case, e.g. ``permission denied``, ``input/output error``."""
+    return (exc.strerror or type(exc).__name__).lower()
 
 
 def module_spec(text: str) -> str:
