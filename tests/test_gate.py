@@ -289,6 +289,33 @@ def test_bound_validates_results():
     assert isinstance(b.obj, Impl)
 
 
+@pytest.mark.parametrize("returned", [list, tuple])
+def test_bound_refuses_a_python_sequence_where_an_array_is_due(returned):
+    """docs/gate.md asks grad for a float64 ndarray; numpy would take a list, guessing its dtype.  The wrong input:
+    grad (and step) returning the right numbers as a list or tuple; the control: the same numbers as an ndarray."""
+    mu, ms = np.zeros((2, 3)), np.zeros(3)
+
+    class Impl:
+        loss = staticmethod(lambda mu, mu_star, t: 0.0)
+        grad = staticmethod(lambda mu, mu_star, t: returned(returned(row) for row in np.ones_like(mu)))
+        step = staticmethod(lambda mu, mu_star, t, eta: returned(returned(row) for row in mu))
+
+    b = protocol.bind(Impl, "Impl")
+    for call, args in (("grad", ()), ("step", (0.1,))):
+        with pytest.raises(protocol.ImplementationError) as exc:
+            getattr(b, call)(mu, ms, 0.0, *args)
+        assert exc.value.message == (f"Impl.{call} returned a {returned.__name__}; expected a float64 numpy array "
+                                     "of shape (2, 3) (return np.asarray(..., dtype=np.float64) of it)")
+        assert "mu = np.array(" in exc.value.config  # named with its configuration, as every wrong result
+    Impl.grad = staticmethod(lambda mu, mu_star, t: np.ones_like(mu))  # the control
+    Impl.step = staticmethod(lambda mu, mu_star, t, eta: mu.copy())
+    b = protocol.bind(Impl, "Impl")
+    assert np.array_equal(b.grad(mu, ms, 0.0), np.ones((2, 3))) and np.array_equal(b.step(mu, ms, 0.0, 0.1), mu)
+    Impl.loss = staticmethod(lambda mu, mu_star, t: [0.0])  # a loss as a one-item list: named as a list
+    with pytest.raises(protocol.ImplementationError, match="Impl.loss returned a list; expected a float64 number"):
+        protocol.bind(Impl, "Impl").loss(mu, ms, 0.0)
+
+
 def test_cli_subprocess_json_and_status(tmp_path):
     """A fresh process: the console entry point's module, exit status, and --json."""
     out = tmp_path / "gate.json"

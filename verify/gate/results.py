@@ -1,6 +1,7 @@
 """Validation of what an implementation returns: a float64 number for a loss, a float64 array of
-the expected shape for a gradient; anything else is an :class:`ImplementationError` naming the
-call and its configuration as pasteable Python (exit status 2)."""
+the expected shape for a gradient (a numpy array, or one numpy converts such as a torch or jax array;
+never a Python list or tuple, which numpy would take by guessing its dtype); anything else is an
+:class:`ImplementationError` naming the call and its configuration as pasteable Python (exit status 2)."""
 
 from __future__ import annotations
 
@@ -65,6 +66,9 @@ def as_loss(out, spec, mu, mu_star, t, *, where=None, config=None) -> float:
     if out is None or isinstance(out, (bool, np.bool_, str, bytes)):
         raise ImplementationError(f"{where} returned {out!r}; expected a float64 number",
                                   config=snip())
+    if isinstance(out, (list, tuple)):
+        raise ImplementationError(f"{where} returned a {type(out).__name__}; expected a float64 number",
+                                  config=snip())
     try:  # numpy scalars and 0-d arrays, and foreign ones (torch, jax) that numpy understands
         arr = np.asarray(out)
     except Exception:  # noqa: BLE001
@@ -88,6 +92,9 @@ def as_array(out, shape, where, mu, mu_star, t, *, config=None) -> np.ndarray:
     if out is None:
         raise ImplementationError(f"{where} returned None; expected a float64 array of shape {shape}",
                                   config=snip())
+    if isinstance(out, (list, tuple)):  # numpy would take it, guessing a dtype the implementation never chose
+        raise ImplementationError(f"{where} returned a {type(out).__name__}; expected a float64 numpy array of "
+                                  f"shape {shape} (return np.asarray(..., dtype=np.float64) of it)", config=snip())
     try:
         arr = np.asarray(out)
     except Exception as exc:  # noqa: BLE001
