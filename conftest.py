@@ -65,3 +65,20 @@ def run_claim(tmp_path):
         return result
 
     return run
+
+
+@pytest.fixture
+def refused(capsys):
+    """``refused(argv, words)``: ``verify *argv`` is refused before any work -- exit status 2, nothing on
+    stdout (no header, no table), one line on stderr holding ``words``, no traceback; returns that line."""
+
+    def check(argv, words):
+        from verify.cli import main
+
+        assert main(list(argv)) == 2
+        cap = capsys.readouterr()
+        assert cap.out == "", "refused before any work: no header, no table"
+        assert cap.err.count("\n") == 1 and words in cap.err and "Traceback" not in cap.err, cap.err
+        return cap.err
+
+    return check

@@ -23,13 +23,6 @@ REPO = Path(__file__).resolve().parents[1]
 IMPL = "verify.gate.examples.reference:implementation"
 
 
-def _one_line_error(capsys, argv, words):
-    assert verify_main(["gate", *argv]) == 2
-    cap = capsys.readouterr()
-    assert cap.out == "", "refused before any work"
-    assert cap.err.count("\n") == 1 and words in cap.err and "Traceback" not in cap.err, cap.err
-
-
 @pytest.mark.parametrize(("argv", "words"), [
     (["--export", IMPL], "--export only prints the published values; MODULE:ATTR does not apply to it"),
     (["--export", "--quick"], "--export only prints the published values; --quick does not apply to it"),
@@ -40,8 +33,8 @@ def _one_line_error(capsys, argv, words):
     (["--export", "--seed", "0", "--time-limit", "60", "--repeats", "16", "--generated", "6"],
      "--repeats, --seed, --generated, --time-limit do not apply"),
 ])
-def test_export_refuses_the_arguments_that_do_not_apply_to_it(capsys, argv, words):
-    _one_line_error(capsys, argv, words)
+def test_export_refuses_the_arguments_that_do_not_apply_to_it(refused, argv, words):
+    refused(["gate", *argv], words)
 
 
 @pytest.mark.parametrize(("flag", "datafile"), [("--export", REFERENCE_VALUES),
@@ -62,8 +55,8 @@ def test_export_alone_still_prints_its_file(capsys, flag, datafile):
     (["--export", "--export"], "argument --export: given twice"),
     (["--export-objectives", "--export-objectives"], "argument --export-objectives: given twice"),
 ])
-def test_an_option_given_twice_is_refused_by_name(capsys, argv, words):
-    _one_line_error(capsys, argv, words)
+def test_an_option_given_twice_is_refused_by_name(refused, argv, words):
+    refused(["gate", *argv], words)
 
 
 def test_different_checks_and_single_options_are_taken():

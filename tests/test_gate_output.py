@@ -80,13 +80,6 @@ def test_without_json_to_stdout_the_table_stays_on_stdout(tmp_path):
         json.loads(proc.stdout)
 
 
-def _refused(capsys, argv, words):
-    assert verify_main(["gate", *argv]) == 2
-    cap = capsys.readouterr()
-    assert cap.out == "", "refused before any work: no header, no table"
-    assert cap.err.count("\n") == 1 and words in cap.err and "Traceback" not in cap.err, cap.err
-
-
 @pytest.mark.parametrize(("argv", "words"), [
     ([IMPL, *QUICK, "--generated", "3"], "--generated sets the number of configurations of the generated_values "
                                          "check, which --check does not select"),
@@ -96,8 +89,8 @@ def _refused(capsys, argv, words):
     ([IMPL, *QUICK, "--seed", "0"], "--seed applies only to stochastic implementations"),  # the default, given
     ([IMPL, *QUICK, "--repeats", "32", "--seed", "5"], "--repeats and --seed apply only to stochastic"),
 ])
-def test_options_that_do_not_apply_are_refused(capsys, argv, words):
-    _refused(capsys, argv, words)
+def test_options_that_do_not_apply_are_refused(refused, argv, words):
+    refused(["gate", *argv], words)
 
 
 def test_options_where_they_apply_are_taken(capsys):
