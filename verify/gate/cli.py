@@ -147,15 +147,22 @@ def run(args) -> int:
         return arguments.fail("verify gate", problem)
     # --json -: stdout carries the JSON only; the header, table and verdict go to stderr, and so does
     # whatever the implementation prints (here while it loads or runs in-process, in the worker there)
-    if args.json != "-":
-        return _run(args, sys.stdout, t0=time.perf_counter())
-    done: dict = {}
     stdout = sys.stdout
-    with _stdout_to_stderr():
-        status = _run(args, sys.stderr, t0=time.perf_counter(), done=done)
-    if "json" in done:
-        stdout.write(done["json"])
+    if args.json != "-":
+        status, text = _run(args, stdout, t0=time.perf_counter())
+    else:
+        with _stdout_to_stderr():
+            status, text = _run(args, sys.stderr, t0=time.perf_counter())
+    if text is None:  # no --json, or the run ended before a verdict
+        return status
+    if args.json == "-":
+        stdout.write(text)
         stdout.flush()
+        return status
+    try:
+        args.json.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        return arguments.fail("verify gate", f"cannot write {args.json}: {exc.strerror}")
     return status
 
 
@@ -179,8 +186,9 @@ def _stdout_to_stderr():
             os.close(saved)
 
 
-def _run(args, out, *, t0: float, done: dict | None = None) -> int:
-    """The gate's run: the header, table and verdict to ``out``; the JSON of ``--json -`` into ``done["json"]``."""
+def _run(args, out, *, t0: float) -> tuple[int, str | None]:
+    """The gate's run: the header, table and verdict to ``out``; returns the exit status and the JSON
+    document of ``--json`` (None without it, or when the run ended before a verdict)."""
     from verify.console.progress import Progress
 
     from .checks import CHECKS, exit_status, format_rows, run_gate
@@ -189,11 +197,11 @@ def _run(args, out, *, t0: float, done: dict | None = None) -> int:
     try:
         impl = load_implementation(args.implementation)
     except LoadError as exc:
-        return arguments.fail("verify gate", f"cannot load {args.implementation}: {exc}")
+        return arguments.fail("verify gate", f"cannot load {args.implementation}: {exc}"), None
     problem = _not_stochastic(args, impl)
     if problem:
         impl.close()
-        return arguments.fail("verify gate", problem)
+        return arguments.fail("verify gate", problem), None
     kind = "stochastic" if impl.stochastic else "deterministic"
     limit = f"each call stopped after {args.time_limit:g} s" if args.time_limit else "no time limit"
     offers = "".join(f", offers {'/'.join(OPTIONAL_PAIRS[o])}" for o in sorted(impl.offers))
@@ -203,23 +211,23 @@ def _run(args, out, *, t0: float, done: dict | None = None) -> int:
         from .worker import WorkerFailed, start_worker
 
         try:
-            start_worker(impl, args.time_limit, stdout_to_stderr=done is not None)
+            start_worker(impl, args.time_limit, stdout_to_stderr=args.json == "-")
         except WorkerFailed as exc:
-            return arguments.fail("verify gate", str(exc))
+            return arguments.fail("verify gate", str(exc)), None
     names = args.checks or list(CHECKS)
     try:
         with Progress("verify gate", total=len(names), unit="check") as progress:
             rows = run_gate(impl, names, progress=progress, repeats=args.repeats, seed=args.seed,
                             quick=args.quick, generated=args.generated)
     except FileNotFoundError as exc:  # the gate's own data, not the implementation
-        return arguments.fail("verify gate", str(exc))
+        return arguments.fail("verify gate", str(exc)), None
     except Exception:  # noqa: BLE001 - a bug of the gate itself: say so, then show where
         import traceback
 
         print("verify gate: internal error of the gate (not of the implementation); please report it:",
               file=sys.stderr)
         traceback.print_exc()
-        return 2
+        return 2, None
     finally:
         impl.close()
     status = exit_status(rows)
@@ -241,12 +249,5 @@ def _run(args, out, *, t0: float, done: dict | None = None) -> int:
             "tolerances": tl.describe(impl.stochastic, args.repeats),
             "rows": [r.to_dict() for r in rows],
         }
-        text = json.dumps(doc, indent=1, default=str) + "\n"
-        if args.json == "-":
-            done["json"] = text
-        else:
-            try:
-                args.json.write_text(text, encoding="utf-8")
-            except OSError as exc:
-                return arguments.fail("verify gate", f"cannot write {args.json}: {exc.strerror}")
-    return status
+        return status, json.dumps(doc, indent=1, default=str) + "\n"
+    return status, None
