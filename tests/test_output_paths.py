@@ -79,3 +79,30 @@ def test_a_run_that_fails_after_parsing_keeps_an_existing_file_and_leaves_no_new
     assert main([*argv, str(new)]) == 2
     assert not new.exists()
     assert "error:" in capsys.readouterr().err
+
+
+class _PastTheChecks(Exception):
+    """Raised where ``verify explore`` would start planning its work: every check before it passed."""
+
+
+def _stop_at_the_plan(opts):
+    raise _PastTheChecks
+
+
+def test_explore_refuses_a_default_cache_it_cannot_write_at_once(tmp_path, monkeypatch, refused):
+    """The default cache is no option (so no parse-time try), but the same try runs before any cell does.  The
+    wrong input: a default in /proc/sys; the controls: --no-cache with it, and a writable default whose
+    folders do not exist yet (created by the first finished cell, so the try leaves nothing)."""
+    from verify.explore import command
+
+    monkeypatch.setattr(command, "plan", _stop_at_the_plan)
+    monkeypatch.setattr(command, "DEFAULT_DIR", command.Path("/proc/sys/verify-cache/explore"))
+    err = refused(["explore", "noise"], "cannot keep finished cells in /proc/sys/verify-cache/explore: a file "
+                                        "cannot be created in /proc/sys")
+    assert "give --cache DIR or --no-cache" in err
+    with pytest.raises(_PastTheChecks):
+        main(["explore", "noise", "--no-cache"])
+    monkeypatch.setattr(command, "DEFAULT_DIR", tmp_path / "verify-cache" / "explore")
+    with pytest.raises(_PastTheChecks):
+        main(["explore", "noise"])
+    assert list(tmp_path.iterdir()) == []

@@ -11,13 +11,15 @@ the command before it imports or computes anything:
 * :func:`seconds` -- a time limit in seconds (> 0), or 0 for none;
 * :func:`output_file` -- a file to write: its folder exists, it is not a folder, and it opens for writing;
 * :func:`output_dir` -- a folder to write into: it exists and takes a file, or its parent does
-  (then this one folder is created when the command writes to it; never a chain of folders).
-
-Both try the write itself (:func:`_try_file`, :func:`_try_folder`) rather than ask ``os.access``, which
-says yes to root for every path, ``/proc/version`` included; the try changes nothing (no file's
-contents are cut, whatever it creates it removes at once), so a run that fails later leaves the path
-as it was.
+  (then this one folder is created when the command writes to it; never a chain of folders);
+* :func:`folder_problem` -- the same try, at run time, for a folder no option names (``verify explore``'s
+  default cache), which the command creates with its parents;
 * :func:`module_spec` -- ``MODULE`` or ``MODULE:ATTR`` made of Python identifiers.
+
+The three output checks try the write itself (:func:`_try_file`, :func:`_try_folder`) rather than ask
+``os.access``, which says yes to root for every path, ``/proc/version`` included; the try changes nothing
+(no file's contents are cut, whatever it creates it removes at once), so a run that fails later leaves
+the path as it was.
 
 Two ``action=`` classes refuse a repeat that argparse would take silently: :class:`StoreOnce`
 (an option given twice, whose first value argparse would drop; with ``nargs`` the whole list is its
@@ -37,7 +39,7 @@ import tempfile
 from pathlib import Path
 
 __all__ = ["ArgumentParser", "seed", "count", "seconds", "output_file", "output_file_or_stdout", "output_dir",
-           "module_spec", "one_of", "fail", "StoreOnce", "FlagOnce", "AppendOnce", "given"]
+           "folder_problem", "module_spec", "one_of", "fail", "StoreOnce", "FlagOnce", "AppendOnce", "given"]
 
 SEED_MAX = 2**32 - 1
 
@@ -128,6 +130,22 @@ def _try_folder(path: Path) -> None:
     finally:
         if created:
             path.rmdir()
+
+
+def folder_problem(path: Path) -> str | None:
+    """Why the command cannot write into folder ``path``, which it creates with its missing parents when it
+    first writes (None: it can).  For a folder that is not an option (an option's is :func:`output_dir`):
+    :func:`_try_folder` in the nearest existing one, so nothing is left behind."""
+    existing = Path(path)
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        return f"{existing} is not a folder"
+    try:
+        _try_folder(existing)
+    except OSError as exc:
+        return f"a file cannot be created in {existing} ({_reason(exc)})"
+    return None
 
 
 def output_file(text: str, *, allow_stdout: bool = False):

@@ -101,6 +101,11 @@ def run(args: argparse.Namespace) -> int:
         timeout = None if opts.scheduler is None else dask_connect_timeout()
     except ValueError as exc:
         return arguments.fail("verify explore", str(exc))
+    if not args.no_cache and opts.cache is None:  # the default cache (an --cache was tried while parsed)
+        problem = arguments.folder_problem(DEFAULT_DIR)
+        if problem:
+            return arguments.fail("verify explore", f"cannot keep finished cells in {DEFAULT_DIR}: {problem}; "
+                                                    "give --cache DIR or --no-cache")
     cache = Cache(None if args.no_cache else (opts.cache or DEFAULT_DIR))
     p = plan(opts)
     if opts.budget == "full":
