@@ -291,15 +291,19 @@ def test_the_range_refusal_names_what_it_measured():
 def test_mpmath_estimates_include_the_rounding_to_dps():
     """evaluate_mix_mp returns values rounded to dps digits, unscaled by e^-t at the working
     precision: its estimates cover both (against dps = 40, plus that reference's own estimate).
-    The quadrature is asked for tol = 1e-24, so the rounding to 20 digits dominates the error:
-    the control, the error is above what the quadrature's tolerance allows, so an estimate of the
-    quadrature alone (what the estimates were) is rejected."""
+    Asked for the finest tol dps = 20 takes (its floor, 2 eps ~ 3.4e-21; it was 1e-24, below that
+    floor, refused now), the rounding to 20 digits dominates the error: the control, the same
+    tol at dps = 30, where that rounding is 1e-10 smaller, gives the quadrature's estimate alone
+    (what the estimates were), and the measured error at 20 digits is above it, so it is rejected."""
+    from verify.engine.validation import mp_tol_floor
     mu, stars, weights, t = [["0.1"], ["0.5"]], [["0.7"], ["-0.2"]], ["0.5", "0.5"], "0.3"
-    ev = reference.evaluate_mix_mp(mu, stars, weights, t, dps=20, tol=1e-24)
+    tol = mp_tol_floor(20)
+    ev = reference.evaluate_mix_mp(mu, stars, weights, t, dps=20, tol=tol)
+    quad = reference.evaluate_mix_mp(mu, stars, weights, t, dps=30, tol=tol)
     ref = reference.evaluate_mix_mp(mu, stars, weights, t, dps=40)
     err = abs(ev.loss - ref.loss) - ref.loss_err
-    assert err <= ev.loss_err
-    assert err > mpmath.mpf("1e-24") * abs(ref.loss)
+    assert err <= ev.loss_err <= tol * abs(ev.loss)
+    assert err > quad.loss_err
     for G, Ge, R, Re in ((ev.grad, ev.grad_err, ref.grad, ref.grad_err),
                          (ev.grad_scaled, ev.grad_scaled_err, ref.grad_scaled, ref.grad_scaled_err)):
         for i in range(2):

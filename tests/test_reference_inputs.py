@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from verify.engine import model, reference
+from verify.engine.validation import check_mp_tol, mp_tol_floor
 from verify.simulate import descent as dynamics
 from verify.testing import strategies
 
@@ -84,12 +85,30 @@ def test_a_tolerance_float64_cannot_certify_is_an_accuracy_error(fn):
 ], ids=["loss_mp", "loss_avg_mp", "loss_mix_mp"])
 def test_a_tolerance_beyond_the_working_precision_is_an_accuracy_error(call):
     # every mpmath entry point refuses the same way (the averaged and mixture ones raised ValueError)
-    with pytest.raises(reference.AccuracyError, match="below what dps = 30 can certify"):
+    with pytest.raises(reference.AccuracyError, match="below what dps = 30 can certify .* dps = 60 certifies it"):
         call(1e-60)
-    # the control: the check passes 1e-37, the finest tolerance dps = 30 + 10 guard digits
-    # certifies (running the integration there would take minutes, so the check is called alone)
+    # the control: the check passes the floor, 2 eps at 30 digits (~3.9e-31; running the
+    # integration there would take long, so the check is called alone; test_the_floor_... runs one)
     with mpmath.workdps(30 + reference.MP_GUARD):
-        assert reference._mp_tol(1e-37, 30) == mpmath.mpf(1e-37)
+        floor = mp_tol_floor(30)
+        assert 0 < check_mp_tol(floor, 30) < floor
+
+
+def test_a_tolerance_below_the_rounding_to_dps_is_refused_and_the_floor_is_certified():
+    """tol = 1e-24 at dps = 20 was accepted (the old floor was 10^-(dps + 7)), but the value is
+    rounded to 20 digits, by up to 2^-70 ~ 8.5e-22 relative, and its estimate counts that rounding:
+    here loss_err was 1.7e-22 |L|, over the tol asked for, yet returned without AccuracyError.  It
+    is refused now, naming the dps that certifies it.  The control: the floor itself (2 eps ~ 3.4e-21)
+    is accepted, its estimate within floor |L| and honest against dps = 40 (plus that one's estimate)."""
+    case = [["0.1"], ["0.5"]], [["0.7"], ["-0.2"]], ["0.5", "0.5"], "0.3"
+    with pytest.raises(reference.AccuracyError, match=r"^tol = 1e-24 is below what dps = 20 can certify "
+                                                      r"\(3.39e-21: .*\); dps = 24 certifies it$"):
+        reference.loss_mix_mp(*case, dps=20, tol=1e-24)
+    floor = mp_tol_floor(20)
+    L, Le = reference.loss_mix_mp(*case, dps=20, tol=floor, error=True)
+    R, Re = reference.loss_mix_mp(*case, dps=40, error=True)
+    assert abs(L - R) - Re <= Le <= floor * abs(L)
+    assert Le > mpmath.mpf("1e-24") * abs(L)  # what the refused request would have returned
 
 
 @pytest.mark.parametrize("fn", MP_FUNCS, ids=lambda f: f.__name__)

@@ -41,8 +41,8 @@ from .expectation import population_expectations, reduce_float, reduce_mp
 from .mixture import mixture_expectations, reduce_mixture
 from .time_average import Averaged, averaged_expectations, check_window, weighting_function
 from .tolerances import DEFAULT_DPS, DEFAULT_TOL, MIN_TOL, AccuracyError
-from .validation import check_dps, check_flag, check_means, check_mixture, check_noise_level, check_tol, means_mp, \
-    mixture_mp
+from .validation import check_dps, check_flag, check_means, check_mixture, check_mp_tol, check_noise_level, check_tol, \
+    means_mp, mixture_mp
 
 __all__ = [
     "loss", "grad", "grad_scaled", "evaluate", "loss_mp", "grad_mp", "grad_scaled_mp", "evaluate_mp",
@@ -169,15 +169,6 @@ def _rounded_grid(values, errs, dps: int):
     return [[v for v, _ in r] for r in pairs], [[e for _, e in r] for r in pairs]
 
 
-def _mp_tol(tol, dps: int):
-    """The mpmath tolerance (default 10^-(dps - 5)); AccuracyError when ``tol`` is below what
-    dps + MP_GUARD working digits can certify (call inside that working precision)."""
-    tol_v = mpmath.mpf(10) ** (-(dps - 5)) if tol is None else mpmath.mpf(check_tol(tol))
-    if tol_v < mpmath.mpf(10) ** (-(dps + MP_GUARD - 3)):
-        raise AccuracyError(f"tol = {tol!r} is below what dps = {dps} can certify; raise dps")
-    return tol_v
-
-
 def _t_mp(t, name="t"):
     if isinstance(t, str):
         try:
@@ -201,7 +192,7 @@ def evaluate_mp(mu, mu_star, t, *, dps: int = DEFAULT_DPS, tol=None, with_grad: 
     dps = check_dps(dps)
     guard = MP_GUARD
     with mpmath.workdps(dps + guard):
-        tol_v = _mp_tol(tol, dps)
+        tol_v = check_mp_tol(tol, dps)
         m, s = means_mp(mu, mu_star)
         tt = _t_mp(t)
         red = reduce_mp(m, s, tt)
@@ -284,7 +275,7 @@ def evaluate_avg_mp(mu, mu_star, t_min, t_max, *, weighting="uniform", dps: int 
     dps = check_dps(dps)
     guard = MP_GUARD
     with mpmath.workdps(dps + guard):
-        tol_v = _mp_tol(tol, dps)
+        tol_v = check_mp_tol(tol, dps)
         m, s = means_mp(mu, mu_star)
         a, b = _t_mp(t_min, "t_min"), _t_mp(t_max, "t_max")
         check_window(a, b)
@@ -363,7 +354,7 @@ def evaluate_mix_mp(mu, mu_stars, weights, t, *, dps: int = DEFAULT_DPS, tol=Non
     dps = check_dps(dps)
     guard = MP_GUARD
     with mpmath.workdps(dps + guard):
-        tol_v = _mp_tol(tol, dps)
+        tol_v = check_mp_tol(tol, dps)
         m, s, w = mixture_mp(mu, mu_stars, weights)
         tt = _t_mp(t)
         backend = mp_backend(dps + guard)

@@ -26,6 +26,8 @@ __all__ = [
     "check_step",
     "check_dps",
     "check_tol",
+    "mp_tol_floor",
+    "check_mp_tol",
     "check_int",
     "means_mp",
     "check_mixture",
@@ -177,6 +179,40 @@ def check_tol(tol, name: str = "tol", *, floor: float = 0.0) -> float:
         raise AccuracyError(f"{name} = {tol!r} is below what float64 can certify ({floor:g}: the rounding "
                             f"bound alone is larger); use the mpmath functions (loss_mp, ...) for more digits")
     return tf
+
+
+def mp_tol_floor(dps: int):
+    """The finest tol the mpmath functions accept at ``dps`` digits: 2 eps, eps = 2^(1 - p) their eps
+    at p = mpmath's bits for dps digits (so 2 eps ~ 3.4e-21 at dps = 20, ~5.3e-51 at 50).
+
+    Why (reference._rounded): the value V the engine certifies at dps + guard digits is rounded to
+    v at dps digits, |V - v| <= u |v| (u = eps / 2, to nearest), and the estimate returned is
+    (err + |V - v|) (1 + 2 eps) rounded to nearest, <= (err + u |v|)(1 + 5u) up to the working
+    precision's ulps (eps_w ~ 1e-10 eps, guard 10 digits).  With err <= tol_e |V| <= tol_e (1 + u) |v|
+    from the engine, the returned estimate is <= (tol_e (1 + 9u) + 2u) |v| = (tol_e (1 + 4.5 eps)
+    + eps) |v|: the rounding alone may take eps of the tolerance, so tol <= eps is never met and
+    the engine is asked for tol_e = (tol - eps) / (1 + 5 eps) (:func:`check_mp_tol`).  The floor 2 eps
+    leaves the quadrature at least half of tol, the other half the rounding's (as the float64 path
+    splits its tolerance), so a tol at the floor costs the engine what tol / 2 costs it.  The same
+    bound holds normwise for a gradient: each entry rounds by u |g_ij| <= u times its scale."""
+    return 2 * mpmath.mpf(2) ** (1 - mpmath.libmp.dps_to_prec(dps))
+
+
+def check_mp_tol(tol, dps: int):
+    """The tolerance the mpmath engine is asked for (call inside the working precision): ``tol``
+    (default 10^-(dps - 5)) less the rounding to dps digits' share, (tol - eps) / (1 + 5 eps)
+    (:func:`mp_tol_floor`); a tol below the floor 2 eps raises :class:`AccuracyError` naming the dps
+    that certifies it (the request is well formed, as a float64 tol below MIN_TOL is)."""
+    tol_v = mpmath.mpf(10) ** (-(dps - 5)) if tol is None else mpmath.mpf(check_tol(tol))
+    floor = mp_tol_floor(dps)
+    if tol_v < floor:
+        need = max(dps + 1, int(-mpmath.log10(tol_v)) - 3)  # 2 eps > 10^-(dps + 1) at every dps
+        while mp_tol_floor(need) > tol_v:
+            need += 1
+        raise AccuracyError(f"tol = {tol!r} is below what dps = {dps} can certify ({mpmath.nstr(floor, 3)}: "
+                            f"the rounding to {dps} digits alone may take half of it); dps = {need} certifies it")
+    eps = floor / 2
+    return (tol_v - eps) / (1 + 5 * eps)
 
 
 def _mpf_exact(x, name: str):
