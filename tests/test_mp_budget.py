@@ -4,9 +4,12 @@ integrand evaluation, naming the cost; the near-collapsed k = 2 the claims use s
 
 import re
 
+import mpmath
+import numpy as np
 import pytest
 
-from verify.engine import expectation, reference
+from verify.engine import expectation, lines, reference
+from verify.engine.backend import mp_backend
 from verify.engine import work_budget
 from verify.engine.time_limit import time_limit
 
@@ -97,17 +100,54 @@ def test_mpmath_batches_are_bounded_in_size(monkeypatch):
     assert sum(sizes) == 240 and max(sizes) <= 100
 
 
-def test_a_transition_beyond_the_line_gradings_range_is_refused_not_a_zero_division():
-    """Means 1e999999999999 apart: lines._line_points places the grading in float64 and raised
-    ZeroDivisionError; the mpmath path now refuses it as beyond its range, naming the slope."""
-    with pytest.raises(reference.AccuracyError, match=r"slope difference 1\.0e\+999999999999, beyond"):
-        reference.loss_mp([["1e999999999999"], ["1"]], ["-0.5"], "0", dps=20)
-    with pytest.raises(reference.AccuracyError, match=r"slope difference 1\.0e\+302, beyond"):
-        reference.loss_mp([["1e302"], ["1"]], ["-0.5"], "0", dps=20)
-
-
-def test_means_1e300_apart_are_taken():
-    """The control: 1e300 apart is within the grading's range; the far mean has no weight, so
-    L = (1 - (-0.5))^2 = 2.25."""
-    L, e = reference.loss_mp([["1e300"], ["1"]], ["-0.5"], "0", dps=20, error=True)
+def test_means_1e302_apart_are_computed_beyond_the_old_grading_range():
+    """Slope difference 1e302 > 2^1000: lines._line_points placed the grading in float64 and the path
+    refused it (work_budget._check_grading_range, before it a ZeroDivisionError).  The grading's
+    levels are now taken in mpmath, and this transition (at ~5e301, far outside the box) gets none.
+    The far mean has no weight, so L = (1 - (-0.5))^2 = 2.25 (the closed form)."""
+    L, e = reference.loss_mp([["1e302"], ["1"]], ["-0.5"], "0", dps=20, error=True)
     assert abs(L - 2.25) <= e <= 1e-14
+
+
+def test_a_transition_inside_the_box_beyond_the_budget_is_refused_at_once(evaluations):
+    """Means +-1e400 about mu*: a transition of width 5e-401 at s = 0, whose grading needs ~1330
+    levels (each a panel of 3 N evaluations): refused by the budget before any evaluation, naming the
+    cost.  (Before: "slope difference ... beyond" from the float64 grading's range check.)"""
+    with pytest.raises(reference.AccuracyError) as exc, time_limit(60):
+        reference.loss_mp([["1e400"], ["-1e400"]], ["0"], "0", dps=20)
+    assert re.search(r"needs at least [\d.e+]+ integrand evaluations .* refused before doing them", str(exc.value))
+    assert evaluations["nodes"] == 0
+
+
+def test_a_sharp_symmetric_transition_within_the_budget_is_graded_correctly():
+    """The control: means +-2^40 about mu* = 0 (width 2^-41, 42 levels, in mpmath).  With w_0 - w_1 =
+    tanh(A y), L = A^2 (1 - E sech^2(A y)); E sech^2(A y) = (1/A) int sech^2(u) phi(u / A) du by
+    mpmath.quad at 40 digits, independently of the engine."""
+    A = mpmath.mpf(2) ** 40
+    L, e = reference.loss_mp([[A], [-A]], ["0"], "0", dps=20, error=True)
+    with mpmath.workdps(40):
+        E = mpmath.quad(lambda u: mpmath.sech(u) ** 2 * mpmath.npdf(u / A), [-mpmath.inf, 0, mpmath.inf]) / A
+        exact = A * A * (1 - E)
+        assert abs(L - exact) <= e <= mpmath.mpf(10) ** -14 * exact
+
+
+def test_a_grading_beyond_the_level_cap_is_refused_without_a_budget():
+    """lines._line_points itself refuses a grading of more than MAX_GRADING_LEVELS levels (a 2^-5000
+    wide transition at 0: ~5000 levels), where its edges would fill memory (1e10^12 levels before)."""
+    backend = mp_backend(20)
+    with mpmath.workdps(20):
+        B = np.array([[mpmath.mpf(2) ** 5000], [mpmath.mpf(0)]], dtype=object)
+        C = np.array([mpmath.mpf(0), mpmath.mpf(0)], dtype=object)
+        with pytest.raises(reference.AccuracyError, match=r"needs 500\d grading levels .* beyond MAX_GRADING_LEVELS"):
+            lines._line_points(B, C, np.empty((1, 0), dtype=object), 8.0, backend)
+        B[0, 0] = mpmath.mpf(2) ** 4000  # the control: 4001 levels are placed
+        assert lines._line_points(B, C, np.empty((1, 0), dtype=object), 8.0, backend).shape[1] > 8000
+
+
+def test_logits_beyond_mpmaths_exp_are_refused_at_once(evaluations):
+    """Means 1e999999999999 apart: logits ~1e(2e12) nats, whose mpmath exp aborts the process (gmp: overflow
+    in mpz type; before, the grading's range check refused it first).  Refused before any evaluation;
+    the control is the 1e302 case above, computed (logits ~1e604)."""
+    with pytest.raises(reference.AccuracyError, match=r"differ by up to 1\.0e\+1999999999998 nats, beyond 1e750"):
+        reference.loss_mp([["1e999999999999"], ["1"]], ["-0.5"], "0", dps=20)
+    assert evaluations["nodes"] == 0

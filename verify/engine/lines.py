@@ -18,11 +18,13 @@ rays with it.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
+import mpmath
 import numpy as np
 
 from .backend import Backend
-from .tolerances import BelowRangeError, RangeError
+from .tolerances import AccuracyError, BelowRangeError, RangeError
 
 __all__ = ["FLOAT64_AMAX", "FLOAT64_AMIN", "FLOAT64_TINY", "check_float64_range", "check_float64_low", "check_float64_scale", "tail_bound", "single_gaussian_bound_scale", "radius_for", "integrate_lines"]
 
@@ -110,20 +112,46 @@ def radius_for(bound_scale: float, target: float, k: int) -> float:
     return r
 
 
-def _line_points(B, C, P, radius, backend: Backend, extra=(), groups=None):
-    """Panel edges along axis 0 for each line with outer coordinates P (L x (k-1)).
+#: The most levels one transition's grading may have (edges at s +- width 2^e, e = e0 .. m).  Only
+#: mpmath reaches it (float64's slopes stay below ~2^1024: at most ~1030 levels); there every level
+#: costs at least 3 N >= 36 integrand evaluations on a line, so 4096 levels cost >= 1.5e5, beyond the
+#: work budget of any pair of logits (work_budget.mp_budget(2): 7.5e4), which refuses them first
+#: (:func:`verify.engine.work_budget._charge_lines`); the cap guards the calls without a budget.
+MAX_GRADING_LEVELS = 4096
 
-    ``groups`` (one label per row of B): rows that form separate softmaxes (a mixture's student
-    and ground truth); transitions are graded, and judged active, within a group only.
-    Returns an (L x npts) sorted array of edges in [-R, R]."""
-    n = B.shape[0]
-    L = P.shape[0]
+
+@dataclass
+class Grading:
+    """One softmax transition's grading along axis 0: edges at s +- width 2^e, e = e0 .. m, on the
+    lines where ``active``.  On the active line nearest the box's centre every level has an edge in
+    the box distinct from the others' (below e0 they round to s or fall outside the box), so
+    ``levels`` is a lower bound of the panels of that line."""
+
+    s: object  # (L,) transition centres
+    width: object
+    e0: int
+    m: int
+    active: object  # (L,) bool
+
+    @property
+    def levels(self) -> int:
+        return self.m - self.e0 + 1
+
+
+def _log2(x, mp: bool) -> float:
+    """log2 of a positive number; of an mpf without float64's range (its value fits a float)."""
+    return float(mpmath.log(x, 2)) if mp else math.log2(x)
+
+
+def _gradings(B, C, P, radius, backend: Backend, groups=None) -> list:
+    """The transitions :func:`_line_points` grades (:class:`Grading`): pairs of competing logits whose
+    transition is sharper than the box, on top at their crossing on some line, with a level whose
+    edges reach into the box and differ from s at the working precision."""
+    n, L = B.shape[0], P.shape[0]
+    mp = backend.is_mp
     R = backend.scalar(radius)
-    base = [backend.scalar(-radius + i) for i in range(int(2 * radius) + 1)]
-    if base[-1] != R:
-        base.append(R)
-    base += [backend.scalar(x) for x in extra]
-    cols = [backend.array(np.broadcast_to(backend.array(base), (L, len(base))))]
+    prec = mpmath.mp.prec if mp else 53  # bits of the working precision
+    out = []
     for i in range(n):
         same = np.ones(n, dtype=bool) if groups is None else np.asarray(groups) == groups[i]
         for j in range(i + 1, n):
@@ -141,20 +169,64 @@ def _line_points(B, C, P, radius, backend: Backend, extra=(), groups=None):
             else:
                 s = backend.array([shift / db0] * L)
             # Is the pair on top at its crossing?  Otherwise it is dominated.
-            zc = np.empty((L, B.shape[1]), dtype=object if backend.is_mp else np.float64)
+            zc = np.empty((L, B.shape[1]), dtype=object if mp else np.float64)
             zc[:, 0] = s
             if P.shape[1]:
                 zc[:, 1:] = P
             logits = zc @ B.T - C
             top = logits[:, same].max(axis=1)
             active = (top - logits[:, i]) <= backend.active_margin
-            # grade down from distance >= 1 (beyond it the unit base grid keeps every
-            # panel at least its own length away from the transition)
-            m = max(0, min(int(math.ceil(math.log2(1 / float(width)))), int(math.floor(math.log2(2 * radius / float(width))))))
-            offs = [0] + [sgn * 2**e for e in range(m + 1) for sgn in (1, -1)]
-            pts = s[:, None] + width * backend.array(offs)[None, :]
-            pts = np.where(active[:, None], pts, R)
-            cols.append(pts)
+            if not np.any(active):
+                continue
+            # grade down from distance >= 1 (beyond it the unit base grid keeps every panel at least
+            # its own length away from the transition); log2(1 / width) in mpmath for mpf (float64
+            # underflows beyond slopes of ~2^1074)
+            if mp:
+                lw, lbox = _log2(1 / width, True), _log2(2 * R / width, True)
+            else:
+                lw, lbox = math.log2(1 / float(width)), math.log2(2 * radius / float(width))
+            m = max(0, min(int(math.ceil(lw)), int(math.floor(lbox))))
+            # the lowest level with an edge in the box on some active line: the one with the smallest
+            # |s| (both bounds below grow with |s|).  Below it s +- width 2^e rounds to s (width 2^e
+            # < |s| 2^-(prec + 1)), or both edges lie beyond the box's edge (width 2^e <= |s| - R).
+            a = min(abs(x) for x in s[active])
+            e0 = 0
+            if a > 0:
+                e0 = max(e0, int(math.ceil(_log2(a, mp) - prec - 1 + lw)))
+            if a > R:
+                e0 = max(e0, int(math.floor(_log2(a - R, mp) + lw)) + 1)
+            if e0 <= m:
+                out.append(Grading(s, width, e0, m, active))
+    return out
+
+
+def _line_points(B, C, P, radius, backend: Backend, extra=(), groups=None, gradings=None):
+    """Panel edges along axis 0 for each line with outer coordinates P (L x (k-1)).
+
+    ``groups`` (one label per row of B): rows that form separate softmaxes (a mixture's student
+    and ground truth); transitions are graded, and judged active, within a group only.
+    ``gradings``: :func:`_gradings` of the same arguments, if already made.
+    Returns an (L x npts) sorted array of edges in [-R, R]."""
+    L = P.shape[0]
+    R = backend.scalar(radius)
+    base = [backend.scalar(-radius + i) for i in range(int(2 * radius) + 1)]
+    if base[-1] != R:
+        base.append(R)
+    base += [backend.scalar(x) for x in extra]
+    cols = [backend.array(np.broadcast_to(backend.array(base), (L, len(base))))]
+    for g in _gradings(B, C, P, radius, backend, groups) if gradings is None else gradings:
+        if g.levels > MAX_GRADING_LEVELS:
+            raise AccuracyError(
+                f"a softmax transition along the line axis needs {g.levels} grading levels (its width is "
+                f"2^{-g.m} or so), beyond MAX_GRADING_LEVELS = {MAX_GRADING_LEVELS}: refused (at least "
+                f"{g.levels * 3 * backend.inner_order:.1e} integrand evaluations)")
+        # width 2^e as an mpf with any exponent (2**e, a Python int, would not fit in memory)
+        steps = [mpmath.ldexp(g.width, e) for e in range(g.e0, g.m + 1)] if backend.is_mp else \
+            [g.width * 2**e for e in range(g.e0, g.m + 1)]
+        offs = backend.array([0 * g.width] + [sgn * x for x in steps for sgn in (1, -1)])
+        pts = g.s[:, None] + offs[None, :]
+        pts = np.where(g.active[:, None], pts, R)
+        cols.append(pts)
     pts = np.concatenate(cols, axis=1)
     pts = np.minimum(np.maximum(pts, -R), R)
     pts = np.sort(pts, axis=1)

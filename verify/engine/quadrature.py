@@ -38,7 +38,7 @@ import numpy as np
 from .backend import Backend, gauss_hermite_tensor, gauss_legendre_tensor
 from .lines import integrate_lines, radius_for, tail_bound
 from .tolerances import AccuracyError
-from .work_budget import NodeBudget, _line_nodes, mp_budget
+from .work_budget import NodeBudget, _charge_lines, check_mp_logits, mp_budget
 
 __all__ = ["Plan", "Integral", "integrate_gaussian", "SMOOTH_SLOPE"]
 
@@ -108,6 +108,8 @@ def integrate_gaussian(
         return _apply_plan(f, B, C, k, plan, backend, chunk_nodes, groups)
     if budget is None and backend.is_mp:
         budget = mp_budget(B.shape[0])
+    if backend.is_mp:
+        check_mp_logits(B, C)
     res = _smooth_paths(f, B, C, k, backend, accept, bound_scale, tail_target, chunk_nodes, hopeless, groups, budget)
     if res is not None:
         return res
@@ -233,13 +235,13 @@ def _smooth_paths(f, B, C, k, backend, accept, bound_scale, tail_target, chunk_n
             Fe, line_abs, nodes = 0.0, np.abs(F), len(P)
         else:
             if budget is not None:
-                budget.spend(_line_nodes(B, C, P, radius, backend, groups))
+                _charge_lines(budget, B, C, P, radius, backend, groups)
             F, Fe, line_abs, nodes = integrate_lines(f, B, C, P, radius, backend, chunk_nodes, dens_axes=1, groups=groups)
             needed = radius_for(bound_scale, tail_target(wts[0] @ F[:sizes[0]]), 1)
             if needed > radius:  # the first radius was a guess made before the value was known
                 radius = needed
                 if budget is not None:
-                    budget.spend(_line_nodes(B, C, P, radius, backend, groups))
+                    _charge_lines(budget, B, C, P, radius, backend, groups)
                 F, Fe, line_abs, nodes2 = integrate_lines(f, B, C, P, radius, backend, chunk_nodes, dens_axes=1, groups=groups)
                 nodes += nodes2
         qs, off = [], 0
@@ -273,7 +275,7 @@ def _integrate_box(f, B, C, k, radius, tail, backend, accept, max_boxes, chunk_n
     if q == 0:
         P = np.empty((1, 0), dtype=object if backend.is_mp else np.float64)
         if budget is not None:
-            budget.spend(_line_nodes(B, C, P, radius, backend, groups))
+            _charge_lines(budget, B, C, P, radius, backend, groups)
         v, e, av, nodes = integrate_lines(f, B, C, P, radius, backend, chunk_nodes, groups=groups)
         err = e[0] + 64 * backend.eps * av[0]
         res = Integral(v[0], err, nodes, radius, Plan("line", (), radius))
@@ -309,7 +311,7 @@ def _integrate_box(f, B, C, k, radius, tail, backend, accept, max_boxes, chunk_n
         P2 = (c[:, None, :] + h[:, None, :] * X2[None]).reshape(-1, q)
         P = np.concatenate([P1, P2])
         if budget is not None:
-            budget.spend(_line_nodes(B, C, P, radius, backend, groups))
+            _charge_lines(budget, B, C, P, radius, backend, groups)
         v, e, av, nodes = integrate_lines(f, B, C, P, radius, backend, chunk_nodes, groups=groups)
         total_nodes += nodes
         m = v.shape[1]

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import mpmath
 
-from .lines import _line_points
+from .lines import _gradings, _line_points
 from .tolerances import AccuracyError
 
 __all__ = ["NodeBudget", "mp_budget", "mp_chunk_nodes", "MP_BUDGET_SECONDS", "MP_NODE_SECONDS", "MP_CHUNK_ENTRIES",
-           "GRADING_SLOPE_MAX"]
+           "MP_LOGIT_MAX", "check_mp_logits"]
 
 #: The mpmath path's work budget per evaluation, in estimated seconds: a configuration whose
 #: integrand evaluations would take longer is refused before they are made (:class:`NodeBudget`).
@@ -24,6 +24,11 @@ MP_NODE_SECONDS = 4e-4
 #: mpf entries per batch of mpmath integrand evaluations (~20 KB of intermediates per node at
 #: n = 3, d = 2): keeps the path's memory in the hundreds of MB whatever the node count.
 MP_CHUNK_ENTRIES = 100_000
+#: The largest logit gap max |l_i(z) - l_j(z)| over the box the mpmath path takes: mpmath's exp costs
+#: ~20 us up to |x| ~ 1e750 but 17 times that at 1e1000, seconds at 1e100000, and aborts the process
+#: (gmp: overflow in mpz type) at 1e10^12 (measured: proofs_map.md, "mpmath path"); beyond, the
+#: budget's cost per evaluation would not hold, so such a configuration is refused at once.
+MP_LOGIT_MAX = mpmath.mpf(10) ** 750  # (beyond float64's range)
 
 
 class NodeBudget:
@@ -56,36 +61,31 @@ def mp_budget(rows: int) -> NodeBudget:
     return NodeBudget(MP_BUDGET_SECONDS / per_node, per_node)
 
 
+def check_mp_logits(B, C) -> None:
+    """AccuracyError, before any evaluation, where the logits l = B z - C may differ by more than
+    MP_LOGIT_MAX on the box |z_j| <= 60 (the largest radius :mod:`.quadrature` takes)."""
+    reach = 2 * max(abs(C[i]) + 60 * sum(abs(x) for x in B[i]) for i in range(B.shape[0]))
+    if reach > MP_LOGIT_MAX:
+        raise AccuracyError(
+            f"the logits here differ by up to {mpmath.nstr(mpmath.mpf(reach), 3)} nats, beyond 1e750 (MP_LOGIT_MAX), "
+            "where mpmath's exp costs far more than the budget's estimate per evaluation (and beyond ~1e10^12 "
+            "aborts the process); refused before any evaluation (means this far apart are beyond the mpmath path's range)")
+
+
 def mp_chunk_nodes(rows: int, columns: int) -> int:
     """Integrand evaluations per batch on the mpmath path: MP_CHUNK_ENTRIES over the entries per node."""
     return max(100, MP_CHUNK_ENTRIES // max(1, int(rows) * int(columns)))
 
 
-#: The largest slope difference along axis 0 the line grading takes: lines._line_points places the
-#: grading of a transition of width 1 / |B_i0 - B_j0| in float64 (log2 of 1 / float(width)), which
-#: fails beyond ~2^1020 (float(width) underflows to 0: ZeroDivisionError).
-GRADING_SLOPE_MAX = 2.0 ** 1000
-
-
-def _check_grading_range(B, groups) -> None:
-    """AccuracyError, instead of the line grading's ZeroDivisionError, when a pair of logits that
-    compete (same group) differs in slope along axis 0 by more than GRADING_SLOPE_MAX (mpmath inputs
-    such as '1e999999999999')."""
-    n = B.shape[0]
-    for i in range(n):
-        for j in range(i + 1, n):
-            if groups is not None and groups[i] != groups[j]:
-                continue
-            db0 = abs(B[i, 0] - B[j, 0])
-            if db0 > GRADING_SLOPE_MAX:
-                raise AccuracyError(
-                    f"a softmax transition along the line axis has slope difference {mpmath.nstr(db0, 5)}, beyond "
-                    f"{GRADING_SLOPE_MAX:.3g}: the line grading (verify.engine.lines) places its panels in float64 "
-                    "and cannot place this one; refused (means this far apart are beyond the mpmath path's range)")
-
-
-def _line_nodes(B, C, P, radius, backend, groups, fast=False) -> int:
-    """The integrand evaluations :func:`integrate_lines` will make on the lines P (its own count)."""
-    _check_grading_range(B, groups)
-    edges = _line_points(B, C, P, radius, backend, (), groups)
-    return P.shape[0] * (edges.shape[1] - 1) * backend.inner_order * (1 if fast else 3)
+def _charge_lines(budget: NodeBudget, B, C, P, radius, backend, groups, fast=False) -> None:
+    """Charge ``budget`` with the integrand evaluations :func:`integrate_lines` will make on the lines
+    P (its own count), before they are made.  A transition whose grading alone passes the budget is
+    refused before its edges are placed: each of its levels puts a panel on at least one line
+    (:class:`verify.engine.lines.Grading`), so it costs at least levels * 3 N evaluations."""
+    per_panel = backend.inner_order * (1 if fast else 3)
+    gradings = _gradings(B, C, P, radius, backend, groups)
+    lower = max((g.levels for g in gradings), default=0) * per_panel
+    if budget.spent + lower > budget.limit:
+        budget.spend(lower)
+    edges = _line_points(B, C, P, radius, backend, (), groups, gradings)
+    budget.spend(P.shape[0] * (edges.shape[1] - 1) * per_panel)
