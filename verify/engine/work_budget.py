@@ -69,7 +69,8 @@ def check_mp_logits(B, C) -> None:
         raise AccuracyError(
             f"the logits here differ by up to {mpmath.nstr(mpmath.mpf(reach), 3)} nats, beyond 1e750 (MP_LOGIT_MAX), "
             "where mpmath's exp costs far more than the budget's estimate per evaluation (and beyond ~1e10^12 "
-            "aborts the process); refused before any evaluation (means this far apart are beyond the mpmath path's range)")
+            "aborts the process); refused before any evaluation (means this far apart are beyond the mpmath "
+            "path's range)")
 
 
 def mp_chunk_nodes(rows: int, columns: int) -> int:
