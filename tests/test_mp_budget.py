@@ -151,3 +151,28 @@ def test_logits_beyond_mpmaths_exp_are_refused_at_once(evaluations):
     with pytest.raises(reference.AccuracyError, match=r"differ by up to 1\.0e\+1999999999998 nats, beyond 1e750"):
         reference.loss_mp([["1e999999999999"], ["1"]], ["-0.5"], "0", dps=20)
     assert evaluations["nodes"] == 0
+
+
+def test_the_stein_line_integrals_share_one_budget_and_refuse_beyond_it(monkeypatch):
+    """check_stein_mp's two mpmath.quad integrations ran outside any budget (minutes, silently).
+    They now charge each new node to one NodeBudget per check: with the budget set to 1.5 times what
+    one form takes, each form alone fits (the control) but the check is refused during the second,
+    naming the evaluations done, and makes no more than the budget allows."""
+    from verify.checks import stein
+    case = ([["0.8"], ["-0.6"]], ["0.1"], "0.3")
+    monkeypatch.setattr(stein, "_MEMO", {})
+    alone = work_budget.NodeBudget(1e9, 1e-3)
+    stein.expectation_line_mp(*case, dps=20, which="pathwise", budget=alone)
+    one = alone.spent
+    monkeypatch.setattr(stein, "_MEMO", {})
+    monkeypatch.setattr(work_budget, "MP_BUDGET_SECONDS", 1.5 * one * stein.LINE_NODE_SECONDS * 2)
+    limit = stein._line_budget(2).limit
+    assert one <= limit < 2 * one
+    budgets = []
+    orig = stein._line_budget
+    monkeypatch.setattr(stein, "_line_budget", lambda n: budgets.append(orig(n)) or budgets[-1])
+    with pytest.raises(reference.AccuracyError, match=r"needs at least [\d.e+]+ integrand evaluations .* refused after "
+                                                      r"[\d.e+]+ evaluations done"):
+        stein.check_stein_mp(*case, dps=20)
+    assert len(budgets) == 1 and one < budgets[0].spent <= limit
+

@@ -30,6 +30,7 @@ from verify.engine.backend import gauss_hermite_tensor
 from verify.engine.model import stein_grad_integrand
 from verify.engine.tolerances import gradient_scale
 from verify.engine.validation import means_mp
+from verify.engine.work_budget import NodeBudget, mp_budget
 
 from .compare import TOLERANCES, CheckReport, Comparison, finish
 
@@ -80,9 +81,10 @@ def _line_mp(mu, mu_star, t, digits: int | None = None) -> _Line:
     return _Line(a, u, b, C, sc, 1)
 
 
-def _line_integrands(line: _Line):
+def _line_integrands(line: _Line, budget: NodeBudget):
     """s -> dict of integrand values times the N(0,1) density, memoised (mpmath.quad calls the
-    same nodes for every component)."""
+    same nodes for every component).  Each new node is charged to ``budget`` before it is evaluated
+    (mpmath.quad picks its nodes one at a time), so work beyond it is refused (AccuracyError)."""
     n, d = len(line.a), len(line.u)
     a, u, b, C = line.a, line.u, line.b, line.C
     norm = 1 / mpmath.sqrt(2 * mpmath.pi)
@@ -93,6 +95,7 @@ def _line_integrands(line: _Line):
         hit = cache.get(key)
         if hit is not None:
             return hit
+        budget.spend(1)
         l = [b[i] * s - C[i] for i in range(n)]
         lmax = max(l)
         E = [mpmath.exp(x - lmax) for x in l]
@@ -147,6 +150,17 @@ def _breakpoints(line: _Line) -> list:
     return out
 
 
+#: Estimated cost of one evaluation of the line integrands (all four forms at once) per mean, for the
+#: work budget and its refusal's message: measured 0.1-1.5 ms per mean on a loaded machine at dps 30-50
+#: (proofs_map.md, "mpmath path"), ~4 times the engine's integrand (work_budget.MP_NODE_SECONDS).
+LINE_NODE_SECONDS = 1.5e-3
+
+
+def _line_budget(n: int) -> NodeBudget:
+    """The engine's mpmath work budget (MP_BUDGET_SECONDS) for the line integrands of n means."""
+    return mp_budget(n, LINE_NODE_SECONDS)
+
+
 _MEMO: dict = {}
 _MEMO_SIZE = 64
 
@@ -165,7 +179,7 @@ def _memo_key(name, args, kwargs):
 def memoised(name, fn, *args, **kwargs):
     """Results of pure, slow mpmath evaluations, keyed by the exact inputs (repr of every value):
     the negative controls re-run a check on the same configuration and reuse them."""
-    key = _memo_key(name, args, kwargs)
+    key = _memo_key(name, args, {k: v for k, v in kwargs.items() if k != "budget"})  # work, not an input
     if key not in _MEMO:
         if len(_MEMO) >= _MEMO_SIZE:
             _MEMO.pop(next(iter(_MEMO)))
@@ -173,24 +187,26 @@ def memoised(name, fn, *args, **kwargs):
     return _MEMO[key]
 
 
-def expectation_line_mp(mu, mu_star, t, *, dps: int = 40, which: str = "stein"):
+def expectation_line_mp(mu, mu_star, t, *, dps: int = 40, which: str = "stein", budget: NodeBudget | None = None):
     """E over x ~ N(m*, I) of an integrand, by 1-D ``mpmath.quad`` (k <= 1 only).
 
     ``which``: "loss" (|v|^2), "pathwise", "stein" (scaled-mean gradient forms) or "em" (the
     first term 2 w_i v alone, the gradient-EM part).  Returns ``(value, err)`` as mpf or n lists
     of d mpf, rounded to ``dps``.  Independent of :mod:`verify.engine.expectation`: tanh-sinh quadrature
-    on [-inf, inf] split at the softmax transitions.
+    on [-inf, inf] split at the softmax transitions.  Its integrand evaluations are charged to
+    ``budget`` (the engine's mpmath work budget, :func:`verify.engine.work_budget.mp_budget`, at
+    LINE_NODE_SECONDS per mean; by default one per call): beyond it, AccuracyError naming the cost and the evaluations done.
     """
     if which not in ("loss", "pathwise", "stein", "em"):
         raise ValueError(f"which must be 'loss', 'pathwise', 'stein' or 'em', got {which!r}")
-    return memoised("line", _expectation_line_mp, mu, mu_star, t, dps=dps, which=which)
+    return memoised("line", _expectation_line_mp, mu, mu_star, t, dps=dps, which=which, budget=budget)
 
 
-def _expectation_line_mp(mu, mu_star, t, *, dps, which):
+def _expectation_line_mp(mu, mu_star, t, *, dps, which, budget):
     with mpmath.workdps(dps + 10):
         line = _line_mp(mu, mu_star, t, digits=dps)
         n, d = len(line.a), len(line.u)
-        at = _line_integrands(line)
+        at = _line_integrands(line, _line_budget(n) if budget is None else budget)
         pts = [mpmath.ninf] + _breakpoints(line) + [mpmath.inf]
 
         def q(get):
@@ -221,7 +237,8 @@ def check_stein_mp(mu, mu_star, t, *, dps: int = 40, forms=("pathwise", "stein")
     """Stein vs pathwise in expectation, k = 1, in mpmath.
 
     Integrates the two ``forms`` (names accepted by :func:`expectation_line_mp`) independently and
-    requires agreement to 10^-(dps - 5) relative to max |gradient| (normwise).  With ``grad_fn``
+    requires agreement to 10^-(dps - 5) relative to max |gradient| (normwise), within one mpmath work
+    budget for both (AccuracyError beyond it, as the engine's mpmath functions).  With ``grad_fn``
     (``grad_fn(mu, mu_star, t, dps=...)`` -> n lists of d mpf), the function is compared too, in
     the ``convention`` "scaled" (dL/dm) or "unscaled" (dL/dmu = e^{-t} dL/dm).
     """
@@ -229,8 +246,9 @@ def check_stein_mp(mu, mu_star, t, *, dps: int = 40, forms=("pathwise", "stein")
     ef = TOLERANCES["mpmath"]["err_factor"]
     if convention not in ("scaled", "unscaled"):
         raise ValueError(f"convention must be 'scaled' or 'unscaled', got {convention!r}")
-    P, Pe = expectation_line_mp(mu, mu_star, t, dps=dps, which=forms[0])
-    S, Se = expectation_line_mp(mu, mu_star, t, dps=dps, which=forms[1])
+    budget = _line_budget(len(mu))  # one work budget for both forms (verify.engine.work_budget)
+    P, Pe = expectation_line_mp(mu, mu_star, t, dps=dps, which=forms[0], budget=budget)
+    S, Se = expectation_line_mp(mu, mu_star, t, dps=dps, which=forms[1], budget=budget)
     with mpmath.workdps(dps):
         scale = gradient_scale(P, 0, 1)  # the loss term left out (module doc)
         tol = mpmath.mpf(10) ** (-(dps - tol_d)) * scale

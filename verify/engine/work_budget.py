@@ -55,9 +55,10 @@ class NodeBudget:
         self.spent = need
 
 
-def mp_budget(rows: int) -> NodeBudget:
-    """The mpmath budget for an integrand with ``rows`` logits (its cost grows about linearly in them)."""
-    per_node = MP_NODE_SECONDS * max(int(rows), 1)
+def mp_budget(rows: int, seconds_per_row: float = MP_NODE_SECONDS) -> NodeBudget:
+    """The mpmath budget for an integrand with ``rows`` logits (its cost grows about linearly in them),
+    each evaluation estimated at ``seconds_per_row`` per logit (the engine's integrand by default)."""
+    per_node = seconds_per_row * max(int(rows), 1)
     return NodeBudget(MP_BUDGET_SECONDS / per_node, per_node)
 
 
