@@ -191,3 +191,19 @@ def test_export_objectives_prints_the_shipped_file(capsys):
     out = capsys.readouterr().out
     assert out == objective_values_text()
     assert json.loads(out)["version"] == VERSION
+
+
+def test_the_export_falls_back_to_float64_where_the_mpmath_budget_refuses():
+    """A time-averaged mpmath call shares one work budget among its noise levels, so the gate's
+    avg_noise_variance_n2_d1_from0 is refused by it (after 7.3e4 evaluations, proofs_map.md) where
+    it used to run past MP_LIMIT: the export then takes the float64 values, as for the time limit,
+    instead of stopping.  Control: an evaluation that finishes is kept; k >= 2 never tries mpmath."""
+    from verify.engine.tolerances import AccuracyError
+    from verify.gate.objective_export import _mp
+
+    def refused():
+        raise AccuracyError("beyond the budget")
+
+    assert _mp(1, refused) == (None, "; the mpmath path was refused by its work budget")
+    assert _mp(1, lambda: "value") == ("value", "")
+    assert _mp(2, lambda: "value") == (None, "")

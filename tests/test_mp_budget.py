@@ -176,3 +176,26 @@ def test_the_stein_line_integrals_share_one_budget_and_refuse_beyond_it(monkeypa
         stein.check_stein_mp(*case, dps=20)
     assert len(budgets) == 1 and one < budgets[0].spent <= limit
 
+
+def test_a_time_averaged_mpmath_call_shares_one_budget_among_its_noise_levels(monkeypatch):
+    """Each noise level of evaluate_avg_mp had a budget of its own, so one call could take many
+    minutes.  With the budget set to half of what the whole call takes, and far above what any one
+    level takes (the control: a budget per level would let every level through), the call is refused
+    part-way, naming the evaluations done."""
+    from verify.engine import time_average
+    case = ([["0.8"], ["-0.6"]], ["0.1"], "0.8", "1.0")
+    per_level = []
+    orig = time_average.population_expectations
+
+    def recording(*args, **kw):
+        ex = orig(*args, **kw)
+        per_level.append(ex.nodes)
+        return ex
+    monkeypatch.setattr(time_average, "population_expectations", recording)
+    ev = reference.evaluate_avg_mp(*case, weighting="noise-variance", dps=20, with_grad=False)
+    assert ev.evaluations == len(per_level) >= 8 and sum(per_level) == ev.nodes
+    limit = ev.nodes / 2
+    assert 2 * max(per_level) < limit  # every level alone fits well
+    monkeypatch.setattr(work_budget, "MP_BUDGET_SECONDS", limit * work_budget.MP_NODE_SECONDS * 2)
+    with pytest.raises(reference.AccuracyError, match=r"refused after [\d.e+]+ evaluations done"):
+        reference.evaluate_avg_mp(*case, weighting="noise-variance", dps=20, with_grad=False)

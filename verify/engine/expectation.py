@@ -295,8 +295,8 @@ class Expectations:
     plan: object = None  # the quadrature rule used (see verify.engine.quadrature.Plan)
 
 
-def population_expectations(red: Reduced, *, tol, backend: Backend = FLOAT64, with_grad: bool = True,
-                            max_boxes: int = 4000, plan=None, scales=None, max_nodes: int | None = None) -> Expectations:
+def population_expectations(red: Reduced, *, tol, backend: Backend = FLOAT64, with_grad: bool = True, max_boxes: int = 4000,
+                            plan=None, scales=None, max_nodes: int | None = None, budget=None) -> Expectations:
     """L_t and (optionally) dL_t/dm_i to relative accuracy ``tol`` (see :mod:`verify.engine.reference`).
 
     With ``plan`` (returned by an earlier call at a nearby configuration) the
@@ -304,7 +304,7 @@ def population_expectations(red: Reduced, *, tol, backend: Backend = FLOAT64, wi
     path of :func:`verify.simulate.descent.gradient_descent`.  ``scales`` = (|L|, gradient scale)
     of a nearby earlier result, if known, saves the nested path its pilot evaluation.  Work
     budgets: ``max_boxes`` (the adaptive boxes of :mod:`.quadrature`), ``max_nodes`` (integrand
-    evaluations of the nested path, :mod:`.nested`).
+    evaluations of the nested path, :mod:`.nested`), ``budget`` (the mpmath path's NodeBudget, to share one).
     """
     n, d, k = red.n, red.d, red.k
     amax = red.amax
@@ -388,7 +388,8 @@ def population_expectations(red: Reduced, *, tol, backend: Backend = FLOAT64, wi
             # (mpmath: batches sized to keep memory in bounds, and a work budget, verify.engine.work_budget)
             chunk = {"chunk_nodes": mp_chunk_nodes(n, d + 2)} if backend.is_mp else {}
             res = integrate_gaussian(f, red.B, red.C, backend=backend, accept=accept, bound_scale=bound_scale,
-                                     tail_target=tail_target, max_boxes=max_boxes, plan=plan, hopeless=hopeless, **chunk)
+                                     tail_target=tail_target, max_boxes=max_boxes, plan=plan, hopeless=hopeless,
+                                     budget=budget, **chunk)
     except AccuracyError as exc:
         raise AccuracyError(f"{exc} (n={n}, d={d}, k={k}, tol={float(tol):.1e})") from None
     loss, loss_err, G, Ge = split(res.value, res.error)

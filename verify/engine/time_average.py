@@ -29,7 +29,10 @@ same way).  The engine is asked for tol / 4 at each node; where the integrated e
 still exceed half the budget (gradients of opposite signs at different t cancel) the nodes are
 re-evaluated ten times tighter, down to the engine's floor, and otherwise :class:`AccuracyError`.
 
-The same code runs in float64 and in mpmath (:func:`averaged_expectations` takes a backend).
+The same code runs in float64 and in mpmath (:func:`averaged_expectations` takes a backend).  In
+mpmath one call shares one work budget (:func:`verify.engine.work_budget.mp_budget`) among all its
+noise levels and retries, so it is refused (AccuracyError naming the cost and the evaluations done)
+instead of spending MP_BUDGET_SECONDS per level.
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ from .backend import FLOAT64, Backend
 from .expectation import population_expectations, reduce_float, reduce_mp
 from .tolerances import MIN_TOL, AccuracyError
 from .validation import check_noise_level
+from .work_budget import mp_budget
 
 __all__ = ["WEIGHTINGS", "check_window", "weighting_function", "averaged_expectations", "Averaged", "TRule"]
 
@@ -184,11 +188,13 @@ def averaged_expectations(mu, mu_star, t_min, t_max, lam, *, tol, backend: Backe
     counts = {"evaluations": 0, "nodes": 0}
     plan_iter = iter([p for ps in rule.plans for p in ps]) if rule is not None else None
     tol_t = [max(float(tol) / 4, MIN_TOL) if not mp else tol / 4]
+    # mpmath: one work budget for every noise level and retry of this call (verify.engine.work_budget)
+    budget = mp_budget(n) if mp else None
 
     def at(t):
         red = reduce_mp(mu, mu_star, t) if mp else reduce_float(mu, mu_star, t)
         plan = next(plan_iter) if plan_iter is not None else None
-        ex = population_expectations(red, tol=tol_t[0], backend=backend, with_grad=with_grad, plan=plan)
+        ex = population_expectations(red, tol=tol_t[0], backend=backend, with_grad=with_grad, plan=plan, budget=budget)
         counts["evaluations"] += 1
         counts["nodes"] += ex.nodes
         lt, s = lam(t), red.scale

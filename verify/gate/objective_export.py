@@ -12,7 +12,7 @@ For each configuration of :mod:`verify.gate.objectives`:
 * loss and gradient (with respect to the unscaled means) as decimal strings with absolute error
   estimates: from the mpmath path at DPS digits when the span of the point differences is
   k <= 1 (``verify.reference.evaluate_avg_mp`` / ``evaluate_mix_mp``, to 10^-(DPS - 5)
-  relative) if it finishes within MP_LIMIT seconds, else from the float64 path (``evaluate_avg`` / ``evaluate_mix`` at tol 1e-12,
+  relative) if it finishes within MP_LIMIT seconds and its work budget, else from the float64 path (``evaluate_avg`` / ``evaluate_mix`` at tol 1e-12,
   whose estimates add the rule in t's error to the engine's);
 * ``grad_scale``: the gradient scale the gradient's error refers to.  Time-averaged: the
   engine's averaged scale max(max |G|, integral of lambda e^{-t} L_t / max(1, A_t) dt)
@@ -40,7 +40,7 @@ import numpy as np
 from verify.engine import reference
 from verify.engine.expectation import reduce_float
 from verify.engine.time_limit import TimeLimitExceeded, time_limit
-from verify.engine.tolerances import gradient_scale
+from verify.engine.tolerances import AccuracyError, gradient_scale
 
 from . import tolerances as tl
 from .datafile import OBJECTIVE_VALUES
@@ -107,7 +107,8 @@ def _conditions(evaluate, arrays, L, scale, rng) -> tuple[float, float]:
 
 
 def _mp(k: int, evaluate):
-    """(the mpmath evaluation or None, why not): mpmath where k <= 1 and it takes at most MP_LIMIT."""
+    """(the mpmath evaluation or None, why not): mpmath where k <= 1, it takes at most MP_LIMIT and its
+    work budget (verify.engine.work_budget) does not refuse it; else the float64 path serves."""
     if k > 1:
         return None, ""
     try:
@@ -115,6 +116,8 @@ def _mp(k: int, evaluate):
             return evaluate(), ""
     except TimeLimitExceeded:
         return None, f"; the mpmath path took more than {MP_LIMIT:g} s"
+    except AccuracyError:
+        return None, "; the mpmath path was refused by its work budget"
 
 
 def _values(ev_mp, fresh, method_mp: str, method_f64: str) -> dict:
