@@ -13,7 +13,9 @@ Weightings (normalised over the window here, so the caller never does it):
 * ``"noise-variance"``: lambda proportional to 1 - e^{-2t}, the variance of the noise added up to
   time t (the weighting of denoising score matching);
 * a callable ``lam(t) -> float`` (an mpf in the mpmath functions), >= 0 and with a positive
-  finite integral over the window; it is normalised numerically to the working accuracy.
+  finite integral over the window, analytic on it (the rule's estimate assumes so; a jump is
+  refused, see JUMP_WIDTH); it is normalised numerically to the working accuracy, and that
+  integral's relative error is added to the estimates.
 
 The integral in t: globally adaptive, each interval integrated by the Gauss-Legendre pair
 (N, 2N); |Q_2N - Q_N| is the error estimate of Q_2N (conservative: the 2N-node rule is far more
@@ -56,6 +58,13 @@ WEIGHTINGS = ("uniform", "noise-variance")
 #: Intervals the adaptive rule in t may use before it gives up (AccuracyError).  L_t is smooth
 #: in t away from t = 0 and a window rarely needs more than a handful.
 MAX_INTERVALS = 64
+#: A callable weighting whose normalising integral needed an interval narrower than this fraction of
+#: the window is refused as jumping: the rule's estimate |Q_2N - Q_N| assumes an analytic weighting
+#: and underrates a jump's error 2-2.5x (measured, proofs_map.md).  The rule narrows to ~1e-13 of the
+#: window at a jump, to ~1e-6 at a kink (whose estimates were measured honest), not at all for an
+#: analytic weighting.
+JUMP_WIDTH = 2.0**-30
+_PIECES = "average each smooth piece over its own window (t_min, t_max) and combine the averages"
 
 
 def check_window(t_min, t_max) -> tuple[float, float]:
@@ -105,11 +114,27 @@ def weighting_function(weighting, t_min, t_max, backend: Backend = FLOAT64):
         return v
 
     tol = num(10) ** (-(backend.dps - 5)) if mp else 1e-13
-    total, _ = _adaptive(lambda t: (backend.array([lam(t)]), backend.array([0 * lam(t)])),
-                           a, b, backend, lambda v, e: e[0] <= tol * abs(v[0]))
+    window, keep = f"[{float(a):g}, {float(b):g}]", []
+    try:
+        total, total_err = _adaptive(lambda t: (backend.array([lam(t)]), backend.array([0 * lam(t)])),
+                                     a, b, backend, lambda v, e: e[0] <= tol * abs(v[0]), keep=keep)
+    except AccuracyError as exc:
+        raise ValueError(f"weighting is not smooth enough on {window} for the rule in t, whose estimate assumes "
+                         f"a weighting analytic on the window ({exc}); {_PIECES}") from None
+    (lo, hi), _ = min(keep, key=lambda iv: iv[0][1] - iv[0][0])
+    if hi - lo < JUMP_WIDTH * (b - a):
+        raise ValueError(f"weighting seems to jump near t = {float((lo + hi) / 2):.6g} (the rule in t narrowed to "
+                         f"width {float(hi - lo):.1e} there), and the rule's estimate assumes a weighting analytic "
+                         f"on the window; {_PIECES}")
     if not total[0] > 0:
-        raise ValueError(f"weighting is not normalisable over [{float(a):g}, {float(b):g}]: its integral is {total[0]}")
-    return lambda t: lam(t) / total[0]
+        raise ValueError(f"weighting is not normalisable over {window}: it is 0 at every node the rule in t "
+                         f"tried (0 there, or nonzero only between the nodes: give its support as the window)")
+
+    def normalised(t):
+        return lam(t) / total[0]
+
+    normalised.rel_err = total_err[0] / total[0]  # the normaliser's relative error, added to the estimates
+    return normalised
 
 
 @dataclass
@@ -205,11 +230,13 @@ def averaged_expectations(mu, mu_star, t_min, t_max, lam, *, tol, backend: Backe
             err += [s * e for e in np.ravel(ex.grad_scaled_err)]
         return backend.array(val) * lt, backend.array(err) * lt, ex.plan
 
+    rel = getattr(lam, "rel_err", 0)  # a callable weighting's normaliser (weighting_function)
+
     def split(value, error):
-        L, Le = value[0], error[0]
+        L, Le = value[0], error[0] + rel * abs(value[0])
         if not with_grad:
             return L, Le, None, None, None
-        G, Ge = value[2:], error[2:]
+        G, Ge = value[2:], error[2:] + backend.array([rel * abs(x) for x in value[2:]])
         scale = max(max(abs(x) for x in G), value[1])
         return L, Le, G, Ge, scale
 
@@ -237,7 +264,8 @@ def averaged_expectations(mu, mu_star, t_min, t_max, lam, *, tol, backend: Backe
                                 "even at its tightest per-t accuracy (the integrand cancels across t)")
         tol_t[0] = max(tol_t[0] / 10, MIN_TOL) if not mp else tol_t[0] / 10
     L, Le, G, Ge, scale = split(value, error)
-    quad = error[0] - _engine_part(keep, backend)[0] if rule is None else error[0]
+    # the rule in t's part: its intervals' |Q_2N - Q_N| and rounding, and the weighting's normaliser
+    quad = error[0] + rel * abs(L) - _engine_part(keep, backend)[0] if rule is None else error[0]
     new_rule = rule if rule is not None else TRule([iv for iv, _ in keep], [[o[2] for o in outs] for _, outs in keep])
     if with_grad:
         G, Ge = np.array(G).reshape(n, d), np.array(Ge).reshape(n, d)
