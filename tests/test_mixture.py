@@ -23,6 +23,7 @@ from verify import reference
 from verify.checks.compare import GradientCheckError
 from verify.checks.finite_differences import check_fd_float64, check_fd_mp
 from verify.engine.mixture import mixture_expectations, reduce_mixture
+from verify.engine import validation
 from verify.engine.reference import AccuracyError
 
 MU = np.array([[1.0, 0.3], [-0.7, 0.5], [0.2, -0.9]])  # n = 3, d = 2
@@ -210,13 +211,53 @@ def test_bad_input_names_the_argument(stars, weights, t, name):
         reference.loss_mix(MU, stars, weights, t)
 
 
-def test_weights_must_sum_to_one_within_1e_12():
-    """The weights are checked, never normalised silently: a sum off by 1.5e-12 is refused (a looser
-    check, 2e-12, would take it); one off by 5e-13 (rounding of normalised float64 weights is
-    ~1e-16 per weight) is taken."""
-    with pytest.raises(ValueError, match="weights must sum to 1"):
-        reference.loss_mix(MU, [[0.0, 0.0], [1.0, 1.0]], [0.5, 0.5 + 1.5e-12], T)
-    assert reference.loss_mix(MU, [[0.0, 0.0], [1.0, 1.0]], [0.5, 0.5 + 5e-13], T) > 0
+D1_MU, D1_STARS = [[1.0], [2.0]], [[0.0], [1.0], [3.0]]
+
+
+def test_float_weights_are_taken_by_both_paths_and_used_as_given():
+    """One rule for the weights' sum in both paths: 1 within K 2^-52.  The mpmath path checked
+    10^-(dps - 3), which float weights never meet (0.1 + 0.2 + 0.7 as binary values: 1 - 2.8e-17),
+    so loss_mix_mp refused what loss_mix took.  Both use the weights as given (not normalised): the
+    mpmath loss with the float weights' binary values agrees with float64's within its estimate."""
+    value, err = reference.loss_mix(D1_MU, D1_STARS, [0.1, 0.2, 0.7], 0.0, error=True)
+    mp_value = reference.loss_mix_mp(D1_MU, D1_STARS, [0.1, 0.2, 0.7], 0.0, dps=20)
+    assert abs(mp_value - value) <= err
+
+
+def test_string_weights_pass_the_mpmath_check_and_the_float64_path_refuses_strings():
+    """String weights in mpmath (checked alone: the evaluation is the test above's); float64 takes no
+    strings, as it takes none for mu."""
+    with mpmath.workdps(30):
+        assert validation.mixture_mp(D1_MU, D1_STARS, ["0.1", "0.2", "0.7"])[2] == [mpmath.mpf("0.1"),
+                                                                                  mpmath.mpf("0.2"),
+                                                                                  mpmath.mpf("0.7")]
+    with pytest.raises(ValueError, match=r"^weights must be an array of real numbers, got dtype <U3$"):
+        reference.loss_mix(D1_MU, D1_STARS, ["0.1", "0.2", "0.7"], 0.0)
+
+
+@pytest.mark.parametrize("fn", [reference.loss_mix, reference.loss_mix_mp], ids=["float64", "mpmath"])
+@pytest.mark.parametrize("weights", [[0.1, 0.2, 0.6], ["0.1", "0.2", "0.6"], [0.5, 0.25, 0.25 + 1e-15]],
+                         ids=["floats-0.9", "strings-0.9", "floats-1+1e-15"])
+def test_weights_not_summing_to_one_are_refused_by_both_paths(fn, weights):
+    """The negative control: weights summing to 0.9, and to 1 + 1e-15 (beyond K 2^-52 = 6.7e-16),
+    are refused, never normalised; string weights only reach the mpmath check."""
+    if fn is reference.loss_mix and isinstance(weights[0], str):
+        weights = [float(w) for w in weights]
+    with pytest.raises(ValueError, match=r"^weights must sum to 1 within K 2\^-52 = 6.66e-16 .*, got sum "):
+        fn(D1_MU, D1_STARS, weights, 0.0)
+
+
+def test_the_sum_bound_is_k_ulps_of_one_in_both_paths():
+    """The bound, sharp: 1 - 5 2^-53 (within K 2^-52 = 6 2^-53) passes both checks, and the weights come
+    back as given; 1 - 7 2^-53 is refused by both."""
+    ok, off = [0.5, 0.25, 0.25 - 5 * 2.0 ** -53], [0.5, 0.25, 0.25 - 7 * 2.0 ** -53]  # exact binary values
+    assert list(validation.check_mixture(D1_MU, D1_STARS, ok)[2]) == ok
+    with mpmath.workdps(30):
+        assert validation.mixture_mp(D1_MU, D1_STARS, ok)[2] == ok
+        with pytest.raises(ValueError, match="^weights must sum to 1"):
+            validation.mixture_mp(D1_MU, D1_STARS, off)
+    with pytest.raises(ValueError, match="^weights must sum to 1"):
+        validation.check_mixture(D1_MU, D1_STARS, off)
 
 
 # ---- descent against a mixture ------------------------------------------------------------------

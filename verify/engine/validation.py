@@ -280,35 +280,42 @@ def means_mp(mu, mu_star):
     return m, s
 
 
-def _check_weights(w, K: int, one, name: str = "weights"):
+def _check_weights(w, K: int, fsum, name: str = "weights"):
+    """Weights > 0, one per component, summing to 1 within K 2^-52 (K float64 ulps of 1), the rule
+    of both paths: K weights rounded to float64 (0.1, 0.2, 0.7: exact sum 1 - 2.8e-17), or divided
+    by their float64 sum, miss 1 by less.  ``fsum``: an exact-enough sum (math.fsum, correctly
+    rounded; mpmath.fsum at the working precision, >= 30 digits).  The weights are used as given,
+    in both paths: the loss is sum_k pi_k E_k, never normalised."""
     if len(w) != K:
         raise ValueError(f"{name} must have one entry per ground-truth component ({K}), got {len(w)}")
     for i, x in enumerate(w):
         if not x > 0:
             raise ValueError(f"{name} must be > 0, got {x!r} at index {i}")
-    total = sum(w)
-    if abs(total - 1) > one:
-        raise ValueError(f"{name} must sum to 1 (they are not normalised silently), got sum {total!r}")
+    total = fsum(w)
+    if abs(total - 1) > K * 2.0 ** -52:
+        raise ValueError(f"{name} must sum to 1 within K 2^-52 = {K * 2.0 ** -52:.3g} (the rounding of K float64 "
+                         f"weights; they are used as given, not normalised), got sum {total!r}")
 
 
 def check_mixture(mu, mu_stars, weights):
-    """``mu`` (n, d), ``mu_stars`` (K, d) and ``weights`` (K,) > 0 summing to 1 (to 1e-12), float64."""
+    """``mu`` (n, d), ``mu_stars`` (K, d) and ``weights`` (K,) > 0 summing to 1 (within K 2^-52:
+    :func:`_check_weights`), float64."""
     mu = _as_float_array(mu, "mu", 2)
     mu_stars = _as_float_array(mu_stars, "mu_stars", 2, "(K, d)")
     if mu.shape[1] != mu_stars.shape[1]:
         raise ValueError(f"mu has d = {mu.shape[1]} columns but mu_stars has {mu_stars.shape[1]}; they must agree")
     w = _as_float_array(weights, "weights", 1, "(K,)")
-    _check_weights(list(w), mu_stars.shape[0], 1e-12)
+    _check_weights(list(w), mu_stars.shape[0], math.fsum)
     return mu, mu_stars, w
 
 
 def mixture_mp(mu, mu_stars, weights):
-    """As :func:`check_mixture`, as nested lists of mpf at the current precision (weights summing
-    to 1 within 10^-(dps - 3))."""
+    """As :func:`check_mixture`, as nested lists of mpf at the current precision (the same rule
+    for the weights' sum, :func:`_check_weights`; float weights are their exact binary values)."""
     m = _nested(mu, "mu", 2)
     s = _nested(mu_stars, "mu_stars", 2, "(K, d)")
     if len(m[0]) != len(s[0]):
         raise ValueError(f"mu has d = {len(m[0])} columns but mu_stars has {len(s[0])}; they must agree")
     w = _nested(weights, "weights", 1, "(K,)")
-    _check_weights(w, len(s), mpmath.mpf(10) ** (-(mpmath.mp.dps - 3)))
+    _check_weights(w, len(s), mpmath.fsum)
     return m, s, w
