@@ -9,6 +9,8 @@ import numpy as np
 import pytest
 
 from verify.engine import model, reference
+from verify.engine.backend import mp_backend
+from verify.engine.time_average import weighting_function
 from verify.engine.validation import check_mp_tol, mp_tol_floor
 from verify.simulate import descent as dynamics
 from verify.testing import strategies
@@ -324,3 +326,24 @@ def test_a_mixture_shape_error_names_the_mixture_shape(fn):
 def test_mixture_arguments_of_the_right_shape_pass(fn):
     """The control: (K, d) mu_stars and (K,) weights are taken."""
     assert float(fn(MIX_MU, MIX_STARS, ["0.25", "0.75"] if fn is reference.loss_mix_mp else [0.25, 0.75], 0.7)) > 0
+
+
+@pytest.mark.parametrize("returned", ["1", True, None, 1j, np.bool_(True)],
+                         ids=["str", "bool", "None", "complex", "np_bool"])
+def test_a_weighting_that_returns_no_real_number_is_refused(returned):
+    """A weighting returning the string '1' was parsed as the number 1 (and True taken as 1): the
+    value is refused unless it is a real number, naming the weighting, in both paths."""
+    with pytest.raises(ValueError, match=r"^weighting\([0-9.]+\) did not return a real number: got "):
+        reference.loss_avg(GOOD_MU, GOOD_STAR, 0.1, 1.0, weighting=lambda t: returned)
+    with pytest.raises(ValueError, match=r"^weighting\([0-9.]+\) did not return a real number: got "):
+        weighting_function(lambda t: returned, "0.1", "1", mp_backend(20))
+
+
+@pytest.mark.parametrize("returned", [2, 2.0, np.float64(2), np.float32(2), np.int64(2), mpmath.mpf(2)],
+                         ids=["int", "float", "float64", "float32", "int64", "mpf"])
+def test_control_a_weighting_that_returns_a_real_number_is_taken(returned):
+    """The control: ints, floats, numpy's and mpmath's reals pass (a constant normalises to 1 / 0.9)."""
+    assert weighting_function(lambda t: returned, 0.1, 1.0)(0.5) == pytest.approx(1 / 0.9, rel=1e-14)
+    with mpmath.workdps(20):
+        lam = weighting_function(lambda t: returned, mpmath.mpf("0.1"), mpmath.mpf(1), mp_backend(20))
+        assert abs(lam(mpmath.mpf("0.5")) * mpmath.mpf("0.9") - 1) < mpmath.mpf("1e-15")

@@ -106,7 +106,9 @@ def weighting_function(weighting, t_min, t_max, backend: Backend = FLOAT64):
     def lam(t):
         try:
             v = weighting(t)
-            v = num(v)
+            if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, float, np.integer, np.floating, mpmath.mpf)):
+                raise TypeError(f"got {type(v).__name__} {v!r}")  # num would parse a str '1' or make True a 1
+            v = num(v.item() if isinstance(v, (np.integer, np.floating)) else v)  # mpf takes no np.float32
         except (TypeError, ValueError, ArithmeticError) as exc:
             raise ValueError(f"weighting({float(t):g}) did not return a real number: {exc}") from None
         if not (mpmath.isfinite(v) if mp else math.isfinite(v)) or v < 0:
