@@ -347,3 +347,28 @@ def test_control_a_weighting_that_returns_a_real_number_is_taken(returned):
     with mpmath.workdps(20):
         lam = weighting_function(lambda t: returned, mpmath.mpf("0.1"), mpmath.mpf(1), mp_backend(20))
         assert abs(lam(mpmath.mpf("0.5")) * mpmath.mpf("0.9") - 1) < mpmath.mpf("1e-15")
+
+
+TOL_FUNCS = [
+    lambda tol: reference.evaluate(GOOD_MU, GOOD_STAR, 0.1, tol=tol),
+    lambda tol: reference.loss_mp([[1]], [0], 0, dps=20, tol=tol),
+    lambda tol: reference.loss_avg(GOOD_MU, GOOD_STAR, 0.1, 0.2, tol=tol),
+    lambda tol: reference.loss_avg_mp([[1]], [0], 0, 1, dps=20, tol=tol),
+    lambda tol: reference.loss_mix(GOOD_MU, [GOOD_STAR], [1.0], 0.1, tol=tol),
+    lambda tol: reference.loss_mix_mp([[1]], [[0]], [1], 0, dps=20, tol=tol),
+    lambda tol: dynamics.gradient_descent(GOOD_MU, GOOD_STAR, 0.1, 0.1, 1, tol=tol),
+]
+TOL_IDS = ["evaluate", "loss_mp", "loss_avg", "loss_avg_mp", "loss_mix", "loss_mix_mp", "gradient_descent"]
+
+
+@pytest.mark.parametrize("call", TOL_FUNCS, ids=TOL_IDS)
+@pytest.mark.parametrize("tol", [1, 1.0, 10.0, mpmath.mpf(1)], ids=["int-1", "1.0", "10.0", "mpf-1"])
+def test_a_tolerance_of_one_or_more_is_refused(call, tol):
+    """tol = 10 was taken (a relative accuracy of 1000 %): tol >= 1 asks for no correct digit."""
+    with pytest.raises(ValueError, match=r"^tol must be < 1 \(a relative accuracy of 100 % or more"):
+        call(tol)
+
+
+@pytest.mark.parametrize("call", TOL_FUNCS, ids=TOL_IDS)
+def test_control_a_tolerance_below_one_is_taken(call):
+    call(0.5)

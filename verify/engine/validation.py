@@ -169,12 +169,16 @@ def check_dps(dps, name: str = "dps") -> int:
 
 
 def check_tol(tol, name: str = "tol", *, floor: float = 0.0) -> float:
-    """A relative tolerance: a finite number > 0 (ValueError otherwise); below ``floor``, what the
-    precision can certify, :class:`AccuracyError` (an accuracy that cannot be delivered)."""
+    """A relative tolerance: a number in (0, 1) (ValueError otherwise: a relative accuracy of 100 %
+    or more asks for no correct digit); below ``floor``, what the precision can certify,
+    :class:`AccuracyError` (an accuracy that cannot be delivered)."""
     _real(tol, name)
     tf = float(tol) if not isinstance(tol, mpmath.mpf) else tol
     if not (tf > 0) or not (math.isfinite(tf) if isinstance(tf, float) else mpmath.isfinite(tf)):
         raise ValueError(f"{name} must be a finite number > 0, got {tol!r}")
+    if tf >= 1:
+        raise ValueError(f"{name} must be < 1 (a relative accuracy of 100 % or more asks for no correct digit), "
+                         f"got {tol!r}")
     if tf < floor:
         raise AccuracyError(f"{name} = {tol!r} is below what float64 can certify ({floor:g}: the rounding "
                             f"bound alone is larger); use the mpmath functions (loss_mp, ...) for more digits")
