@@ -349,6 +349,41 @@ def test_control_a_weighting_that_returns_a_real_number_is_taken(returned):
         assert abs(lam(mpmath.mpf("0.5")) * mpmath.mpf("0.9") - 1) < mpmath.mpf("1e-15")
 
 
+LONG_DOUBLE_NARROWS = np.finfo(np.longdouble).nmant > 52  # x86: 63 bits; where it is float64 nothing narrows
+LONG_MU = np.array(GOOD_MU, dtype=np.longdouble)
+LONG_MU[0, 0] += np.longdouble(1e-19)  # below float64's resolution at 0: lost by astype(np.float64)
+
+
+@pytest.mark.parametrize("call, name", [
+    (lambda: reference.loss(LONG_MU, GOOD_STAR, 0.5), "mu"),
+    (lambda: reference.grad(GOOD_MU, np.array(GOOD_STAR, dtype=np.longdouble), 0.5), "mu_star"),
+    (lambda: reference.loss(GOOD_MU, GOOD_STAR, np.longdouble("0.5")), "t"),
+    (lambda: reference.loss(GOOD_MU, GOOD_STAR, 0.5, tol=np.longdouble("1e-10")), "tol"),
+    (lambda: reference.loss([[LONG_MU[0, 0], 1.0], [1.0, 0.0]], GOOD_STAR, 0.5), "mu"),  # a list of scalars
+    (lambda: reference.loss(LONG_MU.astype(object), GOOD_STAR, 0.5), r"mu entry \(0, 0\)"),
+    (lambda: reference.loss_mix(GOOD_MU, [GOOD_STAR], np.ones(1, dtype=np.longdouble), 0.5), "weights"),
+    (lambda: dynamics.gradient_descent(LONG_MU, GOOD_STAR, 0.5, 0.1, 1), "mu"),
+    (lambda: reference.loss_mp(LONG_MU, GOOD_STAR, "0.5", dps=20), "mu"),  # .tolist() would narrow it too
+    (lambda: reference.loss_mp(GOOD_MU, GOOD_STAR, np.longdouble("0.5"), dps=20), "t"),
+], ids=["mu", "mu_star", "t", "tol", "list", "object", "weights", "mu0", "mp-mu", "mp-t"])
+def test_long_double_input_is_refused_not_narrowed(call, name):
+    """np.longdouble input was rounded to float64 silently (R.loss of LONG_MU equalled R.loss of GOOD_MU);
+    complex is refused, and so is long double, naming the argument and the way to more digits."""
+    if not LONG_DOUBLE_NARROWS:
+        call()  # long double is float64 here: nothing is narrowed, nothing refused
+        return
+    with pytest.raises(ValueError, match=rf"^{name} must not be a numpy long double .* strings to the mpmath"):
+        call()
+
+
+def test_control_float32_float64_and_int_input_is_taken():
+    """float32 and ints are exact in float64: taken, with the value of the same float64 input."""
+    want = reference.loss(GOOD_MU, GOOD_STAR, 0.5)
+    assert reference.loss(np.array(GOOD_MU, dtype=np.float32), np.array(GOOD_STAR, dtype=np.float32),
+                          np.float32(0.5), tol=np.float32(1e-10)) == pytest.approx(want, rel=1e-10)
+    assert reference.loss(np.array([[0, 1], [1, 0]]), [1, 1], 1) == reference.loss(GOOD_MU, [1.0, 1.0], 1.0)
+
+
 TOL_FUNCS = [
     lambda tol: reference.evaluate(GOOD_MU, GOOD_STAR, 0.1, tol=tol),
     lambda tol: reference.loss_mp([[1]], [0], 0, dps=20, tol=tol),

@@ -36,6 +36,19 @@ __all__ = [
 
 
 
+def _is_long_double(x) -> bool:
+    """True for a numpy floating dtype, array or scalar with more mantissa bits than float64's 52
+    (np.longdouble, float128 on x86): converting it to float64 would narrow it silently."""
+    dtype = x if isinstance(x, np.dtype) else getattr(x, "dtype", None)
+    return dtype is not None and dtype.kind == "f" and np.finfo(dtype).nmant > 52
+
+
+def _long_double_error(name: str) -> ValueError:
+    return ValueError(f"{name} must not be a numpy long double (np.longdouble, {np.finfo(np.longdouble).nmant + 1} "
+                      f"mantissa bits): float64 would narrow it silently; pass float64 values, or pass the digits "
+                      f"as strings to the mpmath functions (loss_mp, ...)")
+
+
 def _as_float_array(value, name: str, ndim: int, shape: str | None = None) -> np.ndarray:
     """``value`` as a finite float64 array of ``ndim`` dimensions; ``shape`` names the expected shape
     in the messages ((n, d) or (d,) by default: a mixture's arguments pass (K, d) and (K,))."""
@@ -56,8 +69,12 @@ def _as_float_array(value, name: str, ndim: int, shape: str | None = None) -> np
     if raw.dtype.kind == "c" or (raw.dtype == object and any(isinstance(x, (complex, mpmath.mpc))
                                                              for x in raw.ravel())):
         raise ValueError(f"{name} must be real, got complex entries")
+    if _is_long_double(raw.dtype):  # astype(np.float64) below would round it to float64
+        raise _long_double_error(name)
     if raw.dtype == object:  # entries numpy left as Python objects: each must be a real number, as t must
         for index, x in np.ndenumerate(raw):
+            if _is_long_double(x):
+                raise _long_double_error(f"{name} entry {index}")
             if isinstance(x, bool) or not isinstance(x, (numbers.Real, np.floating, np.integer, mpmath.mpf)):
                 what = "None, not a number" if x is None else f"{type(x).__name__} {x!r}"
                 raise ValueError(f"{name} must be an array of real numbers, got {what} at index {index}")
@@ -115,6 +132,8 @@ def _real(x, name: str, what: str = "a real number"):
     if isinstance(x, bool) or not isinstance(x, (numbers.Real, np.floating, np.integer, mpmath.mpf)):
         kind = "complex" if isinstance(x, (complex, np.complexfloating, mpmath.mpc)) else type(x).__name__
         raise ValueError(f"{name} must be {what}, got {kind} {x!r}")
+    if _is_long_double(x):
+        raise _long_double_error(name)
     return x
 
 
@@ -229,6 +248,8 @@ def _mpf_exact(x, name: str):
         raise ValueError(f"{name} has a boolean entry")
     if isinstance(x, (complex, np.complexfloating, mpmath.mpc)):
         raise ValueError(f"{name} must be real, got a complex entry {x!r}")
+    if _is_long_double(x):  # float(x) below would narrow it
+        raise _long_double_error(f"{name} entry {x!r}")
     if isinstance(x, (mpmath.mpf, str, numbers.Integral, float, np.floating, np.integer)):
         try:
             v = mpmath.mpf(x) if not isinstance(x, (np.floating, np.integer)) else mpmath.mpf(float(x))
@@ -250,6 +271,8 @@ def _nested(value, name: str, ndim: int, shape: str | None = None):
     if isinstance(value, np.ma.MaskedArray):  # .tolist() would turn the masked entries into None
         raise ValueError(f"{name} must not be a masked array (its mask would be dropped); pass the entries to use")
     if isinstance(value, np.ndarray):
+        if _is_long_double(value.dtype):  # .tolist() would make its entries float64
+            raise _long_double_error(name)
         value = value.tolist()
     if isinstance(value, mpmath.matrix):
         value = value.tolist()
