@@ -7,7 +7,9 @@ import numpy as np
 import pytest
 
 from verify.simulate import descent, monte_carlo, outcomes
+from verify.simulate.averaged import averaged_descent
 from verify.simulate.descent import GradientSource, Record, gradient_descent
+from verify.simulate.mixture import mixture_descent
 
 MU0 = [[3.0], [3.3]]
 STAR = [0.0]
@@ -133,3 +135,28 @@ def test_classify_refuses_noise_that_is_not_one_deviation_per_mean(noise):
     # the control: one deviation per mean (NaN where a distance is not finite) passes
     outcomes.classify(rec, noise=[0.0, 0.1])
     outcomes.classify(rec, noise=np.array([0.0, np.nan]))
+
+
+NAN_START = np.full((2, 1), np.nan)
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda: gradient_descent(NAN_START, STAR, 0.5, 0.1, 5), r"^mu0 has a non-finite entry nan at index \(0, 0\)$"),
+    (lambda: gradient_descent([[1.0, 2.0]], STAR, 0.5, 0.1, 5), "^mu0 has d = 2 columns but mu_star has length 1"),
+    (lambda: averaged_descent(NAN_START, STAR, 0.1, 1.0, 0.1, 5), "^mu0 has a non-finite entry"),
+    (lambda: mixture_descent(NAN_START, [[0.0], [1.0]], [0.5, 0.5], 0.5, 0.1, 5), "^mu0 has a non-finite entry"),
+    # the loop compared mu0 with the components' centre, and called it mu_star
+    (lambda: mixture_descent([[1.0, 2.0]], [[0.0], [1.0]], [0.5, 0.5], 0.5, 0.1, 5),
+     "^mu0 has d = 2 columns but mu_stars has 1"),
+], ids=["descent-nan", "descent-d", "averaged", "mixture-nan", "mixture-d"])
+def test_the_start_is_named_mu0_as_the_caller_passed_it(call, match):
+    """gradient_descent(mu0=NaN) said 'mu has a non-finite entry': the descents' argument is mu0."""
+    with pytest.raises(ValueError, match=match):
+        call()
+
+
+def test_control_sampled_gradient_names_its_means_mu():
+    """The control: sampled_gradient's argument is mu, and its message says mu."""
+    with pytest.raises(ValueError, match=r"^mu has a non-finite entry nan"):
+        monte_carlo.sampled_gradient(NAN_START, STAR, 0.1, 10)
+    assert mixture_descent(MU0, [[0.0], [1.0]], [0.5, 0.5], 0.5, 0.1, 1).mu.shape == (2, 1)

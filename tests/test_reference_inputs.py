@@ -152,7 +152,7 @@ def test_mp_rejects_non_numbers_and_ragged_rows():
         (dict(record_at=[1.5]), "record_at"),
         (dict(record_at=[1], record_every=2), "record_every or record_at"),
         (dict(convention="both"), "convention"),
-        (dict(mu0=[[0.0, math.nan]]), "mu"),
+        (dict(mu0=[[0.0, math.nan]]), "^mu0 has a non-finite entry nan"),
     ],
 )
 def test_bad_dynamics_input(kwargs, match):
@@ -362,7 +362,7 @@ LONG_MU[0, 0] += np.longdouble(1e-19)  # below float64's resolution at 0: lost b
     (lambda: reference.loss([[LONG_MU[0, 0], 1.0], [1.0, 0.0]], GOOD_STAR, 0.5), "mu"),  # a list of scalars
     (lambda: reference.loss(LONG_MU.astype(object), GOOD_STAR, 0.5), r"mu entry \(0, 0\)"),
     (lambda: reference.loss_mix(GOOD_MU, [GOOD_STAR], np.ones(1, dtype=np.longdouble), 0.5), "weights"),
-    (lambda: dynamics.gradient_descent(LONG_MU, GOOD_STAR, 0.5, 0.1, 1), "mu"),
+    (lambda: dynamics.gradient_descent(LONG_MU, GOOD_STAR, 0.5, 0.1, 1), "mu0"),
     (lambda: reference.loss_mp(LONG_MU, GOOD_STAR, "0.5", dps=20), "mu"),  # .tolist() would narrow it too
     (lambda: reference.loss_mp(GOOD_MU, GOOD_STAR, np.longdouble("0.5"), dps=20), "t"),
 ], ids=["mu", "mu_star", "t", "tol", "list", "object", "weights", "mu0", "mp-mu", "mp-t"])

@@ -112,17 +112,18 @@ def check_real_array(value, name: str, shape: tuple) -> np.ndarray:
     return arr
 
 
-def check_means(mu, mu_star) -> tuple[np.ndarray, np.ndarray]:
+def check_means(mu, mu_star, mu_name: str = "mu") -> tuple[np.ndarray, np.ndarray]:
     """Return ``mu`` as float64 (n, d) and ``mu_star`` as float64 (d,).
 
     Raises ValueError naming the argument for NaN/inf entries, a wrong number
-    of dimensions, n < 1, d < 1 or a ``mu_star`` whose length is not d.
+    of dimensions, n < 1, d < 1 or a ``mu_star`` whose length is not d.  ``mu_name``: the name
+    the caller's user gave the means (``mu0`` for a descent's start).
     """
-    mu = _as_float_array(mu, "mu", 2)
+    mu = _as_float_array(mu, mu_name, 2)
     mu_star = _as_float_array(mu_star, "mu_star", 1)
     if mu.shape[1] != mu_star.shape[0]:
         raise ValueError(
-            f"mu has d = {mu.shape[1]} columns but mu_star has length {mu_star.shape[0]}; they must agree"
+            f"{mu_name} has d = {mu.shape[1]} columns but mu_star has length {mu_star.shape[0]}; they must agree"
         )
     return mu, mu_star
 
@@ -324,13 +325,14 @@ def _check_weights(w, K: int, fsum, name: str = "weights"):
                          f"weights; they are used as given, not normalised), got sum {total!r}")
 
 
-def check_mixture(mu, mu_stars, weights):
+def check_mixture(mu, mu_stars, weights, mu_name: str = "mu"):
     """``mu`` (n, d), ``mu_stars`` (K, d) and ``weights`` (K,) > 0 summing to 1 (within K 2^-52:
-    :func:`_check_weights`), float64."""
-    mu = _as_float_array(mu, "mu", 2)
+    :func:`_check_weights`), float64; ``mu_name`` as in :func:`check_means`."""
+    mu = _as_float_array(mu, mu_name, 2)
     mu_stars = _as_float_array(mu_stars, "mu_stars", 2, "(K, d)")
     if mu.shape[1] != mu_stars.shape[1]:
-        raise ValueError(f"mu has d = {mu.shape[1]} columns but mu_stars has {mu_stars.shape[1]}; they must agree")
+        raise ValueError(f"{mu_name} has d = {mu.shape[1]} columns but mu_stars has {mu_stars.shape[1]}; "
+                         f"they must agree")
     w = _as_float_array(weights, "weights", 1, "(K,)")
     _check_weights(list(w), mu_stars.shape[0], math.fsum)
     return mu, mu_stars, w

@@ -234,7 +234,7 @@ def gradient_descent(
     it returns True the run stops there.  A step that makes a mean non-finite ends the run
     (``Trajectory.stopped`` says so; the outcome classifier calls that mean blown up).
     """
-    mu, mu_star = check_means(mu0, mu_star)
+    mu, mu_star = check_means(mu0, mu_star, "mu0")
     mu = mu.copy()
     t = check_noise_level(t)
     if t > _MAX_T:

@@ -57,6 +57,7 @@ def mixture_descent(mu0, mu_stars, weights, t, eta, steps, **kwargs) -> Trajecto
     """``steps`` steps of gradient descent on L_t against the mixture; keyword arguments as for
     :func:`verify.simulate.descent.gradient_descent` (``convention``, ``record_every``, ``record_at``,
     ``tol``, ``callback``)."""
+    check_mixture(mu0, mu_stars, weights, "mu0")  # named as passed (the loop would compare mu0 with the centre)
     source = MixtureGradient(mu_stars, weights)
     centre = source.weights @ source.mu_stars
     return gradient_descent(mu0, centre, check_noise_level(t), eta, steps, source=source, **kwargs)
