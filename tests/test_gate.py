@@ -250,6 +250,7 @@ def test_sampler_is_the_brute_force_monte_carlo_of_the_model():
         ("verify.gate.examples.broken:Nonexistent", 2, ["has no attribute 'Nonexistent'"]),
         ("verify.gate.examples.broken:MissingGrad", 2, ["has no callable grad"]),
         ("verify.gate.examples.broken:NotCallable", 2, ["has no callable grad"]),
+        ("os:path", 2, ["(module) has neither a callable loss nor a callable grad;"]),  # was "no callable neither"
         ("verify.gate.examples.broken:NoSeed", 2, ["stochastic = True", "seed"]),
         ("verify.gate.examples.broken:NeedsArguments", 2, ["instantiating it without arguments"]),
         ("verify.gate.examples.broken:Raises", 2, ["raised IndexError", "mu = np.array("]),

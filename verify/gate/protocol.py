@@ -260,10 +260,10 @@ def bind(obj, spec: str = "implementation") -> Bound:
                             "{}: {}".format(*foreign.describe(exc))) from None
     missing = [name for name in ("loss", "grad") if not callable(getattr(obj, name, None))]
     if missing:
-        what = "neither loss nor grad" if len(missing) == 2 else missing[0]
+        what = "neither a callable loss nor a callable grad" if len(missing) == 2 else f"no callable {missing[0]}"
         present = [m for m in ("loss", "grad", "step") if hasattr(obj, m)]
         raise LoadError(
-            f"{spec} ({type(obj).__name__}) has no callable {what}; an implementation needs "
+            f"{spec} ({type(obj).__name__}) has {what}; an implementation needs "
             f"loss(mu, mu_star, t) -> float and grad(mu, mu_star, t) -> (n, d) array"
             + (f" (found: {', '.join(present)})" if present else "")
         )
