@@ -71,3 +71,31 @@ def test_loss_and_pathwise_integrands_match_the_direct_formulas(t):
     # negative control: the integrand with samples centred at the unscaled mu* differs at t > 0
     if t > 0:
         assert not np.allclose(model.loss_integrand(X, MU, STAR, t), ((w @ (m - STAR)) ** 2).sum(axis=1), rtol=1e-6)
+
+
+LONG = np.array(X, dtype=np.longdouble)
+NARROWS = np.finfo(np.longdouble).nmant > 52  # x86: 63 bits; where long double is float64 nothing narrows
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda: model.scaled_means(np.array(MU, dtype=np.longdouble), T), "^mu must not be a numpy long double"),
+    (lambda: model.softmax_weights(X, np.array(MU, dtype=np.longdouble), T), "^mu must not be a numpy long double"),
+    (lambda: model.score(LONG, MU, T), "^x must not be a numpy long double"),
+    (lambda: model.loss_integrand(LONG, MU, STAR, T), "^x must not be a numpy long double"),
+    (lambda: model.softmax_weights([["1", "2", "3"]], MU, T), "^x must be an array of real numbers, got dtype <U1$"),
+    (lambda: model.score(X + 1e-9j, MU, T), "^x must be real, got complex entries$"),
+    (lambda: model.scaled_means(np.ones(3), T), r"^mu must have shape \(n, d\), got shape \(3,\)$"),
+], ids=["scaled_means-mu", "softmax-mu", "score-x", "integrand-x", "strings", "complex", "shape"])
+def test_the_pointwise_model_takes_its_inputs_through_the_engine_checks(call, match):
+    """verify.model converted x and mu with np.asarray(dtype=float64): long double narrowed, strings
+    parsed and complex cut (with a ComplexWarning).  Now the engine's one input check serves them."""
+    if NARROWS or "long double" not in match:
+        with pytest.raises(ValueError, match=match):
+            call()
+    else:
+        call()  # long double is float64 here: nothing to refuse
+
+
+def test_control_the_pointwise_model_takes_float32_points_exactly():
+    got = model.score(X.astype(np.float32), MU, T)
+    np.testing.assert_array_equal(got, model.score(X.astype(np.float32).astype(np.float64), MU, T))

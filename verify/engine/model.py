@@ -24,7 +24,7 @@ import math
 
 import numpy as np
 
-from .validation import check_means, check_noise_level
+from .validation import check_means, check_noise_level, check_points
 
 __all__ = [
     "scaled_means",
@@ -37,22 +37,12 @@ __all__ = [
 
 
 def _check_x(x, d: int) -> np.ndarray:
-    x = np.asarray(x, dtype=np.float64)
-    if x.ndim != 2 or x.shape[1] != d:
-        raise ValueError(f"x must have shape (N, {d}), got {x.shape}")
-    if not np.all(np.isfinite(x)):
-        raise ValueError("x has a non-finite entry")
-    return x
+    return check_points(x, "x", d, rows="N")
 
 
 def scaled_means(mu, t) -> np.ndarray:
     """The time-scaled means m_i = e^{-t} mu_i (shape (n, d))."""
-    mu = np.asarray(mu, dtype=np.float64)
-    if mu.ndim != 2:
-        raise ValueError(f"mu must have shape (n, d), got {mu.shape}")
-    if not np.all(np.isfinite(mu)):
-        raise ValueError("mu has a non-finite entry")
-    return math.exp(-check_noise_level(t)) * mu
+    return math.exp(-check_noise_level(t)) * check_points(mu, "mu")
 
 
 def _centered(mu, mu_star, t):
@@ -74,7 +64,7 @@ def _weights_centered(y, a, diff):
 
 def softmax_weights(x, mu, t) -> np.ndarray:
     """w_i(x) for each row of ``x``: shape (N, n)."""
-    mu = np.asarray(mu, dtype=np.float64)
+    mu = check_points(mu, "mu")
     m = scaled_means(mu, t)
     x = _check_x(x, m.shape[1])
     diff = math.exp(-float(t)) * (mu - mu[0])

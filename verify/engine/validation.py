@@ -21,6 +21,7 @@ from .tolerances import MIN_DPS, AccuracyError
 __all__ = [
     "check_means",
     "check_real_array",
+    "check_points",
     "check_flag",
     "check_noise_level",
     "check_step",
@@ -108,6 +109,16 @@ def check_real_array(value, name: str, shape: tuple) -> np.ndarray:
     shape = tuple(int(x) for x in shape)
     arr = _as_float_array(value, name, len(shape), shape=str(shape))
     if arr.shape != shape:
+        raise ValueError(f"{name} must have shape {shape}, got shape {arr.shape}")
+    return arr
+
+
+def check_points(value, name: str, d: int | None = None, rows: str = "n") -> np.ndarray:
+    """``value`` as a finite float64 (rows, d) array (``d`` columns when given: verify.model's points
+    x; else its means mu), with the checks and messages of the engine's inputs."""
+    shape = f"({rows}, {'d' if d is None else d})"
+    arr = _as_float_array(value, name, 2, shape)
+    if d is not None and arr.shape[1] != d:
         raise ValueError(f"{name} must have shape {shape}, got shape {arr.shape}")
     return arr
 
