@@ -9,7 +9,7 @@ import pytest
 from verify.simulate import descent, monte_carlo, outcomes
 from verify.simulate.averaged import averaged_descent
 from verify.simulate.descent import GradientSource, Record, gradient_descent
-from verify.simulate.mixture import mixture_descent
+from verify.simulate.mixture import MixtureGradient, mixture_descent
 
 MU0 = [[3.0], [3.3]]
 STAR = [0.0]
@@ -160,3 +160,15 @@ def test_control_sampled_gradient_names_its_means_mu():
     with pytest.raises(ValueError, match=r"^mu has a non-finite entry nan"):
         monte_carlo.sampled_gradient(NAN_START, STAR, 0.1, 10)
     assert mixture_descent(MU0, [[0.0], [1.0]], [0.5, 0.5], 0.5, 0.1, 1).mu.shape == (2, 1)
+
+
+@pytest.mark.parametrize("mu_stars, match", [
+    ("abc", "^mu_stars must be an array of numbers, got a string$"),  # was IndexError from np.shape("abc")[-1]
+    (5.0, r"^mu_stars must have shape \(K, d\), got shape \(\)$"),  # was IndexError
+    ([], r"^mu_stars must have shape \(K, d\), got shape \(0,\)$"),  # was "mu must not be empty": a mu never passed
+    ([[]], r"^mu_stars must not be empty, got shape \(1, 0\)$"),
+], ids=["string", "scalar", "empty", "no-columns"])
+def test_the_mixture_gradient_names_its_own_arguments(mu_stars, match):
+    with pytest.raises(ValueError, match=match):
+        MixtureGradient(mu_stars, [1.0])
+    assert MixtureGradient([[0.0], [1.0]], [0.5, 0.5]).mu_stars.shape == (2, 1)  # the control

@@ -338,10 +338,12 @@ def _check_weights(w, K: int, fsum, name: str = "weights"):
 
 def check_mixture(mu, mu_stars, weights, mu_name: str = "mu"):
     """``mu`` (n, d), ``mu_stars`` (K, d) and ``weights`` (K,) > 0 summing to 1 (within K 2^-52:
-    :func:`_check_weights`), float64; ``mu_name`` as in :func:`check_means`."""
-    mu = _as_float_array(mu, mu_name, 2)
+    :func:`_check_weights`), float64; ``mu_name`` as in :func:`check_means`.  ``mu`` None: the
+    components alone (a gradient source, whose means come later; None is returned for it)."""
+    if mu is not None:
+        mu = _as_float_array(mu, mu_name, 2)
     mu_stars = _as_float_array(mu_stars, "mu_stars", 2, "(K, d)")
-    if mu.shape[1] != mu_stars.shape[1]:
+    if mu is not None and mu.shape[1] != mu_stars.shape[1]:
         raise ValueError(f"{mu_name} has d = {mu.shape[1]} columns but mu_stars has {mu_stars.shape[1]}; "
                          f"they must agree")
     w = _as_float_array(weights, "weights", 1, "(K,)")

@@ -27,7 +27,7 @@ class MixtureGradient(GradientSource):
     """The exact gradient of L_t against sum_k pi_k N(m*_k, I), with error estimates at every step."""
 
     def __init__(self, mu_stars, weights):
-        _, self.mu_stars, self.weights = check_mixture(np.zeros((1, np.shape(mu_stars)[-1])), mu_stars, weights)
+        _, self.mu_stars, self.weights = check_mixture(None, mu_stars, weights)  # no made-up mu to name
 
     def start(self, mu_star, t, tol):
         super().start(mu_star, t, tol)
