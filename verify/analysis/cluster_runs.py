@@ -221,7 +221,7 @@ def run_cluster(M0: float, r: float, n: int = 2, eta: float = 0.05, *, d: int = 
     star = np.zeros(d)
     star[0] = M0
     u = unit_deviations(layout, n, d, seed)
-    e1 = np.eye(d)[0]
+    e1 = (np.arange(d) == 0).astype(float)  # (not np.eye(d)[0]: a d x d array, 75 GiB at d = 1e5)
     c = -s * star  # scaled centre, a = m - m*
     A0 = s * M0
     if max_steps is None:
