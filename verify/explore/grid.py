@@ -22,6 +22,7 @@ from verify.analysis.layouts import LAYOUTS, uses_seed
 from verify.simulate.descent import CONVENTIONS
 
 from .limits import check_ranges
+from .sizes import check_sizes
 from .sweeps import radius_range_for
 
 __all__ = ["STUDIES", "BUDGETS", "Options", "check_options", "radius_range_for"]
@@ -306,5 +307,6 @@ def check_options(study: str, budget: str, given: dict) -> Options:
     known = {f for f in Options.__dataclass_fields__}
     out = replace(Options(study=study, budget=budget, n=(), d=(), M0=(), layout=()),
                   **{k: v for k, v in opts.items() if k in known})
+    check_sizes(out)  # what the study and its cells can hold, before check_ranges draws a start (verify.explore.sizes)
     check_ranges(out)  # the values float64 runs them faithfully at (verify.explore.limits)
     return out

@@ -20,17 +20,14 @@ from dataclasses import asdict, dataclass, field
 from . import average, mixtures, noise, phase, radius, step
 from .cache import Cache, source_hash
 from .executors import run_cells
+from .sizes import SECONDS_PER_STEP, TYPICAL_FRACTION, cell_count, estimate
 from .figures import phase_figure
 from .sweeps import EXTEND, refine
 
-__all__ = ["StudyResult", "run_study", "plan", "SECONDS_PER_STEP", "SERIES_STUDIES", "GRID_STUDIES"]
+__all__ = ["StudyResult", "run_study", "plan", "SECONDS_PER_STEP", "TYPICAL_FRACTION", "SERIES_STUDIES", "GRID_STUDIES"]
 
-#: Seconds per gradient-descent step of a d = 1 cell (k = 1 engine path), measured on the shared
-#: 2-core machine (2.5-4.5 ms); used only for the estimate printed before a full run.  d >= 2
-#: far-apart cells cost far more until the engine's speed work lands (proofs_map.md).
-SECONDS_PER_STEP = 4e-3
-#: Cells stop early once decided; at budget quick they ran 5-30% of their largest step count.
-TYPICAL_FRACTION = 0.2
+# SECONDS_PER_STEP and TYPICAL_FRACTION: the estimates' rates (verify.explore.sizes, which scales a step's
+# cost with n and d: d >= 2 far-apart cells cost more still until the engine's speed work lands, proofs_map.md)
 
 #: Studies whose series are refined in rounds (module doc); ``phase`` runs one fixed grid instead.
 SERIES_STUDIES = {"noise": noise, "radius": radius, "step": step}
@@ -54,24 +51,11 @@ def _options_summary(opts) -> dict:
 
 
 def plan(opts) -> dict:
-    """Cell count of round 0, the most cells the refinement rounds can add, and time estimates."""
-    if opts.study == "phase":
-        first = sum(len(p.cells()) for p in phase.build(opts))
-        more = 0
-    elif opts.study in GRID_STUDIES:  # (their steps cost more than a d = 1 step: the estimate is a floor)
-        first, more = len(GRID_STUDIES[opts.study].cells(opts)), 0
-    else:
-        series = SERIES_STUDIES[opts.study].build(opts)
-        first = sum(len(s.bracket.initial) * len(s.seeds) for s in series)
-        more = sum(opts.rounds * opts.per_round * len(s.seeds) for s in series)
-    steps = opts.steps
-    if opts.scheduler is not None:  # a Dask cluster's size is not known here: the time for one worker
-        workers, on = 1, "one Dask worker (divide by the cluster's workers)"
-    else:  # the local pool's default is every core (executors.LocalPool)
-        workers = opts.workers or os.cpu_count() or 1
-        on = f"{workers} local worker(s)"
-    upper = (first + more) * opts.max_steps * SECONDS_PER_STEP / workers
-    typical = (first + more) * steps * SECONDS_PER_STEP * TYPICAL_FRACTION / workers
+    """Cell count of round 0, the most cells the refinement rounds can add, and time estimates
+    (counted without building a cell: :func:`verify.explore.sizes.cell_count`)."""
+    first, more = cell_count(opts)
+    typical, upper, on = estimate(opts, first + more)
+    workers = 1 if opts.scheduler is not None else opts.workers or os.cpu_count() or 1
     return {"round_0_cells": first, "refinement_cells_at_most": more, "upper_bound_seconds": upper,
             "typical_seconds": typical, "workers": workers, "on": on}
 

@@ -1,0 +1,121 @@
+"""The sizes of ``verify explore`` (verify.explore.sizes): a size whose memory is out of reach is refused
+before any work, with one line naming the option, the largest value accepted and why (and, for the
+cell count, the count and the estimated time); the largest value accepted is taken (the negative
+controls)."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+
+import pytest
+
+from verify import cli
+from verify.explore import limits, sizes, studies
+from verify.explore.grid import BUDGETS, check_options
+
+
+def _refused(argv, capsys) -> str:
+    assert cli.main(["explore", *argv, "--no-cache", "--quiet"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "Traceback" not in err[0], err
+    return err[0]
+
+
+@pytest.mark.parametrize("argv, option", [
+    (["noise", "--d", "100000"], "--d must be <= 2286 at --n up to 3"),  # the review's crash: 74.5 GiB asked of numpy
+    (["noise", "--d", "20000"], "--d must be <= 2286"),
+    (["noise", "--n", "100000"], "--n must be <= 80"),
+    (["radius", "--n", "81"], "--n must be <= 80"),
+    (["step", "--d", "2287"], "--d must be <= 1143 at --n up to 6"),  # step's quick n is 2; --d 2287 with n 6 below
+    (["phase", "--d", "3430"], "--d must be <= 3429 at --n up to 2"),
+    (["average", "--d", "1400"], "--d must be <= 1371 at --n up to 5"),
+    (["mixtures", "--d", "2287"], "--d must be <= 2286 at --n up to 3"),
+    (["noise", "--steps", "100000000"], "--steps must be <= "),
+    (["noise", "--max-steps", "100000000"], "--max-steps must be <= "),
+    (["noise", "--seeds", "1000000"], "--seeds 1000000 makes 27000000 cells"),
+    (["noise", "--seeds", "1000000000"], "--seeds 1000000000 makes 27000000000 cells"),
+    (["radius", "--radius-points", "100000"], "the grid makes "),
+])
+def test_a_size_out_of_reach_is_one_line_and_exit_2(argv, option, capsys):
+    if argv[0] == "step" and argv[1] == "--d":
+        argv = [*argv, "--n", "6"]
+    line = _refused(argv, capsys)
+    assert option in line, line
+
+
+def test_the_cell_count_refusal_states_the_cells_the_time_and_the_largest_seeds(capsys):
+    line = _refused(["noise", "--seeds", "1000000"], capsys)
+    assert re.search(r"about [\d.e+]+ days on \d+ local worker\(s\)", line), line
+    most = int(re.search(r"give --seeds <= (\d+)", line).group(1))
+    # the control: the largest accepted value is taken, one more is refused
+    opts = check_options("noise", "quick", {"seeds": str(most)})
+    assert sum(sizes.cell_count(opts)) <= sizes.MAX_CELLS
+    with pytest.raises(ValueError, match=f"--seeds {most + 1} makes"):
+        check_options("noise", "quick", {"seeds": str(most + 1)})
+
+
+@pytest.mark.parametrize("study, given", [
+    ("noise", {"n": ["80"]}), ("noise", {"d": ["2286"]}), ("mixtures", {"d": ["2286"]}),
+    ("average", {"d": ["1371"]}), ("noise", {"steps": "3000", "max_steps": "12000"}),
+])
+def test_the_largest_sizes_are_taken(study, given):
+    check_options(study, "quick", given)
+
+
+def test_the_largest_steps_are_taken():
+    most = int(sizes.RECORD_EVERY * sizes.MEMORY_LIMIT / (sizes.RECORD_BYTES + 16 * 3))
+    check_options("noise", "quick", {"max_steps": str(most)})
+    with pytest.raises(ValueError, match=f"--max-steps must be <= {most} at n = 3, d = 1"):
+        check_options("noise", "quick", {"max_steps": str(most + 1)})
+
+
+def test_the_limits_are_the_stated_numbers():
+    assert sizes.ND_MAX == 6858 and sizes.MAX_CELLS == 500_000 and sizes.N_MAX == 80
+    # the step costs measured (module doc) are what the estimate gives, within a factor 2
+    for n, d, measured in ((30, 1, 0.044), (40, 1, 0.093), (80, 1, 0.39), (3, 1000, 0.065), (3, 2000, 0.10)):
+        assert measured / 2 < sizes.step_seconds(n, d) < measured * 2, (n, d)
+
+
+@pytest.mark.parametrize("budget", list(BUDGETS))
+@pytest.mark.parametrize("study", list(BUDGETS["quick"]))
+def test_the_cell_count_is_the_built_grid(study, budget):
+    from verify.explore import phase
+
+    opts = check_options(study, budget, {})
+    variants = [opts]
+    if study not in studies.GRID_STUDIES:  # a layout without seeds beside the gaussian one
+        variants.append(dataclasses.replace(opts, layout=("gaussian", "leader"), seeds=3))
+    for o in variants:
+        if o.study == "phase":
+            built = (sum(len(p.cells()) for p in phase.build(o)), 0)
+        elif o.study in studies.GRID_STUDIES:
+            built = (len(studies.GRID_STUDIES[o.study].cells(o)), 0)
+        else:
+            series = studies.SERIES_STUDIES[o.study].build(o)
+            built = (sum(len(s.bracket.initial) * len(s.seeds) for s in series),
+                     sum(o.rounds * o.per_round * len(s.seeds) for s in series))
+        assert sizes.cell_count(o) == built
+
+
+class _Stop(Exception):
+    pass
+
+
+def test_the_deviations_are_drawn_only_near_the_engines_range(monkeypatch):
+    def drawn(opts):
+        raise _Stop
+
+    monkeypatch.setattr(limits, "_largest_deviation", drawn)
+    check_options("noise", "quick", {"seeds": "18000"})  # the bound sqrt(d) + 40 passes: nothing drawn
+    # the control: a radius near the engine's range needs the drawn deviations for its message
+    with pytest.raises(_Stop):
+        check_options("noise", "quick", {"radius": ["1e100"]})
+
+
+def test_the_bound_is_above_every_drawn_deviation():
+    opts = check_options("noise", "quick", {"seeds": "2000", "d": ["1", "50"], "n": ["3", "20"]})
+    assert limits._largest_deviation(opts) < limits._deviation_bound(opts)
+    # the rows of a smaller n are the first rows of the largest n's (why only the largest n is drawn)
+    from verify.analysis.layouts import unit_deviations
+    assert (unit_deviations("gaussian", 3, 50, 7) == unit_deviations("gaussian", 20, 50, 7)[:3]).all()

@@ -1,0 +1,150 @@
+"""The sizes a study can hold and their cost, checked before any work (and before :mod:`.limits`).
+
+A size beyond what a cell or a study can hold does not fail at once: a dimension far too large ran
+until numpy refused an array with a traceback; a seed count far too large spent minutes building its
+grid in silence.  Each limit below comes from what a cell or the study allocates, held to
+``MEMORY_LIMIT``, the memory one evaluation is held to; the quantity behind each constant is written
+next to it, the measurements in proofs_map.md ("Studies beyond the theorems", "Sizes").
+
+* the cells of a study: each is held as a Cell and its row until the table is written, and once
+  more as the pool's task and the table's copy: at most ``MAX_CELLS``;
+* n, the means: in d = 1 an evaluation's memory grows about like n^3 (its line grading has a
+  transition for each pair of means, each with its nodes, each node with n logits): ``N_MAX``;
+* n d, the coordinates of the means: the float64 integrand holds ``INTEGRAND_COPIES`` arrays of
+  (nodes, n, d) float64 at once (w v, Qz - a, s (Qz - a), G, the output's copy) in batches of
+  ``BATCH_NODES`` nodes: ``ND_MAX``;
+* the steps of a cell: a run keeps every record (one each RECORD_EVERY steps), the means' positions
+  and the descent's means (2 n d float64) and ``RECORD_BYTES`` of Python objects.
+
+:func:`step_seconds` prices a step for the estimates printed before a run: SECONDS_PER_STEP
+(n = 3, d = 1) times (n / N_REF)^2 above N_REF means and times n d / ND_REF above ND_REF coordinates.
+:func:`check_sizes` raises ValueError with one line naming the option, its largest value and why.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import replace
+
+from verify.analysis.layouts import uses_seed
+
+from .runner import RECORD_EVERY
+
+__all__ = ["SECONDS_PER_STEP", "TYPICAL_FRACTION", "MEMORY_LIMIT", "MAX_CELLS", "N_MAX", "ND_MAX", "cell_count",
+           "step_seconds", "estimate", "check_sizes"]
+
+#: The memory a study or one of its evaluations may take, bytes (proofs_map.md's 2 GB an evaluation is
+#: held to; the full report peaked at 0.93 GB).
+MEMORY_LIMIT = 2e9
+#: Bytes a cell takes while its study runs: a Cell and its row, 1.25 KB measured (tracemalloc over 20000
+#: cells), and as much again estimated for the pool's task and for the table's copy each, rounded up.
+CELL_BYTES = 4e3
+#: The most cells a study holds (module doc).
+MAX_CELLS = int(MEMORY_LIMIT // CELL_BYTES)
+#: The most means of a cell: an evaluation's peak memory measured in d = 1 (gaussian, M0 = 6, r = 0.1)
+#: 1.74 GB at n = 80, 2.30 GB at n = 90.
+N_MAX = 80
+#: The integrand's arrays of (nodes, n, d) float64 alive at once (counted in
+#: verify.engine.expectation's integrand), and the nodes of a batch (measured: 7290 at n = 3 in
+#: d = 20000, where numpy refused 3.26 GiB for one of them).
+INTEGRAND_COPIES, BATCH_NODES = 5, 7290
+#: The most coordinates n d of a cell's means: 2 GB over 5 x 8 bytes x 7290 nodes = 6858.
+ND_MAX = int(MEMORY_LIMIT // (INTEGRAND_COPIES * 8 * BATCH_NODES))
+#: Bytes of Python objects a record keeps besides its 2 n d float64 (estimated: a tuple, two arrays
+#: of ~100 bytes each, the loss and its error, the list slots).
+RECORD_BYTES = 1e3
+#: Seconds per gradient-descent step of a d = 1 cell (k = 1 engine path), measured on the shared
+#: 2-core machine (2.5-4.5 ms); used only for the estimates printed before a run.
+SECONDS_PER_STEP = 4e-3
+#: Cells stop early once decided; at budget quick they ran 5-30% of their largest step count.
+TYPICAL_FRACTION = 0.2
+#: The sizes above which a step costs more: fitted to steps measured in d = 1 (44 ms at n = 30, 93 ms at
+#: 40, 0.39 s at 80) and at n = 3 (65 ms at d = 1000, 0.1 s at d = 2000), each within a factor 2.
+N_REF, ND_REF = 8, 185
+
+
+def step_seconds(n: int, d: int) -> float:
+    """Estimated seconds of one step of a cell with n means in d dimensions (module doc)."""
+    return SECONDS_PER_STEP * max(1.0, (n / N_REF) ** 2) * max(1.0, n * d / ND_REF)
+
+
+def _seeds(opts, layout: str) -> int:
+    return opts.seeds if uses_seed(layout) else 1
+
+
+def cell_count(opts) -> tuple[int, int]:
+    """(cells of round 0, the most the refinement rounds add) of ``opts``, counted without building a
+    cell (the same numbers as :func:`verify.explore.studies.plan`'s)."""
+    per = {layout: _seeds(opts, layout) for layout in opts.layout}
+    seeds = sum(per.values())  # series per other values, times their seeds, summed over the layouts
+    if opts.study == "average":
+        ex = opts.extra
+        return len(opts.M0) * len(ex["weightings"]) * len(ex["windows"]) * len(opts.n) * len(opts.d) * \
+            len(opts.eta) * opts.seeds, 0
+    if opts.study == "mixtures":
+        ex = opts.extra
+        pairs = sum(1 for K in ex["K"] for n in opts.n if n >= K)
+        return pairs * len(opts.d) * len(ex["separations"]) * len(ex["scales"]) * len(opts.t) * len(opts.eta) * \
+            opts.seeds, 0
+    others = len(opts.n) * len(opts.d) * len(opts.M0)
+    if opts.study == "phase":
+        radii, ts, etas = opts.radius_range[2], opts.t_range[2], opts.eta_range[2]
+        return others * seeds * radii * (len(opts.eta) * ts + len(opts.t) * etas), 0
+    if opts.study == "noise":
+        series, points = others * len(opts.radius) * len(opts.eta), opts.t_range[2]
+    elif opts.study == "step":
+        series, points = others * len(opts.radius) * len(opts.t), opts.eta_range[2]
+    else:  # radius
+        series = others * len(opts.t) * len(opts.eta)
+        points = opts.radius_range[2] if opts.radius_range is not None else opts.radius_points
+    return series * seeds * points, series * seeds * opts.rounds * opts.per_round
+
+
+def estimate(opts, cells: int) -> tuple[float, float, str]:
+    """(typical seconds, upper bound seconds, on what) of ``cells`` cells of ``opts`` (module doc)."""
+    if opts.scheduler is not None:  # a Dask cluster's size is not known here: the time for one worker
+        workers, on = 1, "one Dask worker (divide by the cluster's workers)"
+    else:  # the local pool's default is every core (executors.LocalPool)
+        workers = opts.workers or os.cpu_count() or 1
+        on = f"{workers} local worker(s)"
+    step = step_seconds(max(opts.n), max(opts.d))
+    upper = cells * opts.max_steps * step / workers
+    return upper * TYPICAL_FRACTION * opts.steps / opts.max_steps, upper, on
+
+
+def _duration(seconds: float) -> str:
+    for unit, size in (("days", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.3g} {unit}"
+    return f"{seconds:.0f} s"
+
+
+def check_sizes(opts) -> None:
+    """ValueError naming the option, the largest value accepted and why, when a cell or the study
+    would take more memory than it can have (module doc).  Cheap: it builds no cell."""
+    n, d = max(opts.n), max(opts.d)
+    if n > N_MAX:
+        raise ValueError(f"--n must be <= {N_MAX} (an evaluation's memory grows like n^3: 1.74 GB at n = 80, "
+                         f"2.30 GB at 90, above the {MEMORY_LIMIT / 1e9:g} GB an evaluation may take), got {n}")
+    if n * d > ND_MAX:
+        raise ValueError(f"--d must be <= {ND_MAX // n} at --n up to {n} (the engine's integrand holds "
+                         f"{INTEGRAND_COPIES} arrays of {BATCH_NODES} nodes x n x d float64, at most n d = {ND_MAX} in "
+                         f"{MEMORY_LIMIT / 1e9:g} GB), got {d}")
+    per_record = RECORD_BYTES + 16 * n * d
+    most = int(RECORD_EVERY * MEMORY_LIMIT / per_record)
+    if opts.max_steps > most:
+        option = "--max-steps" if opts.max_steps > opts.steps else "--steps"
+        raise ValueError(f"{option} must be <= {most} at n = {n}, d = {d} (a cell keeps a record of "
+                         f"{per_record / 1e3:.3g} KB every {RECORD_EVERY} steps, at most {MEMORY_LIMIT / 1e9:g} GB), "
+                         f"got {opts.max_steps}")
+    first, more = cell_count(opts)
+    total = first + more
+    if total > MAX_CELLS:
+        typical, upper, on = estimate(opts, total)
+        one, two = (sum(cell_count(replace(opts, seeds=s))) for s in (1, 2))  # the count is linear in the seeds
+        most = (MAX_CELLS - (2 * one - two)) // (two - one) if two > one else 0
+        head, fix = ((f"--seeds {opts.seeds} makes ", f"give --seeds <= {most}") if most >= 1 and opts.seeds > most
+                     else ("the grid makes ", "give fewer values, points or rounds"))
+        raise ValueError(f"{head}{total} cells ({first} in round 0, at most {more} in refinement rounds), about "
+                         f"{_duration(typical)} on {on} (at most {_duration(upper)}): above the {MAX_CELLS} cells "
+                         f"whose rows fit in {MEMORY_LIMIT / 1e9:g} GB ({CELL_BYTES / 1e3:g} KB a cell); {fix}")
