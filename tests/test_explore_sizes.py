@@ -1,7 +1,7 @@
 """The sizes of ``verify explore`` (verify.explore.sizes): a size whose memory is out of reach is refused
 before any work, with one line naming the option, the largest value accepted and why (and, for the
 cell count, the count and the estimated time); the largest value accepted is taken (the negative
-controls)."""
+controls).  Runs estimated longer than the quick budgets state their cells and time first."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import re
 import pytest
 
 from verify import cli
-from verify.explore import limits, sizes, studies
+from verify.explore import command, limits, sizes, studies
 from verify.explore.grid import BUDGETS, check_options
 
 
@@ -98,8 +98,29 @@ def test_the_cell_count_is_the_built_grid(study, budget):
         assert sizes.cell_count(o) == built
 
 
+def test_the_quick_budgets_stay_silent():
+    for study in BUDGETS["quick"]:
+        p = studies.plan(check_options(study, "quick", {"workers": "2"}))
+        assert p["typical_seconds"] < command.STATE_SECONDS, study
+
+
 class _Stop(Exception):
     pass
+
+
+def test_a_long_run_states_its_cells_and_time_before_any_work(monkeypatch, capsys):
+    def stop(*args, **kw):
+        raise _Stop
+
+    monkeypatch.setattr(command, "make_pool", stop)
+    with pytest.raises(_Stop):
+        command.run(cli.build_parser().parse_args(["explore", "noise", "--n", "80", "--no-cache"]))
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert "these options: 22 cells in round 0, at most 32 more" in line and " min on " in line
+    # the control: the quick default says nothing before its progress
+    with pytest.raises(_Stop):
+        command.run(cli.build_parser().parse_args(["explore", "noise", "--no-cache"]))
+    assert capsys.readouterr().err.strip() == ""
 
 
 def test_the_deviations_are_drawn_only_near_the_engines_range(monkeypatch):

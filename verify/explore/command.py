@@ -40,6 +40,11 @@ _STUDY_HELP = {
 }
 
 
+#: Runs estimated longer than this state their cells and time first, as --budget full does: the quick
+#: budgets' largest typical estimate is 384 s (radius, 2 workers), so their defaults stay silent.
+STATE_SECONDS = 600.0
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     layouts = "; ".join(f"{k}: {v}" for k, v in LAYOUT_HELP.items())
     parser.description = ("Studies beyond the theorems.  " + "  ".join(f"{k}: {v}." for k, v in _STUDY_HELP.items())
@@ -108,12 +113,14 @@ def run(args: argparse.Namespace) -> int:
                                                     "give --cache DIR or --no-cache")
     cache = Cache(None if args.no_cache else (opts.cache or DEFAULT_DIR))
     p = plan(opts)
-    if opts.budget == "full":
-        print(f"verify explore {opts.study} --budget full: {p['round_0_cells']} cells in round 0, at most "
+    if opts.budget == "full" or p["typical_seconds"] > STATE_SECONDS:
+        what = "--budget full" if opts.budget == "full" else "these options"
+        print(f"verify explore {opts.study} {what}: {p['round_0_cells']} cells in round 0, at most "
               f"{p['refinement_cells_at_most']} more in {opts.rounds} refinement rounds (plus re-runs of undecided "
               f"cells); about {p['typical_seconds'] / 60:.0f} min on {p['on']}, at most "
-              f"{p['upper_bound_seconds'] / 3600:.1f} h (d = 1 step costs; d >= 2 far-apart cells cost more); "
-              f"{len(cache)} cells already cached", file=sys.stderr)
+              f"{p['upper_bound_seconds'] / 3600:.1f} h (step costs measured in d = 1 and at n = 3, scaled with n "
+              f"and n d; d >= 2 far-apart cells cost more); {len(cache)} cells already cached", file=sys.stderr,
+              flush=True)
     try:
         pool = _pool(opts, timeout)
     except OSError as exc:  # (nothing answered at the scheduler's address, or Dask's certificate files could not be
