@@ -23,14 +23,14 @@ def _refused(argv, capsys) -> str:
 
 
 @pytest.mark.parametrize("argv, option", [
-    (["noise", "--d", "100000"], "--d must be <= 2286 at --n up to 3"),  # the review's crash: 74.5 GiB asked of numpy
-    (["noise", "--d", "20000"], "--d must be <= 2286"),
+    (["noise", "--d", "100000"], "--d must be <= 1905 at --n up to 3"),  # the review's crash: 74.5 GiB asked of numpy
+    (["noise", "--d", "20000"], "--d must be <= 1905"),
     (["noise", "--n", "100000"], "--n must be <= 80"),
     (["radius", "--n", "81"], "--n must be <= 80"),
-    (["step", "--d", "2287"], "--d must be <= 1143 at --n up to 6"),  # step's quick n is 2; --d 2287 with n 6 below
-    (["phase", "--d", "3430"], "--d must be <= 3429 at --n up to 2"),
-    (["average", "--d", "1400"], "--d must be <= 1371 at --n up to 5"),
-    (["mixtures", "--d", "2287"], "--d must be <= 2286 at --n up to 3"),
+    (["step", "--d", "1906"], "--d must be <= 952 at --n up to 6"),  # step's quick n is 2; --d 1906 with n 6 below
+    (["phase", "--d", "2858"], "--d must be <= 2857 at --n up to 2"),
+    (["average", "--d", "1144"], "--d must be <= 1143 at --n up to 5"),
+    (["mixtures", "--d", "1906"], "--d must be <= 1905 at --n up to 3"),
     (["noise", "--steps", "100000000"], "--steps must be <= "),
     (["noise", "--max-steps", "100000000"], "--max-steps must be <= "),
     (["noise", "--seeds", "1000000"], "--seeds 1000000 makes 27000000 cells"),
@@ -56,8 +56,8 @@ def test_the_cell_count_refusal_states_the_cells_the_time_and_the_largest_seeds(
 
 
 @pytest.mark.parametrize("study, given", [
-    ("noise", {"n": ["80"]}), ("noise", {"d": ["2286"]}), ("mixtures", {"d": ["2286"]}),
-    ("average", {"d": ["1371"]}), ("noise", {"steps": "3000", "max_steps": "12000"}),
+    ("noise", {"n": ["80"]}), ("noise", {"d": ["1905"]}), ("mixtures", {"d": ["1905"]}), ("phase", {"d": ["2857"]}),
+    ("average", {"d": ["1143"]}), ("noise", {"steps": "3000", "max_steps": "12000"}),
 ])
 def test_the_largest_sizes_are_taken(study, given):
     check_options(study, "quick", given)
@@ -71,7 +71,7 @@ def test_the_largest_steps_are_taken():
 
 
 def test_the_limits_are_the_stated_numbers():
-    assert sizes.ND_MAX == 6858 and sizes.MAX_CELLS == 500_000 and sizes.N_MAX == 80
+    assert sizes.ND_MAX == 5715 and sizes.MAX_CELLS == 500_000 and sizes.N_MAX == 80
     # the step costs measured (module doc) are what the estimate gives, within a factor 2
     for n, d, measured in ((30, 1, 0.044), (40, 1, 0.093), (80, 1, 0.39), (3, 1000, 0.065), (3, 2000, 0.10)):
         assert measured / 2 < sizes.step_seconds(n, d) < measured * 2, (n, d)

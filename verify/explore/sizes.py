@@ -11,7 +11,7 @@ next to it, the measurements in proofs_map.md ("Studies beyond the theorems", "S
 * n, the means: in d = 1 an evaluation's memory grows about like n^3 (its line grading has a
   transition for each pair of means, each with its nodes, each node with n logits): ``N_MAX``;
 * n d, the coordinates of the means: the float64 integrand holds ``INTEGRAND_COPIES`` arrays of
-  (nodes, n, d) float64 at once (w v, Qz - a, s (Qz - a), G, the output's copy) in batches of
+  (nodes, n, d) float64 at once (w v, Qz - a, s (Qz - a), G, the output's copy and temporaries) in batches of
   ``BATCH_NODES`` nodes: ``ND_MAX``;
 * the steps of a cell: a run keeps every record (one each RECORD_EVERY steps), the means' positions
   and the descent's means (2 n d float64) and ``RECORD_BYTES`` of Python objects.
@@ -44,11 +44,12 @@ MAX_CELLS = int(MEMORY_LIMIT // CELL_BYTES)
 #: The most means of a cell: an evaluation's peak memory measured in d = 1 (gaussian, M0 = 6, r = 0.1)
 #: 1.74 GB at n = 80, 2.30 GB at n = 90.
 N_MAX = 80
-#: The integrand's arrays of (nodes, n, d) float64 alive at once (counted in
-#: verify.engine.expectation's integrand), and the nodes of a batch (measured: 7290 at n = 3 in
-#: d = 20000, where numpy refused 3.26 GiB for one of them).
-INTEGRAND_COPIES, BATCH_NODES = 5, 7290
-#: The most coordinates n d of a cell's means: 2 GB over 5 x 8 bytes x 7290 nodes = 6858.
+#: The integrand's arrays of (nodes, n, d) float64 alive at once (5 counted in
+#: verify.engine.expectation's integrand, 6 measured: a peak of 2.22 GB at n = 3, d = 2286, where 5
+#: allowed it, 1.78 GB at d = 1905), and the nodes of a batch (measured: 7290 at n = 3 in d = 20000,
+#: where numpy refused 3.26 GiB for one of them).
+INTEGRAND_COPIES, BATCH_NODES = 6, 7290
+#: The most coordinates n d of a cell's means: 2 GB over 6 x 8 bytes x 7290 nodes = 5715.
 ND_MAX = int(MEMORY_LIMIT // (INTEGRAND_COPIES * 8 * BATCH_NODES))
 #: Bytes of Python objects a record keeps besides its 2 n d float64 (estimated: a tuple, two arrays
 #: of ~100 bytes each, the loss and its error, the list slots).
