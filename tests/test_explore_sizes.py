@@ -35,7 +35,14 @@ def _refused(argv, capsys) -> str:
     (["noise", "--max-steps", "100000000"], "--max-steps must be <= "),
     (["noise", "--seeds", "1000000"], "--seeds 1000000 makes 27000000 cells"),
     (["noise", "--seeds", "1000000000"], "--seeds 1000000000 makes 27000000000 cells"),
-    (["radius", "--radius-points", "100000"], "the grid makes "),
+    (["radius", "--radius-points", "100000"], "--radius-points 100000 makes 1200144 cells"),
+    (["noise", "--t-range", "0", "10", "100000000"], "--t-range POINTS 100000000 makes"),
+    (["noise", "--rounds", "1000000"], "--rounds 1000000 makes"),
+    (["phase", "--eta-range", "0.1", "1", "1000000"], "--eta-range POINTS 1000000 makes"),
+    (["mixtures", "--seeds", "100000"], "--seeds 100000 makes"),
+    (["average", "--seeds", "1000000"], "--seeds 1000000 makes"),
+    (["noise", "--n", *map(str, range(1, 9)), "--M0", *map(str, range(1, 9)), "--radius", *map(str, range(1, 9)),
+      "--eta", *map(str, range(1, 9)), "--d", *map(str, range(1, 9))], "8 values of --n make 1769472 cells"),
 ])
 def test_a_size_out_of_reach_is_one_line_and_exit_2(argv, option, capsys):
     if argv[0] == "step" and argv[1] == "--d":
@@ -53,6 +60,23 @@ def test_the_cell_count_refusal_states_the_cells_the_time_and_the_largest_seeds(
     assert sum(sizes.cell_count(opts)) <= sizes.MAX_CELLS
     with pytest.raises(ValueError, match=f"--seeds {most + 1} makes"):
         check_options("noise", "quick", {"seeds": str(most + 1)})
+
+
+@pytest.mark.parametrize("study, given, name", [
+    ("noise", {"t_range": ["0", "10", "100000000"]}, "t_range"), ("noise", {"rounds": "1000000"}, "rounds"),
+    ("radius", {"radius_points": "100000"}, "radius_points"), ("average", {"seeds": "1000000"}, "seeds"),
+    ("phase", {"eta_range": ["0.1", "1", "1000000"]}, "eta_range"),
+])
+def test_the_named_option_at_its_largest_value_is_taken(study, given, name):
+    with pytest.raises(ValueError) as refused:
+        check_options(study, "quick", given)
+    most = int(re.search(r"<= (\d+)$", str(refused.value)).group(1))
+    at = dict(given)
+    at[name] = [*given[name][:2], str(most)] if isinstance(given[name], list) else str(most)
+    check_options(study, "quick", at)  # the control: the largest value the message names is taken
+    at[name] = [*given[name][:2], str(most + 1)] if isinstance(given[name], list) else str(most + 1)
+    with pytest.raises(ValueError, match=f"<= {most}$"):
+        check_options(study, "quick", at)
 
 
 @pytest.mark.parametrize("study, given", [

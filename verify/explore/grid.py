@@ -307,6 +307,7 @@ def check_options(study: str, budget: str, given: dict) -> Options:
     known = {f for f in Options.__dataclass_fields__}
     out = replace(Options(study=study, budget=budget, n=(), d=(), M0=(), layout=()),
                   **{k: v for k, v in opts.items() if k in known})
-    check_sizes(out)  # what the study and its cells can hold, before check_ranges draws a start (verify.explore.sizes)
+    base_opts = replace(out, **{k: v for k, v in base.items() if k in known})  # (the budget's, for the message)
+    check_sizes(out, base_opts)  # what the study and its cells hold, before check_ranges draws a start (.sizes)
     check_ranges(out)  # the values float64 runs them faithfully at (verify.explore.limits)
     return out

@@ -120,9 +120,40 @@ def _duration(seconds: float) -> str:
     return f"{seconds:.0f} s"
 
 
-def check_sizes(opts) -> None:
+#: The studies whose cell count a range's POINTS sets (verify.explore.grid.SWEEPS, and phase).
+_SWEEPS_RANGE = {"t_range": ("noise", "phase"), "eta_range": ("step", "phase"), "radius_range": ("radius", "phase")}
+_LISTS = tuple(f"--{f}" for f in ("n", "d", "M0", "radius", "t", "eta", "layout"))
+
+
+def _size_options(opts):
+    """(option, its value, its largest value for at most MAX_CELLS cells, the others as they are) for
+    each option the cell count grows with: linear in each, so two counts give the largest value."""
+    def most(change) -> int:
+        one, two = (sum(cell_count(replace(opts, **change(k)))) for k in (1, 2))
+        return (MAX_CELLS - (2 * one - two)) // (two - one) if two > one else MAX_CELLS
+
+    out = [("--seeds", opts.seeds, most(lambda k: {"seeds": k}))]
+    for field in ("n", "d", "M0", "radius", "t", "eta", "layout"):
+        values = getattr(opts, field)
+        if values:
+            out.append((f"--{field}", len(values), most(lambda k, f=field, v=values: {f: v[:1] * k})))
+    for field in ("t_range", "eta_range", "radius_range"):
+        rng = getattr(opts, field)
+        if rng is not None and opts.study in _SWEEPS_RANGE.get(field, ()):
+            label = f"--{field.replace('_', '-')} POINTS"
+            out.append((label, rng[2], most(lambda k, f=field, r=rng: {f: (r[0], r[1], k)})))
+    if opts.study == "radius" and opts.radius_range is None:
+        out.append(("--radius-points", opts.radius_points, most(lambda k: {"radius_points": k})))
+    if opts.study in ("noise", "radius", "step"):
+        out += [("--rounds", opts.rounds, most(lambda k: {"rounds": k})),
+                ("--per-round", opts.per_round, most(lambda k: {"per_round": k}))]
+    return out
+
+
+def check_sizes(opts, base=None) -> None:
     """ValueError naming the option, the largest value accepted and why, when a cell or the study
-    would take more memory than it can have (module doc).  Cheap: it builds no cell."""
+    would take more memory than it can have (module doc).  Cheap: it builds no cell.  ``base``: the
+    budget's options, to name an option the command line grew when the cell count is too large."""
     n, d = max(opts.n), max(opts.d)
     if n > N_MAX:
         raise ValueError(f"--n must be <= {N_MAX} (an evaluation's memory grows like n^3: 1.74 GB at n = 80, "
@@ -142,10 +173,16 @@ def check_sizes(opts) -> None:
     total = first + more
     if total > MAX_CELLS:
         typical, upper, on = estimate(opts, total)
-        one, two = (sum(cell_count(replace(opts, seeds=s))) for s in (1, 2))  # the count is linear in the seeds
-        most = (MAX_CELLS - (2 * one - two)) // (two - one) if two > one else 0
-        head, fix = ((f"--seeds {opts.seeds} makes ", f"give --seeds <= {most}") if most >= 1 and opts.seeds > most
-                     else ("the grid makes ", "give fewer values, points or rounds"))
+        named = [(label, value, most) for label, value, most in _size_options(opts) if value > most >= 1]
+        # the options grown beyond the budget's (the ones given), else any; the furthest beyond its largest value
+        grown = [x for x in named if base is None or x[1] > dict((y[0], y[1]) for y in _size_options(base))[x[0]]]
+        if named:
+            label, value, most = max(grown or named, key=lambda x: x[1] / x[2])
+            shown = f"{value} values of {label}" if label in _LISTS else f"{label} {value}"
+            head, fix = f"{shown} make{'' if label in _LISTS else 's'} ", f"give {label} <= {most}" + \
+                (" values" if label in _LISTS else "")
+        else:
+            head, fix = "the grid makes ", "give fewer values, points or rounds"
         raise ValueError(f"{head}{total} cells ({first} in round 0, at most {more} in refinement rounds), about "
                          f"{_duration(typical)} on {on} (at most {_duration(upper)}): above the {MAX_CELLS} cells "
                          f"whose rows fit in {MEMORY_LIMIT / 1e9:g} GB ({CELL_BYTES / 1e3:g} KB a cell); {fix}")
