@@ -41,6 +41,8 @@ def _refused(argv, capsys) -> str:
     (["phase", "--eta-range", "0.1", "1", "1000000"], "--eta-range POINTS 1000000 makes"),
     (["mixtures", "--seeds", "100000"], "--seeds 100000 makes"),
     (["average", "--seeds", "1000000"], "--seeds 1000000 makes"),
+    (["radius", "--radius-range", "1e-9", "1", "100000"], "--radius-range POINTS 100000 makes"),
+    (["radius", "--layout", "leader", "gaussian", "--seeds", "100000"], "--seeds 100000 makes"),
     (["noise", "--n", *map(str, range(1, 9)), "--M0", *map(str, range(1, 9)), "--radius", *map(str, range(1, 9)),
       "--eta", *map(str, range(1, 9)), "--d", *map(str, range(1, 9))], "8 values of --n make 1769472 cells"),
 ])

@@ -76,8 +76,7 @@ def _seeds(opts, layout: str) -> int:
 def cell_count(opts) -> tuple[int, int]:
     """(cells of round 0, the most the refinement rounds add) of ``opts``, counted without building a
     cell (the same numbers as :func:`verify.explore.studies.plan`'s)."""
-    per = {layout: _seeds(opts, layout) for layout in opts.layout}
-    seeds = sum(per.values())  # series per other values, times their seeds, summed over the layouts
+    seeds = sum(_seeds(opts, layout) for layout in opts.layout)  # a series' seeds, summed over the layouts
     if opts.study == "average":
         ex = opts.extra
         return len(opts.M0) * len(ex["weightings"]) * len(ex["windows"]) * len(opts.n) * len(opts.d) * \
@@ -175,7 +174,8 @@ def check_sizes(opts, base=None) -> None:
         typical, upper, on = estimate(opts, total)
         named = [(label, value, most) for label, value, most in _size_options(opts) if value > most >= 1]
         # the options grown beyond the budget's (the ones given), else any; the furthest beyond its largest value
-        grown = [x for x in named if base is None or x[1] > dict((y[0], y[1]) for y in _size_options(base))[x[0]]]
+        given = {} if base is None else {label: value for label, value, _ in _size_options(base)}
+        grown = [x for x in named if x[1] > given.get(x[0], 0)]
         if named:
             label, value, most = max(grown or named, key=lambda x: x[1] / x[2])
             shown = f"{value} values of {label}" if label in _LISTS else f"{label} {value}"
