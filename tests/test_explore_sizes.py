@@ -89,6 +89,16 @@ def test_the_largest_sizes_are_taken(study, given):
     check_options(study, "quick", given)
 
 
+def test_workers_beyond_the_machines_memory_are_refused(capsys):
+    most = sizes.most_workers()
+    line = _refused(["noise", "--workers", "100000"], capsys)  # the local pool would fork them all at once
+    assert f"--workers must be <= {most} on this machine" in line, line
+    # the control: the largest number is taken, one more refused
+    check_options("noise", "quick", {"workers": str(most)})
+    with pytest.raises(ValueError, match=f"--workers must be <= {most}"):
+        check_options("noise", "quick", {"workers": str(most + 1)})
+
+
 def test_the_largest_steps_are_taken():
     most = int(sizes.RECORD_EVERY * sizes.MEMORY_LIMIT / (sizes.RECORD_BYTES + 16 * 3))
     check_options("noise", "quick", {"max_steps": str(most)})

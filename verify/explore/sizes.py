@@ -13,6 +13,8 @@ next to it, the measurements in proofs_map.md ("Studies beyond the theorems", "S
 * n d, the coordinates of the means: the float64 integrand holds ``INTEGRAND_COPIES`` arrays of
   (nodes, n, d) float64 at once (w v, Qz - a, s (Qz - a), G, the output's copy and temporaries) in batches of
   ``BATCH_NODES`` nodes: ``ND_MAX``;
+* local workers: each may hold an evaluation besides its own process, and the local pool forks them
+  all at its first cell, so no more than the machine's memory holds (:func:`most_workers`);
 * the steps of a cell: a run keeps every record (one each RECORD_EVERY steps), the means' positions
   and the descent's means (2 n d float64) and ``RECORD_BYTES`` of Python objects.
 
@@ -31,7 +33,7 @@ from verify.analysis.layouts import uses_seed
 from .runner import RECORD_EVERY
 
 __all__ = ["SECONDS_PER_STEP", "TYPICAL_FRACTION", "MEMORY_LIMIT", "MAX_CELLS", "N_MAX", "ND_MAX", "cell_count",
-           "step_seconds", "estimate", "check_sizes"]
+           "step_seconds", "estimate", "check_sizes", "most_workers"]
 
 #: The memory a study or one of its evaluations may take, bytes (proofs_map.md's 2 GB an evaluation is
 #: held to; the full report peaked at 0.93 GB).
@@ -54,6 +56,10 @@ ND_MAX = int(MEMORY_LIMIT // (INTEGRAND_COPIES * 8 * BATCH_NODES))
 #: Bytes of Python objects a record keeps besides its 2 n d float64 (estimated: a tuple, two arrays
 #: of ~100 bytes each, the loss and its error, the list slots).
 RECORD_BYTES = 1e3
+#: Bytes a local worker process takes besides its evaluation (measured: peak 0.17 GB of a process that
+#: ran one n = 3, d = 1 cell); each may hold an evaluation of up to MEMORY_LIMIT, and the local pool
+#: forks every one of them at its first cell (concurrent.futures with the fork start method).
+WORKER_BYTES = 0.17e9
 #: Seconds per gradient-descent step of a d = 1 cell (k = 1 engine path), measured on the shared
 #: 2-core machine (2.5-4.5 ms); used only for the estimates printed before a run.
 SECONDS_PER_STEP = 4e-3
@@ -149,6 +155,20 @@ def _size_options(opts):
     return out
 
 
+def physical_memory() -> float | None:
+    """The machine's memory in bytes (None where the system does not say)."""
+    try:
+        return float(os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def most_workers() -> int | None:
+    """The most local workers whose evaluations fit in this machine's memory (None: not known)."""
+    memory = physical_memory()
+    return None if memory is None else max(1, int(memory // (MEMORY_LIMIT + WORKER_BYTES)))
+
+
 def check_sizes(opts, base=None) -> None:
     """ValueError naming the option, the largest value accepted and why, when a cell or the study
     would take more memory than it can have (module doc).  Cheap: it builds no cell.  ``base``: the
@@ -161,6 +181,11 @@ def check_sizes(opts, base=None) -> None:
         raise ValueError(f"--d must be <= {ND_MAX // n} at --n up to {n} (the engine's integrand holds "
                          f"{INTEGRAND_COPIES} arrays of {BATCH_NODES} nodes x n x d float64, at most n d = {ND_MAX} in "
                          f"{MEMORY_LIMIT / 1e9:g} GB), got {d}")
+    workers = most_workers()
+    if opts.workers is not None and workers is not None and opts.workers > workers:
+        raise ValueError(f"--workers must be <= {workers} on this machine (each local worker may hold an evaluation "
+                         f"of up to {MEMORY_LIMIT / 1e9:g} GB besides its own {WORKER_BYTES / 1e9:g} GB, in "
+                         f"{physical_memory() / 1e9:.3g} GB of memory), got {opts.workers}")
     per_record = RECORD_BYTES + 16 * n * d
     most = int(RECORD_EVERY * MEMORY_LIMIT / per_record)
     if opts.max_steps > most:
