@@ -113,6 +113,13 @@ def test_the_limits_are_the_stated_numbers():
         assert measured / 2 < sizes.step_seconds(n, d) < measured * 2, (n, d)
 
 
+def test_the_average_study_is_priced_at_its_measured_step():
+    # its quick table took 47 s for 4 cells x 150 steps on one worker, every cell running all its steps
+    # (proofs_map.md): the upper bound (every step run) is that within a factor 2; as cluster steps, 20x under
+    p = studies.plan(check_options("average", "quick", {"workers": "1"}))
+    assert 47 / 2 < p["upper_bound_seconds"] < 47 * 2
+
+
 @pytest.mark.parametrize("budget", list(BUDGETS))
 @pytest.mark.parametrize("study", list(BUDGETS["quick"]))
 def test_the_cell_count_is_the_built_grid(study, budget):

@@ -65,6 +65,10 @@ WORKER_BYTES = 0.17e9
 SECONDS_PER_STEP = 4e-3
 #: Cells stop early once decided; at budget quick they ran 5-30% of their largest step count.
 TYPICAL_FRACTION = 0.2
+#: Steps of a study that cost more than a cluster cell's: the average study's integrates L_t over t
+#: (21-63 evaluations a step): its quick table (4 cells x 150 steps) took 47 s on one worker, 78 ms a
+#: step, ~20 of SECONDS_PER_STEP.
+STUDY_STEP_FACTOR = {"average": 20.0}
 #: The sizes above which a step costs more: fitted to steps measured in d = 1 (44 ms at n = 30, 93 ms at
 #: 40, 0.39 s at 80) and at n = 3 (65 ms at d = 1000, 0.1 s at d = 2000), each within a factor 2.
 N_REF, ND_REF = 8, 185
@@ -113,7 +117,7 @@ def estimate(opts, cells: int) -> tuple[float, float, str]:
     else:  # the local pool's default is every core (executors.LocalPool)
         workers = opts.workers or os.cpu_count() or 1
         on = f"{workers} local worker(s)"
-    step = step_seconds(max(opts.n), max(opts.d))
+    step = step_seconds(max(opts.n), max(opts.d)) * STUDY_STEP_FACTOR.get(opts.study, 1.0)
     upper = cells * opts.max_steps * step / workers
     return upper * TYPICAL_FRACTION * opts.steps / opts.max_steps, upper, on
 
