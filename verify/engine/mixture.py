@@ -253,7 +253,8 @@ def mixture_expectations(comps: list, weights, *, tol, backend: Backend = FLOAT6
     pis = [backend.scalar(w) for w in weights]
     tol_c = tol
     # mpmath: one work budget for every component and retry (verify.engine.work_budget.NodeBudget)
-    budget = mp_budget(comps[0].B.shape[0]) if backend.is_mp else None
+    budget = (mp_budget(comps[0].B.shape[0], instead="the float64 functions (loss_mix, grad_mix, evaluate_mix) do this "
+                        "mixture") if backend.is_mp else None)
     while True:
         L = Le = 0
         G = Ge = 0

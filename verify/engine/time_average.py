@@ -216,7 +216,8 @@ def averaged_expectations(mu, mu_star, t_min, t_max, lam, *, tol, backend: Backe
     plan_iter = iter([p for ps in rule.plans for p in ps]) if rule is not None else None
     tol_t = [max(float(tol) / 4, MIN_TOL) if not mp else tol / 4]
     # mpmath: one work budget for every noise level and retry of this call (verify.engine.work_budget)
-    budget = mp_budget(n) if mp else None
+    instead = "the float64 functions (loss_avg, grad_avg, evaluate_avg) do this average"
+    budget = mp_budget(n, instead=instead) if mp else None
 
     def at(t):
         red = reduce_mp(mu, mu_star, t) if mp else reduce_float(mu, mu_star, t)

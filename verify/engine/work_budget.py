@@ -31,6 +31,11 @@ MP_CHUNK_ENTRIES = 100_000
 MP_LOGIT_MAX = mpmath.mpf(10) ** 750  # (beyond float64's range)
 
 
+#: the default end of a refusal's message: what does the work instead
+ENGINE_INSTEAD = ("the float64 functions (loss, grad, evaluate) do this configuration, the mpmath ones k = 1 and "
+                  "near-collapsed k >= 2")
+
+
 class NodeBudget:
     """Integrand evaluations one mpmath evaluation may make.  :meth:`spend` is called with the exact
     count of each batch before the batch is evaluated, so a configuration beyond the budget is
@@ -38,8 +43,9 @@ class NodeBudget:
     first batch does, else after the batches within it (the message says how many were done), never
     after minutes of work."""
 
-    def __init__(self, limit: float, seconds_per_node: float):
+    def __init__(self, limit: float, seconds_per_node: float, instead: str = ENGINE_INSTEAD):
         self.limit, self.seconds_per_node, self.spent = float(limit), float(seconds_per_node), 0
+        self.instead = instead  # what does the work instead, for the refusal's message
 
     def spend(self, nodes: int) -> None:
         need = self.spent + int(nodes)
@@ -50,16 +56,17 @@ class NodeBudget:
             raise AccuracyError(
                 f"the mpmath path needs at least {need:.1e} integrand evaluations (~{need * self.seconds_per_node:.0f} s) "
                 f"here, above its budget of {self.limit:.1e} (~{self.limit * self.seconds_per_node:.0f} s); {done}: "
-                "the float64 functions (loss, grad, evaluate) do this configuration, the mpmath ones k = 1 and "
-                "near-collapsed k >= 2")
+                f"{self.instead}")
         self.spent = need
 
 
-def mp_budget(rows: int, seconds_per_row: float = MP_NODE_SECONDS) -> NodeBudget:
+def mp_budget(rows: int, seconds_per_row: float = MP_NODE_SECONDS, instead: str = ENGINE_INSTEAD
+              ) -> NodeBudget:
     """The mpmath budget for an integrand with ``rows`` logits (its cost grows about linearly in them),
-    each evaluation estimated at ``seconds_per_row`` per logit (the engine's integrand by default)."""
+    each evaluation estimated at ``seconds_per_row`` per logit (the engine's integrand by default);
+    ``instead``: what the refusal points to."""
     per_node = seconds_per_row * max(int(rows), 1)
-    return NodeBudget(MP_BUDGET_SECONDS / per_node, per_node)
+    return NodeBudget(MP_BUDGET_SECONDS / per_node, per_node, instead)
 
 
 def check_mp_logits(B, C) -> None:
