@@ -71,8 +71,8 @@ class BoundCheck:
         return self.windows[-1][2] if self.windows else math.nan
 
     def as_dict(self) -> dict:
-        return {"verdict": self.verdict, "kind": self.kind, "exponent": self.exponent, "upper": self.upper, "lower": self.lower,
-                "margin": self.margin, "trend": self.trend,
+        return {"verdict": self.verdict, "kind": self.kind, "exponent": self.exponent, "upper": self.upper,
+                "lower": self.lower, "margin": self.margin, "trend": self.trend,
                 "windows": [{"from": a, "to": b, "slope": s} for a, b, s in self.windows],
                 "extrapolated": self.extrapolated, "extrapolation_error": self.extrapolation_error,
                 "constant_max": self.constant_max, "constant_end": self.constant_end,

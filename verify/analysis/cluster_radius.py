@@ -34,7 +34,8 @@ from .cluster import (centre_factor, deviation_gradient, engine_deviation_gradie
 __all__ = ["literal_run", "paper_radius_gradient", "final_phase_bound"]
 
 
-def literal_run(M0: float, n: int = 2, d: int = 1, eta: float = 0.05, *, guard: int = 60, final_A: float = 1e-9) -> dict:
+def literal_run(M0: float, n: int = 2, d: int = 1, eta: float = 0.05, *, guard: int = 60,
+                final_A: float = 1e-9) -> dict:
     """The approach at the theorem's radius with the engine's mpmath gradient, then the final phase.
 
     mu_1(0) = r0 e_1, the others at 0 (n = 2: spread e = +-r0/2), in coordinates relative to the

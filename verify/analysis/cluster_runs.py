@@ -10,10 +10,10 @@ from m* with radius e^{-t} r, and the step on the scaled means is eta_s = eta (c
 **Outcome rule** (:func:`cluster_rule`, our own), read at every recorded step from the last four
 records.  A mean **converges** when its distance is at most 1/(6n) (the hand-off radius of Theorem
 3.2's proof, inside which Theorem 2.1's regime takes over) and the largest distance of the means
-within that radius did not increase over the last three records; the run has **all converged** when every mean has and at least twice
-the hand-off step has passed.  A mean **recedes** when its distance exceeds RECEDE_RADIUS = 3 and
-increased at each of the last three records: 3 is beyond every unstable equilibrium of a loser
-with a winner at m* that we measured (one loser: 2.456 (n = 2); m co-located losers, m = 1..7:
+within that radius did not increase over the last three records; the run has **all converged** when
+every mean has and at least twice the hand-off step has passed.  A mean **recedes** when its distance
+exceeds RECEDE_RADIUS = 3 and increased at each of the last three records: 3 is beyond every unstable
+equilibrium of a loser with a winner at m* that we measured (one loser: 2.456 (n = 2); m co-located losers, m = 1..7:
 2.370..2.456; Theorem 3.1's s*(n) <= 2.83 for n <= 8; d = 1), so a loser beyond it is pushed
 outwards.  The run stops early on all converged, or on partial recovery with at least one
 survivor and every other mean receding.  A mean **blows up** beyond BLOW_UP_FACTOR x (A0 + e^{-t} r + 1),

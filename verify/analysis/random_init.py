@@ -115,9 +115,9 @@ def log_gradient_mp(mu, i: int, mu_star=0, *, dps: int | None = None, method: st
     integrand 2 phi(z) w_i(z) [v + v (a_i - v)(z - a_i)] is integrated by Gauss-Legendre
     (mpmath.quad) over panels graded geometrically (factor 2, from 1/4 to 2^14 transition
     widths 1/gap) around each crossing of neighbouring logits and around z = 0, each panel
-    split in 4 and in 8; their difference is the error estimate (``rel_err``); mpmath's mpf exponent is unbounded, so values such
-    as exp(-1.3e23) are held as they are.  ``dps`` defaults to 30 + 2 log10 max|a| (the
-    crossings at |a|/2 must be resolved to 1/|a|).
+    split in 4 and in 8; their difference is the error estimate (``rel_err``); mpmath's mpf exponent
+    is unbounded, so values such as exp(-1.3e23) are held as they are.  ``dps`` defaults to
+    30 + 2 log10 max|a| (the crossings at |a|/2 must be resolved to 1/|a|).
     """
     n = len(mu)
     if not 0 <= i < n:

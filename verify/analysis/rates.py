@@ -23,8 +23,8 @@ and says how far it may still be from its limit:
   difference is the error estimate (it is dominated by the earlier extrapolation's
   error, about r^q times the later one's, so it over-estimates the later one's error
   in the asymptotic regime); with more windows, earlier differences count too, scaled
-  down by r^(2q) per window (the extrapolations' own O(x^(-2q)) errors).  ``noise`` (the error of log y from the computation itself,
-  e.g. accumulated gradient error) adds 2 noise / log r.
+  down by r^(2q) per window (the extrapolations' own O(x^(-2q)) errors).  ``noise`` (the error of log y
+  from the computation itself, e.g. accumulated gradient error) adds 2 noise / log r.
   The correction order q is the caller's theory: q = 1 when the corrections are
   powers of 1/x (Theorem 2.1: the spread's 1/(c + b tau)); a logarithmic correction
   has no such q, and its drift shows up as a large error estimate.

@@ -167,11 +167,13 @@ def _far_k3(out, progress, results, mc, seeds):
                 dL = abs(rot.loss - ex.loss) / ex.loss
                 dG = float(np.max(np.abs(np.asarray(rot.grad_scaled) - np.asarray(ex.grad_scaled)))) / gs
                 rL, rG, _ = _rel(rot, red2)
-                check = f"| turned frame: diff L {dL:.1e}, grad {dG:.1e} (sum of both estimates {eL + rL:.1e}, {eG + rG:.1e})"
+                check = (f"| turned frame: diff L {dL:.1e}, grad {dG:.1e} "
+                         f"(sum of both estimates {eL + rL:.1e}, {eG + rG:.1e})")
                 results[("k3-check", M0)] = (dL, dG, eL + rL, eG + rG)
             results[("k3", M0, seed)] = (dt / mc, eL, eG)
             progress.finish()
-            _row(out, f"far k=3 M0={M0:g} seed {seed} tol 1e-10", dt, mc, f"{eL:.1e} {eG:.1e} nodes {ex.nodes:.1e} {check}")
+            _row(out, f"far k=3 M0={M0:g} seed {seed} tol 1e-10", dt, mc,
+                 f"{eL:.1e} {eG:.1e} nodes {ex.nodes:.1e} {check}")
 
 
 def _sharp_k2(out, progress, results, mc):
@@ -260,7 +262,8 @@ def run_targets(out=print, progress=None, *, fig1_steps: int = 20_000, quick: bo
     _timed(*sharp_k2(), 1e-6)
     progress.finish()
     out(f"Monte Carlo step (20,000 samples, n=5, d=3, pathwise integrand): {mc * 1e3:.1f} ms (median)")
-    out("  case                                             time      ratio           estimates (rel L, rel grad) | check")
+    out("  case                                             time      ratio           "
+        "estimates (rel L, rel grad) | check")
     seeds = (0,) if quick else tuple(range(5))
     if "far-k3" in cases:
         _far_k3(out, progress, results, mc, seeds)

@@ -348,7 +348,8 @@ def certify_interval(n: int, s_lo, s_hi, *, prec: int = DEFAULT_PREC, symmetry_d
             n=n, s_lo=lo_s, s_hi=hi_s, width=width_s, prec=prec,
             g_lo=_ball(g_lo), g_hi=_ball(g_hi),
             # printed rounded down: lower - 1e-12, shown to 12 digits (display error <= 5e-13)
-            loss_lower_bound=(lower - flint.arb(10) ** -12).str(12, radius=False), sign_change=sign_change, loss_positive=loss_positive,
+            loss_lower_bound=(lower - flint.arb(10) ** -12).str(12, radius=False), sign_change=sign_change,
+            loss_positive=loss_positive,
         )
     if symmetry_d is not None:
         cert.symmetry = dict(symmetry_identities(symmetry_d))

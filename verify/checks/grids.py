@@ -85,7 +85,8 @@ def polar_expectations(red: Reduced, *, tol: float = 1e-13, max_panels: int = 12
         # the integrand's last 1 + n columns bound the rounding of the loss and of each mean's gradient
         return value[:ncol], error[:ncol] + np.concatenate([[abs(value[ncol])], np.repeat(np.abs(value[-n:]), red.d)])
 
-    cuts = sorted(set([0.0, 2 * math.pi] + [a for a in _triple_point_angles(B, C)] + list(np.linspace(0, 2 * math.pi, 9))))
+    cuts = sorted(set([0.0, 2 * math.pi] + [a for a in _triple_point_angles(B, C)]
+                      + list(np.linspace(0, 2 * math.pi, 9))))
     panels = [(a, b) + panel(a, b) for a, b in zip(cuts[:-1], cuts[1:]) if b > a]
     while True:
         value, error = strip(sum(p[2] for p in panels), sum(p[3] for p in panels))

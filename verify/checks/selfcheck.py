@@ -46,16 +46,22 @@ def accuracy_cases(quick: bool = True) -> list[Case]:
         Case("n=2 d=1, distance 8", [[0.2], [8.2]], [0.0], 0.0, 1e-12, "mp"),
         # k = 2 although the means are collinear: the float64 reduction keeps the direction across their line,
         # whose singular value (~1e-16 of the largest: rounding) passes its 1e-17 cut (mu* plays no part in k)
-        Case("n=4 d=2 collinear (k=2), t=0.7", [[0.0, 0.0], [1.0, 1.0], [2.5, 2.5], [-3.0, -3.0]], [0.5, 0.0], 0.7, 1e-12, "mp"),
+        Case("n=4 d=2 collinear (k=2), t=0.7", [[0.0, 0.0], [1.0, 1.0], [2.5, 2.5], [-3.0, -3.0]], [0.5, 0.0], 0.7,
+             1e-12, "mp"),
         Case("n=3 d=1, distance 14 (beyond 8)", [[0.05], [7.0], [14.0]], [0.0], 0.0, 1e-9, "mp"),
         Case("n=2 d=1, |mu| ~ 1e12", [[1e12], [1e12 + 1.5]], [1e12 + 0.3], 0.0, 1e-9, "mp"),
-        Case("n=3 d=2 (k=2), distance 1.7", (rng.standard_normal((3, 2)) * 1.0).tolist(), [0.0, 0.0], 0.2, 1e-12, "polar"),
+        Case("n=3 d=2 (k=2), distance 1.7", (rng.standard_normal((3, 2)) * 1.0).tolist(),
+             [0.0, 0.0], 0.2, 1e-12, "polar"),
         # near the README's distance 8 (its 1e-12 promise), inside it
-        Case("n=4 d=2 (k=2), distance 7.7", (np.array([[0.0, 0.0], [4.0, 6.5], [-4.0, 5.0], [6.0, -2.0]]) / 1.5).tolist(),
+        Case("n=4 d=2 (k=2), distance 7.7",
+             (np.array([[0.0, 0.0], [4.0, 6.5], [-4.0, 5.0], [6.0, -2.0]]) / 1.5).tolist(),
              [0.5, 0.5], 0.05, 1e-12, "polar"),
-        Case("n=3 d=2 (k=2), distance 16 (beyond 8)", [[0.0, 0.1], [9.0, 6.0], [-7.0, 8.0]], [0.0, 0.0], 0.0, 1e-9, "polar"),
-        Case("n=5 d=3 (k=3), distance 0.1", (rng.standard_normal((5, 3)) * 0.04 + [1.0, 0.0, 0.0]).tolist(), [0.0, 0.0, 0.0], 0.5, 1e-12, "rotated"),
-        Case("n=5 d=4 (k=4), distance 0.1", (rng.standard_normal((5, 4)) * 0.04 + [0.5, 0.2, 0.0, 0.0]).tolist(), [0.0] * 4, 0.1, 1e-12, "rotated"),
+        Case("n=3 d=2 (k=2), distance 16 (beyond 8)", [[0.0, 0.1], [9.0, 6.0], [-7.0, 8.0]],
+             [0.0, 0.0], 0.0, 1e-9, "polar"),
+        Case("n=5 d=3 (k=3), distance 0.1", (rng.standard_normal((5, 3)) * 0.04 + [1.0, 0.0, 0.0]).tolist(),
+             [0.0, 0.0, 0.0], 0.5, 1e-12, "rotated"),
+        Case("n=5 d=4 (k=4), distance 0.1", (rng.standard_normal((5, 4)) * 0.04 + [0.5, 0.2, 0.0, 0.0]).tolist(),
+             [0.0] * 4, 0.1, 1e-12, "rotated"),
     ]
     return cases
 
@@ -113,7 +119,8 @@ def run_accuracy(quick: bool = True, out=print, progress=None) -> bool:
     cases = accuracy_cases(quick)
     out("Accuracy of the float64 engine against an independent, more accurate computation")
     out("(relative, normwise: loss to |L|, gradient to max(max|grad|, L / max(1, A)); est = the engine's own estimate)")
-    hdr = f"{'case':40s} {'k':>2s} {'dist':>6s} {'err L':>9s} {'est L':>9s} {'err grad':>9s} {'est grad':>9s} {'target':>7s} {'vs':>7s} {'time':>7s}  ok"
+    hdr = (f"{'case':40s} {'k':>2s} {'dist':>6s} {'err L':>9s} {'est L':>9s} {'err grad':>9s} {'est grad':>9s} "
+           f"{'target':>7s} {'vs':>7s} {'time':>7s}  ok")
     out(hdr)
     out("-" * len(hdr))
     all_ok = True
@@ -133,12 +140,14 @@ def run_accuracy(quick: bool = True, out=print, progress=None) -> bool:
 
     with mpmath.workdps(80):
         dl = abs(a.loss - b.loss) / abs(b.loss)
-        dg = max(abs(x - y) for ra, rb in zip(a.grad, b.grad) for x, y in zip(ra, rb)) / max(abs(y) for r in b.grad for y in r)
+        dg = (max(abs(x - y) for ra, rb in zip(a.grad, b.grad) for x, y in zip(ra, rb))
+              / max(abs(y) for r in b.grad for y in r))
         digits = -float(mpmath.log10(max(dl, dg, mpmath.mpf(10) ** -75)))
     ok_mp = digits >= 30
     all_ok &= ok_mp
     progress.finish()
-    out(f"{'mpmath dps 50 vs dps 70, n=3 d=1 (k=1)':40s}  1  -> {digits:.1f} correct digits (target >= 30)  {'yes' if ok_mp else 'NO'}")
+    out(f"{'mpmath dps 50 vs dps 70, n=3 d=1 (k=1)':40s}  1  -> {digits:.1f} correct digits (target >= 30)  "
+        f"{'yes' if ok_mp else 'NO'}")
     return all_ok
 
 
@@ -171,11 +180,15 @@ def add_arguments(parser) -> None:
 
     from .bench import CASES
 
-    parser.add_argument("--bench", action=arguments.FlagOnce, help="also measure speed (prints numbers; takes a few minutes)")
-    parser.add_argument("--bench-steps", action=arguments.StoreOnce, type=arguments.count(1, "--bench-steps"), default=None,
-                        help=f"Figure 1 gradient-descent steps timed (default {FIG1_STEPS}, the paper's; the fig-1 case only)")
+    parser.add_argument("--bench", action=arguments.FlagOnce,
+                        help="also measure speed (prints numbers; takes a few minutes)")
+    parser.add_argument("--bench-steps", action=arguments.StoreOnce, type=arguments.count(1, "--bench-steps"),
+                        default=None,
+                        help=f"Figure 1 gradient-descent steps timed (default {FIG1_STEPS}, the paper's; "
+                             "the fig-1 case only)")
     parser.add_argument("--bench-quick", action=arguments.FlagOnce,
-                        help="one seed per case for far-k3 and k4, two M0 for thm-3.4 (sharp-k2 and fig-1 are unchanged)")
+                        help="one seed per case for far-k3 and k4, two M0 for thm-3.4 "
+                             "(sharp-k2 and fig-1 are unchanged)")
     parser.add_argument("--bench-case", action=arguments.AppendOnce, choices=CASES, default=None, metavar="CASE",
                         help=f"only this benchmark case (repeatable; one of {', '.join(CASES)}; default all)")
 
@@ -193,7 +206,8 @@ def _misplaced(args) -> str | None:
         for name, value, users in (("--bench-steps", args.bench_steps, USES_STEPS),
                                    ("--bench-quick", args.bench_quick, USES_QUICK)):
             if value and not set(users) & set(args.bench_case):
-                return (f"argument {name}: changes only the {', '.join(users)} bench case{'s' if len(users) > 1 else ''}, "
+                return (f"argument {name}: changes only the {', '.join(users)} "
+                        f"bench case{'s' if len(users) > 1 else ''}, "
                         f"not --bench-case {' '.join(args.bench_case)}")
     return None
 

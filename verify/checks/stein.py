@@ -195,7 +195,8 @@ def expectation_line_mp(mu, mu_star, t, *, dps: int = 40, which: str = "stein", 
     of d mpf, rounded to ``dps``.  Independent of :mod:`verify.engine.expectation`: tanh-sinh quadrature
     on [-inf, inf] split at the softmax transitions.  Its integrand evaluations are charged to
     ``budget`` (the engine's mpmath work budget, :func:`verify.engine.work_budget.mp_budget`, at
-    LINE_NODE_SECONDS per mean; by default one per call): beyond it, AccuracyError naming the cost and the evaluations done.
+    LINE_NODE_SECONDS per mean; by default one per call): beyond it, AccuracyError naming the cost and
+    the evaluations done.
     """
     if which not in ("loss", "pathwise", "stein", "em"):
         raise ValueError(f"which must be 'loss', 'pathwise', 'stein' or 'em', got {which!r}")

@@ -136,7 +136,8 @@ def run(budget="quick", seed=0, progress=None, **overrides) -> ClaimResult:
             open_ends.append(f"{tag}: {row['bound']['reason']}")
         if row["survivors"] != 1 or not all(g["strictly_increasing"] for g in row["loser_growth"]):
             (problems if row["M0_times_gap"] >= ri.NEAR_TIE else open_ends).append(
-                f"{tag}: outcome {row['outcome']}, losers increasing {[g['strictly_increasing'] for g in row['loser_growth']]}")
+                f"{tag}: outcome {row['outcome']}, losers increasing "
+                f"{[g['strictly_increasing'] for g in row['loser_growth']]}")
     ev["loss_O_one_over_tau"] = slopes
     ev["seconds"] = round(time.time() - t0, 1)
     size = ("d = 1; " + "; ".join(f"n = {p['n']}, M0 = {p['M0']:g}: {p['seeds']} seeds" for p in probs)
@@ -164,7 +165,8 @@ def findings(probs, slopes) -> list[Finding]:
     out = [Finding(f"failure frequency, n = {p['n']}, M0 = {p['M0']:g}", f"{p['failures']}/{p['seeds']}",
                    p["upper_confidence_bound"], "d = 1", "P(not exactly one survivor) <= n^2 M0^(-1/3)",
                    "supports" if p["establishes_bound"] else "measures",
-                   f"uncertainty: the {int(LEVEL * 100)} % Clopper-Pearson upper bound; bound {p['bound_n2_M0^-1/3']:.3g}")
+                   f"uncertainty: the {int(LEVEL * 100)} % Clopper-Pearson upper bound; "
+                   f"bound {p['bound_n2_M0^-1/3']:.3g}")
            for p in probs]
     for r in slopes:
         where = f"M0 = {r['M0']}, n = {r['n']}, d = {r['d']}, seed {r['seed']}, tau in [{WINDOW_START}, {r['steps']}]"
@@ -174,7 +176,8 @@ def findings(probs, slopes) -> list[Finding]:
                                "L ~ 1/(tau log tau): -1 - 8/(D^2 - 12) (thm-3.7)", "supports",
                                f"L tau from {b['constant_max']:.3g} (max) to {b['constant_end']:.3g} (end)"))
         for g in r["loser_growth"]:
-            out.append(Finding("loser's D^2 per log tau (last half)", round(g["D2_per_log_tau_last_half"], 3), None, where,
+            out.append(Finding("loser's D^2 per log tau (last half)", round(g["D2_per_log_tau_last_half"], 3), None,
+                               where,
                                "D^2 ~ c log tau (n = 2 asymptotics: c = 8): unbounded growth", "supports",
                                f"D from {g['D_start']:.4f} to {g['D_end']:.4f}"))
     return out

@@ -365,7 +365,8 @@ def run(budget="quick", seed=0, progress=None, **overrides) -> ClaimResult:
             if M == 6:
                 b = [r["loss_bound_O(1/tau)"] for r in rs]  # a run shorter than the window has margin -inf
                 text += f", O(1/tau) bound {[x['verdict'] for x in b]} " + (
-                    f"(margin of the loss exponent {[round(x['margin'], 3) for x in b]})" if all(x["windows"] for x in b)
+                    f"(margin of the loss exponent {[round(x['margin'], 3) for x in b]})"
+                    if all(x["windows"] for x in b)
                     else f"(no window from step {cfg['window_start']} in runs of {rs[0]['steps']} steps)")
             parts.append(text)
         return f"{kind}: " + "; ".join(parts)

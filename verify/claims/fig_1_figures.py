@@ -110,7 +110,8 @@ def _draw_loss(path, trajs, window_slopes):
         if M == 6:
             bottom.axhline(-1, ls=":", color="k", label="paper: slope about -1")
             bottom_keys.append(bottom.get_lines()[-1])
-        bottom.legend(handles=bottom_keys, fontsize=7, handlelength=4)  # long enough to show the dashes beside the marker
+        # long enough to show the dashes beside the marker
+        bottom.legend(handles=bottom_keys, fontsize=7, handlelength=4)
         plots.set_title(top, f"M = {M}: loss ({_PAPER[M]})")
         top.set_ylabel("L(tau)")
         top.grid(True, which="major", alpha=0.3)

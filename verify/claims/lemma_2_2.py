@@ -126,7 +126,8 @@ def run(budget="quick", seed=0, progress=None, **overrides) -> ClaimResult:
                                 "e^{-t} chain rule (n=2,d=1)": "exact"}
         step("symbolic")
         reject("symbolic: cubic terms dropped",
-               lambda: symbolic.check_symbolic_gradient(lambda m, i: [2 * m.w[i] * m.v[k] for k in range(m.d)], n=2, d=1))
+               lambda: symbolic.check_symbolic_gradient(lambda m, i: [2 * m.w[i] * m.v[k] for k in range(m.d)],
+                                                        n=2, d=1))
         reject("symbolic: factor 1/2 in the loss",
                lambda: symbolic.check_symbolic_gradient(n=2, d=1, loss_factor=sp.Rational(1, 2)))
         reject("symbolic: e^{-2t} scaling",
@@ -145,8 +146,8 @@ def run(budget="quick", seed=0, progress=None, **overrides) -> ClaimResult:
         reject("Stein: EM term alone vs Stein (mpmath)",
                lambda: stein.check_stein_mp(k1_mu, k1_ms, _T, dps=30, forms=("em", "stein")))
         reject("Stein: scaled gradient as unscaled (float64)",
-               lambda: stein.check_stein_float64(variants.wrong_variants["scaled_as_unscaled"]["float64"], k2_mu, k2_ms, _T,
-                                              convention="unscaled"))
+               lambda: stein.check_stein_float64(variants.wrong_variants["scaled_as_unscaled"]["float64"], k2_mu, k2_ms,
+                                              _T, convention="unscaled"))
         step("Stein controls")
 
         # 3. finite differences
@@ -173,11 +174,11 @@ def run(budget="quick", seed=0, progress=None, **overrides) -> ClaimResult:
         }
         step("finite differences")
         reject("FD float64: cubic terms dropped",
-               lambda: fdc.check_fd_float64(loss64, variants.wrong_variants["cubic_dropped"]["float64"], k2_mu, k2_ms, _T,
-                                           n_dirs=1, seed=seed))
+               lambda: fdc.check_fd_float64(loss64, variants.wrong_variants["cubic_dropped"]["float64"], k2_mu, k2_ms,
+                                           _T, n_dirs=1, seed=seed))
         reject("FD float64: e^{-2t} scaling",
-               lambda: fdc.check_fd_float64(loss64, variants.wrong_variants["double_scaled"]["float64"], k2_mu, k2_ms, _T,
-                                           n_dirs=1, seed=seed))
+               lambda: fdc.check_fd_float64(loss64, variants.wrong_variants["double_scaled"]["float64"], k2_mu, k2_ms,
+                                           _T, n_dirs=1, seed=seed))
         reject("FD float64: factor 1/2 in the loss",
                lambda: fdc.check_fd_float64(half64, grad, k2_mu, k2_ms, _T, n_dirs=1, seed=seed))
 

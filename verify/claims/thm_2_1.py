@@ -222,7 +222,8 @@ def analyse(traj, *, M: float, tau0: float = float("nan"), seconds: float = floa
         "param_rate": None if chk_r is None else chk_r.as_dict(),
         "param_rate_per_mean": {f"mu_{i + 1}": {"exponent": c.estimate.value, "error": c.estimate.error,
                                                 "settled": c.settled, "ok": c.ok} for i, c in per_mean},
-        "max_distance_window_slopes": ([float(x) for x in rates.window_slopes(tau, r, ratio=RATIO, windows=WINDOWS).slopes]
+        "max_distance_window_slopes": ([float(x)
+                                        for x in rates.window_slopes(tau, r, ratio=RATIO, windows=WINDOWS).slopes]
                                        if np.all(r[tail] > 0) else "reached 0"),
         "loss_rate_derived_-2": None if chk_l is None else chk_l.as_dict(),
         "empirical_constant_L_sqrt(eta_tau)/(n^3 d^2)": {
@@ -240,7 +241,8 @@ def findings(runs) -> list[Finding]:
     bound's empirical constant, the spread law."""
     out = []
     for r in runs:
-        where = f"n={r.n}, d={r.d}, eta_s={scaled_step(r.eta, r.t, r.convention):.3g}, tau in [{r.steps // 16}, {r.steps}]"
+        where = (f"n={r.n}, d={r.d}, eta_s={scaled_step(r.eta, r.t, r.convention):.3g}, "
+                 f"tau in [{r.steps // 16}, {r.steps}]")
         if r.params is not None:
             e = r.params.estimate
             out.append(Finding("parameter exponent (slowest mean)", round(e.value, 4), float(f"{e.error:.2g}"), where,
@@ -340,7 +342,8 @@ def run(budget="quick", seed=0, progress=None, **overrides) -> ClaimResult:
                       "loss_bound_margin": r.bound.margin, "steps": r.steps, "seconds": r.evidence["seconds"]}
                      for r in runs]
     ev["seconds"] = round(time.time() - t_start, 1)
-    size = "; ".join(f"n={r.n} d={r.d} eta_s={r.eta:.3g}{' (theorem step)' if r.evidence['step_within_theorem']['scaled'] else ''}"
+    size = "; ".join(f"n={r.n} d={r.d} eta_s={r.eta:.3g}"
+                     f"{' (theorem step)' if r.evidence['step_within_theorem']['scaled'] else ''}"
                      f" {r.steps} steps" for r in runs) + "; t = threshold + " + f"{cfg['margin']:g}, M = {SEEDS_M:g}"
     figures, found = {"thm_2_1_rates.png": lambda path: _figure(path, runs)}, findings(runs)
 

@@ -166,7 +166,8 @@ def run(budget="quick", seed=0, progress=None, **overrides) -> ClaimResult:
     amp = []
     for M0 in cfg["amp_M0"]:
         la = cl.linear_amplification(M0, N, ETA)
-        amp.append({"M0": M0, "handoff_step": la["steps"], "log10_amplification": la["log_amplification"] / math.log(10),
+        amp.append({"M0": M0, "handoff_step": la["steps"],
+                    "log10_amplification": la["log_amplification"] / math.log(10),
                     "log10_amplification_whole_run": la["log_total"] / math.log(10),
                     "log10_continuum_exp_M0sq": la["log_continuum"] / math.log(10),
                     "log10_theorem_budget": 1e6 * N * D * M0**3 / math.log(10)})
@@ -231,14 +232,15 @@ def findings(rows, scan, amp, paper, cf) -> list[Finding]:
     if scan:
         conv = [s for s in scan if s["outcome"] == outcomes.ALL_CONVERGE]
         out.append(Finding("radii below r*_low converging to mu*", f"{len(conv)} of {len(scan)}", None,
-                           f"M0 = {scan[0]['M0']:g}, eta = {ETA}, layout (r, 0), r in [{scan[-1]['r']:.3g}, {scan[0]['r']:.3g}]",
+                           f"M0 = {scan[0]['M0']:g}, eta = {ETA}, layout (r, 0), "
+                           f"r in [{scan[-1]['r']:.3g}, {scan[0]['r']:.3g}]",
                            "every radius below r* converges (runs to convergence, not to the hand-off)",
                            "supports" if len(conv) == len(scan) else "contradicts",
                            "how: " + ", ".join(sorted({s["how"] for s in scan}))))
     brk = [r for r in rows if r["bracketed"]]
     if brk:
-        out.append(Finding("r* below Theorem 3.4's eps0 = exp(-M0/100)", all(r["r_star_high"] < r["exp_minus_M0_over_100"]
-                                                                          for r in brk), None,
+        out.append(Finding("r* below Theorem 3.4's eps0 = exp(-M0/100)",
+                           all(r["r_star_high"] < r["exp_minus_M0_over_100"] for r in brk), None,
                            f"M0 in {[r['M0'] for r in brk]}", "r* < exp(-M0/100)", "supports",
                            "consistent with the counterexample (thm-3.4) starting outside the converging set"))
     a1 = next((a for a in amp if a["M0"] == 1), None)

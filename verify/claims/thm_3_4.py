@@ -58,7 +58,8 @@ BUDGETS = {
 
 def counterexample_run(M0: float, *, n: int = N, d: int = D, eta: float = ETA, eps0: float | None = None,
                        grad_fn=None) -> ce.CounterexampleRun:
-    """One run of the counterexample at this claim's sizes (:func:`verify.analysis.counterexample.counterexample_run`)."""
+    """One run of the counterexample at this claim's sizes
+    (:func:`verify.analysis.counterexample.counterexample_run`)."""
     return ce.counterexample_run(M0, n=n, d=d, eta=eta, steps=STEPS, phase2=PHASE2, record_every=RECORD_EVERY,
                                  eps0=eps0, grad_fn=grad_fn)
 
@@ -191,10 +192,11 @@ def findings(rows, m0c, cfg) -> list[Finding]:
                            f"{PHASE2} steps after {STEPS}, M0 in [{grown[0]['M0']:g}, {grown[-1]['M0']:g}]",
                            "u(tau) ~ tau^p: p ~ 1 when the push is quasi-static (far losers), p < 1 as it decelerates",
                            "supports", "runaway measured as growth over the run; its limit is not decided"))
-        out.append(Finding("losers' outward rate per step at the end", {f"{r['M0']:g}": float(f"{r['loser_rate_per_step'][0]:.3g}")
-                                                                      for r in grown[:: max(1, len(grown) // 8)]},
-                           None, f"last {PHASE2} steps", "rate ~ eta D^2 phi(D/2) (n = 2 asymptotics, proofs_map thm-3.5)",
-                           "measures"))
+        out.append(Finding("losers' outward rate per step at the end",
+                           {f"{r['M0']:g}": float(f"{r['loser_rate_per_step'][0]:.3g}")
+                            for r in grown[:: max(1, len(grown) // 8)]},
+                           None, f"last {PHASE2} steps",
+                           "rate ~ eta D^2 phi(D/2) (n = 2 asymptotics, proofs_map thm-3.5)", "measures"))
     return out
 
 

@@ -108,7 +108,8 @@ def moderate_stages(n: int, seed: int, *, d: int = 1, M0: float = M0_MODERATE, e
         if not s2.monotone:
             problems.append(f"stage 2: the smallest loser distance decreased at step {s2.first_violation}")
     out = outcomes.classify(tr, outcomes.tail_rule(1.0 / (8 * M0**3)))
-    row.update(survivors=out.survivors, receding=out.count(outcomes.RECEDES), final_distances=out.final_distances.tolist(),
+    row.update(survivors=out.survivors, receding=out.count(outcomes.RECEDES),
+               final_distances=out.final_distances.tolist(),
                max_grad_rel_err=float(tr.grad_rel_err.max()), stages_hold=not problems, problems=problems)
     return row, tr
 
@@ -139,7 +140,8 @@ def theorem_scale_stage_one(*, n: int = 2, seed: int = 0, eta: float = ETA, prob
         # |mu_j(tau1) - mu_j(0)| <= eta * tau1 * max_k |g_j(k)| if |g_j| is largest at a probe
         disp = (mpmath.log(eta * max(upto, 1)) + max_log) / mpmath.log(10)
     return {"M0": M0, "theorem_threshold": ri.theorem_M0(n, 1), "n": n, "d": 1, "seed": seed, "eta": eta,
-            "steps": steps, "winner": s1.winner, "tau1": s1.tau1, "tau1_predicted_winner_alone": round(s1.predicted_tau1, 2),
+            "steps": steps, "winner": s1.winner, "tau1": s1.tau1,
+            "tau1_predicted_winner_alone": round(s1.predicted_tau1, 2),
             "target_1_over_8M0^3": s1.target, "winner_final_distance": float(tr.distances[-1, s1.winner]),
             "loser_float64_displacement": s1.loser_max_displacement, "loser_log_space_gradients": grads,
             "log10_loser_displacement_bound": mpmath.nstr(disp, 12)}
@@ -213,11 +215,13 @@ def run(budget="quick", seed=0, progress=None, **overrides) -> ClaimResult:
     g_end = th["loser_log_space_gradients"][-1]
     return ClaimResult(
         "holds",
-        f"at M0 = {M0_MODERATE} every run shows stage 1 (tau1 <= {max(r['tau1'] for r in rows if r['tau1'] is not None)} "
+        f"at M0 = {M0_MODERATE} every run shows stage 1 "
+        f"(tau1 <= {max(r['tau1'] for r in rows if r['tau1'] is not None)} "
         f"steps) and stage 2 (the smallest loser distance increasing at every record) except near ties "
         f"({len(ties)} of {len(rows)} runs, {len(tie_fails)} failing a stage: counted, within n^2 M0^(-1/3)); at the "
         f"theorem's M0 = 1.03e12 (n = 2, d = 1) the winner reaches 1/(8 M0^3) at step {th['tau1']} (predicted "
-        f"{th['tau1_predicted_winner_alone']}) while the loser is pushed outward with log10|g| = {_short(g_end['log10_abs_grad'])}",
+        f"{th['tau1_predicted_winner_alone']}) while the loser is pushed outward with "
+        f"log10|g| = {_short(g_end['log10_abs_grad'])}",
         ev, size, figures, found)
 
 
@@ -230,7 +234,8 @@ def findings(rows, th) -> list[Finding]:
     """tau1 against the winner-alone prediction, the stage-2 growth law, the losers' displacement."""
     ok = [r for r in rows if r["tau1"] is not None]
     out = [Finding("tau1 eta / log M0 (stage 1 length in the theorem's units)",
-                   [min(r["tau1_eta_over_log_M0"] for r in ok), max(r["tau1_eta_over_log_M0"] for r in ok)] if ok else None,
+                   [min(r["tau1_eta_over_log_M0"] for r in ok), max(r["tau1_eta_over_log_M0"] for r in ok)]
+                   if ok else None,
                    None, f"M0 = {M0_MODERATE}, eta = {ETA}, {len(ok)} runs", "tau1 = O(log M0 / eta)", "supports",
                    "the winner-alone prediction is log(8 M0^3 r0) / log 2")]
     grown = [r["stage2_growth"] for r in rows if "stage2_growth" in r]
@@ -238,9 +243,11 @@ def findings(rows, th) -> list[Finding]:
         out.append(Finding("stage 2: smallest loser distance, rate per step at the end",
                            [float(f"{min(g['rate_per_step_end'] for g in grown):.3g}"),
                             float(f"{max(g['rate_per_step_end'] for g in grown):.3g}")], None,
-                           f"M0 = {M0_MODERATE}, after tau1", "D grows (quasi-static at D ~ M0: rate ~ eta D^2 phi(D/2))",
+                           f"M0 = {M0_MODERATE}, after tau1",
+                           "D grows (quasi-static at D ~ M0: rate ~ eta D^2 phi(D/2))",
                            "supports", "divergence measured as growth over the run; its limit is not decided"))
-    out.append(Finding("losers' stage-1 displacement", [float(f"{r['loser_max_displacement_stage1']:.3g}") for r in rows],
+    out.append(Finding("losers' stage-1 displacement",
+                       [float(f"{r['loser_max_displacement_stage1']:.3g}") for r in rows],
                        None, f"M0 = {M0_MODERATE}", "'barely move' (not quantified in the notes)", "measures",
                        f"at the theorem's M0 below 10^({float(th['log10_loser_displacement_bound']):.4g})"))
     return out

@@ -133,7 +133,8 @@ def run(budget="quick", seed=0, progress=None, **overrides) -> ClaimResult:
     ev["runs"] = runs
     ev["near_ties"] = sum(r["M0_times_gap"] < ri.NEAR_TIE for r in runs)
     ev["seconds"] = round(time.time() - t0, 1)
-    size = (f"n = 2, d in {list(cfg['ds'])}, M0 = {M0} (below the theorem's constant), eta = {ETA}, {cfg['end']} steps, "
+    size = (f"n = 2, d in {list(cfg['ds'])}, M0 = {M0} (below the theorem's constant), "
+            f"eta = {ETA}, {cfg['end']} steps, "
             f"seeds {list(cfg['seeds'])}; lower bound checked for eps = {eps:g}")
     figures = {"thm_3_7_loss_slopes.png": lambda path: _figure(path, trajs[0])}
     found = findings(runs, eps)
@@ -144,8 +145,9 @@ def run(budget="quick", seed=0, progress=None, **overrides) -> ClaimResult:
     lows = [r["lower_bound"]["lower"] for r in runs]
     return ClaimResult(
         "holds",
-        f"L >= c tau^-(1 + {eps:g}) holds as a lower bound in all {len(runs)} runs (the local exponent of L is at least "
-        f"{min(lows):+.4f}, margin {min(lows) + 1 + eps:.3f}); smaller eps down to {max(-1 - x for x in lows):.3f} are "
+        f"L >= c tau^-(1 + {eps:g}) holds as a lower bound in all {len(runs)} runs "
+        f"(the local exponent of L is at least {min(lows):+.4f}, margin {min(lows) + 1 + eps:.3f}); "
+        f"smaller eps down to {max(-1 - x for x in lows):.3f} are "
         f"supported at these sizes, and the slope approaches -1 like 1/log tau (findings)",
         ev, size, figures, found)
 
@@ -164,7 +166,8 @@ def findings(runs, eps) -> list[Finding]:
                                if b["windows"] else None, None, where,
                                "L ~ 16 / (eta D^2 tau), D^2 ~ 8 log tau: slope -1 - 8/(D^2 - 12)",
                                "supports" if r["band_ok"] else "contradicts",
-                               f"predicted {r['predicted_slope']:+.4f}, band [{r['band'][0]:+.4f}, {r['band'][1]:+.4f}] "
+                               f"predicted {r['predicted_slope']:+.4f}, "
+                               f"band [{r['band'][0]:+.4f}, {r['band'][1]:+.4f}] "
                                f"at D = {r['loser_distance_end']:.3f}; L tau {r['L_tau_end']:.3g} vs "
                                f"16/(eta D^2) = {r['asymptotic_L_tau_16_over_eta_D2']:.3g}"))
     out.append(Finding("near ties among the runs", sum(r["M0_times_gap"] < ri.NEAR_TIE for r in runs), None,

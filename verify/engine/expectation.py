@@ -28,8 +28,8 @@ unscaled inputs, so no logit carries a common large term (huge coordinates) and,
 in mpmath, exponentially close means stay apart; what the logits' terms lose where
 they cancel (far transitions) is bounded per node (:mod:`verify.engine.rounding`).
 When the means form a smooth cluster whose centroid c sits nearer m* than a_r
-does (Theorem 2.1's tail, v ~ spread^2), float64 forms v = c + sum_i (w_i - 1/n)(a_i - c) instead, with c and a_i - c from
-exactly rounded sums and w_i - 1/n from expm1 of the centred logits
+does (Theorem 2.1's tail, v ~ spread^2), float64 forms v = c + sum_i (w_i - 1/n)(a_i - c) instead, with c and
+a_i - c from exactly rounded sums and w_i - 1/n from expm1 of the centred logits
 (:func:`_use_centred`); every node carries a bound of its rounding either way.
 """
 
@@ -265,14 +265,15 @@ def integrand(red: Reduced, backend: Backend, with_grad: bool):
             return out * (phi[:, None] if dens_axes else 1)
         # s_i = v . (a_i - v), a_i - v = off_i - X with off = D (reference form) or E (centred)
         s = v @ (E if centred else D).T - (v * X).sum(axis=1)[:, None]
-        Xnorm = (X * X).sum(axis=1) ** 0.5 if not backend.is_mp else np.array([mpmath.sqrt(x) for x in (X * X).sum(axis=1)], dtype=object)
+        Xnorm = ((X * X).sum(axis=1) ** 0.5 if not backend.is_mp
+                 else np.array([mpmath.sqrt(x) for x in (X * X).sum(axis=1)], dtype=object))
         ws = w * s
         Qz = Z @ Q.T
         G = w[:, :, None] * v[:, None, :] + ws[:, :, None] * (Qz[:, None, :] - A[None, :, :])
-        zn = (Z * Z).sum(axis=1) ** 0.5 if not backend.is_mp else np.array([mpmath.sqrt(x) for x in (Z * Z).sum(axis=1)], dtype=object)
-        # mean i's integrand is w_i [v + s_i (Qz - a_i)]: s_i = v . off_i - v . X errs by
-        # |ds_i| <= (|dv| + eps8 |v|) (|off_i| + |X|) + |v| |dX| + eps8 |s_i|, multiplied by
-        # |Qz - a_i| <= |z| + |a_i|, plus dv itself
+        zn = ((Z * Z).sum(axis=1) ** 0.5 if not backend.is_mp
+              else np.array([mpmath.sqrt(x) for x in (Z * Z).sum(axis=1)], dtype=object))
+        # mean i's integrand is w_i [v + s_i (Qz - a_i)]: s_i = v . off_i - v . X errs by |ds_i| <= (|dv| + eps8 |v|)
+        # (|off_i| + |X|) + |v| |dX| + eps8 |s_i|, multiplied by |Qz - a_i| <= |z| + |a_i|, plus dv itself
         ds = (dv + eps8 * vn)[:, None] * (Xn + Xnorm[:, None]) + (vn * dX)[:, None] + eps8 * np.abs(s)
         rho_grad = w * (dv[:, None] + ds * (zn[:, None] + An[None, :]))
         # and the weight w_i itself errs by w_i eta_i more: times |v + s_i (Qz - a_i)|
@@ -295,8 +296,9 @@ class Expectations:
     plan: object = None  # the quadrature rule used (see verify.engine.quadrature.Plan)
 
 
-def population_expectations(red: Reduced, *, tol, backend: Backend = FLOAT64, with_grad: bool = True, max_boxes: int = 4000,
-                            plan=None, scales=None, max_nodes: int | None = None, budget=None) -> Expectations:
+def population_expectations(red: Reduced, *, tol, backend: Backend = FLOAT64, with_grad: bool = True,
+                            max_boxes: int = 4000, plan=None, scales=None, max_nodes: int | None = None,
+                            budget=None) -> Expectations:
     """L_t and (optionally) dL_t/dm_i to relative accuracy ``tol`` (see :mod:`verify.engine.reference`).
 
     With ``plan`` (returned by an earlier call at a nearby configuration) the

@@ -26,7 +26,8 @@ import numpy as np
 from .backend import Backend
 from .tolerances import AccuracyError, BelowRangeError, RangeError
 
-__all__ = ["FLOAT64_AMAX", "FLOAT64_AMIN", "FLOAT64_TINY", "check_float64_range", "check_float64_low", "check_float64_scale", "tail_bound", "single_gaussian_bound_scale", "radius_for", "integrate_lines"]
+__all__ = ["FLOAT64_AMAX", "FLOAT64_AMIN", "FLOAT64_TINY", "check_float64_range", "check_float64_low",
+           "check_float64_scale", "tail_bound", "single_gaussian_bound_scale", "radius_for", "integrate_lines"]
 
 
 def tail_bound(radius: float, k: int) -> float:
@@ -80,7 +81,8 @@ def check_float64_low(amax: float, what: str) -> None:
     below FLOAT64_AMIN; amax = 0 (every scaled mean at m*) passes."""
     if 0 < amax < FLOAT64_AMIN:
         raise BelowRangeError(f"{what} = {amax:.3g} is below the float64 engine's range ({FLOAT64_AMIN:.3g}: its "
-                              f"squares would round below float64's normal numbers); use the mpmath functions (loss_mp etc.)")
+                              f"squares would round below float64's normal numbers); "
+                              "use the mpmath functions (loss_mp etc.)")
 
 
 def check_float64_scale(s: float, offsets) -> None:
@@ -275,13 +277,15 @@ def integrate_lines(f, B, C, P, radius, backend: Backend, chunk_nodes: int, dens
         F = F.reshape(Lc, npan, len(x), m)
         hw1 = half[sl, :, None] * w1[None, None, :]
         hw2 = half[sl, :, None] * w2[None, None, :]
-        lo = np.einsum("lpn,lpnm->lpm", hw1, F[:, :, :n1, :]) if not backend.is_mp else (hw1[..., None] * F[:, :, :n1, :]).sum(axis=2)
+        lo = (np.einsum("lpn,lpnm->lpm", hw1, F[:, :, :n1, :]) if not backend.is_mp
+              else (hw1[..., None] * F[:, :, :n1, :]).sum(axis=2))
         if fast:
             vals.append(lo.sum(axis=1))
             errs.append(np.zeros_like(vals[-1]))
             absv.append(errs[-1])
             continue
-        hi = np.einsum("lpn,lpnm->lpm", hw2, F[:, :, n1:, :]) if not backend.is_mp else (hw2[..., None] * F[:, :, n1:, :]).sum(axis=2)
+        hi = (np.einsum("lpn,lpnm->lpm", hw2, F[:, :, n1:, :]) if not backend.is_mp
+              else (hw2[..., None] * F[:, :, n1:, :]).sum(axis=2))
         vals.append(hi.sum(axis=1))
         errs.append(np.abs(hi - lo).sum(axis=1))
         absv.append((np.abs(hw2)[..., None] * np.abs(F[:, :, n1:, :])).sum(axis=(1, 2)))

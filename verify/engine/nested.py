@@ -48,13 +48,12 @@ from .tolerances import AccuracyError
 
 __all__ = ["NestedPlan", "nested_expectations", "use_nested", "level0_line", "SMOOTH_WIDTH", "MAX_NODES"]
 
-#: A junction crossing narrower than this (in the outer coordinate) within SHARP_RADIUS of the
-#: origin makes a level "sharp": panels instead of Gauss-Hermite.  Measured at k = 3 (four
-#: losers 6-14 from the winner, in the frame of verify.engine.frame): kinks of width 0.46-0.6 at
-#: radius 3-4.5 need Gauss-Hermite orders 60-135 for 1e-10, which now cost 2-4x less than
-#: panels there (a panel line takes ~250 nodes per level, the lines under far Gauss-Hermite
-#: nodes almost none); the sharp k = 2 bench case (a triple junction of width 0.28 at radius 2)
-#: stays on panels (Gauss-Hermite first: 6x the work).
+#: A junction crossing narrower than this (in the outer coordinate) within SHARP_RADIUS of the origin makes a level
+#: "sharp": panels instead of Gauss-Hermite.  Measured at k = 3 (four losers 6-14 from the winner, in the frame of
+#: verify.engine.frame): kinks of width 0.46-0.6 at radius 3-4.5 need Gauss-Hermite orders 60-135 for 1e-10, which now
+#: cost 2-4x less than panels there (a panel line takes ~250 nodes per level, the lines under far Gauss-Hermite nodes
+#: almost none); the sharp k = 2 bench case (a triple junction of width 0.28 at radius 2) stays on panels (Gauss-Hermite
+#: first: 6x the work).
 SMOOTH_WIDTH = 0.4
 SHARP_RADIUS = 4.5
 #: Gauss-Hermite orders tried on a smooth level (each estimated by the next one), starting from
@@ -89,11 +88,10 @@ SLACK = 10.0  # see _tau
 #: level then add up to at most this fraction of its tolerance, and the error estimate carries them
 #: (measured at k = 3, means 8 apart: 3x fewer evaluations, the same value to every digit).
 SKIP_SHARE = 0.25
-#: A tape is replayed only while no pair's logit slope moved by more than this (nats per unit
-#: length; a panel's half-length is at most BASE_PANEL / 2 = 1, so a G_10 panel's slope times
-#: length moves by at most this).  Measured along Figure 1 (M = 6) in its fastest phase (steps
-#: 100-150): the replayed gradient's error grew from 1e-15 to 1e-13-5e-13 by a drift of 0.25 and to
-#: 1.2e-11 by 1.0 (tol 1e-10); later drifts of 0.5 left it at 1e-14.
+#: A tape is replayed only while no pair's logit slope moved by more than this (nats per unit length; a panel's
+#: half-length is at most BASE_PANEL / 2 = 1, so a G_10 panel's slope times length moves by at most this).  Measured
+#: along Figure 1 (M = 6) in its fastest phase (steps 100-150): the replayed gradient's error grew from 1e-15 to
+#: 1e-13-5e-13 by a drift of 0.25 and to 1.2e-11 by 1.0 (tol 1e-10); later drifts of 0.5 left it at 1e-14.
 TAPE_DRIFT = 0.25
 
 
@@ -221,7 +219,8 @@ def _pilot_vector(scales, st):
 def _check_budget(counts, k, max_nodes, sharp, levels_gh, nodes, clock):
     """A run stopped at the budget (within a level; its prediction was within it): refused after it."""
     if counts[k] > 0:
-        raise AccuracyError(f"more than {max_nodes:.1e} integrand evaluations (more than ~{clock.seconds(max_nodes):.2g} s) "
+        raise AccuracyError(f"more than {max_nodes:.1e} integrand evaluations "
+                            f"(more than ~{clock.seconds(max_nodes):.2g} s) "
                             f"would be needed (k={k}; outer levels by panels: {sharp}, by Gauss-Hermite: {levels_gh}); "
                             f"refused {clock.spent(nodes)}, when the run reached it (no prediction refused it ahead)")
 
@@ -276,9 +275,10 @@ def nested_expectations(red, *, tol, with_grad=True, accept, hopeless, tail_targ
     # the first run (the pilot's, or without one the first at full tolerance), estimated before it
     clock = WorkClock()
     first_cost = refuse_costly(st.model, st.feats, orders=first, radius=st.radius, base=BASE_PANEL, margin=MARGIN,
-                               skip_nats=st.skip_nats, budget=max_nodes * PILOT_FRACTION if scales is None else max_nodes,
-                               what=f"the first {'pilot ' if scales is None else ''}run alone (panels on levels {sharp})",
-                               clock=clock)
+                               skip_nats=st.skip_nats,
+                               budget=max_nodes * PILOT_FRACTION if scales is None else max_nodes,
+                               what=f"the first {'pilot ' if scales is None else ''}run alone "
+                               f"(panels on levels {sharp})", clock=clock)
     nodes = 0
     unit = None  # predicted evaluations per Gauss-Hermite grid point of a full-tolerance run
     phases = []  # (what, orders, nodes): where the work went, kept in plan.extra
@@ -292,13 +292,12 @@ def nested_expectations(red, *, tol, with_grad=True, accept, hopeless, tail_targ
             phases.append(("pilot", tuple(first), int(counts[:k].sum())))
             new = _scales(val, st.mc, lscale)
             if counts[k] > 0:
-                # the estimate: the cost model's figure for the pilot (it rates a first run from above),
-                # PILOT_GROWTH times (measured at k = 2, 3)
+                # the estimate: PILOT_GROWTH times the cost model's pilot figure (it rates a first run from above)
                 need = PILOT_GROWTH * max(first_cost, nodes)
-                raise AccuracyError(f"the pilot evaluation at tolerance 1e-4 alone exceeds {max_nodes * PILOT_FRACTION:.1e} "
-                                    f"integrand evaluations; the requested tolerance would need about {need:.1e} "
-                                    f"(~{clock.seconds(need):.0f} s: the cost model's figure for the pilot times {PILOT_GROWTH:g}), "
-                                    f"above the budget of "
+                raise AccuracyError(f"the pilot evaluation at tolerance 1e-4 alone exceeds "
+                                    f"{max_nodes * PILOT_FRACTION:.1e} integrand evaluations; the requested "
+                                    f"tolerance would need about {need:.1e} (~{clock.seconds(need):.0f} s: the cost "
+                                    f"model's figure for the pilot times {PILOT_GROWTH:g}), above the budget of "
                                     f"{max_nodes:.1e}; refused (k={k}) {clock.spent(nodes)}")
             if float(np.sum(err[:, 0])) <= 1e-2 * new[0] and new[0] > 0:
                 scales = new
@@ -323,7 +322,8 @@ def nested_expectations(red, *, tol, with_grad=True, accept, hopeless, tail_targ
         if unit is not None:
             # evaluations per point of the Gauss-Hermite grid, from the pilot or the last run
             grid = _grid(orders, levels_gh) + (_grid(lo_orders, levels_gh) if levels_gh and low is None else 0)
-            _refuse_ahead(unit * grid, nodes, max_nodes, k, f"Gauss-Hermite orders {orders[1:]}, panels on {sharp}", clock)
+            _refuse_ahead(unit * grid, nodes, max_nodes, k, f"Gauss-Hermite orders {orders[1:]}, panels on {sharp}",
+                          clock)
         if levels_gh and low is None:
             v_lo, _, _, _, c_lo, lo_tape = _run(st, tau, lo_orders, max_nodes - nodes, clock,
                                                 record=_tau(st, tol, scales))

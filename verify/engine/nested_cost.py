@@ -107,6 +107,7 @@ def refuse_costly(model, feats, *, orders, radius, base, margin, skip_nats, budg
     ESTIMATE_MARGIN budgets; else return the estimate."""
     cost = cost_estimate(model, feats, orders=orders, radius=radius, base=base, margin=margin, skip_nats=skip_nats)
     if cost > ESTIMATE_MARGIN * budget:
-        raise AccuracyError(f"this configuration needs about {cost:.1e} integrand evaluations (~{clock.seconds(cost):.0f} s) "
-                            f"for {what}, above the budget of {budget:.1e} (k={model.k}); refused before doing them")
+        raise AccuracyError(f"this configuration needs about {cost:.1e} integrand evaluations "
+                            f"(~{clock.seconds(cost):.0f} s) for {what}, above the budget of {budget:.1e} "
+                            f"(k={model.k}); refused before doing them")
     return cost

@@ -259,9 +259,9 @@ def _line(q, y, Wout, Wfrac, P, n, k, d, m, mc, tau, Fcell, Kb, skip_nats, skip_
                 else:
                     wl = half * (wG[i] if g_only else wK[i])
                     _line(q - 1, y, Wout * wk, Wfrac * wl / two_r, P, n, k, d, m, mc, tau, Fcell, Kb, skip_nats,
-                          skip_share, R, h, margin, maxdepth, max_nodes, xc, xM, xh, xw, xcnt, tc, tcoef, tc0, tw, tin, tcnt,
-                          xr, wK, wG, ghx, ghw, ghn, Ebuf, stk, accV, accE, accA, accS, panK, panG, panE, panA, panS,
-                          f, S, tmp, lg, lg2, counts, mode, tape, tpos, tau_g)
+                          skip_share, R, h, margin, maxdepth, max_nodes, xc, xM, xh, xw, xcnt, tc, tcoef, tc0, tw, tin,
+                          tcnt, xr, wK, wG, ghx, ghw, ghn, Ebuf, stk, accV, accE, accA, accS, panK, panG, panE, panA,
+                          panS, f, S, tmp, lg, lg2, counts, mode, tape, tpos, tau_g)
                     counts[q] += 1
                     for c in range(m):
                         v = accV[q - 1, c]

@@ -150,7 +150,8 @@ def _apply_plan(f, B, C, k, plan: Plan, backend, chunk_nodes, groups=None) -> In
         return Integral(W @ F, np.full(F.shape[1], np.nan), len(Z), float("inf"), plan)
     if plan.kind == "lines-gh":
         P, W = gauss_hermite_tensor(tuple(plan.orders), backend.rule_dps)
-        F, _, _, nodes = integrate_lines(f, B, C, P, plan.radius, backend, chunk_nodes, dens_axes=1, fast=True, groups=groups)
+        F, _, _, nodes = integrate_lines(f, B, C, P, plan.radius, backend, chunk_nodes, dens_axes=1, fast=True,
+                                         groups=groups)
         return Integral(W @ F, np.full(F.shape[1], np.nan), nodes, plan.radius, plan)
     if plan.kind == "line":
         P = np.empty((1, 0), dtype=object if backend.is_mp else np.float64)
@@ -236,13 +237,15 @@ def _smooth_paths(f, B, C, k, backend, accept, bound_scale, tail_target, chunk_n
         else:
             if budget is not None:
                 _charge_lines(budget, B, C, P, radius, backend, groups)
-            F, Fe, line_abs, nodes = integrate_lines(f, B, C, P, radius, backend, chunk_nodes, dens_axes=1, groups=groups)
+            F, Fe, line_abs, nodes = integrate_lines(f, B, C, P, radius, backend, chunk_nodes, dens_axes=1,
+                                                     groups=groups)
             needed = radius_for(bound_scale, tail_target(wts[0] @ F[:sizes[0]]), 1)
             if needed > radius:  # the first radius was a guess made before the value was known
                 radius = needed
                 if budget is not None:
                     _charge_lines(budget, B, C, P, radius, backend, groups)
-                F, Fe, line_abs, nodes2 = integrate_lines(f, B, C, P, radius, backend, chunk_nodes, dens_axes=1, groups=groups)
+                F, Fe, line_abs, nodes2 = integrate_lines(f, B, C, P, radius, backend, chunk_nodes, dens_axes=1,
+                                                          groups=groups)
                 nodes += nodes2
         qs, off = [], 0
         for w, sz in zip(wts, sizes):
@@ -343,7 +346,8 @@ def _integrate_box(f, B, C, k, radius, tail, backend, accept, max_boxes, chunk_n
         # split the boxes that carry the largest errors (normalised per component)
         scale = np.abs(value) + error
         scale = np.where(scale == 0, 1, scale)
-        norm_err = (errs / scale[None, :]).max(axis=1) if not backend.is_mp else np.array([max(r) for r in errs / scale[None, :]])
+        norm_err = ((errs / scale[None, :]).max(axis=1) if not backend.is_mp
+                    else np.array([max(r) for r in errs / scale[None, :]]))
         order = np.argsort(-np.asarray(norm_err, dtype=float))
         cum = np.cumsum(np.asarray(norm_err, dtype=float)[order])
         nsplit = int(np.searchsorted(cum, 0.5 * cum[-1]) + 1)

@@ -19,7 +19,8 @@ import math
 
 import numpy as np
 
-__all__ = ["AccuracyError", "RangeError", "BelowRangeError", "DEFAULT_TOL", "MIN_TOL", "DESCENT_TOL", "DEFAULT_DPS", "MIN_DPS", "gradient_scale"]
+__all__ = ["AccuracyError", "RangeError", "BelowRangeError", "DEFAULT_TOL", "MIN_TOL", "DESCENT_TOL", "DEFAULT_DPS",
+           "MIN_DPS", "gradient_scale"]
 
 
 class AccuracyError(ArithmeticError):

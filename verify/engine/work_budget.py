@@ -54,9 +54,9 @@ class NodeBudget:
                     f"refused after {self.spent:.1e} evaluations done (~{self.spent * self.seconds_per_node:.0f} s), "
                     "before the next batch")
             raise AccuracyError(
-                f"the mpmath path needs at least {need:.1e} integrand evaluations (~{need * self.seconds_per_node:.0f} s) "
-                f"here, above its budget of {self.limit:.1e} (~{self.limit * self.seconds_per_node:.0f} s); {done}: "
-                f"{self.instead}")
+                f"the mpmath path needs at least {need:.1e} integrand evaluations "
+                f"(~{need * self.seconds_per_node:.0f} s) here, above its budget of {self.limit:.1e} "
+                f"(~{self.limit * self.seconds_per_node:.0f} s); {done}: {self.instead}")
         self.spent = need
 
 

@@ -50,12 +50,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="run only this claim (repeatable), e.g. --claim thm-3.1; default: all")
     parser.add_argument("--seed", action=cli_args.StoreOnce, type=cli_args.seed, default=0,
                         help=f"seed passed to every claim, 0 to {cli_args.SEED_MAX} (default 0)")
-    parser.add_argument("--json", action=cli_args.StoreOnce, type=cli_args.output_file_or_stdout, metavar="PATH", dest="json_path",
+    parser.add_argument("--json", action=cli_args.StoreOnce, type=cli_args.output_file_or_stdout, metavar="PATH",
+                        dest="json_path",
                         help=f"also write the results as JSON ({SCHEMA}, see docs/report_schema.md); "
                              "its folder must exist; - for stdout (the table then goes to stderr)")
-    parser.add_argument("--figures", action=cli_args.StoreOnce, type=cli_args.output_dir, metavar="DIR", dest="figures_dir",
+    parser.add_argument("--figures", action=cli_args.StoreOnce, type=cli_args.output_dir, metavar="DIR",
+                        dest="figures_dir",
                         help="draw each claim's figures into DIR (DIR is created if its parent exists)")
-    parser.add_argument("--time-limit", action=cli_args.StoreOnce, type=cli_args.seconds, metavar="SECONDS", dest="time_limit",
+    parser.add_argument("--time-limit", action=cli_args.StoreOnce, type=cli_args.seconds, metavar="SECONDS",
+                        dest="time_limit",
                         help="stop a claim's engine work after SECONDS and call it inconclusive, with its "
                              "estimated cost (default: 1800 at quick, none at full; 0: none)")
     parser.add_argument("--verbose", "-v", action=cli_args.FlagOnce,

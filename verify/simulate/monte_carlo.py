@@ -57,7 +57,8 @@ def _check_seed(seed, name: str, generator_ok: bool):
         return seed
     if generator_ok and isinstance(seed, np.random.Generator):
         return seed
-    kinds = "None, an integer >= 0, a non-empty list of them, a SeedSequence" + (" or a Generator" if generator_ok else "")
+    kinds = ("None, an integer >= 0, a non-empty list of them, a SeedSequence"
+             + (" or a Generator" if generator_ok else ""))
     if isinstance(seed, (np.random.Generator, np.random.BitGenerator)):
         kinds += " (a generator would carry its state from one run to the next: the run would not repeat)"
     raise ValueError(f"{name} must be {kinds}, got {type(seed).__name__} {seed!r}")

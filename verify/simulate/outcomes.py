@@ -194,7 +194,8 @@ def classify(run, rule: Rule | None = None, *, noise=None) -> Outcome:
     which a change must exceed ``rule.z`` times to count (rules with settle_slope or grow="noise").
     """
     if not (hasattr(run, "steps") and hasattr(run, "distances")):
-        raise ValueError(f"run must be a Trajectory or a Recorded (steps and distances), got {type(run).__name__} {run!r}")
+        raise ValueError(f"run must be a Trajectory or a Recorded (steps and distances), "
+                         f"got {type(run).__name__} {run!r}")
     if rule is not None and not isinstance(rule, Rule):
         raise ValueError(f"rule must be a Rule (e.g. tail_rule()) or None, got {type(rule).__name__} {rule!r}")
     rule = tail_rule() if rule is None else rule

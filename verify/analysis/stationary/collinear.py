@@ -164,8 +164,8 @@ def search_collinear(n: int, *, starts: int = 40, region: float = 4.0, seed: int
             continue
         with mpmath.workdps(dps):
             try:
-                xr = mpmath.findroot(lambda *z: collinear_grad_mp(list(z), dps=dps), [mpmath.mpf(float(xi)) for xi in x],
-                                     tol=mpmath.mpf(10) ** (-dps + 5))
+                xr = mpmath.findroot(lambda *z: collinear_grad_mp(list(z), dps=dps),
+                                     [mpmath.mpf(float(xi)) for xi in x], tol=mpmath.mpf(10) ** (-dps + 5))
                 xr = [xr[i] for i in range(n)] if n > 1 else [xr]
             except (ValueError, ZeroDivisionError):
                 xr = [mpmath.mpf(float(xi)) for xi in x]
