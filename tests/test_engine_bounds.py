@@ -199,8 +199,9 @@ def test_tail_target_is_a_tenth_of_the_tightest_accuracy_accept_asks(monkeypatch
     (L / 2) / max(1, amax) for the half gradient G of the single Gaussian and L / max(1, A) for
     the mixture's full gradient.  Checked against accept itself, at a stationary point (G = 0: the
     floor sets the gradient's accuracy), with max |G| = 0.8 L (between the single Gaussian's floor,
-    L / 2 here, and L: the gradient sets it), and with max |G| = 3 L (the loss sets it): accept takes errors of 10 x target (1 - 1e-9) in
-    every column and refuses 10 x target (1 + 1e-9) (1e-9: far above the rounding of 0.1 x 10).
+    L / 2 here, and L: the gradient sets it), and with max |G| = 3 L (the loss sets it): accept takes errors of
+    10 x target (1 - 1e-9) in every column and refuses 10 x target (1 + 1e-9) (1e-9: far above the rounding of
+    0.1 x 10).
     Rejects the single Gaussian's floor built from 2 L instead of L / 2 (mutant #43 of the 5936fcd
     sample): its target is then that of the loss, twice the gradient's at a stationary point."""
     tol = 1e-10

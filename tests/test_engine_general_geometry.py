@@ -185,7 +185,8 @@ def test_cost_estimate_does_not_overrate_the_first_run_beyond_its_margin():
         st = nested._setup(red, np.eye(red.k), True, _use_centred(red), 8.75)
         sharp = nested._sharp_levels(st.feats, st.model.B, st.model.C)
         slopes = _axis_slopes(st.model.B)
-        first = [0] + [0 if q in sharp else nested._gh_next(nested._gh_start(float(slopes[q]))) for q in range(1, red.k)]
+        first = [0] + [0 if q in sharp else nested._gh_next(nested._gh_start(float(slopes[q])))
+                       for q in range(1, red.k)]
         est = cost_estimate(st.model, st.feats, orders=first, radius=st.radius, base=nested.BASE_PANEL,
                             margin=nested.MARGIN, skip_nats=st.skip_nats)
         counts = nested._run(st, nested._tau(st, 1e-4, (st.bound_scale, st.bound_scale)), first)[4]

@@ -16,7 +16,8 @@ import numpy as np
 import pytest
 
 from verify.analysis import counterexample as ce
-from verify.claims import cor_3_6, fig_1, fig_1_figures, thm_2_1, thm_2_1_figures, thm_3_1, thm_3_2, thm_3_4, thm_3_5, thm_3_7
+from verify.claims import (cor_3_6, fig_1, fig_1_figures, thm_2_1, thm_2_1_figures, thm_3_1, thm_3_2, thm_3_4, thm_3_5,
+                           thm_3_7)
 from verify.claims import figures as F
 
 PNG = b"\x89PNG\r\n\x1a\n"

@@ -53,7 +53,8 @@ def resolve(kind: str, path: str, attr: str, root: Path = REPO) -> str | None:
         if attr:
             tree = ast.parse(file.read_text(encoding="utf-8"))
             names = {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
-            names |= {t.id for n in tree.body if isinstance(n, ast.Assign) for t in n.targets if isinstance(t, ast.Name)}
+            names |= {t.id for n in tree.body if isinstance(n, ast.Assign) for t in n.targets
+                      if isinstance(t, ast.Name)}
             if attr not in names:
                 return f"{path} defines no {attr}"
         return None

@@ -57,7 +57,8 @@ def test_panel_estimate_is_the_error_of_the_gauss_rule():
     red, (val, err, _, _, _) = _one_line([[1.0], [41.0]], [0.0], tau=1e300, skip_nats=1e300, base=R, radius=R)
     exact = 1.0 * (1 - math.erfc(R / math.sqrt(2)))  # |a_0|^2 times the Gaussian mass of [-R, R]
     xg, wg = np.polynomial.legendre.leggauss(10)
-    g10 = sum(h * (wg @ (np.exp(-0.5 * (c + h * xg) ** 2) / math.sqrt(2 * math.pi))) for c, h in ((-R / 2, R / 2), (R / 2, R / 2)))
+    g10 = sum(h * (wg @ (np.exp(-0.5 * (c + h * xg) ** 2) / math.sqrt(2 * math.pi)))
+              for c, h in ((-R / 2, R / 2), (R / 2, R / 2)))
     est = err[0, 0]
     assert abs(g10 - exact) > 1e-10  # the rule error is far above rounding here
     assert abs(g10 - exact) <= est <= 2 * abs(g10 - exact) + 1e-15
@@ -100,7 +101,8 @@ def test_nested_estimate_is_honest_at_a_loose_tolerance():
     ex = population_expectations(red, tol=1e-6)
     v, e = polar_expectations(red, tol=1e-13)
     assert abs(ex.loss - v[0]) <= ex.loss_err + 2 * e[0]
-    assert np.all(np.abs(ex.grad_scaled - 2 * v[1:].reshape(mu.shape)) <= ex.grad_scaled_err + 4 * e[1:].reshape(mu.shape))
+    assert np.all(np.abs(ex.grad_scaled - 2 * v[1:].reshape(mu.shape))
+                  <= ex.grad_scaled_err + 4 * e[1:].reshape(mu.shape))
     assert ex.loss_err <= 1e-6 * ex.loss
 
 

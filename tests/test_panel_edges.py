@@ -83,7 +83,8 @@ def test_crossing_map_solves_the_junction_at_random_outer_coordinates():
                 want = np.linalg.solve(Nin, h - Nout @ y_out)
                 got = F.x_h[q, j, :q + 1] + F.x_M[q, j, :q + 1, :k - q - 1] @ y_out
                 kappa = np.linalg.cond(Nin)
-                s = np.linalg.norm(np.linalg.inv(Nin), 2) * (np.linalg.norm(h) + np.linalg.norm(Nout, 2) * np.linalg.norm(y_out))
+                s = (np.linalg.norm(np.linalg.inv(Nin), 2)
+                     * (np.linalg.norm(h) + np.linalg.norm(Nout, 2) * np.linalg.norm(y_out)))
                 assert np.max(np.abs(got - want)) <= ROUNDING * EPS * kappa * s
                 nu = _left_null(N[:, :q])
                 width = np.linalg.norm(nu) / abs(nu @ N[:, q])

@@ -104,7 +104,8 @@ def test_the_top_has_two_commands_install_and_report_then_the_tests_ci_runs():
     assert README.index("```bash") < README.index("\n## "), "the commands come before the first section"
     # negative controls: a third command, and a test command that differs from CI's
     assert len(top_commands("```bash\n# a\nx\ny\nz\n```\n")) == 3
-    assert not "pytest -q".endswith(ci_test_command("#!/bin/sh\n# CI\nVERIFY_PROFILE=ci python -m pytest -q -p no:cacheprovider\n"))
+    assert not "pytest -q".endswith(ci_test_command("#!/bin/sh\n# CI\n"
+                                                    "VERIFY_PROFILE=ci python -m pytest -q -p no:cacheprovider\n"))
 
 
 def missing_explore_studies(readme: str, studies) -> list[str]:

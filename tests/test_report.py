@@ -181,7 +181,8 @@ def test_a_claim_named_twice_exits_2_before_any_work(use_claims, capsys):
     use_claims("fake-holds")
     assert main(["report", "--claim", "fake-holds", "--claim", "fake-holds"]) == 2
     captured = capsys.readouterr()
-    assert captured.err.count("\n") == 1 and "argument --claim: 'fake-holds' given twice; give each once" in captured.err
+    assert (captured.err.count("\n") == 1
+            and "argument --claim: 'fake-holds' given twice; give each once" in captured.err)
     assert captured.out == "" and SEEN == []
 
 

@@ -248,7 +248,8 @@ def _mixture_rounding_by_derivation(comp, n, z):
         for i in range(n):
             s = mpmath.fsum((a[i] - v) * e)
             ds = delta * (norm(a[i]) + vn) + delta * en + 8 * eps * (en * (norm(a[i]) + vn) + abs(s))
-            out.append(2 * w[i] * (delta + ds * (zn + norm(a[i]))) + 2 * w[i] * es[i] * (en + abs(s) * (zn + norm(a[i]))))
+            out.append(2 * w[i] * (delta + ds * (zn + norm(a[i])))
+                       + 2 * w[i] * es[i] * (en + abs(s) * (zn + norm(a[i]))))
         return np.array([float(x) for x in out])
 
 

@@ -14,7 +14,8 @@ from verify.cli import main
 def calls(monkeypatch):
     seen = []
     monkeypatch.setattr(selfcheck, "run_accuracy", lambda **kw: seen.append(("accuracy",)) or True)
-    monkeypatch.setattr(selfcheck, "run_bench", lambda **kw: seen.append(("bench", kw["steps"], kw["quick"], kw["cases"])))
+    monkeypatch.setattr(selfcheck, "run_bench",
+                        lambda **kw: seen.append(("bench", kw["steps"], kw["quick"], kw["cases"])))
     return seen
 
 
@@ -22,7 +23,8 @@ def calls(monkeypatch):
     (["--bench-steps", "10"], "argument --bench-steps: only with --bench"),
     (["--bench-quick"], "argument --bench-quick: only with --bench"),
     (["--bench-case", "k4"], "argument --bench-case: only with --bench"),
-    (["--bench", "--bench-case", "k4", "--bench-case", "k4"], "argument --bench-case: 'k4' given twice; give each once"),
+    (["--bench", "--bench-case", "k4", "--bench-case", "k4"],
+     "argument --bench-case: 'k4' given twice; give each once"),
 ])
 def test_bench_options_out_of_place_are_one_line_and_exit_2_before_any_work(calls, capsys, arguments, words):
     assert main(["selfcheck", *arguments]) == 2
@@ -63,7 +65,8 @@ def test_a_bench_option_reaches_a_case_it_changes(calls, capsys):
     assert main(["selfcheck", "--bench", "--bench-case", "sharp-k2", "--bench-case", "thm-3.4", "--bench-quick"]) == 0
     assert main(["selfcheck", "--bench", "--bench-steps", "10", "--bench-quick"]) == 0
     assert calls == [("accuracy",), ("bench", 10, False, ["k4", "fig-1"]), ("accuracy",),
-                     ("bench", selfcheck.FIG1_STEPS, True, ["sharp-k2", "thm-3.4"]), ("accuracy",), ("bench", 10, True, None)]
+                     ("bench", selfcheck.FIG1_STEPS, True, ["sharp-k2", "thm-3.4"]), ("accuracy",),
+                     ("bench", 10, True, None)]
 
 
 def test_the_cases_quick_changes_are_the_ones_it_changes():

@@ -202,7 +202,8 @@ def test_claim_holds_at_the_theorems_radius_at_a_small_size():
     r = thm_3_2.run(**SMALL)
     assert r.verdict == "holds", r.reason
     assert all(row["outcome"] == outcomes.ALL_CONVERGE for row in r.evidence["theorem_radius_float64_runs"])
-    assert r.evidence["paper_radius_M0_1"]["valid"] and r.evidence["paper_radius_M0_1"]["deviation_bound_log10"] < -868000
+    assert (r.evidence["paper_radius_M0_1"]["valid"]
+            and r.evidence["paper_radius_M0_1"]["deviation_bound_log10"] < -868000)
 
 
 def _gradient_ascent(mu, mu_star, t):

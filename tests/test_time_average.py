@@ -51,7 +51,8 @@ def composite(fn, a, b, lam, panels, order=20):
 
 def composite_checked(mu, a, b, lam):
     """L_bar and dL_bar/dmu by the composite rule on 4 panels, the engine at tol 1e-13 at each
-    node (1e-12: the sharper configurations hit the rounding floor at 1e-13); the error of each is |Q_4 - Q_2| plus the integrated node errors."""
+    node (1e-12: the sharper configurations hit the rounding floor at 1e-13); the error of each is |Q_4 - Q_2| plus the
+    integrated node errors."""
 
     def fn(t):
         ev = reference.evaluate(mu, MU_STAR, t, tol=1e-12)
