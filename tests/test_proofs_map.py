@@ -137,3 +137,28 @@ class TestCheckerOnFakeMaps:
         assert _check_proofs_map(text.replace("test_shared`", "test_other`"), ["fig-1"], tmp_path) == [
             "proofs_map.md names `tests/test_fake.py::TestChild::test_other`, but "
             "tests/test_fake.py defines no TestChild::test_other"]
+
+
+def _gap_column(text: str) -> dict:
+    """{claim id: its "the gap" cell} from proofs_map.md's table of claims."""
+    out = {}
+    for line in text.splitlines():
+        m = re.match(r"^\| `([a-z0-9.-]+)` \|(.*)\|\s*$", line)
+        cells = [c.strip() for c in m.group(2).split(" | ")] if m else []
+        if len(cells) == 4:
+            out[m.group(1)] = cells[2]
+    return out
+
+
+def test_the_reports_gap_for_each_claim_is_the_one_proofs_map_names():
+    """verify report prints each claim's gap to the theorem (verify/claims/gaps.py); proofs_map.md's
+    table names it too, and the two must say the same, for every registered claim.  Negative
+    control: a table whose thm-3.5 gap was edited alone is caught."""
+    from verify.claims import all_claims
+    from verify.claims.gaps import GAPS
+
+    text = (REPO / "proofs_map.md").read_text()
+    assert _gap_column(text) == GAPS
+    assert set(GAPS) == set(all_claims())
+    edited = text.replace("M0 = 14 is far below 10^9 sqrt(d) n^10", "M0 = 14 is the theorem's M0")
+    assert _gap_column(edited) != GAPS

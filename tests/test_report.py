@@ -305,7 +305,7 @@ def test_json_has_the_documented_keys(use_claims, tmp_path):
     main(["report", "--json", str(path)])
     document = json.loads(path.read_text())
     top = {"schema", "versions", "seed", "budget", "time_limit", "claims"}
-    claim = {"id", "statement", "verdict", "reason", "seconds", "size", "evidence", "findings", "figures"}
+    claim = {"id", "statement", "gap", "verdict", "reason", "seconds", "size", "evidence", "findings", "figures"}
     finding = {"name", "value", "uncertainty", "window", "law", "relation", "note"}
     versions = {"verify", "python", "numpy", "mpmath", "sympy", "hypothesis", "flint", "matplotlib"}
     assert set(document) == top
@@ -472,3 +472,20 @@ def test_every_claim_of_the_paper_is_registered():
     assert set(all_claims()) == set(CLAIM_IDS)
     # negative control: a registry missing a claim is not the paper's list
     assert set(all_claims()) - {"fig-1"} != set(CLAIM_IDS)
+
+
+def test_the_table_names_each_claims_gap_to_the_theorem(monkeypatch):
+    """A verdict holds at the sizes named; the gap to the theorem as stated (its constant out of
+    reach, ...) was named only in proofs_map.md.  The table and --verbose now print it under the sizes
+    (verify/claims/gaps.py).  Control: a claim outside the paper has no gap line."""
+    from verify.report.table import details, format_table
+
+    rows = [dict(id="thm-3.5", statement="s", verdict="holds", reason="r.", seconds=1.0, size="M0 = 14",
+                 gap="M0 = 14 is far below 10^9 sqrt(d) n^10", findings=[]),
+            dict(id="fake", statement="s", verdict="holds", reason="r.", seconds=1.0, size="n = 2", gap="",
+                 findings=[])]
+    monkeypatch.setattr("verify.report.table._width", lambda: 120)
+    table = format_table(rows)
+    assert "gap to the theorem: M0 = 14 is far below 10^9 sqrt(d) n^10" in table
+    assert table.count("gap to the theorem") == 1
+    assert "  gap to the theorem: M0 = 14 is far below" in details(rows)

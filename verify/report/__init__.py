@@ -156,11 +156,12 @@ def _select(registry, wanted):
 def _run_one(claim, args, progress):
     """Run one claim (inside its time limit) and draw its figures; returns ``(row, error text or None)``."""
     from verify.claims.base import ClaimResult
+    from verify.claims.gaps import GAPS
     from verify.engine.time_limit import TimeLimitExceeded, time_limit
 
     from .jsondata import jsonable
 
-    row = {"id": claim.id, "statement": " ".join(claim.statement.split())}
+    row = {"id": claim.id, "statement": " ".join(claim.statement.split()), "gap": GAPS.get(claim.id, "")}
     start = time.perf_counter()
     try:
         with time_limit(args.time_limit):

@@ -67,6 +67,8 @@ def format_table(rows) -> str:
         text = _wrap(reason + more, text_w)
         if r.get("size"):
             text += _wrap(r["size"], text_w, "size: ", "  ")
+        if r.get("gap"):
+            text += _wrap(r["gap"], text_w, "gap to the theorem: ", "  ")
         cells = [r["id"], r["verdict"].upper(), f"{r['seconds']:.2f}", str(len(r.get("findings", [])))]
         out.append(line(cells, text[0]))
         out.extend((pad + t).rstrip() for t in text[1:])
@@ -85,6 +87,8 @@ def details(rows) -> str:
         out += _wrap(r["reason"], width, "  reason: ", "    ")
         if r.get("size"):
             out += _wrap(r["size"], width, "  size: ", "    ")
+        if r.get("gap"):
+            out += _wrap(r["gap"], width, "  gap to the theorem: ", "    ")
         if r.get("evidence"):
             out.append("  evidence:")
             for key, value in r["evidence"].items():
