@@ -328,11 +328,16 @@ def test_mixture_arguments_of_the_right_shape_pass(fn):
     assert float(fn(MIX_MU, MIX_STARS, ["0.25", "0.75"] if fn is reference.loss_mix_mp else [0.25, 0.75], 0.7)) > 0
 
 
-@pytest.mark.parametrize("returned", ["1", True, None, 1j, np.bool_(True)],
-                         ids=["str", "bool", "None", "complex", "np_bool"])
+_WIDE = np.finfo(np.longdouble).eps < np.finfo(np.float64).eps  # long double wider than float64 (x86)
+
+
+@pytest.mark.parametrize("returned", ["1", True, None, 1j, np.bool_(True)]
+                         + ([np.longdouble(1) + np.longdouble(2.0**-60)] if _WIDE else []),
+                         ids=["str", "bool", "None", "complex", "np_bool"] + (["longdouble"] if _WIDE else []))
 def test_a_weighting_that_returns_no_real_number_is_refused(returned):
-    """A weighting returning the string '1' was parsed as the number 1 (and True taken as 1): the
-    value is refused unless it is a real number, naming the weighting, in both paths."""
+    """A weighting returning the string '1' was parsed as the number 1 (and True taken as 1), and a long
+    double narrowed to float64 (review 23b): the value is refused unless it is a real number the path
+    keeps, naming the weighting, in both paths."""
     with pytest.raises(ValueError, match=r"^weighting\([0-9.]+\) did not return a real number: got "):
         reference.loss_avg(GOOD_MU, GOOD_STAR, 0.1, 1.0, weighting=lambda t: returned)
     with pytest.raises(ValueError, match=r"^weighting\([0-9.]+\) did not return a real number: got "):

@@ -14,7 +14,7 @@ Weightings (normalised over the window here, so the caller never does it):
   time t (the weighting of denoising score matching);
 * a callable ``lam(t) -> float`` (an mpf in the mpmath functions), >= 0 and with a positive
   finite integral over the window, analytic on it (the rule's estimate assumes so; a jump is
-  refused, see JUMP_WIDTH); it is normalised numerically to the working accuracy, and that
+  refused, see JUMP_HALVINGS); it is normalised numerically to the working accuracy, and that
   integral's relative error is added to the estimates.
 
 The integral in t: globally adaptive, each interval integrated by the Gauss-Legendre pair
@@ -58,12 +58,14 @@ WEIGHTINGS = ("uniform", "noise-variance")
 #: Intervals the adaptive rule in t may use before it gives up (AccuracyError).  L_t is smooth
 #: in t away from t = 0 and a window rarely needs more than a handful.
 MAX_INTERVALS = 64
-#: A callable weighting whose normalising integral needed an interval narrower than this fraction of
-#: the window is refused as jumping: the rule's estimate |Q_2N - Q_N| assumes an analytic weighting
-#: and underrates a jump's error 2-2.5x (measured, proofs_map.md).  The rule narrows to ~1e-13 of the
-#: window at a jump, to ~1e-6 at a kink (whose estimates were measured honest), not at all for an
-#: analytic weighting.
-JUMP_WIDTH = 2.0**-30
+#: A callable weighting is probed for jumps between every two neighbouring nodes of its normaliser's
+#: rule where it changes by more than rounding: the bracket is halved JUMP_HALVINGS times toward the
+#: larger change; a change that stays above 2^(-halvings/4) of the first is a jump (smooth: it halves
+#: at each step; a cusp |t - k|^p shrinks by 2^(-p) a step, so p >= 1/4 passes).  The rule's estimate
+#: |Q_2N - Q_N| assumes an analytic weighting and underrates a jump's error 2.4-15x (measured,
+#: proofs_map.md), and how far the rule narrows at a jump depends on its height, so narrowing alone
+#: does not tell a small jump from a kink.
+JUMP_HALVINGS = 48
 _PIECES = "average each smooth piece over its own window (t_min, t_max) and combine the averages"
 
 
@@ -108,6 +110,8 @@ def weighting_function(weighting, t_min, t_max, backend: Backend = FLOAT64):
             v = weighting(t)
             if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, float, np.integer, np.floating, mpmath.mpf)):
                 raise TypeError(f"got {type(v).__name__} {v!r}")  # num would parse a str '1' or make True a 1
+            if isinstance(v, np.longdouble) and np.finfo(np.longdouble).eps < np.finfo(np.float64).eps:
+                raise TypeError(f"got a long double {v!r}, which float64 would narrow")
             v = num(v.item() if isinstance(v, (np.integer, np.floating)) else v)  # mpf takes no np.float32
         except (TypeError, ValueError, ArithmeticError) as exc:
             raise ValueError(f"weighting({float(t):g}) did not return a real number: {exc}") from None
@@ -121,13 +125,14 @@ def weighting_function(weighting, t_min, t_max, backend: Backend = FLOAT64):
         total, total_err = _adaptive(lambda t: (backend.array([lam(t)]), backend.array([0 * lam(t)])),
                                      a, b, backend, lambda v, e: e[0] <= tol * abs(v[0]), keep=keep)
     except AccuracyError as exc:
-        raise ValueError(f"weighting is not smooth enough on {window} for the rule in t, whose estimate assumes "
-                         f"a weighting analytic on the window ({exc}); {_PIECES}") from None
-    (lo, hi), _ = min(keep, key=lambda iv: iv[0][1] - iv[0][0])
-    if hi - lo < JUMP_WIDTH * (b - a):
-        raise ValueError(f"weighting seems to jump near t = {float((lo + hi) / 2):.6g} (the rule in t narrowed to "
-                         f"width {float(hi - lo):.1e} there), and the rule's estimate assumes a weighting analytic "
-                         f"on the window; {_PIECES}")
+        raise ValueError(f"weighting: the rule in t could not normalise it on {window} to {float(tol):.0e} "
+                         f"({exc}): it is not smooth enough for a 7/14-point Gauss-Legendre rule, or (mpmath) the "
+                         f"precision is beyond what that rule reaches in {MAX_INTERVALS} intervals; {_PIECES}, "
+                         f"or ask for fewer digits") from None
+    where = _jump(lam, keep, backend)
+    if where is not None:
+        raise ValueError(f"weighting jumps near t = {float(where):.6g}, and the rule in t's estimate assumes a "
+                         f"weighting analytic on the window; {_PIECES}")
     if not total[0] > 0:
         raise ValueError(f"weighting is not normalisable over {window}: it is 0 at every node the rule in t "
                          f"tried (0 there, or nonzero only between the nodes: give its support as the window)")
@@ -137,6 +142,32 @@ def weighting_function(weighting, t_min, t_max, backend: Backend = FLOAT64):
 
     normalised.rel_err = total_err[0] / total[0]  # the normaliser's relative error, added to the estimates
     return normalised
+
+
+def _jump(lam, keep, backend):
+    """Where ``lam`` jumps between two neighbouring nodes of the final intervals ``keep`` of its
+    normaliser's rule (see JUMP_HALVINGS), or None."""
+    (_, _), (x2, _) = _gl_pair(backend)
+    pts = sorted((mid + half * x, outs[j][0][0]) for (lo, hi), outs in keep
+                 for mid, half in [((lo + hi) / 2, (hi - lo) / 2)] for j, x in enumerate(x2))
+    noise = 16 * backend.eps * max(abs(v) for _, v in pts)
+    for (t0, v0), (t1, v1) in zip(pts, pts[1:]):
+        first = abs(v1 - v0)
+        if not first > noise:
+            continue
+        for k in range(1, JUMP_HALVINGS + 1):
+            m = (t0 + t1) / 2
+            if not t0 < m < t1:
+                break  # the bracket is at the arithmetic's resolution
+            vm = lam(m)
+            t0, v0, t1, v1 = (t0, v0, m, vm) if abs(vm - v0) >= abs(v1 - vm) else (m, vm, t1, v1)
+            if not abs(v1 - v0) > max(first * 2.0 ** (-k / 4), noise):
+                break  # shrinks like a smooth function's (or a cusp's) change
+        else:
+            return (t0 + t1) / 2
+        if not t0 < (t0 + t1) / 2 < t1 and abs(v1 - v0) > max(first * 2.0 ** (-k / 4), noise):
+            return (t0 + t1) / 2  # still a jump's change at the resolution
+    return None
 
 
 @dataclass
