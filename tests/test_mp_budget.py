@@ -198,6 +198,7 @@ def test_a_time_averaged_mpmath_call_shares_one_budget_among_its_noise_levels(mo
     assert 2 * max(per_level) < limit  # every level alone fits well
     monkeypatch.setattr(work_budget, "MP_BUDGET_SECONDS", limit * work_budget.MP_NODE_SECONDS * 2)
     # the refusal points to the float64 average, not to the single-noise-level functions
-    with pytest.raises(reference.AccuracyError, match=r"refused after [\d.e+]+ evaluations done.*: the float64 "
-                                                      r"functions \(loss_avg, grad_avg, evaluate_avg\) do this average"):
+    with pytest.raises(reference.AccuracyError,
+                       match=r"refused after [\d.e+]+ evaluations done.*: the float64 functions "
+                             r"\(loss_avg, grad_avg, evaluate_avg\) do this average"):
         reference.evaluate_avg_mp(*case, weighting="noise-variance", dps=20, with_grad=False)
