@@ -118,6 +118,14 @@ def test_the_average_study_is_priced_at_its_measured_step():
     # (proofs_map.md): the upper bound (every step run) is that within a factor 2; as cluster steps, 20x under
     p = studies.plan(check_options("average", "quick", {"workers": "1"}))
     assert 47 / 2 < p["upper_bound_seconds"] < 47 * 2
+    # its cells run every step, so the typical time is the upper bound (it was 0.2 of it: 9.6 s for 47 s)
+    assert p["typical_seconds"] == p["upper_bound_seconds"]
+    # the mixtures study's quick table (28 s measured, review 23b) within a factor 2; a cluster study's
+    # cells stop early (the control: its typical time stays below its upper bound)
+    m = studies.plan(check_options("mixtures", "quick", {"workers": "1"}))
+    assert m["typical_seconds"] == m["upper_bound_seconds"] and 28 / 2 < m["upper_bound_seconds"] < 28 * 2
+    n = studies.plan(check_options("noise", "quick", {"workers": "1"}))
+    assert n["typical_seconds"] < n["upper_bound_seconds"]
 
 
 @pytest.mark.parametrize("budget", list(BUDGETS))

@@ -63,12 +63,16 @@ WORKER_BYTES = 0.17e9
 #: Seconds per gradient-descent step of a d = 1 cell (k = 1 engine path), measured on the shared
 #: 2-core machine (2.5-4.5 ms); used only for the estimates printed before a run.
 SECONDS_PER_STEP = 4e-3
-#: Cells stop early once decided; at budget quick they ran 5-30% of their largest step count.
+#: Cells of the cluster studies stop early once decided; at budget quick they ran 5-30% of their largest
+#: step count.  The average and mixtures studies run every step (RUN_EVERY_STEP).
 TYPICAL_FRACTION = 0.2
+RUN_EVERY_STEP = ("average", "mixtures")
 #: Steps of a study that cost more than a cluster cell's: the average study's integrates L_t over t
 #: (21-63 evaluations a step): its quick table (4 cells x 150 steps) took 47 s on one worker, 78 ms a
-#: step, ~20 of SECONDS_PER_STEP.
-STUDY_STEP_FACTOR = {"average": 20.0}
+#: step, ~20 of SECONDS_PER_STEP; the mixtures study's quick table took 28 s against 14.4 s priced as
+#: cluster steps (review of 2026-12-03).  Its full budget's cells (K up to 3, d up to 3) cost far more
+#: per step than this prices (minutes to hours a cell, proofs_map.md): its estimate is a lower bound.
+STUDY_STEP_FACTOR = {"average": 20.0, "mixtures": 2.0}
 #: The sizes above which a step costs more: fitted to steps measured in d = 1 (44 ms at n = 30, 93 ms at
 #: 40, 0.39 s at 80) and at n = 3 (65 ms at d = 1000, 0.1 s at d = 2000), each within a factor 2.
 N_REF, ND_REF = 8, 185
@@ -119,6 +123,8 @@ def estimate(opts, cells: int) -> tuple[float, float, str]:
         on = f"{workers} local worker(s)"
     step = step_seconds(max(opts.n), max(opts.d)) * STUDY_STEP_FACTOR.get(opts.study, 1.0)
     upper = cells * opts.max_steps * step / workers
+    if opts.study in RUN_EVERY_STEP:
+        return upper, upper, on
     return upper * TYPICAL_FRACTION * opts.steps / opts.max_steps, upper, on
 
 
