@@ -258,6 +258,8 @@ def test_the_seconds_ahead_are_at_the_rate_this_evaluation_measured():
     assert clock.seconds(1e6) == 1e6 * NODE_SECONDS
     clock.ran(MIN_TIMED_NODES - 1, 100.0)  # the control: not timed
     assert clock.seconds(1e6) == 1e6 * NODE_SECONDS
+    clock.ran(10**6, 60.0, compiled=True)  # a run that compiled the rule: its seconds are not a rate
+    assert clock.seconds(1e6) == 1e6 * NODE_SECONDS and clock.spent(10).endswith("(compiling the rule included)")
     clock.ran(10**6, 1.6)  # loaded: 1.6 microseconds a node, then 2.0
     clock.ran(10**6, 2.0)
     assert clock.seconds(1e6) == pytest.approx(1.8)

@@ -191,3 +191,21 @@ def test_the_bound_is_above_every_drawn_deviation():
     # the rows of a smaller n are the first rows of the largest n's (why only the largest n is drawn)
     from verify.analysis.layouts import unit_deviations
     assert (unit_deviations("gaussian", 3, 50, 7) == unit_deviations("gaussian", 20, 50, 7)[:3]).all()
+
+
+def test_the_default_workers_are_held_to_the_machines_memory(monkeypatch):
+    """Without --workers the pool took every core, unchecked against memory (only an explicit
+    --workers was, review 23b): the default is every core within what the memory holds.  Control: a
+    machine with memory for all its cores gets them all."""
+    from verify.explore import executors, sizes
+
+    monkeypatch.setattr(sizes.os, "cpu_count", lambda: 16)
+    monkeypatch.setattr(sizes, "physical_memory", lambda: 3 * (sizes.MEMORY_LIMIT + sizes.WORKER_BYTES))
+    assert sizes.default_workers() == 3
+    pool = executors.LocalPool()
+    try:
+        assert pool.workers == 3
+    finally:
+        pool.close()
+    monkeypatch.setattr(sizes, "physical_memory", lambda: 64 * (sizes.MEMORY_LIMIT + sizes.WORKER_BYTES))
+    assert sizes.default_workers() == 16

@@ -106,3 +106,18 @@ def test_explore_refuses_a_default_cache_it_cannot_write_at_once(tmp_path, monke
     with pytest.raises(_PastTheChecks):
         main(["explore", "noise"])
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_dangling_link_is_taken_and_its_target_left_uncreated(tmp_path):
+    """A symbolic link to a file not yet written: the write goes through the link and creates the
+    target, so the try takes it (it said "no such file or directory", review 23b); the try leaves no
+    target behind.  Control: a link into a folder that cannot take a file is refused."""
+    link, target = tmp_path / "report.json", tmp_path / "results" / "report.json"
+    (tmp_path / "results").mkdir()
+    link.symlink_to(target)
+    build_parser("report").parse_args(["report", "--json", str(link)])
+    assert link.is_symlink() and not target.exists()
+    bad = tmp_path / "bad.json"
+    bad.symlink_to("/proc/sys/verify-new.json")
+    with pytest.raises(SystemExit):
+        build_parser("report").parse_args(["report", "--json", str(bad)])

@@ -227,10 +227,11 @@ def run(budget="quick", seed=0, progress=None, **overrides) -> ClaimResult:
 def range_check(table, *, Ms, ns) -> list[dict]:
     """The statement's "within initial range M at noise t iff t <= log(M / s*)", checked on the engine:
     at t = log(M / s*) the unscaled means (M e_1, -M e_1, mu*, ..) (d = 1, mu* = 0) must be a stationary
-    point of L_t, the boundary of the range being where the scaled point sits at s*.  Allowed |grad|: the
-    engine's estimate plus the float64 point's offset from s* (t and e^-t rounded, ~4 ulp of s*) times
-    the path gradient's slope at s* (0.34, tests/test_thm_3_1.py): ~1e-16; a wrong s* (1e-3 off) gives
-    ~3e-4."""
+    point of L_t, the boundary of the range being where the scaled point sits at s*.  In scaled terms this
+    is the s* point again, reached through the engine's scaling e^-t of unscaled means at each (M, t), so
+    it fails with a wrong s* or a wrong scaling.  Allowed |grad|: the engine's estimate (1.6e-13 to 1.1e-12
+    here) plus the float64 point's offset from s* (t and e^-t rounded: 4 ulp of s*, the path gradient's
+    slope at s* being 0.34 < 1, tests/test_thm_3_1.py); a wrong s* (1e-3 off) gives ~2e-4."""
     out = []
     for n in ns:
         s = mpmath.mpf(table[n]["s_star"])

@@ -98,13 +98,16 @@ def seconds(text: str) -> float:
 def _try_file(path: Path) -> None:
     """Open ``path`` for writing and write no bytes to it, changing nothing (raises :class:`OSError`).
 
-    An existing file is opened to append (its contents stay), a new one is created and removed at once.
+    An existing file is opened to append (its contents stay), a new one is created and removed at once
+    (for a dangling symbolic link: its target, which the write would create).
     The empty write is what refuses a file that opens but takes no writes (``/proc/version``, even for
     root); a named pipe is taken as it is (opening it would wait for its reader)."""
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
         created = True
     except FileExistsError:
+        if os.path.islink(path) and not os.path.exists(path):  # a dangling link: the write creates its target
+            return _try_file(Path(os.path.realpath(path)))
         if stat.S_ISFIFO(os.stat(path).st_mode):
             return
         fd = os.open(path, os.O_WRONLY | os.O_APPEND)

@@ -162,6 +162,7 @@ def notice_if_compiling(loaded: bool, module: str = "nested_lines", stream=None)
     in proofs_map.md: about a minute, silent otherwise).  Returns whether it wrote the line."""
     if loaded or is_cached(module):
         return False
-    print("verify: compiling the engine's integration rule with numba (once after an install or an engine "
-          "change; about a minute) ...", file=stream or sys.stderr, flush=True)
+    print("verify: compiling the engine's integration rule with numba (about a minute; numba caches it, so once "
+          "after an install or an engine change where its cache can be written) ...", file=stream or sys.stderr,
+          flush=True)
     return True

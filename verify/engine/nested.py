@@ -143,8 +143,8 @@ def _run(st, tau, orders, max_nodes=MAX_NODES, clock=None, **taped):
     start, warm = time.perf_counter(), compiled()
     out = _run_rule(st, tau, {q: gauss_hermite(o) for q, o in enumerate(orders) if q >= 1 and o > 0},
                     max_nodes, **taped)
-    if clock is not None and warm:  # a run that compiled the rule is not timed
-        clock.ran(int(out[4][:st.model.k].sum()), time.perf_counter() - start)
+    if clock is not None:  # a run that compiled the rule is not timed (compiled=)
+        clock.ran(int(out[4][:st.model.k].sum()), time.perf_counter() - start, compiled=not warm)
     return out
 
 

@@ -47,10 +47,12 @@ class WorkClock:
     def __init__(self):
         self.start = time.perf_counter()
         self.timed = [0, 0.0]  # evaluations and seconds of the timed runs
+        self.compiled = False  # a run compiled the rule: its seconds are in the work done, not in the rate
 
-    def ran(self, nodes: int, seconds: float) -> None:
-        """Time a run (the caller leaves out one that compiled the rule)."""
-        if nodes >= MIN_TIMED_NODES:
+    def ran(self, nodes: int, seconds: float, compiled: bool = False) -> None:
+        """Time a run; one that ``compiled`` the rule is not timed."""
+        self.compiled |= compiled
+        if nodes >= MIN_TIMED_NODES and not compiled:
             self.timed[0] += nodes
             self.timed[1] += seconds
 
@@ -62,7 +64,8 @@ class WorkClock:
         """What a refusal after some work has cost (measured)."""
         if not nodes:
             return "before any evaluation"
-        return f"after {nodes:.1e} evaluations done in {time.perf_counter() - self.start:.2g} s"
+        return (f"after {nodes:.1e} evaluations done in {time.perf_counter() - self.start:.2g} s"
+                + (" (compiling the rule included)" if self.compiled else ""))
 
 
 def _open_panels(E, P, n, k, y, skip_nats):

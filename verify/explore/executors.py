@@ -20,11 +20,11 @@ one round of tasks each, on the same pool.
 from __future__ import annotations
 
 import math
-import os
 from concurrent.futures import ProcessPoolExecutor, as_completed
 
 from .cache import Cache, source_hash
 from .runner import run_cell
+from .sizes import default_workers
 
 __all__ = ["InProcess", "LocalPool", "DaskPool", "make_pool", "run_cells", "SourceMismatch", "dask_connect_timeout"]
 
@@ -54,7 +54,7 @@ class InProcess:
 
 class LocalPool:
     def __init__(self, workers: int | None = None):
-        self.workers = workers or os.cpu_count() or 1
+        self.workers = workers or default_workers()  # every core, within the machine's memory
         self.name = f"local process pool ({self.workers} workers)"
         self._pool = ProcessPoolExecutor(max_workers=self.workers)
 

@@ -33,7 +33,7 @@ from verify.analysis.layouts import uses_seed
 from .runner import RECORD_EVERY
 
 __all__ = ["SECONDS_PER_STEP", "TYPICAL_FRACTION", "MEMORY_LIMIT", "MAX_CELLS", "N_MAX", "ND_MAX", "cell_count",
-           "step_seconds", "estimate", "check_sizes", "most_workers"]
+           "step_seconds", "estimate", "check_sizes", "most_workers", "default_workers"]
 
 #: The memory a study or one of its evaluations may take, bytes (proofs_map.md's 2 GB an evaluation is
 #: held to; the full report peaked at 0.93 GB).
@@ -118,8 +118,8 @@ def estimate(opts, cells: int) -> tuple[float, float, str]:
     """(typical seconds, upper bound seconds, on what) of ``cells`` cells of ``opts`` (module doc)."""
     if opts.scheduler is not None:  # a Dask cluster's size is not known here: the time for one worker
         workers, on = 1, "one Dask worker (divide by the cluster's workers)"
-    else:  # the local pool's default is every core (executors.LocalPool)
-        workers = opts.workers or os.cpu_count() or 1
+    else:  # the local pool's default: every core within the memory (executors.LocalPool)
+        workers = opts.workers or default_workers()
         on = f"{workers} local worker(s)"
     step = step_seconds(max(opts.n), max(opts.d)) * STUDY_STEP_FACTOR.get(opts.study, 1.0)
     upper = cells * opts.max_steps * step / workers
@@ -177,6 +177,13 @@ def most_workers() -> int | None:
     """The most local workers whose evaluations fit in this machine's memory (None: not known)."""
     memory = physical_memory()
     return None if memory is None else max(1, int(memory // (MEMORY_LIMIT + WORKER_BYTES)))
+
+
+def default_workers() -> int:
+    """Local workers when --workers is not given: every core, but no more than :func:`most_workers`
+    (the memory check an explicit --workers gets)."""
+    cores, most = os.cpu_count() or 1, most_workers()
+    return cores if most is None else min(cores, most)
 
 
 def check_sizes(opts, base=None) -> None:
