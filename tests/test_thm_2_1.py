@@ -171,23 +171,61 @@ def test_a_run_whose_loss_reaches_zero_holds():
     assert run.evidence["final_loss"] == 0.0
 
 
-def test_a_one_over_tau_converger_holds():
-    # a run whose loss falls like tau^-1 (faster than the bound's tau^-1/2) satisfies the bound;
-    # the same analysis on the loss of a run that does not move fails it
+def _synthetic():
+    """A synthetic record grid to 4096 steps (window edges included) and a trajectory builder."""
     from types import SimpleNamespace
 
     steps = np.unique(np.round(np.logspace(0, np.log10(4096), 60)).astype(int))
     steps = np.unique(np.concatenate([[0], steps, [4096 // 2**j for j in range(5)]]))
     tau = np.maximum(steps, 1).astype(float)
+
     def traj(loss, dist):
         return SimpleNamespace(mu=np.zeros((2, 1)), mu_star=np.zeros(1), t=3.0, eta=1.0, convention="scaled",
                                steps=steps, distances=dist, loss=loss, loss_err=1e-16 * loss,
                                grad_rel_err=np.full(len(steps), 1e-12), stopped="", mu_history=None)
+    return tau, traj
+
+
+def test_a_one_over_tau_converger_holds():
+    # a run whose loss falls like tau^-1 (faster than the bound's tau^-1/2) satisfies the bound;
+    # the same analysis on the loss of a run that does not move fails it
+    tau, traj = _synthetic()
     d = np.stack([0.1 * tau**-0.5, 0.05 * tau**-0.5], axis=1)
     good = T.analyse(traj(0.02 / tau, d), M=1.0)
     assert good.verdict == "holds", good.reason
     flat = T.analyse(traj(0.02 + 0 * tau, 0.1 + 0 * d), M=1.0)
     assert flat.verdict == "fails", flat.reason
+
+
+@pytest.mark.parametrize("far", [lambda tau: 0.05 + 0 * tau, lambda tau: 0.05 + 0.1 / tau],
+                         ids=["parked at 0.05", "creeping to 0.05"])
+def test_a_mean_parked_away_from_mu_star_fails_while_the_loss_bound_holds(far):
+    # "every mean converges to mu*" failing on its own: the loss falls like 1/tau (the bound holds)
+    # while mu_2 stays 0.05 from mu* (or approaches a point 0.05 away); its distance exponent is
+    # pinned at 0 ([-err, 0] resp. [-7e-4, ~0]), above -1/8, so the run fails.  Before the rule,
+    # lower = extrap - err < 0 made this "undecided" (review23c H5).
+    tau, traj = _synthetic()
+    d = np.stack([0.1 * tau**-0.5, far(tau)], axis=1)
+    r = T.analyse(traj(0.02 / tau, d), M=1.0)
+    assert r.bound.verdict == "holds", r.bound.reason
+    assert r.verdict == "fails" and "not converging to mu*: mu_2" in r.reason, r.reason
+    assert r.evidence["not_converging"] == [False, True]
+    # control: the same loss with mu_2 converging like tau^-1/2 holds (test_a_one_over_tau_converger_holds)
+    ok = T.analyse(traj(0.02 / tau, np.stack([d[:, 0], 0.05 * tau**-0.5], axis=1)), M=1.0)
+    assert ok.verdict == "holds" and ok.evidence["not_converging"] == [False, False], ok.reason
+
+
+def test_a_mean_whose_exponent_is_not_settled_is_undecided_not_failed():
+    # control of the rule's second half: slopes -0.67, -0.52, -0.37, -0.22 drifting up (log d
+    # quadratic in log tau) extrapolate to an interval [-0.22, +0.07] that reaches 0 but is wider
+    # than the band [-1/8, 0]: the run cannot show convergence nor its absence, so undecided
+    tau, traj = _synthetic()
+    u = np.log(tau / 4096)
+    d = np.stack([0.1 * tau**-0.5, 0.05 * np.exp(-0.15 * u + 0.108 * u**2)], axis=1)
+    r = T.analyse(traj(0.02 / tau, d), M=1.0)
+    lo, hi = r.evidence["distance_exponent_lower"][1], r.evidence["distance_exponent_upper"][1]
+    assert hi >= 0 and lo < T.SLOWEST_DECAY, (lo, hi)
+    assert r.verdict == "undecided" and "convergence not shown: mu_2" in r.reason, r.reason
 
 
 def _centre_only(mu, mu_star, t):

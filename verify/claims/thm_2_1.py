@@ -19,7 +19,10 @@ L_t ~ rank(Sigma) (n / (8 eta_s tau))^2 ~ tau^(-2) after a tail onset tau_0 = n 
 The verdict of one run (:func:`analyse`) judges the statement as stated: the loss bound
 L = O(tau^(-1/2)) as a bound (:func:`verify.analysis.bounds.check_bound`: any faster decay,
 tau^(-2) or exponential, satisfies it; the margin is reported) and every mean converging to mu*
-(the exponent of |mu_i - mu*| bounded below 0, or the distance exactly 0).  The findings beside
+(the exponent of |mu_i - mu*| bounded below 0, or the distance exactly 0).  A mean fails to
+converge when it recedes or its distance exponent is pinned at no decay: its interval reaches 0
+and lies above -1/8, the slowest decay of a mean whose loss obeys the bound (``SLOWEST_DECAY``);
+an interval reaching 0 but wider (an unsettled extrapolation) leaves the run undecided.  The findings beside
 it: the parameter exponent against the linearisation's -1/2 and the loss exponent against its -2
 (Richardson-extrapolated window slopes, :mod:`verify.analysis.rates`), the bound's empirical
 constant L sqrt(eta tau) / (n^3 d^2) in both conventions, and lambda_k 8 eta_s tau / n (-> 1).
@@ -68,6 +71,12 @@ SETTLE_TOL = 1.0 / 16
 #: The loss is ~ tr Sigma^2 ~ |delta|^4, so its exponent is 4x the parameter exponent and its
 #: settling error 4x the parameter's: the same resolution of the spread's law.
 SETTLE_TOL_LOSS = 4 * SETTLE_TOL
+#: The slowest distance exponent a mean can have while the loss obeys the bound: at leading order
+#: L >= lambda_max^2 >= max_i |delta_i|^4 / n^2 and L >= |abar|^2 (module doc), so L = O(tau^-1/2)
+#: forces every |mu_i - mu*| = O(tau^-1/8).  A distance exponent known to lie in [-1/8, 0] (and
+#: reaching 0) is slower than that and cannot be told from no decay: the mean is not converging.
+#: The band's width 1/8 is also 2 SETTLE_TOL, the module's resolution of a settled exponent.
+SLOWEST_DECAY = BOUND_EXPONENT / 4
 #: Window layout: ratio 2, four windows (tail = last 1/16 of the run); Richardson order 1
 #: (corrections O(1/tau), module doc).
 RATIO, WINDOWS, ORDER = 2.0, 4, 1.0
@@ -171,7 +180,13 @@ def analyse(traj, *, M: float, tau0: float = float("nan"), seconds: float = floa
                          name=f"|mu_{i + 1} - mu*|") for i in range(n)]
     converged = [b.trend == "reached zero" or b.upper < 0 for b in means]
     out = outcomes.classify(traj, outcomes.tail_rule(float(r[0]), slack=1e-9))
-    stalled = [b.lower >= 0 or m == outcomes.RECEDES for b, m in zip(means, out.means)]
+    # Not converging (fails): the distance recedes (tail rule), its exponent is shown >= 0, or its
+    # exponent is pinned at no decay: the upper estimate reaches 0 (it cannot be told from a
+    # constant distance within the error carried) and the lower one is above SLOWEST_DECAY (so the
+    # interval is no artefact of an unsettled extrapolation: a run cut before its tail, whose
+    # interval is wide, stays undecided).  A parked mean has slopes 0 and [lower, upper] = [-err, 0].
+    stalled = [b.lower >= 0 or m == outcomes.RECEDES or (b.upper >= 0 and b.lower >= SLOWEST_DECAY)
+               for b, m in zip(means, out.means)]
     if bound.verdict == "fails" or any(stalled):
         verdict = "fails"
     elif bound.verdict == "holds" and all(converged):
@@ -180,7 +195,8 @@ def analyse(traj, *, M: float, tau0: float = float("nan"), seconds: float = floa
         verdict = "undecided"
     parts = [bound.reason]
     if any(stalled) or not all(converged):
-        bad = [f"mu_{i + 1}" for i in range(n) if (stalled[i] if any(stalled) else not converged[i])]
+        bad = [f"mu_{i + 1} (distance exponent in [{means[i].lower:+.3g}, {means[i].upper:+.3g}])" for i in range(n)
+               if (stalled[i] if any(stalled) else not converged[i])]
         parts.append(("not converging to mu*: " if any(stalled) else "convergence not shown: ") + ", ".join(bad))
     else:
         parts.append(f"every mean converges (distance exponents at most {max(b.upper for b in means):+.3f})")
@@ -219,6 +235,7 @@ def analyse(traj, *, M: float, tau0: float = float("nan"), seconds: float = floa
         "initial_loss": float(loss[0]), "final_loss": float(loss[-1]),
         "loss_bound_tau^-1/2": bound.as_dict(),
         "distance_exponent_upper": [b.upper for b in means],
+        "distance_exponent_lower": [b.lower for b in means], "not_converging": stalled,
         "param_rate": None if chk_r is None else chk_r.as_dict(),
         "param_rate_per_mean": {f"mu_{i + 1}": {"exponent": c.estimate.value, "error": c.estimate.error,
                                                 "settled": c.settled, "ok": c.ok} for i, c in per_mean},
