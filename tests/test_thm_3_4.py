@@ -99,14 +99,27 @@ def test_claim_fails_with_eps0_in_theorem_3_2s_regime():
     assert r.verdict == "fails", r.reason
 
 
-def test_mpmath_cross_check_of_the_first_steps():
-    xc = thm_3_4.mp_cross_check(4.0, 5)
-    # engine tol 1e-10 relative per step, coordinates ~M0, 5 steps, growth (1 + 4 eta M0^2/n)^5 ~ 17
-    assert xc["max_abs_diff"] < 1e-10 * 4 * 5 * (1 + 4 * 0.05 * 16 / 3) ** 5
+QUICK_MP = thm_3_4.BUDGETS["quick"]["mp_steps"], thm_3_4.BUDGETS["quick"]["mp_M0"]
 
 
-def test_mpmath_cross_check_detects_a_perturbed_trajectory(monkeypatch):
-    # negative control: the same comparison against a float64 run with a 1e-6 different start fails
+@pytest.fixture(scope="module")
+def mp_quick():
+    # the mpmath trajectory at the quick budget's own cross-check (8 steps, M0 = 4): ~50 s, computed once
+    steps, M0 = QUICK_MP
+    return thm_3_4.mp_trajectory(M0, steps)
+
+
+def test_mpmath_cross_check_of_the_first_steps(mp_quick):
+    steps, M0 = QUICK_MP
+    xc = thm_3_4.mp_cross_check(M0, steps, mp=mp_quick)
+    # measured 1e-14-ish against a tolerance of 1.7e-10: the engine's 1e-10 relative error per step,
+    # carried by the measured Jacobian norm of the update (< 1 here: the start contracts)
+    assert xc["max_abs_diff"] <= xc["tolerance"] < 1e-9, xc
+
+
+def test_mpmath_cross_check_detects_a_perturbed_trajectory(monkeypatch, mp_quick):
+    # negative control at the quick budget's own steps: the same comparison against a float64 run
+    # with a 1e-6 different start fails
     import numpy as np
 
     real = thm_3_4.gradient_descent
@@ -117,8 +130,45 @@ def test_mpmath_cross_check_detects_a_perturbed_trajectory(monkeypatch):
         return real(mu0, *a, **k)
 
     monkeypatch.setattr(thm_3_4, "gradient_descent", shifted)
-    xc = thm_3_4.mp_cross_check(4.0, 5)
-    assert xc["max_abs_diff"] > 1e-10 * 4 * 5 * (1 + 4 * 0.05 * 16 / 3) ** 5
+    steps, M0 = QUICK_MP
+    xc = thm_3_4.mp_cross_check(M0, steps, mp=mp_quick)
+    assert xc["max_abs_diff"] > xc["tolerance"], xc
+
+
+def test_mpmath_cross_check_can_fail_at_the_full_budgets_steps():
+    # The full budget cross-checks 80 steps (~8 min of mpmath, too long for CI).  Its tolerance
+    # is computed here from the float64 run alone: 2.7e-10, where the old worst-case growth gave
+    # 5e17 (review23c H4).  A 1e-6 start perturbation moves the float64 path by ~1e-6 > 2 x tol,
+    # so whenever the true path passes (|mp - f64| <= tol) the perturbed one fails:
+    # |mp - f64'| >= |f64' - f64| - |mp - f64| > tol (triangle inequality).
+    import numpy as np
+
+    steps, M0 = thm_3_4.BUDGETS["full"]["mp_steps"], thm_3_4.BUDGETS["full"]["mp_M0"]
+    mu0 = np.zeros((3, 1))
+    mu0[0, 0] = math.exp(-M0 / 100)
+    tr = thm_3_4.gradient_descent(mu0, [M0], 0.0, thm_3_4.ETA, steps, record_every=1)
+    tol = float(np.max(thm_3_4.expansion_tolerance(tr.mu_history, M0)))
+    assert tol < 1e-6 * M0 and tol < 1e-9, tol
+    mu0[1, 0] += 1e-6
+    moved = thm_3_4.gradient_descent(mu0, [M0], 0.0, thm_3_4.ETA, steps, record_every=1)
+    assert np.max(np.abs(moved.mu_history - tr.mu_history)) > 2 * tol
+
+
+def test_expansion_tolerance_carries_an_expanding_step():
+    # control of the growth term: on the same path, a step 40x larger (eta = 2) makes the update
+    # expand (|I - eta H| > 1), and the bound grows geometrically instead of adding up
+    import numpy as np
+
+    mu0 = np.zeros((3, 1))
+    mu0[0, 0] = math.exp(-0.04)
+    tr = thm_3_4.gradient_descent(mu0, [4.0], 0.0, thm_3_4.ETA, 20, record_every=1)
+    h = tr.mu_history
+    per_step = (np.linalg.norm((h[1:] - h[:-1]).reshape(20, -1), axis=1) * thm_3_4.DESCENT_TOL
+                + 2 * 2.0**-52 * np.max(np.abs(h[1:]).reshape(20, -1), axis=1))
+    small = thm_3_4.expansion_tolerance(h, 4.0)
+    big = thm_3_4.expansion_tolerance(h, 4.0, eta=2.0)
+    assert small[-1] <= per_step.sum()  # contracting (|J_k| 0.98..1.0): at most the sum of the per-step errors
+    assert big[-1] > 10 * per_step.sum() and np.all(np.diff(big[5:]) > 0), (big[-1], per_step.sum())
 
 
 def test_eps0_is_exp_minus_M0_over_100():
