@@ -14,7 +14,7 @@ import pytest
 import sympy as sp
 from hypothesis import given, strategies as st
 
-from verify.analysis import cluster as cl, cluster_runs
+from verify.analysis import cluster as cl, cluster_runs, final_phase
 from verify.simulate import outcomes
 from verify.claims import thm_3_2
 
@@ -254,3 +254,73 @@ def test_findings_carry_the_r_star_law_with_its_uncertainty():
     twice = [{**r, "r_star_low": r["r_star_low"] ** 2, "r_star_high": r["r_star_high"] ** 2} for r in rows[:3]]
     (other,) = [f for f in thm_3_2.findings(twice, [], [], paper, cf) if f.name.startswith("r* law")]
     assert other.value > 1.5
+
+
+# --- convergence, not standing still; the spread apart from the centre ---------------
+
+
+def _zero(mu, mu_star, t):
+    return np.zeros_like(np.asarray(mu, dtype=float))
+
+
+def _stops_short(mu, mu_star, t):
+    # the engine's gradient, cut to 0 within 0.04 of mu*: the centre factor (measured from 1 down to 0.36)
+    # and the spread map (at |c| >= 0.05) are the engine's; the means stall 0.04 short of mu*
+    from verify.engine import reference
+
+    g = reference.grad(mu, mu_star, t)
+    g[np.linalg.norm(np.asarray(mu) - np.asarray(mu_star), axis=1) < 0.04] = 0.0
+    return g
+
+
+def test_final_phase_needs_a_measured_decrease_not_standing_still():
+    # M0 = 0.05 starts inside Theorem 2.1's radius e^-2/2 = 0.068: with nothing moving, "not increasing"
+    # used to count it converged; the distances' exponent is now 0, not below 0
+    r0 = 10 ** cl.theorem_radius_log10(0.05, N, 1)
+    still = cluster_runs.run_cluster(0.05, r0, N, ETA, grad_fn=_zero, to_convergence=True)
+    assert still.outcome != outcomes.ALL_CONVERGE and not still.final["ok"]
+    assert all(x["upper"] == 0 and not x["decreases"] for x in still.final["distances"])
+    # the same rule accepts the engine's final phase from a resolved spread (M0 = 3, r = 1e-3): the
+    # distances and the spread fall like tau^-1/2 over the run's tail (measured upper -0.50)
+    run = cluster_runs.run_cluster(3.0, 1e-3, N, ETA, to_convergence=True)
+    assert run.outcome == outcomes.ALL_CONVERGE and run.how == "final phase"
+    assert run.final["spread_resolved"] and run.final["spread"]["upper"] < -0.4
+    assert all(x["upper"] < -0.4 for x in run.final["distances"])
+
+
+def test_final_decrease_judges_the_spread_apart_from_the_distances():
+    tau = np.arange(10, 3010, 10, dtype=float)
+    dist = np.stack([0.1 * tau**-0.5, 0.12 * tau**-0.5], axis=1)
+    kw = dict(eta_s=ETA, tol=1e-10, scale=1.0)
+    ok = final_phase.final_decrease(tau, dist, 0.2 * tau**-0.5, **kw)
+    assert ok["ok"] and ok["spread_resolved"] and ok["spread"]["upper"] == pytest.approx(-0.5, abs=1e-9)
+    # negative control: the distances fall, the spread (resolved, 0.01) stays: not converging, by the spread alone
+    flat = final_phase.final_decrease(tau, dist, np.full(tau.size, 0.01), **kw)
+    assert not flat["ok"] and all(x["decreases"] for x in flat["distances"]) and not flat["spread"]["decreases"]
+    assert "spread" in flat["reason"]
+    # a spread below final_phase.SPREAD_RESOLVED (the runs' SWITCH_RADIUS) is not judged (float64 cannot carry it)
+    assert final_phase.SPREAD_RESOLVED == cluster_runs.SWITCH_RADIUS
+    tiny = final_phase.final_decrease(tau, dist, np.full(tau.size, 1e-9), **kw)
+    assert tiny["ok"] and not tiny["spread_resolved"] and tiny["spread"] is None
+    # a run continued at FALLBACK_TOL records its restart step twice: the later record is kept
+    twice = np.insert(tau, 150, tau[150])
+    again = final_phase.final_decrease(twice, np.insert(dist, 150, dist[150], axis=0),
+                                        np.insert(0.2 * tau**-0.5, 150, 0.2 * tau[150] ** -0.5), **kw)
+    assert again["ok"] and again["spread"]["upper"] == pytest.approx(-0.5, abs=1e-9)
+
+
+def test_claim_fails_with_a_zero_gradient():
+    # negative control: nothing moves; the runs at r0(0.05), which start inside e^-2/n, stay put
+    r = thm_3_2.run(**SMALL, gradient=_zero)
+    assert r.verdict == "fails", r.reason
+    assert "layout (r, 0): undecided" in r.reason and "exponent is not below 0" in r.reason
+    assert not any(row["outcome"] == outcomes.ALL_CONVERGE for row in r.evidence["theorem_radius_float64_runs"])
+
+
+def test_claim_fails_when_the_means_stop_short_of_mu_star():
+    # negative control of the float64 runs alone: centre factor and spread map are the engine's, the
+    # means stall at distance ~0.04 (the run's final phase measures no decrease)
+    r = thm_3_2.run(**SMALL, gradient=_stops_short)
+    assert r.verdict == "fails", r.reason
+    assert "centre factor" not in r.reason and "spread map" not in r.reason
+    assert "M0 = 0.05" in r.reason and "exponent is not below 0" in r.reason

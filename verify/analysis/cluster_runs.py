@@ -32,10 +32,10 @@ at FALLBACK_TOL, or refused the start itself as beyond its range (the reason is 
 The run continues to ``max_steps`` (default twice the hand-off step + FINAL) and has **all
 converged** when every scaled distance reaches FLOOR (mu* reached to that accuracy; it stops
 there), or at the end when every distance lies within Theorem 2.1's radius e^-2 / n (its
-hypothesis t > log n + log M + 2) and the largest distance did not increase over the last half of
-the records (the spread then shrinks like tau^(-1/2), claim thm-2.1: far too slowly to reach
-the floor in a feasible run); ``ClusterRun.how`` says which.  Receding, blowing up, oscillating
-and stuck runs stop as above.
+hypothesis t > log n + log M + 2), the largest distance did not increase over the last half of
+the records and the run measurably decreases, the spread judged apart from the centre where it is
+resolved (:mod:`.final_phase`: standing still, or the centre alone moving, is not converging);
+``ClusterRun.how`` says which, ``ClusterRun.final`` what the decrease test measured.
 """
 
 from __future__ import annotations
@@ -52,6 +52,7 @@ from verify.simulate.descent import ExactGradient, SuppliedGradient, gradient_de
 
 from .brackets import BAD, GOOD, UNKNOWN, Bracket
 from .cluster import centre_factor, linear_amplification, linear_step
+from .final_phase import decide_final
 from .large_noise import scaled_step
 from .layouts import unit_deviations
 
@@ -192,6 +193,7 @@ class ClusterRun:
     reason: str = ""  # why the run is undecided, when the engine is the reason
     linear_steps: int = 0  # steps of the linearised phase before the engine took over
     how: str = ""  # to convergence: "floor" (mu* reached to FLOOR) or "final phase" (module doc)
+    final: dict = field(default_factory=dict)  # to convergence: the decrease test (final_decrease), when reached
 
 
 def final_rule(n: int, M0: float) -> outcomes.Rule:
@@ -332,13 +334,10 @@ def run_cluster(M0: float, r: float, n: int = 2, eta: float = 0.05, *, d: int = 
     out = outcomes.classify(recorded(), rule)
     run.outcome, run.means, run.survivors = out.run, out.means, out.survivors
     if to_convergence and out.run in (outcomes.ALL_CONVERGE, outcomes.UNDECIDED, outcomes.STUCK):
-        # the hand-off is not the end: decide on the final phase (module doc); the slow quartic
-        # shrinking of a small spread can look still over four records
+        # the hand-off is not the end: decide on the final phase (module doc, .final_phase)
         fin = outcomes.classify(recorded(len(hist)), final_rule(n, A0 + s * r * umax))
-        if fin.run == outcomes.ALL_CONVERGE:
-            run.outcome, run.means, run.survivors, run.how = fin.run, fin.means, fin.survivors, "final phase"
-        elif out.run == outcomes.ALL_CONVERGE:
-            run.outcome = outcomes.UNDECIDED  # handed off, not settled inside Theorem 2.1's radius
+        decide_final(run, fin, out.run, hist, positions, eta_s=eta_s, scale=A0 + s * r * umax + 1,
+                     tol=FALLBACK_TOL if "continued at tol" in note else tol)
     return run
 
 
