@@ -263,6 +263,14 @@ def _zero(mu, mu_star, t):
     return np.zeros_like(np.asarray(mu, dtype=float))
 
 
+def _centre_only(mu, mu_star, t):
+    # every mean moves by the mean gradient: the centre as the engine's, the spread's gradient dropped
+    from verify.engine import reference
+
+    g = reference.grad(mu, mu_star, t)
+    return np.broadcast_to(g.mean(axis=0), g.shape).copy()
+
+
 def _stops_short(mu, mu_star, t):
     # the engine's gradient, cut to 0 within 0.04 of mu*: the centre factor (measured from 1 down to 0.36)
     # and the spread map (at |c| >= 0.05) are the engine's; the means stall 0.04 short of mu*
@@ -309,12 +317,28 @@ def test_final_decrease_judges_the_spread_apart_from_the_distances():
     assert again["ok"] and again["spread"]["upper"] == pytest.approx(-0.5, abs=1e-9)
 
 
+def test_spread_map_is_J_on_the_engine_and_not_when_only_the_centre_moves():
+    rows = thm_3_2.measured_spread_map((0.05, 1.0), ("leader", "opposite"))
+    assert all(r["relative_deviation"] <= r["tolerance"] < 1e-2 for r in rows)  # measured <= 2e-5, tol >= 4e-4
+    bad = thm_3_2.measured_spread_map((0.05, 1.0), ("leader", "opposite"), _centre_only)
+    assert all(r["relative_deviation"] == pytest.approx(1.0, abs=1e-6) for r in bad)
+
+
 def test_claim_fails_with_a_zero_gradient():
     # negative control: nothing moves; the runs at r0(0.05), which start inside e^-2/n, stay put
     r = thm_3_2.run(**SMALL, gradient=_zero)
     assert r.verdict == "fails", r.reason
     assert "layout (r, 0): undecided" in r.reason and "exponent is not below 0" in r.reason
     assert not any(row["outcome"] == outcomes.ALL_CONVERGE for row in r.evidence["theorem_radius_float64_runs"])
+
+
+def test_claim_fails_when_only_the_centre_moves():
+    # negative control: the spread's gradient dropped.  The float64 runs at r0 = 1e-111 carry the
+    # spread as 0 and still reach the floor (they judge the centre); the spread map catches it alone
+    r = thm_3_2.run(**SMALL, gradient=_centre_only)
+    assert r.verdict == "fails", r.reason
+    assert "spread map deviates from (J) by 1 " in r.reason and "centre factor" not in r.reason
+    assert all(row["outcome"] == outcomes.ALL_CONVERGE for row in r.evidence["theorem_radius_float64_runs"])
 
 
 def test_claim_fails_when_the_means_stop_short_of_mu_star():
