@@ -82,3 +82,53 @@ def test_claim_fails_when_the_means_do_not_compete():
     r = thm_3_7.run(**SMALL, gradient=_independent_pull)
     assert r.verdict == "fails", r.reason
     assert "decays faster" in r.reason or "reached exactly 0" in r.reason
+
+
+# The premise "in the setting of Theorem 3.5" (module doc of verify/claims/thm_3_7.py): exactly one
+# survivor (outcomes.classify, tail_rule(0.1)) and the loss's upper exponent estimate < 0.
+
+def _synthetic(loss_fn, winner_fn):
+    tau = np.unique(np.round(np.logspace(0, np.log10(4096), 60)).astype(float))
+    dist = np.column_stack([winner_fn(tau), 6.0 + np.log(tau)])
+    loss = loss_fn(tau)
+    return tau, dist, loss, 1e-12 * loss
+
+
+def test_setting_accepts_one_survivor_with_a_falling_loss():
+    chk = thm_3_7.check_setting(*_synthetic(lambda t: 1 / t, lambda t: 1 / t), windows=3)
+    assert chk.ok and chk.survivors == 1 and chk.decreasing, chk.reason
+    assert chk.loss_upper < 0
+
+
+def test_setting_rejects_a_flat_loss_even_with_one_survivor():
+    # negative control of the "loss decreasing" condition alone: one survivor, L constant
+    chk = thm_3_7.check_setting(*_synthetic(lambda t: 0 * t + 0.3, lambda t: 1 / t), windows=3)
+    assert chk.survivors == 1 and not chk.decreasing and not chk.ok, chk.reason
+    assert "not decreasing" in chk.reason
+
+
+def test_setting_rejects_no_survivor_even_with_a_falling_loss():
+    # negative control of the "exactly one survivor" condition alone: the winner stays at 3
+    chk = thm_3_7.check_setting(*_synthetic(lambda t: 1 / t, lambda t: 0 * t + 3.0), windows=3)
+    assert chk.decreasing and chk.survivors == 0 and not chk.ok, chk.reason
+    assert "not exactly one survivor" in chk.reason
+
+
+def _zero(mu, mu_star, t):
+    return np.zeros_like(np.asarray(mu, dtype=float))
+
+
+def _stalled(mu, mu_star, t):
+    from verify.engine import reference
+
+    return 1e-3 * reference.grad(mu, mu_star, t)
+
+
+@pytest.mark.parametrize("grad_fn", [_zero, _stalled], ids=["never_moves", "stalled_1e-3"])
+def test_claim_fails_when_the_run_is_not_in_the_setting(grad_fn):
+    # negative control (review23c H2): a dynamics that never moves meets L >= c tau^-(1 + eps) trivially
+    # (slope 0); one 1000x too slow never converges. Neither is in Theorem 3.5's setting: not "holds".
+    r = thm_3_7.run(end=1024, windows=3, ds=(1,), gradient=grad_fn)
+    assert r.verdict == "fails", r.reason
+    assert "not in Theorem 3.5's setting" in r.reason
+    assert not r.evidence["runs"][0]["setting"]["in_setting"]
