@@ -216,6 +216,56 @@ def test_thm_3_5_holds_at_a_small_size():
     assert "(2, 2)" in r.size
 
 
+def test_thm_3_5_reason_says_near_ties_are_not_judged_at_M0_14():
+    # review23c H3: n^2 M0^(-1/3) >= 1 at M0 = 14 (1.66 at n = 2), so the near ties' binomial test
+    # cannot fire; the reason and size must say "counted, not judged", never "within n^2 M0^(-1/3)"
+    r = thm_3_5.run(**STAGES_SMALL)
+    assert r.verdict == "holds", r.reason
+    assert "within n^2 M0^(-1/3)" not in r.reason
+    assert "not judged" in r.reason and "1.66 >= 1 (vacuous)" in r.reason
+    assert "not judged" in r.size
+    assert r.evidence["near_ties"]["by_n"] == [
+        {"n": 2, "runs": 1, "near_tie_failures": 0, "bound": pytest.approx(4 * 14 ** (-1 / 3)),
+         "bound_vacuous": True, "p_value_excess_over_bound": None}]
+
+
+def _tie_rows(n, runs, failing_ties):
+    return [{"n": n, "near_tie": k < failing_ties, "problems": ["stage 1 not reached"] if k < failing_ties else []}
+            for k in range(runs)]
+
+
+@pytest.mark.parametrize("n", [2, 3, 4, 5])
+def test_near_tie_bound_is_vacuous_for_every_n_at_M0_14(n):
+    # B = n^2 14^(-1/3) = 1.66, 3.73, 6.64, 10.4: even every run failing is not judged
+    problems, table = thm_3_5.near_tie_check(_tie_rows(n, 6, 6), thm_3_5.M0_MODERATE)
+    assert problems == [] and table[0]["bound_vacuous"] and table[0]["bound"] >= 1
+
+
+def test_near_tie_failures_above_the_bound_fail_where_it_is_below_one():
+    # negative control of the judged test: at M0 = 1e6 (B = 0.04 for n = 2), 3 injected near-tie
+    # failures in 6 runs are significantly above B (p ~ 1e-3); 0 failures pass
+    problems, table = thm_3_5.near_tie_check(_tie_rows(2, 6, 3), 1e6)
+    assert len(problems) == 1 and "significantly above" in problems[0], problems
+    assert not table[0]["bound_vacuous"] and table[0]["p_value_excess_over_bound"] < 0.05
+    assert thm_3_5.near_tie_check(_tie_rows(2, 6, 0), 1e6)[0] == []
+
+
+def test_near_tie_failures_fail_the_claim_where_the_bound_is_below_one(monkeypatch):
+    # the same injection through run(): the real stage runs (M0 = 14, n = 2, d = 1) relabelled as
+    # near ties failing a stage, judged at M0 = 1e6 where the bound is 0.04: "fails"
+    real = thm_3_5.moderate_stages
+
+    def failing_tie(*args, **kwargs):
+        row, tr = real(*args, **kwargs)
+        return dict(row, near_tie=True, problems=["injected: stage 1 not reached"]), tr
+
+    monkeypatch.setattr(thm_3_5, "moderate_stages", failing_tie)
+    monkeypatch.setattr(thm_3_5, "M0_MODERATE", 1e6)
+    r = thm_3_5.run(stage_cases=((2, 1, 0), (2, 1, 1), (2, 1, 2)), stage2_steps=20, theorem_probes=2)
+    assert r.verdict == "fails", r.reason
+    assert "significantly above" in r.reason
+
+
 def test_thm_3_5_a_run_the_engine_refuses_is_inconclusive_not_an_error(monkeypatch):
     # at the full budget's longer stage 2 the engine refused a step (AccuracyError) and the claim
     # ended in ERROR; a refused run decides nothing, so the verdict is inconclusive with the message.
