@@ -20,7 +20,8 @@ GAPS: dict[str, str] = {
                 "not run; below 1e-9 it rests on Theorem 2.1's regime"),
     "thm-3.4": ("\"to infinity\": the losers' outward growth over 500 recentred steps plus a certified outward "
                 "gradient, not a limit; other n, eta"),
-    "thm-3.5": "M0 = 14 is far below 10^9 sqrt(d) n^10; the theorem's M0 only at n = 2, d = 1",
+    "thm-3.5": ("M0 = 14 is far below 10^9 sqrt(d) n^10; the theorem's M0 only at n = 2, d = 1; near ties "
+                "counted, not judged (n^2 14^(-1/3) = 1.66..10.4 >= 1)"),
     "cor-3.6": ("all M0 below the theorem's threshold (at 1.03e12: 7490 seeds in an offset-exact loop, not "
                 "written); \"diverge\" is a certified outward push (M0 >= 1e6) and D^2 ~ c log tau (M0 = 6)"),
     "thm-3.7": ("\"every eps > 0\" is a limit: the smallest eps supported is a finding (0.157 at quick); "
