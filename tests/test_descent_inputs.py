@@ -27,10 +27,13 @@ def _run(**kw):
     (lambda m, s, t: np.full_like(m, np.nan), r"^grad_fn's result has a non-finite entry nan at index \(0, 0\)$"),
     (lambda m, s, t: np.full_like(m, np.inf), r"^grad_fn's result has a non-finite entry inf"),
     (lambda m, s, t: np.ones(2), r"^grad_fn's result must have shape \(2, 1\), got shape \(2,\)$"),
-    (lambda m, s, t: 1.0, r"^grad_fn's result must have shape \(2, 1\), got shape \(\)$"),  # no broadcasting of a scalar
-    (lambda m, s, t: None, r"^grad_fn's result must be an array of real numbers, got None, not a number at index \(\)$"),
+    # no broadcasting of a scalar
+    (lambda m, s, t: 1.0, r"^grad_fn's result must have shape \(2, 1\), got shape \(\)$"),
+    (lambda m, s, t: None,
+     r"^grad_fn's result must be an array of real numbers, got None, not a number at index \(\)$"),
     (lambda m, s, t: [["a"], ["b"]], r"^grad_fn's result must be an array of real numbers, got dtype <U1$"),
-    (lambda m, s, t: np.ones_like(m, dtype=bool), r"^grad_fn's result must be an array of real numbers, got dtype bool$"),
+    (lambda m, s, t: np.ones_like(m, dtype=bool),
+     r"^grad_fn's result must be an array of real numbers, got dtype bool$"),
 ], ids=["complex", "nan", "inf", "shape", "scalar", "none", "strings", "bools"])
 def test_a_bad_grad_fn_result_is_refused_by_name(grad_fn, match):
     with pytest.raises(ValueError, match=match):

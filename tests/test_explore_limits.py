@@ -36,7 +36,8 @@ from verify.simulate import outcomes
     ("step", {"t": ["700"], "eta_range": ["0.01", "1e6", "3"]}, "the cluster's scaled distance e^-t M0 is below"),
     ("noise", {"M0": ["1"], "t_range": ["0", "337", "3"]}, "--M0 1 with --t-range up to 337: the cluster's scaled"),
     # the factor's own limit, at an M0 that keeps e^-t M0 in range
-    ("step", {"M0": ["1e300"], "t": ["700"], "eta_range": ["0.01", "1e6", "3"]}, "the descent's factor eta e^t overflows"),
+    ("step", {"M0": ["1e300"], "t": ["700"], "eta_range": ["0.01", "1e6", "3"]},
+     "the descent's factor eta e^t overflows"),
     ("mixtures", {"t": ["700"], "eta": ["1e6"]}, "the descent's factor eta e^t overflows"),
     ("mixtures", {"t": ["400"]}, "the mixture's scaled separation e^-t s"),
     ("noise", {"M0": ["0", "1"], "t_range": ["0", "400", "3"]}, "--M0 1 with --t-range up to 400"),

@@ -220,9 +220,11 @@ def test_masked_decimal_and_none_means_are_refused_by_name(fn, mu, mu_star, matc
 
 
 def test_the_float64_messages_for_decimal_and_none_say_what_the_entry_is():
-    with pytest.raises(ValueError, match=r"^mu must be an array of real numbers, got Decimal Decimal\('0'\) at index \(0, 0\)$"):
+    with pytest.raises(ValueError,
+                       match=r"^mu must be an array of real numbers, got Decimal Decimal\('0'\) at index \(0, 0\)$"):
         reference.loss([[Decimal("0"), 1.0], [1.0, 0.0]], GOOD_STAR, 0.1)
-    with pytest.raises(ValueError, match=r"^mu must be an array of real numbers, got None, not a number at index \(0, 1\)$"):
+    with pytest.raises(ValueError,
+                       match=r"^mu must be an array of real numbers, got None, not a number at index \(0, 1\)$"):
         reference.loss([[0.0, None], [1.0, 0.0]], GOOD_STAR, 0.1)
     with pytest.raises(ValueError, match=r"^mu has a non-finite entry nan at index \(0, 1\)$"):  # a real NaN
         reference.loss([[0.0, math.nan], [1.0, 0.0]], GOOD_STAR, 0.1)

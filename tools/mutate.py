@@ -84,7 +84,8 @@ def sites(path: Path, source: str | None = None):
         if isinstance(node, ast.BinOp) and type(node.op) in SWAP_BIN:
             out.append(("binop", idx, f"line {line}: {type(node.op).__name__} -> {SWAP_BIN[type(node.op)].__name__}"))
         elif isinstance(node, ast.Compare) and len(node.ops) == 1 and type(node.ops[0]) in SWAP_CMP:
-            out.append(("cmp", idx, f"line {line}: {type(node.ops[0]).__name__} -> {SWAP_CMP[type(node.ops[0])].__name__}"))
+            out.append(("cmp", idx, f"line {line}: {type(node.ops[0]).__name__} -> "
+                                    f"{SWAP_CMP[type(node.ops[0])].__name__}"))
         elif isinstance(node, ast.BoolOp) and type(node.op) in SWAP_BOOL:
             out.append(("boolop", idx, f"line {line}: {type(node.op).__name__} -> {SWAP_BOOL[type(node.op)].__name__}"))
         elif (isinstance(node, ast.Constant) and type(node.value) in (int, float)

@@ -91,7 +91,8 @@ def _as_float_array(value, name: str, ndim: int, shape: str | None = None) -> np
         raise ValueError(f"{name} must not be empty, got shape {arr.shape}")
     if not np.all(np.isfinite(arr)):
         bad = np.argwhere(~np.isfinite(arr))[0]
-        raise ValueError(f"{name} has a non-finite entry {float(arr[tuple(bad)])!r} at index {tuple(int(i) for i in bad)}")
+        raise ValueError(f"{name} has a non-finite entry {float(arr[tuple(bad)])!r} "
+                         f"at index {tuple(int(i) for i in bad)}")
     return arr
 
 
@@ -306,7 +307,8 @@ def _nested(value, name: str, ndim: int, shape: str | None = None):
         raise ValueError(f"{name} must have shape {shape}, got a row that is not a sequence")
     d = len(rows[0])
     if d == 0 or any(len(r) != d for r in rows):
-        raise ValueError(f"{name} must have shape {shape} with equal row lengths d >= 1, got lengths {[len(r) for r in rows]}")
+        raise ValueError(f"{name} must have shape {shape} with equal row lengths d >= 1, "
+                         f"got lengths {[len(r) for r in rows]}")
     return [[_mpf_exact(x, name) for x in r] for r in rows]
 
 

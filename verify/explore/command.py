@@ -47,47 +47,72 @@ STATE_SECONDS = 600.0
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     layouts = "; ".join(f"{k}: {v}" for k, v in LAYOUT_HELP.items())
-    parser.description = ("Studies beyond the theorems.  " + "  ".join(f"{k}: {v}." for k, v in _STUDY_HELP.items())
+    parser.description = ("Studies beyond the theorems.  "
+                          + "  ".join(f"{k}: {v}." for k, v in _STUDY_HELP.items())
                           + "  Cells: mu* = M0 e_1, the means at r u_i around the origin (layouts: " + layouts
                           + "), noise level t, step eta.  Defaults come from --budget.")
     parser.add_argument("study", metavar="STUDY", type=arguments.one_of(STUDIES, "study"),
                         help="one of " + ", ".join(STUDIES))
-    parser.add_argument("--budget", action=arguments.StoreOnce, default="quick", type=arguments.one_of(tuple(BUDGETS), "budget"), help="quick (about 5 minutes a study on 2 cores; default) "
+    parser.add_argument("--budget", action=arguments.StoreOnce, default="quick",
+                        type=arguments.one_of(tuple(BUDGETS), "budget"),
+                        help="quick (about 5 minutes a study on 2 cores; default) "
                         "or full (states its cell count and expected time first)")
     g = parser.add_argument_group("grid (lists replace the budget's values)")
     g.add_argument("--n", action=arguments.StoreOnce, nargs="+", metavar="N", help="numbers of means")
-    g.add_argument("--d", action=arguments.StoreOnce, nargs="+", metavar="D", help="dimensions (d >= 2 far-apart cells are slow until the "
+    g.add_argument("--d", action=arguments.StoreOnce, nargs="+", metavar="D",
+                   help="dimensions (d >= 2 far-apart cells are slow until the "
                    "engine's speed work lands)")
-    g.add_argument("--M0", action=arguments.StoreOnce, nargs="+", metavar="X", help="distances of the cluster's centre from mu* (mu* = M0 e_1)")
+    g.add_argument("--M0", action=arguments.StoreOnce, nargs="+", metavar="X",
+                   help="distances of the cluster's centre from mu* (mu* = M0 e_1)")
     g.add_argument("--radius", action=arguments.StoreOnce, nargs="+", metavar="R", help="cluster radii (noise, step)")
-    g.add_argument("--t", action=arguments.StoreOnce, nargs="+", metavar="T", help="noise levels (radius, step; phase: for the (radius, eta) panel)")
-    g.add_argument("--eta", action=arguments.StoreOnce, nargs="+", metavar="ETA", help="steps (noise, radius; phase: for the (radius, t) panel)")
+    g.add_argument("--t", action=arguments.StoreOnce, nargs="+", metavar="T",
+                   help="noise levels (radius, step; phase: for the (radius, eta) panel)")
+    g.add_argument("--eta", action=arguments.StoreOnce, nargs="+", metavar="ETA",
+                   help="steps (noise, radius; phase: for the (radius, t) panel)")
     g.add_argument("--radius-range", action=arguments.StoreOnce, nargs="+", metavar="V", dest="radius_range",
                    help="MIN MAX POINTS, log-spaced (radius: default exp(-M0^3) .. M0^(1/3) per M0, but at least a "
                         "decade, exp(-M0^3) .. 10 exp(-M0^3) for M0 < ~1.3; lower end >= 1e-300; M0 = 0: 1e-8 .. 1; "
                         "the summary says where it differs; phase)")
-    g.add_argument("--radius-points", action=arguments.StoreOnce, metavar="K", dest="radius_points", type=arguments.count(2, "--radius-points"),
+    g.add_argument("--radius-points", action=arguments.StoreOnce, metavar="K", dest="radius_points",
+                   type=arguments.count(2, "--radius-points"),
                    help="points of the default radius range (radius study, without --radius-range)")
-    g.add_argument("--t-range", action=arguments.StoreOnce, nargs="+", metavar="V", dest="t_range", help="MIN MAX POINTS, evenly spaced (noise, phase)")
-    g.add_argument("--eta-range", action=arguments.StoreOnce, nargs="+", metavar="V", dest="eta_range", help="MIN MAX POINTS, log-spaced (step, phase)")
-    g.add_argument("--layout", action=arguments.StoreOnce, nargs="+", metavar="L", type=arguments.one_of(LAYOUTS, "layout"), help="layouts of the initial cluster: " + layouts)
-    g.add_argument("--convention", action=arguments.StoreOnce, type=arguments.one_of(CONVENTIONS, "convention"), help="step convention: scaled (default; m_i <- m_i - eta dL/dm_i) or unscaled "
+    g.add_argument("--t-range", action=arguments.StoreOnce, nargs="+", metavar="V", dest="t_range",
+                   help="MIN MAX POINTS, evenly spaced (noise, phase)")
+    g.add_argument("--eta-range", action=arguments.StoreOnce, nargs="+", metavar="V", dest="eta_range",
+                   help="MIN MAX POINTS, log-spaced (step, phase)")
+    g.add_argument("--layout", action=arguments.StoreOnce, nargs="+", metavar="L",
+                   type=arguments.one_of(LAYOUTS, "layout"),
+                   help="layouts of the initial cluster: " + layouts)
+    g.add_argument("--convention", action=arguments.StoreOnce, type=arguments.one_of(CONVENTIONS, "convention"),
+                   help="step convention: scaled (default; m_i <- m_i - eta dL/dm_i) or unscaled "
                    "(mu_i <- mu_i - eta dL/dmu_i: at t = 10 the effective step is e^-20 eta)")
-    g.add_argument("--seeds", action=arguments.StoreOnce, metavar="K", type=arguments.count(1, "--seeds"), help="seeds 0..K-1 of the gaussian layout (the others use seed 0: refused without the gaussian layout)")
-    g.add_argument("--steps", action=arguments.StoreOnce, metavar="S", type=arguments.count(1, "--steps"), help="steps per cell before it counts as undecided")
-    g.add_argument("--max-steps", action=arguments.StoreOnce, metavar="S", dest="max_steps", type=arguments.count(1, "--max-steps"),
-                   help="undecided cells are run again 4x longer in the next rounds, up to this many steps (noise, radius, step; not with --rounds 0)")
-    g.add_argument("--rounds", action=arguments.StoreOnce, metavar="R", type=arguments.count(0, "--rounds"), help="refinement rounds (bisection of each boundary; noise, radius, step)")
-    g.add_argument("--per-round", action=arguments.StoreOnce, metavar="K", dest="per_round", type=arguments.count(1, "--per-round"), help="points per boundary per round (noise, radius, step; not with --rounds 0)")
+    g.add_argument("--seeds", action=arguments.StoreOnce, metavar="K", type=arguments.count(1, "--seeds"),
+                   help="seeds 0..K-1 of the gaussian layout (the others use seed 0: "
+                        "refused without the gaussian layout)")
+    g.add_argument("--steps", action=arguments.StoreOnce, metavar="S", type=arguments.count(1, "--steps"),
+                   help="steps per cell before it counts as undecided")
+    g.add_argument("--max-steps", action=arguments.StoreOnce, metavar="S", dest="max_steps",
+                   type=arguments.count(1, "--max-steps"),
+                   help="undecided cells are run again 4x longer in the next rounds, up to this many steps "
+                        "(noise, radius, step; not with --rounds 0)")
+    g.add_argument("--rounds", action=arguments.StoreOnce, metavar="R", type=arguments.count(0, "--rounds"),
+                   help="refinement rounds (bisection of each boundary; noise, radius, step)")
+    g.add_argument("--per-round", action=arguments.StoreOnce, metavar="K", dest="per_round",
+                   type=arguments.count(1, "--per-round"),
+                   help="points per boundary per round (noise, radius, step; not with --rounds 0)")
     r = parser.add_argument_group("running")
-    r.add_argument("--out", action=arguments.StoreOnce, metavar="DIR", type=arguments.output_dir, help="write the table (CSV, Parquet), summary (JSON) and figures here "
+    r.add_argument("--out", action=arguments.StoreOnce, metavar="DIR", type=arguments.output_dir,
+                   help="write the table (CSV, Parquet), summary (JSON) and figures here "
                    "(created if its parent exists); default: print the summary only")
-    r.add_argument("--cache", action=arguments.StoreOnce, metavar="DIR", type=arguments.output_dir, help=f"finished cells, one file each (default {DEFAULT_DIR})")
+    r.add_argument("--cache", action=arguments.StoreOnce, metavar="DIR", type=arguments.output_dir,
+                   help=f"finished cells, one file each (default {DEFAULT_DIR})")
     r.add_argument("--no-cache", action=arguments.FlagOnce, dest="no_cache", help="keep nothing between runs")
-    r.add_argument("--workers", action=arguments.StoreOnce, metavar="W", type=arguments.count(1, "--workers"), help="local processes (default: every core; 1 runs in this process; not with --dask-scheduler)")
+    r.add_argument("--workers", action=arguments.StoreOnce, metavar="W", type=arguments.count(1, "--workers"),
+                   help="local processes (default: every core; 1 runs in this process; not with --dask-scheduler)")
     r.add_argument("--dask-scheduler", action=arguments.StoreOnce, metavar="ADDRESS", dest="scheduler",
-                   help="run the cells on this Dask distributed scheduler (e.g. tcp://host:8786) instead; the connection "
-                        "may take Dask's connect timeout (30 s unless DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT says); "
+                   help="run the cells on this Dask distributed scheduler (e.g. tcp://host:8786) instead; "
+                        "the connection may take Dask's connect timeout "
+                        "(30 s unless DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT says); "
                         "tls:// takes its certificates from Dask's settings (distributed.comm.tls.*)")
     r.add_argument("--quiet", action=arguments.FlagOnce, help="no progress bars")
 

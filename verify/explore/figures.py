@@ -120,8 +120,10 @@ def noise_figure(series, entries, path) -> None:
         ax.plot(ts, frac, "o-", color=colour, label=f"{s.name}: fraction of seeds all converging")
         tc = e["t_c"]
         if tc["bracket"]:
-            ax.axvspan(*tc["bracket"], color=colour, alpha=0.2, label=f"t_c bracket {tc['bracket'][0]:.3g}..{tc['bracket'][1]:.3g}")
-        ax.axvline(e["thm_2_1_sufficient_t"], color=colour, ls="--", label=f"Thm 2.1: t > {e['thm_2_1_sufficient_t']:.3g}")
+            ax.axvspan(*tc["bracket"], color=colour, alpha=0.2,
+                       label=f"t_c bracket {tc['bracket'][0]:.3g}..{tc['bracket'][1]:.3g}")
+        ax.axvline(e["thm_2_1_sufficient_t"], color=colour, ls="--",
+                   label=f"Thm 2.1: t > {e['thm_2_1_sufficient_t']:.3g}")
         if e["thm_3_1_max_t"] is not None:
             ax.axvline(e["thm_3_1_max_t"], color=colour, ls=":", label=f"Thm 3.1: t <= {e['thm_3_1_max_t']:.3g}")
     ax.set_xlabel("noise level t")

@@ -121,7 +121,8 @@ def extremes_problems(rows: dict[str, dict]) -> list[str]:
         problems.append(f"t = 0, M0 = 6: {r['outcome']} with {r['survivors']} survivor(s), expected a single survivor")
     r = rows["all_converge"]
     if r["outcome"] != outcomes.ALL_CONVERGE or not r["final_max_distance"] <= 1 / (6 * r["n"]):
-        problems.append(f"t = 10: {r['outcome']} (final max distance {r['final_max_distance']:.3g}), expected all converge")
+        problems.append(f"t = 10: {r['outcome']} (final max distance {r['final_max_distance']:.3g}), "
+                        "expected all converge")
     r = rows["blows_up"]
     if r["outcome"] != outcomes.OSCILLATES_OR_BLOWS_UP:
         problems.append(f"eta = {r['eta']:g} (far above the limit n): {r['outcome']}, expected oscillation or blow-up")

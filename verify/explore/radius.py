@@ -1,6 +1,7 @@
 """The initialization-radius study: at fixed t, sweep the cluster's radius r from exp(-M0^3) to
 M0^(1/3) (by default; at least a decade, floored at 1e-300, 1e-8 .. 1 at M0 = 0:
-:func:`verify.explore.sweeps.radius_range_for`; each entry's ``radius_grid`` says which) and find r*, the largest radius at which every seed converges; fit the law r*(M0, eta, n):
+:func:`verify.explore.sweeps.radius_range_for`; each entry's ``radius_grid`` says which) and find r*,
+the largest radius at which every seed converges; fit the law r*(M0, eta, n):
 per group of series that differ only in M0 (:func:`summarize`), and pooled over n, t and eta
 (:func:`pooled_laws`), which tests whether LA carries the whole dependence on them (one C, one beta).
 

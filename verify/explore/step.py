@@ -5,8 +5,9 @@ others recede) rather than oscillate, blow up or stick.
 Compared with the theorem's step 1/(n^4 d^2) (Theorem 2.1, constant 1; the constant is unknown) and
 with the linear stability limit 2 / lambda_max of the Hessian at the limit point the runs at
 eta_max settle to (small and large steps can reach different limits: from M0 = 4 small steps
-leave one survivor, large ones jump the whole cluster to mu*) (:mod:`verify.analysis.stability`: 2/k with k means collapsed at m*, so n when all converge
-and 1 with a single survivor), given in the cell's convention (x e^{2t} for the unscaled one).
+leave one survivor, large ones jump the whole cluster to mu*) (:mod:`verify.analysis.stability`:
+2/k with k means collapsed at m*, so n when all converge and 1 with a single survivor), given in the
+cell's convention (x e^{2t} for the unscaled one).
 lambda_max is also measured by central differences of the engine's gradient at that limit point.
 """
 

@@ -98,6 +98,9 @@ def run_gate(impl: Bound, checks=None, *, progress=None, **settings) -> list[Row
         rows.extend(new)
         if progress is not None:
             ctx.progress = None
-            progress.finish(f"  {name}: " + ", ".join(f"{r.quantity} {r.status if r.status in ('pass', 'not offered') else r.status.upper()}"
-                                                       for r in new) + f" ({time.perf_counter() - t0:.1f} s)")
+            progress.finish(f"  {name}: "
+                            + ", ".join(f"{r.quantity} "
+                                        f"{r.status if r.status in ('pass', 'not offered') else r.status.upper()}"
+                                        for r in new)
+                            + f" ({time.perf_counter() - t0:.1f} s)")
     return rows

@@ -179,7 +179,8 @@ def run_outcome(mu0, mu_final, mu_star, loss0, loss_final) -> str:
 
 
 #: The regimes of the generated configurations, cycled in this order (each is also generic in n, d, t).
-GENERATED_REGIMES = ("generic", "t = 0", "a mean at mu*", "collapsed means", "n = 1", "n = 2, means at the distance bound")
+GENERATED_REGIMES = ("generic", "t = 0", "a mean at mu*", "collapsed means", "n = 1",
+                     "n = 2, means at the distance bound")
 
 #: Bounds of the generated configurations: scaled offsets |m_i - m*| <= 4 with pairwise distances
 #: <= 8 (where the reference's accuracy target is stated), |mu*| <= 3, t in [0, 3], n <= 3, d <= 3.

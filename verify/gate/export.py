@@ -115,7 +115,8 @@ def _entry(c: Configuration, rng) -> dict:
     else:
         ev = reference.evaluate(mu, mu_star, t)
         method = f"float64 cubature, tol={reference.DEFAULT_TOL:g} (verify.engine.reference.evaluate)"
-        loss, loss_err = repr(float(ev.loss)), err_up(float(ev.loss_err), as_float=True)  # repr round-trips: read back, the float64 is the same
+        # repr round-trips: read back, the float64 is the same
+        loss, loss_err = repr(float(ev.loss)), err_up(float(ev.loss_err), as_float=True)
         grad = [[repr(float(x)) for x in r] for r in ev.grad]
         grad_err = [[err_up(float(x), as_float=True) for x in r] for r in ev.grad_err]
         Lf, Gf = float(ev.loss), np.asarray(ev.grad, dtype=np.float64)

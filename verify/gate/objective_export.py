@@ -12,8 +12,8 @@ For each configuration of :mod:`verify.gate.objectives`:
 * loss and gradient (with respect to the unscaled means) as decimal strings with absolute error
   estimates: from the mpmath path at DPS digits when the span of the point differences is
   k <= 1 (``verify.reference.evaluate_avg_mp`` / ``evaluate_mix_mp``, to 10^-(DPS - 5)
-  relative) if it finishes within MP_LIMIT seconds and its work budget, else from the float64 path (``evaluate_avg`` / ``evaluate_mix`` at tol 1e-12,
-  whose estimates add the rule in t's error to the engine's);
+  relative) if it finishes within MP_LIMIT seconds and its work budget, else from the float64 path
+  (``evaluate_avg`` / ``evaluate_mix`` at tol 1e-12, whose estimates add the rule in t's error to the engine's);
 * ``grad_scale``: the gradient scale the gradient's error refers to.  Time-averaged: the
   engine's averaged scale max(max |G|, integral of lambda e^{-t} L_t / max(1, A_t) dt)
   (``Averaged.scale``); mixture: ``verify.engine.tolerances.gradient_scale`` with
@@ -127,7 +127,8 @@ def _values(ev_mp, fresh, method_mp: str, method_f64: str) -> dict:
             return {"method": method_mp, "loss": loss, "loss_err": err_up(ev_mp.loss_err, ev_mp.loss, loss),
                     "grad": grad, "grad_err": [[err_up(e, x, xt) for e, x, xt in zip(er, r, rt)]
                                                for er, r, rt in zip(ev_mp.grad_err, ev_mp.grad, grad)]}
-    L, Le, G, Ge = fresh[:4]  # repr(float) round-trips (read back, the same float64), so the estimates need no rounding added
+    # repr(float) round-trips (read back, the same float64), so the estimates need no rounding added
+    L, Le, G, Ge = fresh[:4]
     return {"method": method_f64, "loss": repr(float(L)), "loss_err": err_up(float(Le), as_float=True),
             "grad": [[repr(float(x)) for x in r] for r in G],
             "grad_err": [[err_up(float(x), as_float=True) for x in r] for r in Ge]}

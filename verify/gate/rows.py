@@ -174,7 +174,8 @@ def format_rows(rows: list[Row], *, title: str = "", stochastic: bool = False, r
     widths[-1] = 0
     if title:
         lines.append(title)
-    fmt = lambda cells: "  ".join(c.ljust(w) if i < 5 else c for i, (c, w) in enumerate(zip(cells, widths)))  # noqa: E731
+    fmt = lambda cells: "  ".join(c.ljust(w) if i < 5 else c  # noqa: E731
+                                  for i, (c, w) in enumerate(zip(cells, widths)))
     lines.append(fmt(head).rstrip())
     lines.append("  ".join("-" * w for w in widths[:5]) + "  -----")
     for b in body:
