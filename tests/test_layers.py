@@ -1,6 +1,7 @@
 """The package's architecture, read from its imports: layers only import downward, the
 independent checks reach the engine only through its public names, there is no import cycle,
-and no module is over 400 lines.
+no module is over 400 lines, and no line of the Python sources (``verify/``, ``tests/``, ``tools/``,
+``conftest.py``) is over 120 columns.
 
 Layers are the folders of ``verify/``, from the bottom: console, engine, testing, simulate, checks,
 analysis, explore, claims, gate, report, then the command line.  Every ``import`` and ``from ... import``
@@ -23,6 +24,9 @@ LAYERS = ("console", "engine", "testing", "simulate", "checks", "analysis", "exp
 #: modules that only re-export, for users; the package itself never imports them
 SHIMS = ("verify.reference", "verify.dynamics", "verify.strategies", "verify.model")
 MAX_LINES = 400
+MAX_COLUMNS = 120
+#: the Python sources whose lines are held to MAX_COLUMNS
+SOURCES = ("verify", "tests", "tools", "conftest.py")
 
 
 def module_name(path: Path, root: Path) -> str:
@@ -156,6 +160,21 @@ def long_modules(modules: dict[str, dict], limit: int = MAX_LINES) -> list[str]:
             if len(info["source"].splitlines()) > limit]
 
 
+def read_sources(repo: Path = REPO) -> dict[str, str]:
+    """{path relative to ``repo``: text} for every .py file of SOURCES."""
+    out = {}
+    for name in SOURCES:
+        path = repo / name
+        for f in sorted(path.rglob("*.py")) if path.is_dir() else [path]:
+            out[f.relative_to(repo).as_posix()] = f.read_text(encoding="utf-8")
+    return out
+
+
+def long_lines(sources: dict[str, str], limit: int = MAX_COLUMNS) -> list[str]:
+    return [f"{name}:{i}: {len(line)} columns > {limit}" for name, text in sources.items()
+            for i, line in enumerate(text.splitlines(), 1) if len(line) > limit]
+
+
 # -- the package ------------------------------------------------------------------------------
 
 
@@ -166,6 +185,13 @@ def test_layers_only_import_downward_and_there_is_no_cycle():
 
 def test_no_module_is_over_400_lines():
     assert not long_modules(read_package(PACKAGE))
+
+
+def test_no_line_is_over_120_columns():
+    sources = read_sources()
+    assert "conftest.py" in sources and "tests/test_layers.py" in sources and "tools/mutate.py" in sources
+    problems = long_lines(sources)
+    assert not problems, "lines over 120 columns (wrap them):\n" + "\n".join(problems)
 
 
 def test_every_module_is_in_a_layer_or_is_a_shim():
@@ -222,3 +248,9 @@ def test_control_a_shim_import_is_reported():
 def test_control_a_long_module_is_reported():
     mods = _fake(verify__engine__big="x = 1\n" * 401, verify__engine__small="x = 1\n" * 400)
     assert long_modules(mods) == ["verify.engine.big: 401 lines > 400"]
+
+
+def test_control_a_long_line_is_reported():
+    text = "x = 1\n" + "y = '" + "a" * 114 + "'\n" + "z = '" + "b" * 115 + "'\n"
+    assert [len(line) for line in text.splitlines()] == [5, 120, 121]
+    assert long_lines({"verify/engine/wide.py": text}) == ["verify/engine/wide.py:3: 121 columns > 120"]
