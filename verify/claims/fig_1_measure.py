@@ -44,9 +44,10 @@ MIN_WINDOW_START = 50
 #:     its means), is at most -CONVERGE_SLOPE: r_i -> 0 at least like tau^-0.25 if the trend
 #:     continues.  (Upper estimate < 0 alone is too weak: for r = 0.01 (1 + 1000/tau) over 2000
 #:     steps, a limit 0.01 != 0, the Richardson upper estimate is -0.057; measured true runs give
-#:     -0.49 to -0.51 at M = 4, 20,000 steps, and -0.55 to -0.61 at 200 steps.)
+#:     -0.37 to -0.51 at M = 4, 20,000 steps, exact seeds 0-2, -1.10 for the M = 6 survivor, and
+#:     -0.55 to -0.61 at 200 steps.)
 #: RADIUS_FRACTION is a decision threshold placed between measured values (proofs_map.md, fig-1):
-#: the converging means end at <= 0.0955 = 0.024 M (M = 4, exact, 20,000 steps) and 6.7e-3 =
+#: the converging means end at <= 0.101 = 0.025 M (M = 4, exact seeds 0-2, 20,000 steps) and 6.7e-3 =
 #: 0.0011 M (M = 6 survivor), 4x and 90x inside it; the negative control's wrong limit (target
 #: shifted by 1 = M/4) sits at 0.25 M, 2.5x outside it.
 #: A mean that passes RULE but not (a) or (b) is "not shown" to converge to mu*: the verdict is then
