@@ -306,10 +306,10 @@ def test_claim_quick_budget_is_inconclusive_and_sees_the_split(run_claim):
     assert "split at M = 6 is seen in every shortened run" in r.reason, r.reason
 
 
-@pytest.mark.thorough
 def test_full_horizon_M4_exact_holds_with_every_mean_converging_to_mu_star():
-    # the true dynamics at the paper's 20,000 steps (~45 s): the five means within 0.1 M of mu* with
-    # distance exponents bounded below 0, so M = 4's part of the claim holds
+    # the true dynamics at the paper's 20,000 steps (~16 s): the five means within 0.1 M of mu* with
+    # distance exponents bounded below 0, so M = 4's part of the claim holds.  In CI: the one size at
+    # which the claim's verdict code reaches "holds" (shorter runs stop short of mu*, above)
     r = fig_1.run(budget="full", exact={4: (fig_1.PAPER_STEPS, (0,))}, sampled={})
     assert r.verdict == "holds", r.reason
     run = r.evidence["runs"]["exact M=4 seed=0"]
