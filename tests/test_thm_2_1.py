@@ -215,6 +215,19 @@ def test_a_mean_parked_away_from_mu_star_fails_while_the_loss_bound_holds(far):
     assert ok.verdict == "holds" and ok.evidence["not_converging"] == [False, False], ok.reason
 
 
+def test_a_parked_mean_with_rounding_jitter_still_fails():
+    """mu_2 parked at 0.05 with relative jitter 1e-13 (below the run's noise): where its slopes steepen by
+    chance the upper estimate is the last slope with no error added, and it fell below 0 in about half
+    the draws, counting the mean as converged (review 23d).  With the slopes' error kept off 0, every
+    draw fails; the control is the unjittered parked test above."""
+    tau, traj = _synthetic()
+    rng = np.random.default_rng(1)
+    for _ in range(20):
+        far = 0.05 * (1 + 1e-13 * rng.standard_normal(tau.shape))
+        r = T.analyse(traj(0.02 / tau, np.stack([0.1 * tau**-0.5, far], axis=1)), M=1.0)
+        assert r.verdict == "fails" and r.evidence["not_converging"] == [False, True], r.reason
+
+
 def test_a_mean_whose_exponent_is_not_settled_is_undecided_not_failed():
     # control of the rule's second half: slopes -0.67, -0.52, -0.37, -0.22 drifting up (log d
     # quadratic in log tau) extrapolate to an interval [-0.22, +0.07] that reaches 0 but is wider

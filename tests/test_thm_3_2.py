@@ -256,6 +256,31 @@ def test_findings_carry_the_r_star_law_with_its_uncertainty():
     assert other.value > 1.5
 
 
+
+def test_the_findings_relations_follow_their_values():
+    """Two findings said "supports" whatever they measured (review 23c L1, 23d F2): r* below exp(-M0/100)
+    even when false, and the scan below r* with 0 radii converging (undecided ones counted as support).
+    Now: all converge -> supports, undecided ones -> measures, a non-converging one -> contradicts."""
+    rows = [{"M0": 3.0, "eta": 0.05, "layout": "(r, 0)", "bracketed": True, "r_star": 0.0157, "r_star_low": 0.0157,
+             "r_star_high": 0.0167, "critical_linear_spread": 30.0, "exp_minus_M0_over_100": math.exp(-0.03)}]
+    paper = {"deviation_bound_log10": -12.0, "horizon_log10": 9.0}
+    cf = {"ratios_max": 0.95, "max_dev_from_derived": 0.0, "printed": 0.975, "max_dev_from_printed": 0.025}
+
+    def relation(name, rows=rows, scan=()):
+        (f,) = [f for f in thm_3_2.findings(rows, list(scan), [], paper, cf) if f.name.startswith(name)]
+        return f.relation
+
+    assert relation("r* below") == "supports"
+    assert relation("r* below", [{**rows[0], "r_star_high": 2.0}]) == "contradicts"
+    scan = [{"M0": 4.0, "r": 1e-6 / 10**i, "outcome": o, "how": "final phase"}
+            for i, o in enumerate([outcomes.ALL_CONVERGE, outcomes.ALL_CONVERGE])]
+    assert relation("radii below", scan=scan) == "supports"
+    und = [scan[0], {**scan[1], "outcome": outcomes.UNDECIDED}]
+    assert relation("radii below", scan=und) == "measures"
+    assert relation("radii below", scan=[{**s, "outcome": outcomes.UNDECIDED} for s in scan]) == "measures"
+    assert relation("radii below", scan=[scan[0], {**scan[1], "outcome": outcomes.STUCK}]) == "contradicts"
+
+
 # --- convergence, not standing still; the spread apart from the centre ---------------
 
 

@@ -107,6 +107,17 @@ def test_setting_rejects_a_flat_loss_even_with_one_survivor():
     assert "not decreasing" in chk.reason
 
 
+def test_setting_rejects_a_flat_loss_with_rounding_jitter():
+    """A flat loss with jitter at 1e-13 (below its 1e-12 error): where the slopes steepen by chance the upper
+    estimate is the last slope, with no error added, and it fell below 0 in about half the draws (review
+    23d).  The decision keeps 2 noise / log(ratio) off 0: every draw is "not decreasing"."""
+    rng = np.random.default_rng(0)
+    for _ in range(40):
+        chk = thm_3_7.check_setting(*_synthetic(lambda t: 0.3 * (1 + 1e-13 * rng.standard_normal(t.shape)),
+                                                lambda t: 1 / t), windows=3)
+        assert not chk.decreasing, chk.reason
+
+
 def test_setting_rejects_no_survivor_even_with_a_falling_loss():
     # negative control of the "exactly one survivor" condition alone: the winner stays at 3
     chk = thm_3_7.check_setting(*_synthetic(lambda t: 1 / t, lambda t: 0 * t + 3.0), windows=3)

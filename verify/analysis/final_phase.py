@@ -30,7 +30,8 @@ RATIO, WINDOWS = 2.0, 4
 #: The spread is judged apart from the centre when it exceeds this somewhere in the engine's phase:
 #: :data:`.cluster_runs.SWITCH_RADIUS` (1e-6), the scale above which the runs trust the engine with the
 #: deviations (the gradient error, RUN_TOL = 1e-10 of |g| <~ 2 (A0 + 1), accumulated over every step
-#: of a run, stays >= 100x below it: eta 10^4 steps x 1e-10 x 2 x 11 ~ 1e-8 at eta = 0.05, M0 = 10);
+#: of a run: eta 10^4 steps x 1e-10 x 2 x 11 ~ 1.1e-6 at eta = 0.05, M0 = 10, the threshold's own size;
+#: measured along the runs ~6x below it, so a spread ending within ~1e-5 may stay undecided);
 #: below it float64 carries the spread at best to a few digits (at the theorem's radius 10^-111,
 #: exactly as 0), and only the centre is judged.
 SPREAD_RESOLVED = 1e-6

@@ -178,14 +178,17 @@ def analyse(traj, *, M: float, tau0: float = float("nan"), seconds: float = floa
                         name="loss L_t")
     means = [check_bound(tau, traj.distances[:, i], 0.0, ratio=RATIO, windows=WINDOWS, order=ORDER, noise=noise_r,
                          name=f"|mu_{i + 1} - mu*|") for i in range(n)]
-    converged = [b.trend == "reached zero" or b.upper < 0 for b in means]
+    # decisions about 0 keep off the slopes' error (2 noise / log RATIO): where the slopes steepen the upper
+    # estimate is the last slope, no error added (a parked mean with jitter passed half the time, review 23d)
+    margin = 2 * noise_r / math.log(RATIO)
+    converged = [b.trend == "reached zero" or b.upper < -margin for b in means]
     out = outcomes.classify(traj, outcomes.tail_rule(float(r[0]), slack=1e-9))
     # Not converging (fails): the distance recedes (tail rule), its exponent is shown >= 0, or its
     # exponent is pinned at no decay: the upper estimate reaches 0 (it cannot be told from a
     # constant distance within the error carried) and the lower one is above SLOWEST_DECAY (so the
     # interval is no artefact of an unsettled extrapolation: a run cut before its tail, whose
     # interval is wide, stays undecided).  A parked mean has slopes 0 and [lower, upper] = [-err, 0].
-    stalled = [b.lower >= 0 or m == outcomes.RECEDES or (b.upper >= 0 and b.lower >= SLOWEST_DECAY)
+    stalled = [b.lower >= 0 or m == outcomes.RECEDES or (b.upper >= -margin and b.lower >= SLOWEST_DECAY)
                for b, m in zip(means, out.means)]
     if bound.verdict == "fails" or any(stalled):
         verdict = "fails"

@@ -304,16 +304,18 @@ def findings(rows, scan, amp, paper, cf) -> list[Finding]:
                            f"M0 = {scan[0]['M0']:g}, eta = {ETA}, layout (r, 0), "
                            f"r in [{scan[-1]['r']:.3g}, {scan[0]['r']:.3g}]",
                            "every radius below r* converges (runs to convergence, not to the hand-off)",
-                           "supports" if len(conv) + len(und) == len(scan) else "contradicts",
+                           "supports" if len(conv) == len(scan) else "measures" if len(conv) + len(und) == len(scan)
+                           else "contradicts",
                            "how: " + ", ".join(sorted({s["how"] for s in conv}))
                            + (f"; {len(und)} undecided at r = {', '.join(format(s['r'], '.3g') for s in und)}: "
                               "a spread left small at the hand-off shrinks at second order, too slowly to measure "
                               "in the run" if und else "")))
     brk = [r for r in rows if r["bracketed"]]
     if brk:
-        out.append(Finding("r* below Theorem 3.4's eps0 = exp(-M0/100)",
-                           all(r["r_star_high"] < r["exp_minus_M0_over_100"] for r in brk), None,
-                           f"M0 in {[r['M0'] for r in brk]}", "r* < exp(-M0/100)", "supports",
+        below = all(r["r_star_high"] < r["exp_minus_M0_over_100"] for r in brk)
+        out.append(Finding("r* below Theorem 3.4's eps0 = exp(-M0/100)", below, None,
+                           f"M0 in {[r['M0'] for r in brk]}", "r* < exp(-M0/100)",
+                           "supports" if below else "contradicts",
                            "consistent with the counterexample (thm-3.4) starting outside the converging set"))
     a1 = next((a for a in amp if a["M0"] == 1), None)
     if a1:
